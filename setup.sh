@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One-time (idempotent) machine setup for scopedfs on Debian 12 (bookworm).
+#   - Debian packages: toolchain, Bazel (bazel-bootstrap), gRPC/protobuf, Abseil,
+#     GoogleTest, SQLite, benchmark tools.
+#   - libfuse 3.17.2 from Debian trixie's *source* package (bookworm ships 3.14,
+#     which has no passthrough API), built with meson into third_party/libfuse/prefix,
+#     examples included (bench/ compares against its passthrough_hp).
+# Fast when already done: each step checks a stamp before doing work.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
+      bazel-bootstrap meson ninja-build python3
+      libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+      libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+      fio psmisc attr)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- libfuse 3.17.2 from trixie source --------------------------------------
+FUSE_VER=3.17.2
+TP="$ROOT/third_party/libfuse"
+PREFIX="$TP/prefix"
+STAMP="$PREFIX/.built-$FUSE_VER"
+if [ ! -f "$STAMP" ]; then
+  SRCLIST=/etc/apt/sources.list.d/scopedfs-trixie-src.sources
+  if [ ! -f "$SRCLIST" ]; then
+    echo "setup: adding a deb-src entry for trixie (source packages only)"
+    $SUDO tee "$SRCLIST" >/dev/null <<'EOS'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+    $SUDO apt-get update -qq
+  fi
+  rm -rf "$TP/src" && mkdir -p "$TP/src"
+  (cd "$TP/src" && apt-get source -qq --download-only "fuse3=${FUSE_VER}-*" >/dev/null 2>&1 \
+     || apt-get source -qq --download-only fuse3 >/dev/null)
+  (cd "$TP/src" && dpkg-source -x --skip-patches ./fuse3_*.dsc fuse3 >/dev/null)
+  got=$(sed -n "s/^project('libfuse3', \['c'\], *version: *'\([^']*\)'.*/\1/p" "$TP/src/fuse3/meson.build")
+  echo "setup: building libfuse ${got:-?} into $PREFIX"
+  rm -rf "$PREFIX" "$TP/build"
+  meson setup "$TP/build" "$TP/src/fuse3" --prefix="$PREFIX" --libdir=lib \
+      --buildtype=release -Dexamples=true -Dutils=false -Dtests=false \
+      -Ddisable-mtab=true -Dudevrulesdir="$PREFIX/udev" -Duseroot=false >/dev/null
+  ninja -C "$TP/build" >/dev/null
+  ninja -C "$TP/build" install >/dev/null
+  mkdir -p "$PREFIX/bin"
+  cp "$TP/build/example/passthrough_hp" "$PREFIX/bin/"
+  touch "$STAMP"
+fi
+echo "setup: ok (libfuse $FUSE_VER in $PREFIX)"
