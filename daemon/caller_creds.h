@@ -1,0 +1,64 @@
+// Acting as the FUSE caller.
+//
+// Permission checks are the kernel's: the mount always uses
+// `default_permissions`, so the VFS checks every access (open modes, search
+// permission, sticky directories, protected hard links, chmod/chown/utimes
+// rules, setgid stripping) against the caller's real credentials, including
+// supplementary groups, before a request reaches us.
+//
+// What the kernel cannot do for us is make new inodes belong to the caller.
+// So every operation that creates an inode (create, mknod, mkdir, symlink)
+// runs with the caller's fsuid, fsgid and supplementary groups for the thread
+// that serves it; the backing file system then applies its own rules (owner,
+// group, setgid directory inheritance, S_ISGID stripping) exactly as for a
+// native call. Passthrough backing files are registered under the caller's
+// fsuid/fsgid too, so the kernel's passthrough I/O runs without root's
+// CAP_FSETID and a write by a non-owner clears set-user-ID as it should.
+//
+// Linux keeps fsuid, fsgid and the group list per thread at the syscall level;
+// glibc's setgroups() would broadcast to every thread, so raw syscalls are used.
+#ifndef SCOPEDFS_DAEMON_CALLER_CREDS_H_
+#define SCOPEDFS_DAEMON_CALLER_CREDS_H_
+
+#include <sys/types.h>
+
+#include <vector>
+
+struct fuse_req;
+
+namespace scopedfs {
+
+struct CallerIdentity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  std::vector<gid_t> groups;  // Supplementary groups; empty when not fetched.
+};
+
+// Reads the caller's uid, gid and pid from the request; with `with_groups`,
+// also its supplementary groups (from /proc, via libfuse).
+CallerIdentity IdentityOf(fuse_req* req, bool with_groups);
+
+class ScopedCallerCreds {
+ public:
+  // Switches this thread to the caller. A root caller needs no switch.
+  ScopedCallerCreds(fuse_req* req, bool with_groups);
+  explicit ScopedCallerCreds(const CallerIdentity& who);
+  ~ScopedCallerCreds();
+  ScopedCallerCreds(const ScopedCallerCreds&) = delete;
+  ScopedCallerCreds& operator=(const ScopedCallerCreds&) = delete;
+
+  // 0, or the errno of a failed switch (the operation must then fail).
+  int error() const { return error_; }
+
+ private:
+  void Switch(const CallerIdentity& who);
+  std::vector<gid_t> saved_groups_;  // The daemon thread's own groups.
+  bool switched_ = false;
+  bool groups_switched_ = false;
+  int error_ = 0;
+};
+
+}  // namespace scopedfs
+
+#endif  // SCOPEDFS_DAEMON_CALLER_CREDS_H_

@@ -1,0 +1,149 @@
+// Directories: listing (readdir and readdirplus) and fsyncdir. A listing keeps
+// its own descriptor of the directory; offsets are the backing file system's
+// d_off cookies, so a listing resumes exactly where the kernel left off.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "daemon/fuse/ops.h"
+#include "daemon/fuse/request.h"
+
+namespace scopedfs {
+namespace {
+
+struct DirHandle {
+  ~DirHandle() { closedir(dir); }
+  DIR* dir = nullptr;
+  off_t offset = 0;  // Position of the next entry to hand out.
+};
+
+DirHandle& DirOf(const fuse_file_info* fi) {
+  return *reinterpret_cast<DirHandle*>(static_cast<uintptr_t>(fi->fh));
+}
+
+bool IsDotOrDotDot(const char* name) {
+  return name[0] == '.' &&
+         (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  const int fd = openat(NodeOf(req, ino)->fd, ".",
+                        O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  auto handle = std::make_unique<DirHandle>();
+  handle->dir = fdopendir(fd);
+  if (handle->dir == nullptr) {
+    const int err = errno;
+    close(fd);
+    fuse_reply_err(req, err);
+    return;
+  }
+  fi->fh = reinterpret_cast<uintptr_t>(handle.get());
+  if (fuse_reply_open(req, fi) == 0) handle.release();
+}
+
+// Fills one reply of at most `size` bytes starting at `offset`.
+void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+             fuse_file_info* fi, bool plus) {
+  DirHandle& d = DirOf(fi);
+  if (offset != d.offset) {
+    seekdir(d.dir, offset);
+    d.offset = offset;
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  int err = 0;
+  Node* parent = NodeOf(req, ino);
+  while (true) {
+    errno = 0;
+    dirent* de = readdir(d.dir);
+    if (de == nullptr) {
+      err = errno;
+      break;
+    }
+    const char* name = de->d_name;
+    struct stat st = {};
+    st.st_ino = de->d_ino;
+    st.st_mode = static_cast<mode_t>(DTTOIF(de->d_type));
+    size_t entry_size;
+    if (!plus) {
+      entry_size = fuse_add_direntry(req, buf.data() + used, size - used,
+                                     name, &st, de->d_off);
+    } else {
+      // Check the entry fits before adding a lookup the kernel must forget.
+      if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) >
+          size - used) {
+        entry_size = size;  // Does not fit: stop below.
+      } else {
+        fuse_entry_param e = {};
+        if (!IsDotOrDotDot(name)) {
+          const int lookup_err = LookupChild(req, parent, name, &e);
+          if (lookup_err == ENOENT) {  // Removed since readdir saw it.
+            d.offset = de->d_off;
+            continue;
+          }
+          if (lookup_err != 0) {
+            err = lookup_err;
+            break;
+          }
+        } else {
+          e.attr = st;  // ino 0: the kernel makes no dentry for . and ..
+        }
+        entry_size = fuse_add_direntry_plus(req, buf.data() + used,
+                                            size - used, name, &e, de->d_off);
+      }
+    }
+    if (entry_size > size - used) {
+      seekdir(d.dir, d.offset);  // Hand this entry out in the next reply.
+      break;
+    }
+    used += entry_size;
+    d.offset = de->d_off;
+  }
+  if (used == 0 && err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void Readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+             fuse_file_info* fi) {
+  ReadDir(req, ino, size, offset, fi, /*plus=*/false);
+}
+
+void Readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
+                 fuse_file_info* fi) {
+  ReadDir(req, ino, size, offset, fi, /*plus=*/true);
+}
+
+void Releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete &DirOf(fi);
+  fuse_reply_err(req, 0);
+}
+
+void Fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  const int fd = dirfd(DirOf(fi).dir);
+  const int res = datasync ? fdatasync(fd) : fsync(fd);
+  fuse_reply_err(req, res == 0 ? 0 : errno);
+}
+
+}  // namespace
+
+void AddDirOps(fuse_lowlevel_ops& ops) {
+  ops.opendir = Opendir;
+  ops.readdir = Readdir;
+  ops.readdirplus = Readdirplus;
+  ops.releasedir = Releasedir;
+  ops.fsyncdir = Fsyncdir;
+}
+
+}  // namespace scopedfs

@@ -1,0 +1,50 @@
+// INIT and DESTROY: what we ask of the kernel.
+#include <cstring>
+
+#include "daemon/fuse/ops.h"
+#include "daemon/fuse/request.h"
+#include "daemon/log.h"
+
+namespace scopedfs {
+namespace {
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  Server& server = *static_cast<Server*>(userdata);
+  // Never the writeback cache: it conflicts with passthrough, and the kernel
+  // would then write with the daemon's credentials, not the caller's.
+  fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
+  // Locks stay in the kernel (we implement no getlk/setlk/flock).
+  fuse_unset_feature_flag(conn, FUSE_CAP_POSIX_LOCKS);
+  fuse_unset_feature_flag(conn, FUSE_CAP_FLOCK_LOCKS);
+  // The kernel applies the caller's umask before CREATE/MKDIR/MKNOD.
+  fuse_unset_feature_flag(conn, FUSE_CAP_DONT_MASK);
+  fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
+  fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
+  fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_MOVE);
+  fuse_set_feature_flag(conn, FUSE_CAP_PARALLEL_DIROPS);
+  fuse_set_feature_flag(conn, FUSE_CAP_READDIRPLUS);
+  fuse_set_feature_flag(conn, FUSE_CAP_READDIRPLUS_AUTO);
+
+  if (!server.options().passthrough) {
+    SFS_LOG(kInfo, "passthrough off (--passthrough=false): the daemon serves "
+                   "all reads and writes");
+    return;
+  }
+  if (!fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
+    SFS_LOG(kWarning, "the kernel offers no FUSE passthrough "
+                      "(needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH): "
+                      "the daemon serves all reads and writes");
+    return;
+  }
+  // Our backing files live on ordinary file systems; depth 1 still lets an
+  // overlayfs stack on top of the mount.
+  conn->max_backing_stack_depth = 1;
+  server.set_passthrough_active(true);
+  SFS_LOG(kInfo, "kernel passthrough on");
+}
+
+}  // namespace
+
+void AddLifecycleOps(fuse_lowlevel_ops& ops) { ops.init = Init; }
+
+}  // namespace scopedfs

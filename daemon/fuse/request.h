@@ -1,0 +1,49 @@
+// Helpers shared by the op families: from a request to our state, from a
+// node to a path the kernel resolves for us, and the entry reply.
+#ifndef SCOPEDFS_DAEMON_FUSE_REQUEST_H_
+#define SCOPEDFS_DAEMON_FUSE_REQUEST_H_
+
+#include <fuse_lowlevel.h>
+
+#include <cstdio>
+
+#include "daemon/node_table.h"
+#include "daemon/server.h"
+
+namespace scopedfs {
+
+inline Server& ServerOf(fuse_req_t req) {
+  return *static_cast<Server*>(fuse_req_userdata(req));
+}
+
+inline Node* NodeOf(fuse_req_t req, fuse_ino_t ino) {
+  return ServerOf(req).nodes().Get(ino);
+}
+
+// "/proc/self/fd/N": the kernel resolves it to the very inode behind `fd`, so
+// calls that have no *at form for O_PATH descriptors (chmod, truncate, xattrs,
+// reopening) reach the node without a path walk through the backing tree.
+struct ProcFdPath {
+  explicit ProcFdPath(int fd) { std::snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd); }
+  const char* c_str() const { return buf; }
+  char buf[32];
+};
+
+// Resolves `name` under `parent` (openat O_PATH|O_NOFOLLOW), adds the lookup
+// to the node table and fills `e`. Returns 0 or an errno.
+int LookupChild(fuse_req_t req, Node* parent, const char* name,
+                fuse_entry_param* e);
+
+// Fills `attr` from the node's backing inode. Returns 0 or an errno.
+int StatNode(const Node* node, struct stat* attr);
+
+// Replies with the entry of `name` under `parent` after a call that made it
+// (mknod, mkdir, symlink, link), or with the errno.
+void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name);
+
+// Logs backing-dir errors that are not a client's ordinary mistake.
+void NoteBackingError(const char* op, int err);
+
+}  // namespace scopedfs
+
+#endif  // SCOPEDFS_DAEMON_FUSE_REQUEST_H_

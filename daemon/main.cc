@@ -1,0 +1,259 @@
+// scopedfsd: mounts SOURCE at MOUNTPOINT and serves it through FUSE.
+//   scopedfsd [flags] [-o opt,...] SOURCE MOUNTPOINT
+// Exit status: 0 after a clean unmount (SIGINT, SIGTERM, SIGHUP or fusermount
+// -u), 1 on a runtime failure, 2 on bad arguments.
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "daemon/command_line.h"
+#include "daemon/fuse/ops.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "daemon/state_dir.h"
+
+ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
+          "Directory for the daemon's state: pid file and stats now; the "
+          "applied policy and the audit database later. Created (0700) if "
+          "missing.");
+ABSL_FLAG(bool, foreground, false,
+          "Stay in the foreground (also -f). Without it the daemon detaches "
+          "once the mount is live.");
+ABSL_FLAG(bool, passthrough, true,
+          "Use kernel FUSE passthrough: reads, writes and mmap of allowed "
+          "files bypass the daemon. With false, or a kernel without "
+          "passthrough, the daemon serves them (spliced).");
+ABSL_FLAG(int, threads, 8,
+          "Maximum number of FUSE worker threads (they are kept, not "
+          "restarted, between requests).");
+ABSL_FLAG(bool, debug, false,
+          "Debug logging (also -d): scopedfs debug lines plus libfuse's trace "
+          "of every FUSE request. Implies --foreground.");
+ABSL_FLAG(double, timeout, 1.0,
+          "Seconds the kernel may cache entries and attributes. Changes made "
+          "through the mount are always seen at once; changes made directly "
+          "in SOURCE are seen after at most this long.");
+
+namespace scopedfs {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+[[noreturn]] void Die(int status, const std::string& message) {
+  std::fprintf(stderr, "scopedfsd: error: %s\n", message.c_str());
+  std::exit(status);
+}
+
+void RaiseFdLimit() {
+  // Every node the kernel knows holds an O_PATH descriptor.
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+void HandleStaleMount(const std::string& mountpoint) {
+  switch (ProbeMountpoint(mountpoint)) {
+    case MountpointState::kReady:
+      return;
+    case MountpointState::kLiveMount:
+      Die(kExitUsage, absl::StrCat("mountpoint '", mountpoint,
+                                   "' is already a mount point; unmount it "
+                                   "first (umount ", mountpoint, ")"));
+    case MountpointState::kStaleFuseMount:
+      SFS_LOG(kWarning,
+              "found a stale FUSE mount at %s (its daemon is gone); "
+              "unmounting it",
+              mountpoint);
+      if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+        Die(kExitFailure, absl::StrCat("cannot clean the stale mount at '",
+                                       mountpoint, "': ", strerror(errno)));
+      }
+      return;
+  }
+}
+
+std::string MountOptions(const std::vector<std::string>& user_options,
+                         const std::string& source) {
+  // Always allow_other (serving other uids is the point) and
+  // default_permissions (the kernel checks the caller's access, see
+  // caller_creds.h). fsname is the source unless the user names one.
+  std::vector<std::string> opts = {"allow_other", "default_permissions"};
+  bool has_fsname = false;
+  for (const std::string& o : user_options) {
+    if (o == "allow_other" || o == "default_permissions") continue;
+    if (absl::StartsWith(o, "fsname=")) has_fsname = true;
+    opts.push_back(o);
+  }
+  if (!has_fsname) {
+    opts.push_back(absl::StrCat("fsname=", EscapeMountOptionValue(source)));
+  }
+  return absl::StrJoin(opts, ",");
+}
+
+// Dumps the counters to the state dir on SIGUSR1 (scopedctl stats, tests);
+// SIGUSR2 ends the loop. Both signals are blocked in every other thread.
+class StatsDumper {
+ public:
+  StatsDumper(Server* server, StateDir* state) : server_(server), state_(state) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGUSR1);
+    sigaddset(&signals_, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~StatsDumper() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+    Dump();  // The final counters stay readable after exit.
+  }
+
+ private:
+  void Loop() {
+    int sig = 0;
+    while (sigwait(&signals_, &sig) == 0 && sig == SIGUSR1) Dump();
+  }
+  void Dump() {
+    auto st = state_->WriteStats(
+        RenderStats(server_->stats(), server_->nodes().size(), ++sequence_));
+    if (!st.ok()) SFS_LOG(kWarning, "cannot write stats: %s", st.ToString());
+  }
+
+  Server* const server_;
+  StateDir* const state_;
+  sigset_t signals_;
+  std::atomic<uint64_t> sequence_{0};
+  std::thread thread_;
+};
+
+int Run(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "daemon/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "mounts SOURCE at MOUNTPOINT and mediates every access to it.\n"
+      "usage: scopedfsd [flags] [-o opt[,opt...]] [-f] [-d] SOURCE "
+      "MOUNTPOINT\n"
+      "  -o opt   mount options for libfuse (fsname=, subtype=, ro, noatime, "
+      "...);\n"
+      "           allow_other and default_permissions are always on\n"
+      "  -f       same as --foreground;  -d  same as --debug");
+
+  auto split = SplitFuseStyleArgs(argc, argv);
+  if (!split.ok()) Die(kExitUsage, std::string(split.status().message()));
+  std::vector<char*> positional =
+      absl::ParseCommandLine(split->rest.size(), split->rest.data());
+  if (positional.size() != 3) {
+    Die(kExitUsage, "expected SOURCE and MOUNTPOINT (see --help)");
+  }
+  const bool debug = absl::GetFlag(FLAGS_debug) || split->debug;
+  const bool foreground =
+      absl::GetFlag(FLAGS_foreground) || split->foreground || debug;
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 1 || threads > 1024) {
+    Die(kExitUsage, "--threads must be between 1 and 1024");
+  }
+  if (absl::GetFlag(FLAGS_timeout) < 0) Die(kExitUsage, "--timeout must be >= 0");
+  if (debug) SetLogLevel(LogLevel::kDebug);
+
+  HandleStaleMount(positional[2]);
+  std::string source, mountpoint;
+  if (auto st = ValidateMountPaths(positional[1], positional[2], &source,
+                                   &mountpoint);
+      !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
+  }
+  auto state = StateDir::Open(absl::GetFlag(FLAGS_state_dir));
+  if (!state.ok()) Die(kExitUsage, std::string(state.status().message()));
+
+  RaiseFdLimit();
+  umask(0);  // The kernel already applied the caller's umask.
+
+  const int root_fd = open(source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat root_st;
+  if (root_fd < 0 || fstat(root_fd, &root_st) != 0) {
+    Die(kExitUsage, absl::StrCat("cannot open source '", source,
+                                 "': ", strerror(errno)));
+  }
+  ServerOptions options;
+  options.passthrough = absl::GetFlag(FLAGS_passthrough);
+  options.timeout = absl::GetFlag(FLAGS_timeout);
+  Server server(root_fd, root_st, options);
+
+  std::vector<std::string> fuse_argv_store = {
+      "scopedfsd", "-o", MountOptions(split->mount_options, source)};
+  if (debug) fuse_argv_store.push_back("-d");
+  std::vector<char*> fuse_argv;
+  for (std::string& s : fuse_argv_store) fuse_argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()),
+                                  fuse_argv.data());
+  const fuse_lowlevel_ops ops = MakeFuseOps();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &server);
+  if (se == nullptr) Die(kExitUsage, "invalid mount options (see above)");
+  if (fuse_set_signal_handlers(se) != 0) {
+    Die(kExitFailure, "cannot install signal handlers");
+  }
+  if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    Die(kExitFailure, absl::StrCat("cannot mount at '", mountpoint, "'"));
+  }
+  SFS_LOG(kInfo, "serving %s at %s (%d threads)", source, mountpoint, threads);
+  if (fuse_daemonize(foreground) != 0) {
+    fuse_session_unmount(se);
+    Die(kExitFailure, "cannot detach from the terminal");
+  }
+  if (auto st = state->WritePid(getpid()); !st.ok()) {
+    SFS_LOG(kWarning, "cannot write the pid file: %s", st.ToString());
+  }
+
+  auto stats_dumper = std::make_unique<StatsDumper>(&server, &*state);
+
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 0);
+  fuse_loop_cfg_set_max_threads(loop, threads);
+  fuse_loop_cfg_set_idle_threads(loop, threads);
+  const int res = fuse_session_loop_mt(se, loop);
+  fuse_loop_cfg_destroy(loop);
+
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  stats_dumper.reset();
+  state->RemovePid();
+  // A loop ended by a signal returns the signal number: a clean shutdown.
+  if (res < 0) {
+    SFS_LOG(kError, "FUSE session ended with an error: %s", strerror(-res));
+    return kExitFailure;
+  }
+  SFS_LOG(kInfo, "unmounted %s", mountpoint);
+  return 0;
+}
+
+}  // namespace
+}  // namespace scopedfs
+
+int main(int argc, char** argv) { return scopedfs::Run(argc, argv); }
