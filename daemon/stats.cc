@@ -1,21 +1,35 @@
 #include "daemon/stats.h"
 
 #include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
 namespace scopedfs {
 namespace {
 
-uint64_t CountOpenFds() {
+struct FdCounts {
+  uint64_t all = 0;
+  uint64_t pipes = 0;  // libfuse keeps one splice pipe pair per worker thread.
+};
+
+FdCounts CountOpenFds() {
+  FdCounts counts;
   DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
-  uint64_t n = 0;
+  if (dir == nullptr) return counts;
+  const int own = dirfd(dir);
   while (dirent* de = readdir(dir)) {
-    if (de->d_name[0] != '.') ++n;
+    if (de->d_name[0] == '.' || atoi(de->d_name) == own) continue;
+    ++counts.all;
+    char target[64];
+    const ssize_t n = readlinkat(own, de->d_name, target, sizeof(target) - 1);
+    if (n > 5 && std::strncmp(target, "pipe:", 5) == 0) ++counts.pipes;
   }
   closedir(dir);
-  return n - 1;  // Not counting the descriptor of this listing.
+  return counts;
 }
 
 }  // namespace
@@ -39,7 +53,9 @@ std::string RenderStats(const Stats& s, size_t nodes, uint64_t sequence) {
   line("lookups", s.lookups.load());
   line("forgets", s.forgets.load());
   line("nodes", nodes);
-  line("open_fds", CountOpenFds());
+  const FdCounts fds = CountOpenFds();
+  line("open_fds", fds.all);
+  line("open_pipe_fds", fds.pipes);
   return out;
 }
 

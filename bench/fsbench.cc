@@ -1,0 +1,541 @@
+// fsbench: a small, single-threaded file-system workload driver.
+//
+// It runs one workload against one directory and prints machine-readable
+// result lines ("<metric> <value> <unit>"); informational lines start with
+// '#'. bench/run.sh runs it against a native directory and against FUSE
+// mounts of that same directory and tabulates the results.
+//
+//   fsbench --dir=D --workload=prepare [--file_size_mb=1024] [--entries=10000]
+//   fsbench --dir=D --workload=seqread|randread|mmapread|seqwrite|openclose|
+//                              stat|readdir|all [options]
+//
+// "prepare" creates, once, the data the read-side workloads use:
+//   D/big-<file_size_mb>M.bin   pseudo-random content (not sparse)
+//   D/dir-<entries>/            <entries> empty files f0000000...
+//   D/small.txt                 4 KiB file
+// Every file is written under a temporary name and renamed into place, so an
+// interrupted prepare never leaves a half-written file under its final name.
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr size_t kSmallFileSize = 4096;
+
+struct Options {
+  std::string dir;
+  std::string workload;
+  uint64_t file_size_mb = 1024;  // Size of the big read file.
+  uint64_t write_mb = 512;       // Bytes written per seqwrite pass.
+  uint64_t entries = 10000;      // Entries in the readdir directory.
+  int passes = 5;                // Timed passes (throughput / readdir).
+  int64_t iters = 0;             // Per-op iterations (0 = workload default).
+  uint64_t seed = 42;            // randread offsets.
+};
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "fsbench: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+[[noreturn]] void Usage(const std::string& msg) {
+  std::fprintf(stderr,
+               "fsbench: %s\n"
+               "usage: fsbench --dir=D --workload=NAME [--file_size_mb=1024] "
+               "[--write_mb=512]\n"
+               "               [--entries=10000] [--passes=5] [--iters=N] "
+               "[--seed=42]\n"
+               "workloads: prepare seqread randread mmapread seqwrite "
+               "openclose stat readdir all\n",
+               msg.c_str());
+  std::exit(2);
+}
+
+double NowSec() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double Percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t idx = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(idx, sorted.size() - 1)];
+}
+
+double Mean(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+void Emit(const std::string& metric, double value, const char* unit) {
+  std::printf("%s %.4g %s\n", metric.c_str(), value, unit);
+  std::fflush(stdout);
+}
+
+// 1 MiB buffer aligned for any O_DIRECT-ish use and for word-wise summing.
+struct AlignedBuf {
+  explicit AlignedBuf(size_t n) : size(n) {
+    if (posix_memalign(&ptr, 4096, n) != 0) Die("posix_memalign");
+    std::memset(ptr, 0, n);
+  }
+  ~AlignedBuf() { std::free(ptr); }
+  AlignedBuf(const AlignedBuf&) = delete;
+  AlignedBuf& operator=(const AlignedBuf&) = delete;
+  char* data() { return static_cast<char*>(ptr); }
+  void* ptr = nullptr;
+  size_t size;
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd& operator=(Fd&&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string BigPath(const Options& o) {
+  return o.dir + "/big-" + std::to_string(o.file_size_mb) + "M.bin";
+}
+std::string DirPath(const Options& o) {
+  return o.dir + "/dir-" + std::to_string(o.entries);
+}
+std::string SmallPath(const Options& o) { return o.dir + "/small.txt"; }
+
+void WriteAll(int fd, const char* p, size_t n, const std::string& what) {
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      Die("write " + what);
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+}
+
+// Reads the whole file from offset 0 with read() calls of buf.size bytes;
+// returns the bytes read.
+uint64_t ReadWhole(int fd, AlignedBuf& buf) {
+  if (lseek(fd, 0, SEEK_SET) != 0) Die("lseek");
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf.data(), buf.size);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      Die("read");
+    }
+    if (r == 0) break;
+    total += static_cast<uint64_t>(r);
+  }
+  return total;
+}
+
+// Fills buf with a cheap pseudo-random pattern that differs per block.
+void FillPattern(AlignedBuf& buf, uint64_t block) {
+  uint64_t x = 0x9E3779B97F4A7C15ULL * (block + 1);
+  auto* w = reinterpret_cast<uint64_t*>(buf.data());
+  for (size_t i = 0; i < buf.size / 8; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w[i] = x;
+  }
+}
+
+// ---------------------------------------------------------------- prepare
+
+void PrepareBig(const Options& o) {
+  const std::string path = BigPath(o);
+  const uint64_t want = o.file_size_mb * kMiB;
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<uint64_t>(st.st_size) == want) {
+    std::printf("# prepare: %s already present\n", path.c_str());
+    return;
+  }
+  const std::string tmp = path + ".tmp";
+  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) Die("create " + tmp);
+  AlignedBuf buf(kMiB);
+  for (uint64_t b = 0; b < o.file_size_mb; ++b) {
+    FillPattern(buf, b);
+    WriteAll(fd.get(), buf.data(), buf.size, tmp);
+  }
+  if (fsync(fd.get()) != 0) Die("fsync " + tmp);
+  if (rename(tmp.c_str(), path.c_str()) != 0) Die("rename " + tmp);
+  std::printf("# prepare: wrote %s (%" PRIu64 " MiB)\n", path.c_str(),
+              o.file_size_mb);
+}
+
+void PrepareDir(const Options& o) {
+  const std::string path = DirPath(o);
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::printf("# prepare: %s already present\n", path.c_str());
+    return;
+  }
+  const std::string tmp = path + ".tmp";
+  // A leftover from an interrupted run: reuse it, creating missing entries.
+  if (mkdir(tmp.c_str(), 0755) != 0 && errno != EEXIST) Die("mkdir " + tmp);
+  char name[32];
+  for (uint64_t i = 0; i < o.entries; ++i) {
+    std::snprintf(name, sizeof(name), "/f%07" PRIu64, i);
+    const std::string f = tmp + name;
+    int fd = open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) Die("create " + f);
+    close(fd);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) Die("rename " + tmp);
+  std::printf("# prepare: created %s (%" PRIu64 " entries)\n", path.c_str(),
+              o.entries);
+}
+
+void PrepareSmall(const Options& o) {
+  const std::string path = SmallPath(o);
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<size_t>(st.st_size) == kSmallFileSize) {
+    return;
+  }
+  const std::string tmp = path + ".tmp";
+  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) Die("create " + tmp);
+  std::string content(kSmallFileSize, 'x');
+  WriteAll(fd.get(), content.data(), content.size(), tmp);
+  if (fsync(fd.get()) != 0) Die("fsync " + tmp);
+  if (rename(tmp.c_str(), path.c_str()) != 0) Die("rename " + tmp);
+}
+
+void Prepare(const Options& o) {
+  if (mkdir(o.dir.c_str(), 0755) != 0 && errno != EEXIST) Die("mkdir " + o.dir);
+  PrepareBig(o);
+  PrepareDir(o);
+  PrepareSmall(o);
+}
+
+// ---------------------------------------------------------------- workloads
+
+Fd OpenBig(const Options& o, uint64_t* size) {
+  const std::string path = BigPath(o);
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) Die("open " + path + " (run --workload=prepare first)");
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) Die("fstat " + path);
+  *size = static_cast<uint64_t>(st.st_size);
+  if (*size == 0) {
+    errno = EINVAL;
+    Die(path + " is empty");
+  }
+  return fd;
+}
+
+void EmitThroughput(const std::string& name, const std::vector<double>& gibs) {
+  Emit(name + ".median", Median(gibs), "GiB/s");
+  Emit(name + ".best", *std::max_element(gibs.begin(), gibs.end()), "GiB/s");
+}
+
+// Sequential read() of the whole big file in 1 MiB blocks. One untimed pass
+// warms the page cache (for FUSE without passthrough: the FUSE inode's own
+// cache), then o.passes timed passes.
+void SeqRead(const Options& o) {
+  uint64_t size;
+  Fd fd = OpenBig(o, &size);
+  AlignedBuf buf(kMiB);
+  ReadWhole(fd.get(), buf);  // warm
+  std::vector<double> gibs;
+  for (int p = 0; p < o.passes; ++p) {
+    double t0 = NowSec();
+    uint64_t n = ReadWhole(fd.get(), buf);
+    double dt = NowSec() - t0;
+    if (n != size) {
+      errno = EIO;
+      Die("short read of big file");
+    }
+    gibs.push_back(static_cast<double>(n) / kGiB / dt);
+  }
+  EmitThroughput("seqread", gibs);
+}
+
+// 4 KiB pread() at uniformly random 4 KiB-aligned offsets (fixed seed).
+void RandRead(const Options& o) {
+  uint64_t size;
+  Fd fd = OpenBig(o, &size);
+  AlignedBuf buf(kMiB);
+  ReadWhole(fd.get(), buf);  // warm
+  const uint64_t blocks = size / 4096;
+  const int64_t ops = o.iters > 0 ? o.iters : 200000;
+  std::mt19937_64 rng(o.seed);
+  std::uniform_int_distribution<uint64_t> pick(0, blocks - 1);
+  std::vector<off_t> offs(static_cast<size_t>(ops));
+  for (auto& off : offs) off = static_cast<off_t>(pick(rng) * 4096);
+  std::vector<double> kiops;
+  for (int p = 0; p < o.passes; ++p) {
+    double t0 = NowSec();
+    for (off_t off : offs) {
+      if (pread(fd.get(), buf.data(), 4096, off) != 4096) Die("pread 4k");
+    }
+    double dt = NowSec() - t0;
+    kiops.push_back(static_cast<double>(ops) / dt / 1000.0);
+  }
+  const double med = Median(kiops);
+  Emit("randread.median", med, "kIOPS");
+  Emit("randread.best", *std::max_element(kiops.begin(), kiops.end()), "kIOPS");
+  Emit("randread.mibs", med * 1000.0 * 4096 / kMiB, "MiB/s");
+}
+
+// Sums the file as 64-bit words through a MAP_SHARED read-only mapping.
+// Each timed pass maps, sums and unmaps, so page-fault cost is included;
+// one untimed pass warms the page cache first.
+uint64_t SumMapped(int fd, uint64_t size) {
+  void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) Die("mmap");
+  const auto* w = static_cast<const uint64_t*>(p);
+  const size_t n = size / 8;
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += w[i];
+    s1 += w[i + 1];
+    s2 += w[i + 2];
+    s3 += w[i + 3];
+  }
+  for (; i < n; ++i) s0 += w[i];
+  munmap(p, size);
+  return s0 + s1 + s2 + s3;
+}
+
+void MmapRead(const Options& o) {
+  uint64_t size;
+  Fd fd = OpenBig(o, &size);
+  const uint64_t warm_sum = SumMapped(fd.get(), size);
+  std::vector<double> gibs;
+  for (int p = 0; p < o.passes; ++p) {
+    double t0 = NowSec();
+    uint64_t sum = SumMapped(fd.get(), size);
+    double dt = NowSec() - t0;
+    if (sum != warm_sum) {
+      errno = EIO;
+      Die("mmap checksum changed between passes");
+    }
+    gibs.push_back(static_cast<double>(size) / kGiB / dt);
+  }
+  std::printf("# mmapread checksum %016" PRIx64 "\n", warm_sum);
+  EmitThroughput("mmapread", gibs);
+}
+
+// Writes o.write_mb MiB in 1 MiB write()s to a new file, then fsync()s it.
+// "buffered" = time of the write() calls only (page-cache speed);
+// "fsync" = write() calls + fsync() (what reaches the backing store).
+// The file is unlinked after each pass; the fsync also guarantees that no
+// dirty data is left to slow down the next candidate.
+void SeqWrite(const Options& o) {
+  const std::string path =
+      o.dir + "/seqwrite-" + std::to_string(getpid()) + ".tmp";
+  AlignedBuf buf(kMiB);
+  FillPattern(buf, 7);
+  std::vector<double> buffered, synced;
+  const uint64_t bytes = o.write_mb * kMiB;
+  for (int p = 0; p < o.passes; ++p) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) Die("create " + path);
+    double t0 = NowSec();
+    for (uint64_t b = 0; b < o.write_mb; ++b) {
+      WriteAll(fd, buf.data(), buf.size, path);
+    }
+    double t1 = NowSec();
+    if (fsync(fd) != 0) Die("fsync " + path);
+    double t2 = NowSec();
+    if (close(fd) != 0) Die("close " + path);
+    if (unlink(path.c_str()) != 0) Die("unlink " + path);
+    buffered.push_back(static_cast<double>(bytes) / kGiB / (t1 - t0));
+    synced.push_back(static_cast<double>(bytes) / kGiB / (t2 - t0));
+  }
+  Emit("seqwrite.buffered", Median(buffered), "GiB/s");
+  Emit("seqwrite.fsync", Median(synced), "GiB/s");
+}
+
+// Times `op` per call: a warm-up of iters/10, then iters timed calls.
+void Latency(const std::string& name, int64_t iters,
+             const std::function<void()>& op) {
+  for (int64_t i = 0; i < iters / 10; ++i) op();
+  std::vector<double> us(static_cast<size_t>(iters));
+  for (auto& u : us) {
+    int64_t t0 = NowNs();
+    op();
+    u = static_cast<double>(NowNs() - t0) / 1000.0;
+  }
+  const double mean = Mean(us);
+  std::sort(us.begin(), us.end());
+  Emit(name + ".p50", Percentile(us, 0.50), "us");
+  Emit(name + ".mean", mean, "us");
+  Emit(name + ".p99", Percentile(us, 0.99), "us");
+}
+
+void OpenClose(const Options& o) {
+  const std::string path = SmallPath(o);
+  const char* c = path.c_str();
+  Latency("openclose", o.iters > 0 ? o.iters : 50000, [c] {
+    int fd = open(c, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Die(std::string("open ") + c);
+    if (close(fd) != 0) Die(std::string("close ") + c);
+  });
+}
+
+void Stat(const Options& o) {
+  const std::string path = SmallPath(o);
+  const char* c = path.c_str();
+  Latency("stat", o.iters > 0 ? o.iters : 200000, [c] {
+    struct stat st;
+    if (stat(c, &st) != 0) Die(std::string("stat ") + c);
+  });
+}
+
+// opendir + readdir until the end + closedir of the prepared directory.
+void ReadDir(const Options& o) {
+  const std::string path = DirPath(o);
+  auto list = [&path]() -> uint64_t {
+    DIR* d = opendir(path.c_str());
+    if (d == nullptr) Die("opendir " + path);
+    uint64_t n = 0;
+    errno = 0;
+    while (readdir(d) != nullptr) ++n;
+    if (errno != 0) Die("readdir " + path);
+    closedir(d);
+    return n;
+  };
+  const uint64_t n = list();  // warm
+  if (n != o.entries + 2) {
+    std::fprintf(stderr, "fsbench: %s has %" PRIu64 " entries, want %" PRIu64 "\n",
+                 path.c_str(), n - 2, o.entries);
+    std::exit(1);
+  }
+  const int reps = o.iters > 0 ? static_cast<int>(o.iters) : std::max(o.passes, 20);
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    double t0 = NowSec();
+    list();
+    ms.push_back((NowSec() - t0) * 1000.0);
+  }
+  Emit("readdir.median", Median(ms), "ms");
+  Emit("readdir.best", *std::min_element(ms.begin(), ms.end()), "ms");
+}
+
+bool ParseU64(const std::string& s, uint64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+Options ParseFlags(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") Usage("help");
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos) {
+      Usage("bad argument: " + a);
+    }
+    const std::string key = a.substr(2, eq - 2);
+    const std::string val = a.substr(eq + 1);
+    uint64_t u = 0;
+    if (key == "dir") {
+      o.dir = val;
+    } else if (key == "workload") {
+      o.workload = val;
+    } else if (key == "file_size_mb" && ParseU64(val, &u) && u > 0) {
+      o.file_size_mb = u;
+    } else if (key == "write_mb" && ParseU64(val, &u) && u > 0) {
+      o.write_mb = u;
+    } else if (key == "entries" && ParseU64(val, &u) && u > 0) {
+      o.entries = u;
+    } else if (key == "passes" && ParseU64(val, &u) && u > 0 && u < 1000000) {
+      o.passes = static_cast<int>(u);
+    } else if (key == "iters" && ParseU64(val, &u) && u > 0 && u < (1ULL << 40)) {
+      o.iters = static_cast<int64_t>(u);
+    } else if (key == "seed" && ParseU64(val, &u)) {
+      o.seed = u;
+    } else {
+      Usage("bad flag or value: " + a);
+    }
+  }
+  if (o.dir.empty()) Usage("--dir is required");
+  if (o.workload.empty()) Usage("--workload is required");
+  while (o.dir.size() > 1 && o.dir.back() == '/') o.dir.pop_back();
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseFlags(argc, argv);
+  const std::map<std::string, void (*)(const Options&)> workloads = {
+      {"seqread", SeqRead},     {"randread", RandRead}, {"mmapread", MmapRead},
+      {"seqwrite", SeqWrite},   {"openclose", OpenClose}, {"stat", Stat},
+      {"readdir", ReadDir},
+  };
+  if (o.workload == "prepare") {
+    Prepare(o);
+    return 0;
+  }
+  if (o.workload == "all") {
+    for (const char* w : {"seqread", "randread", "mmapread", "seqwrite",
+                          "openclose", "stat", "readdir"}) {
+      workloads.at(w)(o);
+    }
+    return 0;
+  }
+  auto it = workloads.find(o.workload);
+  if (it == workloads.end()) Usage("unknown workload: " + o.workload);
+  it->second(o);
+  return 0;
+}

@@ -1,0 +1,461 @@
+#!/usr/bin/env bash
+# bench/run.sh: the one command for the scopedfs benchmark (see bench/README.md).
+#
+# Builds //bench:fsbench and //daemon:scopedfsd, prepares the data once in a
+# backing directory, mounts scopedfs and libfuse's passthrough_hp over that
+# same directory, runs every workload on native / scopedfs / passthrough_hp
+# back to back (interleaved, rotating the order every round), prints a table
+# and writes it to bench/out/latest.txt. Mounts are always removed on exit.
+#
+# Usage: bench/run.sh [--quick] [--dir=DIR] [--rounds=N] [--passes=N]
+#                     [--nopassthrough] [--threads=N] [--workloads=a,b,...]
+#                     [--no-build] [--scopedfsd=PATH] [--scopedfsd_flags="..."]
+#   --quick          smoke run: 64 MiB file, 1k entries, 64 MiB writes, 1 round
+#   --dir=DIR        data directory (default $SCOPEDFS_BENCH_DIR or
+#                    /var/tmp/scopedfs-bench); needs ~1.6 GiB free for a full run
+#   --rounds=N       interleaved rounds per workload (default 5; quick 1);
+#                    the table shows the median over rounds
+#   --passes=N       timed passes inside each fsbench run, all workloads
+#                    (default: per workload, see passes_for; quick 2)
+#   --nopassthrough  extra column: scopedfsd --passthrough=false
+#   --threads=N      pass --threads=N to scopedfsd and --num-threads N to
+#                    passthrough_hp (default: each daemon's own default)
+#   --workloads=...  subset of: seqread,randread,mmapread,seqwrite,openclose,stat,readdir
+#   --no-build       do not run bazel; use the binaries already in .bazel/bin
+#   --scopedfsd=PATH use this scopedfsd binary instead of the Bazel-built one
+#   --scopedfsd_flags="F..."  extra flags for scopedfsd (e.g. "--timeout=86400")
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT_DIR="$ROOT/bench/out"
+PTHP_BIN="$ROOT/third_party/libfuse/prefix/bin/passthrough_hp"
+
+DATA_DIR=${SCOPEDFS_BENCH_DIR:-/var/tmp/scopedfs-bench}
+QUICK=0
+ROUNDS=""
+PASSES=""
+WITH_NOPT=0
+THREADS=""
+WORKLOADS="seqread,randread,mmapread,seqwrite,openclose,stat,readdir"
+DO_BUILD=1
+SCOPEDFSD_OVERRIDE=""
+SCOPEDFSD_FLAGS=""
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { echo "run.sh: $*" >&2; }
+
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --dir=*) DATA_DIR=${arg#*=} ;;
+    --rounds=*) ROUNDS=${arg#*=} ;;
+    --passes=*) PASSES=${arg#*=} ;;
+    --nopassthrough) WITH_NOPT=1 ;;
+    --threads=*) THREADS=${arg#*=} ;;
+    --workloads=*) WORKLOADS=${arg#*=} ;;
+    --no-build) DO_BUILD=0 ;;
+    --scopedfsd=*) SCOPEDFSD_OVERRIDE=${arg#*=} ;;
+    --scopedfsd_flags=*) SCOPEDFSD_FLAGS=${arg#*=} ;;
+    -h|--help) usage 0 ;;
+    *) echo "run.sh: unknown argument: $arg" >&2; usage 2 ;;
+  esac
+done
+
+if [ "$QUICK" = 1 ]; then
+  FILE_MB=64; ENTRIES=1000; WRITE_MB=64
+  ROUNDS=${ROUNDS:-1}; PASSES=${PASSES:-2}
+  ITERS_OPENCLOSE=5000; ITERS_STAT=20000; ITERS_RANDREAD=20000
+else
+  FILE_MB=1024; ENTRIES=10000; WRITE_MB=512
+  ROUNDS=${ROUNDS:-5}
+  ITERS_OPENCLOSE=50000; ITERS_STAT=200000; ITERS_RANDREAD=200000
+fi
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[ -z "$PASSES" ] || [[ "$PASSES" =~ ^[1-9][0-9]*$ ]] || die "--passes must be a positive integer"
+[ -z "$THREADS" ] || [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer"
+IFS=, read -r -a WL <<<"$WORKLOADS"
+for w in "${WL[@]}"; do
+  case "$w" in seqread|randread|mmapread|seqwrite|openclose|stat|readdir) ;;
+    *) die "unknown workload: $w" ;;
+  esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (mounts FUSE file systems)"
+[ -c /dev/fuse ] || die "/dev/fuse missing"
+[ -x "$PTHP_BIN" ] || die "$PTHP_BIN missing; run ./setup.sh"
+DATA_DIR=${DATA_DIR%/}
+mkdir -p "$DATA_DIR" "$OUT_DIR"
+DATA_DIR=$(cd "$DATA_DIR" && pwd -P)
+BACKING="$DATA_DIR/backing"
+
+# ------------------------------------------------------------- mount helpers
+# Mount points live in $DATA_DIR/run.*; mountinfo escapes blanks as \040, so
+# refuse paths with whitespace rather than mis-detect mounts.
+[[ "$DATA_DIR" =~ [[:space:]] ]] && die "data dir must not contain whitespace"
+
+is_mounted() { awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo; }
+
+# Unmounts $1 (daemon pid $2, may be empty): SIGTERM first (both daemons
+# unmount on SIGTERM), then umount, then a lazy umount as a last resort.
+unmount_one() {
+  local mnt=$1 pid=${2:-} i
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  if is_mounted "$mnt"; then
+    umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+  fi
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    sleep 0.5
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  if is_mounted "$mnt"; then
+    log "WARNING: $mnt is still mounted"
+  else
+    rmdir "$mnt" 2>/dev/null || true
+  fi
+}
+
+# Leftovers of a run that was SIGKILLed: only our own run.* directories.
+for stale in $(awk -v p="$DATA_DIR/run." 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo); do
+  log "removing stale mount $stale from an earlier run"
+  umount "$stale" 2>/dev/null || umount -l "$stale" 2>/dev/null || true
+done
+for d in "$DATA_DIR"/run.*; do
+  [ -d "$d" ] || continue
+  rmdir "$d"/mnt-* 2>/dev/null || true
+  # Never rm -rf something that might still contain a mount.
+  if ! awk -v p="$d/" 'index($5, p) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+    rm -rf "$d"
+  fi
+done
+
+RUN=$(mktemp -d "$DATA_DIR/run.XXXXXX")
+declare -A MNT=() PID=()
+CLEANED=0
+cleanup() {
+  [ "$CLEANED" = 1 ] && return
+  CLEANED=1
+  trap '' INT TERM
+  local c
+  for c in "${!MNT[@]}"; do
+    unmount_one "${MNT[$c]}" "${PID[$c]:-}"
+  done
+  if awk -v p="$RUN/" 'index($5, p) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+    log "WARNING: something is still mounted under $RUN; not deleting it"
+  else
+    rm -rf "$RUN"
+  fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+trap 'exit 129' HUP
+
+# ------------------------------------------------------------------- build
+BIN="$RUN/bin"
+mkdir -p "$BIN" "$OUT_DIR/logs"
+HAVE_SCOPEDFS=0
+if [ "$DO_BUILD" = 1 ]; then
+  log "bazel build //bench:fsbench"
+  if ! (cd "$ROOT" && bazel build //bench:fsbench) >"$OUT_DIR/logs/build-fsbench.log" 2>&1; then
+    grep -v 'linux-sandbox' "$OUT_DIR/logs/build-fsbench.log" | tail -30 >&2
+    die "building //bench:fsbench failed"
+  fi
+  if [ -z "$SCOPEDFSD_OVERRIDE" ]; then
+    log "bazel build //daemon:scopedfsd"
+    if (cd "$ROOT" && bazel build //daemon:scopedfsd) >"$OUT_DIR/logs/build-scopedfsd.log" 2>&1; then
+      HAVE_SCOPEDFS=1
+    else
+      log "WARNING: //daemon:scopedfsd does not build; the scopedfs column is skipped" \
+          "(see bench/out/logs/build-scopedfsd.log)"
+    fi
+  fi
+else
+  [ -z "$SCOPEDFSD_OVERRIDE" ] && [ -x "$ROOT/.bazel/bin/daemon/scopedfsd" ] && HAVE_SCOPEDFS=1
+fi
+[ -x "$ROOT/.bazel/bin/bench/fsbench" ] || die "fsbench binary missing (drop --no-build)"
+# Private copies: a concurrent rebuild must not swap binaries mid-run.
+cp "$ROOT/.bazel/bin/bench/fsbench" "$BIN/fsbench"
+if [ -n "$SCOPEDFSD_OVERRIDE" ]; then
+  [ -x "$SCOPEDFSD_OVERRIDE" ] || die "--scopedfsd=$SCOPEDFSD_OVERRIDE is not executable"
+  cp "$SCOPEDFSD_OVERRIDE" "$BIN/scopedfsd"
+  HAVE_SCOPEDFS=1
+elif [ "$HAVE_SCOPEDFS" = 1 ]; then
+  cp "$ROOT/.bazel/bin/daemon/scopedfsd" "$BIN/scopedfsd"
+fi
+FSBENCH="$BIN/fsbench"
+# The copy loses Bazel's $ORIGIN-relative RUNPATH to libfuse; point the loader
+# at the same libfuse build directly.
+SCOPEDFSD=(env "LD_LIBRARY_PATH=$ROOT/third_party/libfuse/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+           "$BIN/scopedfsd")
+
+# -------------------------------------------------------------------- data
+need_mb=$((WRITE_MB + 64))
+[ -f "$BACKING/big-${FILE_MB}M.bin" ] || need_mb=$((need_mb + FILE_MB))
+avail_mb=$(df -Pm "$DATA_DIR" | awk 'NR == 2 { print $4 }')
+[ "$avail_mb" -ge "$need_mb" ] || die "$DATA_DIR: ${avail_mb} MiB free, need ${need_mb} MiB"
+log "preparing data in $BACKING (${FILE_MB} MiB file, ${ENTRIES} entries)"
+"$FSBENCH" --dir="$BACKING" --workload=prepare --file_size_mb="$FILE_MB" \
+    --entries="$ENTRIES" | sed 's/^# /  /' >&2
+# Leftover write targets of an interrupted earlier run.
+rm -f "$BACKING"/seqwrite-*.tmp
+
+# ------------------------------------------------------------------ mounts
+# mount_fs NAME CMD...: starts CMD (a foreground FUSE daemon whose last
+# argument is the mount point) and waits until the mount shows up.
+mount_fs() {
+  local name=$1; shift
+  local mnt="${*: -1}" logf="$OUT_DIR/logs/$name.log" i
+  mkdir -p "$mnt"
+  "$@" >"$logf" 2>&1 &
+  PID[$name]=$!
+  MNT[$name]=$mnt
+  for i in $(seq 200); do
+    if is_mounted "$mnt"; then
+      log "mounted $name at $mnt (pid ${PID[$name]})"
+      return 0
+    fi
+    if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+      break
+    fi
+    sleep 0.05
+  done
+  log "ERROR: $name did not mount; last lines of bench/out/logs/$name.log:"
+  tail -20 "$logf" >&2 || true
+  return 1
+}
+
+CANDS=(native)
+declare -A DIR_OF=([native]="$BACKING")
+# Column order: native, scopedfs, passthrough_hp, [scopedfs_nopt].
+extra=()
+[ -n "$SCOPEDFSD_FLAGS" ] && read -r -a extra <<<"$SCOPEDFSD_FLAGS"
+if [ "$HAVE_SCOPEDFS" = 1 ]; then
+  args=(--foreground --state_dir="$RUN/state-scopedfs")
+  [ -n "$THREADS" ] && args+=(--threads="$THREADS")
+  args+=(${extra[@]+"${extra[@]}"})
+  mkdir -p "$RUN/state-scopedfs"
+  if mount_fs scopedfs "${SCOPEDFSD[@]}" "${args[@]}" --passthrough=true \
+      "$BACKING" "$RUN/mnt-scopedfs"; then
+    CANDS+=(scopedfs); DIR_OF[scopedfs]="$RUN/mnt-scopedfs"
+  else
+    log "WARNING: skipping the scopedfs column"
+  fi
+fi
+args=(--foreground)
+[ -n "$THREADS" ] && args+=(--num-threads "$THREADS")
+mount_fs passthrough_hp "$PTHP_BIN" "${args[@]}" "$BACKING" "$RUN/mnt-passthrough_hp" \
+  || die "passthrough_hp failed to mount"
+CANDS+=(passthrough_hp); DIR_OF[passthrough_hp]="$RUN/mnt-passthrough_hp"
+if [ "$WITH_NOPT" = 1 ]; then
+  if [ "$HAVE_SCOPEDFS" = 1 ]; then
+    args=(--foreground --state_dir="$RUN/state-scopedfs_nopt")
+    [ -n "$THREADS" ] && args+=(--threads="$THREADS")
+    args+=(${extra[@]+"${extra[@]}"})
+    mkdir -p "$RUN/state-scopedfs_nopt"
+    if mount_fs scopedfs_nopt "${SCOPEDFSD[@]}" "${args[@]}" --passthrough=false \
+        "$BACKING" "$RUN/mnt-scopedfs_nopt"; then
+      CANDS+=(scopedfs_nopt); DIR_OF[scopedfs_nopt]="$RUN/mnt-scopedfs_nopt"
+    else
+      log "WARNING: skipping the scopedfs_nopt column"
+    fi
+  else
+    log "WARNING: --nopassthrough ignored: no scopedfsd binary"
+  fi
+fi
+
+# -------------------------------------------------------------------- runs
+RAW="$RUN/results.tsv"
+: >"$RAW"
+common=(--file_size_mb="$FILE_MB" --entries="$ENTRIES" --write_mb="$WRITE_MB")
+# Timed passes per fsbench run: cheap passes (a warm 1 GiB read() takes ~50 ms)
+# get more of them, which makes their median steadier.
+passes_for() {
+  if [ -n "$PASSES" ]; then echo "$PASSES"; return; fi
+  case "$1" in
+    seqread) echo 15 ;;
+    mmapread) echo 7 ;;
+    readdir) echo 30 ;;
+    *) echo 5 ;;
+  esac
+}
+iters_for() {
+  case "$1" in
+    openclose) echo "--iters=$ITERS_OPENCLOSE" ;;
+    stat) echo "--iters=$ITERS_STAT" ;;
+    randread) echo "--iters=$ITERS_RANDREAD" ;;
+    readdir) echo "--iters=$(passes_for readdir)" ;;
+    *) echo "--passes=$(passes_for "$1")" ;;
+  esac
+}
+n=${#CANDS[@]}
+START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+case "$LOAD_START" in
+  0.[0-4]*) ;;
+  *) log "WARNING: load average is $LOAD_START; other work on this machine skews the results" ;;
+esac
+for w in "${WL[@]}"; do
+  for ((r = 0; r < ROUNDS; r++)); do
+    for ((k = 0; k < n; k++)); do
+      c=${CANDS[$(((k + r) % n))]}   # rotate the order every round
+      log "$w round $((r + 1))/$ROUNDS: $c"
+      if ! out=$("$FSBENCH" --dir="${DIR_OF[$c]}" --workload="$w" "${common[@]}" \
+                 --passes="$(passes_for "$w")" "$(iters_for "$w")"); then
+        die "fsbench --workload=$w failed on $c (${DIR_OF[$c]})"
+      fi
+      awk -v c="$c" -v r="$r" '!/^#/ && NF == 3 { print c "\t" r "\t" $1 "\t" $2 "\t" $3 }' \
+          <<<"$out" >>"$RAW"
+    done
+  done
+done
+ELAPSED=$(($(date +%s) - START))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ------------------------------------------------------------------- table
+HEADER="scopedfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  git $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo '+dirty')
+kernel $(uname -r), $(nproc) CPUs; mode $([ "$QUICK" = 1 ] && echo quick || echo full): file ${FILE_MB} MiB, dir ${ENTRIES} entries, write ${WRITE_MB} MiB, ${ROUNDS} round(s)${PASSES:+ x $PASSES pass(es)}, ${ELAPSED}s
+load average before $LOAD_START, after $LOAD_END (the benchmark itself adds ~1-2)
+data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.17.2)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}"
+cp "$RAW" "$OUT_DIR/latest.raw.tsv"
+python3 - "$RAW" "${CANDS[*]}" "$HAVE_SCOPEDFS" "$HEADER" >"$OUT_DIR/latest.txt" <<'PY'
+import statistics
+import sys
+
+raw, cands, have_scopedfs, header = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
+vals = {}  # (cand, metric) -> values, one per round, in round order
+units = {}
+for line in open(raw):
+    c, rnd, metric, value, unit = line.rstrip("\n").split("\t")
+    vals.setdefault((c, metric), []).append((int(rnd), float(value)))
+    units[metric] = unit
+vals = {k: [v for _, v in sorted(rv)] for k, rv in vals.items()}
+rounds = max((len(v) for v in vals.values()), default=0)
+
+ROWS = [  # metric, label, higher_is_better
+    ("seqread.median", "seqread 1MiB warm", True),
+    ("randread.median", "randread 4KiB warm", True),
+    ("mmapread.median", "mmapread warm", True),
+    ("seqwrite.buffered", "seqwrite 1MiB (no fsync)", True),
+    ("seqwrite.fsync", "seqwrite 1MiB + fsync", True),
+    ("openclose.p50", "open+close p50", False),
+    ("openclose.mean", "open+close mean", False),
+    ("stat.p50", "stat p50", False),
+    ("stat.mean", "stat mean", False),
+    ("readdir.median", "readdir (listing)", False),
+]
+
+
+def get(c, m):
+    v = vals.get((c, m))
+    return statistics.median(v) if v else None
+
+
+def spread(c, m):
+    """(max - min) / median over rounds, or None with fewer than 2 rounds."""
+    v = vals.get((c, m))
+    if not v or len(v) < 2:
+        return None
+    med = statistics.median(v)
+    return (max(v) - min(v)) / med if med else None
+
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.3f}"
+
+
+value_cols = ["native", "scopedfs", "passthrough_hp"]
+if "scopedfs_nopt" in cands:
+    value_cols.append("scopedfs_nopt")
+cols = (["workload", "unit", "better"] + value_cols +
+        ["scopedfs/native", "scopedfs/passthrough_hp", "passthrough_hp/native", "spread"])
+table = []
+for metric, label, higher in ROWS:
+    if not any((c, metric) in vals for c in cands):
+        continue
+    row = [label, units[metric], "higher" if higher else "lower"]
+    row += [fmt(get(c, metric)) for c in value_cols]
+    s, n, p = get("scopedfs", metric), get("native", metric), get("passthrough_hp", metric)
+    row += [ratio(s, n), ratio(s, p), ratio(p, n)]
+    spreads = [x for x in (spread(c, metric) for c in value_cols[:3]) if x is not None]
+    row.append(f"{100 * max(spreads):.0f}%" if spreads else "n/a")
+    table.append(row)
+
+widths = [max(len(str(r[i])) for r in [cols] + table) for i in range(len(cols))]
+
+
+def line(r):
+    return " | ".join(str(x).ljust(w) if i < 3 else str(x).rjust(w)
+                      for i, (x, w) in enumerate(zip(r, widths)))
+
+
+print(header)
+print(f"Values: median over {rounds} round(s). Ratios are value ratios in the row's unit:")
+print("  'higher' rows (throughput): ratio > 1 means scopedfs is faster;")
+print("  'lower' rows (latency/time): time ratio, < 1 means scopedfs is faster.")
+print("spread = largest (max-min)/median over rounds among native, scopedfs and")
+print("  passthrough_hp: the noise level; smaller ratio differences are not significant.")
+if have_scopedfs != "1" or "scopedfs" not in cands:
+    print("NOTE: scopedfsd was not available; scopedfs columns are n/a.")
+print()
+print(line(cols))
+print("-+-".join("-" * w for w in widths))
+for r in table:
+    print(line(r))
+
+
+def per_round(c, m):
+    return " ".join(fmt(v) for v in vals.get((c, m), [])) or "n/a"
+
+
+def goal(desc, ok, margin, noise, detail):
+    state = "n/a " if ok is None else ("PASS" if ok else "FAIL")
+    note = ""
+    if ok is not None and noise is not None and abs(margin) < noise:
+        note = f"  (margin {100 * abs(margin):.1f}% < spread {100 * noise:.0f}%: within noise)"
+    print(f"  [{state}] {desc}{note}")
+    if detail:
+        print(f"         per round: {detail}")
+
+
+def noise(m, *cs):
+    xs = [x for x in (spread(c, m) for c in cs) if x is not None]
+    return max(xs) if xs else None
+
+
+print()
+print("Done-when goals (scopedfs with passthrough):")
+for m, name in (("seqread.median", "sequential read"), ("mmapread.median", "mmap read")):
+    s, n = get("scopedfs", m), get("native", m)
+    r = None if s is None or n is None else s / n
+    goal(f"{name} >= 0.97x native: " + ("n/a" if r is None else f"{r:.3f}x"),
+         None if r is None else r >= 0.97,
+         0 if r is None else r - 0.97, noise(m, "scopedfs", "native"),
+         None if r is None else
+         f"scopedfs {per_round('scopedfs', m)} | native {per_round('native', m)} {units[m]}")
+for m in ("openclose.p50", "openclose.mean"):
+    s, p = get("scopedfs", m), get("passthrough_hp", m)
+    goal(f"open+close {m.split('.')[1]} <= passthrough_hp's: "
+         + ("n/a" if s is None or p is None else f"{s:.3g} us vs {p:.3g} us"),
+         None if s is None or p is None else s <= p,
+         0 if s is None or p is None else (p - s) / p, noise(m, "scopedfs", "passthrough_hp"),
+         None if s is None or p is None else
+         f"scopedfs {per_round('scopedfs', m)} | passthrough_hp {per_round('passthrough_hp', m)} us")
+PY
+echo
+cat "$OUT_DIR/latest.txt"
+echo
+log "table written to bench/out/latest.txt (raw per-round values: bench/out/latest.raw.tsv)"

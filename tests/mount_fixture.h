@@ -1,0 +1,94 @@
+// Integration-test support: a real scopedfsd mounted in a fresh temp dir, and
+// clients that act as other users (fork + setgroups/setresgid/setresuid).
+//
+// Every mount is torn down in the destructor (SIGTERM, then a lazy unmount if
+// the daemon did not), so a failing test never leaves a mount behind. Temp
+// dirs live under /tmp (0755) rather than TEST_TMPDIR: other uids must be able
+// to reach them, and socket paths must stay short.
+#ifndef SCOPEDFS_TESTS_MOUNT_FIXTURE_H_
+#define SCOPEDFS_TESTS_MOUNT_FIXTURE_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace scopedfs::testing {
+
+// Empty when mounting can work here; else why not (no /dev/fuse, not root).
+std::string WhyMountingCannotRun();
+
+// Path of the scopedfsd binary from the test's runfiles.
+std::string DaemonBinary();
+
+// A fresh directory under /tmp, removed (recursively) by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+class ScopedfsMount {
+ public:
+  // Mounts a fresh backing dir (mode 0777, so other uids can create) at a
+  // fresh mountpoint. `flags` go to scopedfsd before SOURCE MOUNTPOINT.
+  static absl::StatusOr<std::unique_ptr<ScopedfsMount>> Start(
+      const std::vector<std::string>& flags = {});
+  ~ScopedfsMount();
+
+  const std::string& backing() const { return backing_; }
+  const std::string& mount() const { return mount_; }
+  const std::string& state_dir() const { return state_dir_; }
+  std::string B(const std::string& rel) const { return backing_ + "/" + rel; }
+  std::string M(const std::string& rel) const { return mount_ + "/" + rel; }
+  pid_t pid() const { return pid_; }
+
+  // Asks the daemon for its counters (SIGUSR1) and returns them.
+  absl::StatusOr<std::map<std::string, uint64_t>> Stats();
+
+  // Stops the daemon with `sig` and returns its exit status (or -signal).
+  int Stop(int sig);
+
+ private:
+  ScopedfsMount() = default;
+  std::unique_ptr<TempDir> dir_;
+  std::string backing_, mount_, state_dir_;
+  pid_t pid_ = -1;
+  uint64_t last_stats_sequence_ = 0;
+};
+
+// True if `path` is currently a FUSE mount point (per /proc/self/mountinfo).
+bool IsFuseMounted(const std::string& path);
+
+struct Identity {
+  uid_t uid;
+  gid_t gid;
+  std::vector<gid_t> groups;
+};
+inline Identity User(uid_t uid) { return {uid, uid, {}}; }
+
+// Runs `fn` in a child process with the given identity and returns what `fn`
+// returns (use 0 for success, an errno otherwise); 255 if the child could
+// not switch identity, 254 if it died.
+int RunAs(const Identity& who, const std::function<int()>& fn);
+
+// Convenience: the errno of a failed call, or 0. Use as
+// `return ErrnoOf(open(...))`-style in RunAs lambdas.
+inline int ErrnoOf(long res, int err) { return res < 0 ? err : 0; }
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
+}  // namespace scopedfs::testing
+
+#endif  // SCOPEDFS_TESTS_MOUNT_FIXTURE_H_
