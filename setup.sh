@@ -47,10 +47,9 @@ EOS
     $SUDO apt-get update -qq
   fi
   rm -rf "$TP/src" && mkdir -p "$TP/src"
-  (cd "$TP/src" && apt-get source -qq --download-only "fuse3=${FUSE_VER}-*" >/dev/null 2>&1 \
-     || apt-get source -qq --download-only fuse3 >/dev/null)
-  (cd "$TP/src" && dpkg-source -x --skip-patches ./fuse3_*.dsc fuse3 >/dev/null)
-  got=$(sed -n "s/^project('libfuse3', \['c'\], *version: *'\([^']*\)'.*/\1/p" "$TP/src/fuse3/meson.build")
+  (cd "$TP/src" && apt-get source -qq --download-only fuse3 >/dev/null 2>&1)
+  (cd "$TP/src" && dpkg-source -x --skip-patches ./fuse3_*.dsc fuse3 >/dev/null 2>&1)
+  got=$(grep -m1 -o "version: *'[0-9.]*'" "$TP/src/fuse3/meson.build" | grep -o "[0-9.]*[0-9]")
   echo "setup: building libfuse ${got:-?} into $PREFIX"
   rm -rf "$PREFIX" "$TP/build"
   meson setup "$TP/build" "$TP/src/fuse3" --prefix="$PREFIX" --libdir=lib \

@@ -47,6 +47,13 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = reinterpret_cast<uintptr_t>(handle.get());
+  // Let the kernel keep listings: changes through the mount invalidate them,
+  // and changes made directly in the backing dir show once the directory's
+  // attributes (mtime) are revalidated, i.e. within the --timeout.
+  if (ServerOf(req).options().timeout > 0) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
   if (fuse_reply_open(req, fi) == 0) handle.release();
 }
 

@@ -36,6 +36,9 @@ void SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   Server& server = ServerOf(req);
   const bool direct = (fi->flags & O_DIRECT) != 0;
   fi->parallel_direct_writes = 1;
+  // FLUSH only reports deferred write errors (locks stay in the kernel), and
+  // a read-only open has none: spare the round trip on its close().
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   int backing_id = 0;
   if (server.passthrough_active()) {
     backing_id = AcquireBackingId(req, node, handle->fd, server.stats());
