@@ -32,7 +32,9 @@ fi
 FUSE_VER=3.17.2
 TP="$ROOT/third_party/libfuse"
 PREFIX="$TP/prefix"
-STAMP="$PREFIX/.built-$FUSE_VER"
+# Bump BUILD_ID when the build options below change: it forces a rebuild.
+BUILD_ID=2
+STAMP="$PREFIX/.built-$FUSE_VER-$BUILD_ID"
 if [ ! -f "$STAMP" ]; then
   SRCLIST=/etc/apt/sources.list.d/scopedfs-trixie-src.sources
   if [ ! -f "$SRCLIST" ]; then
@@ -51,14 +53,19 @@ EOS
   (cd "$TP/src" && dpkg-source -x --skip-patches ./fuse3_*.dsc fuse3 >/dev/null 2>&1)
   got=$(grep -m1 -o "version: *'[0-9.]*'" "$TP/src/fuse3/meson.build" | grep -o "[0-9.]*[0-9]")
   echo "setup: building libfuse ${got:-?} into $PREFIX"
-  rm -rf "$PREFIX" "$TP/build"
+  # IGNORE_MTAB: 3.17's meson ignores its disable-mtab option, and without
+  # it every mount and unmount by root forks /bin/mount to update an
+  # /etc/mtab that is a symlink to /proc/mounts anyway.
+  rm -rf "$TP/build" "$PREFIX.new"
   meson setup "$TP/build" "$TP/src/fuse3" --prefix="$PREFIX" --libdir=lib \
       --buildtype=release -Dexamples=true -Dutils=false -Dtests=false \
-      -Ddisable-mtab=true -Dudevrulesdir="$PREFIX/udev" -Duseroot=false >/dev/null
+      -Dc_args=-DIGNORE_MTAB -Dudevrulesdir="$PREFIX/udev" -Duseroot=false >/dev/null
   ninja -C "$TP/build" >/dev/null
-  ninja -C "$TP/build" install >/dev/null
-  mkdir -p "$PREFIX/bin"
-  cp "$TP/build/example/passthrough_hp" "$PREFIX/bin/"
-  touch "$STAMP"
+  DESTDIR="$TP/stage" ninja -C "$TP/build" install >/dev/null
+  mkdir -p "$TP/stage$PREFIX/bin"
+  cp "$TP/build/example/passthrough_hp" "$TP/stage$PREFIX/bin/"
+  touch "$TP/stage$PREFIX/.built-$FUSE_VER-$BUILD_ID"
+  # Swap the finished install in whole: a half-built prefix is never used.
+  rm -rf "$PREFIX" && mv "$TP/stage$PREFIX" "$PREFIX" && rm -rf "$TP/stage"
 fi
 echo "setup: ok (libfuse $FUSE_VER in $PREFIX)"

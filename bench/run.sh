@@ -122,6 +122,11 @@ unmount_one() {
   fi
 }
 
+# One run at a time per data directory (the cleanup below would otherwise
+# unmount a concurrent run's file systems).
+exec 9>"$DATA_DIR/.lock"
+flock -n 9 || die "another bench/run.sh is using $DATA_DIR"
+
 # Leftovers of a run that was SIGKILLed: only our own run.* directories.
 for stale in $(awk -v p="$DATA_DIR/run." 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo); do
   log "removing stale mount $stale from an earlier run"
@@ -164,13 +169,13 @@ mkdir -p "$BIN" "$OUT_DIR/logs"
 HAVE_SCOPEDFS=0
 if [ "$DO_BUILD" = 1 ]; then
   log "bazel build //bench:fsbench"
-  if ! (cd "$ROOT" && bazel build //bench:fsbench) >"$OUT_DIR/logs/build-fsbench.log" 2>&1; then
+  if ! (cd "$ROOT" && bazel build //bench:fsbench) >"$OUT_DIR/logs/build-fsbench.log" 2>&1 9>&-; then
     grep -v 'linux-sandbox' "$OUT_DIR/logs/build-fsbench.log" | tail -30 >&2
     die "building //bench:fsbench failed"
   fi
   if [ -z "$SCOPEDFSD_OVERRIDE" ]; then
     log "bazel build //daemon:scopedfsd"
-    if (cd "$ROOT" && bazel build //daemon:scopedfsd) >"$OUT_DIR/logs/build-scopedfsd.log" 2>&1; then
+    if (cd "$ROOT" && bazel build //daemon:scopedfsd) >"$OUT_DIR/logs/build-scopedfsd.log" 2>&1 9>&-; then
       HAVE_SCOPEDFS=1
     else
       log "WARNING: //daemon:scopedfsd does not build; the scopedfs column is skipped" \
@@ -203,7 +208,7 @@ avail_mb=$(df -Pm "$DATA_DIR" | awk 'NR == 2 { print $4 }')
 [ "$avail_mb" -ge "$need_mb" ] || die "$DATA_DIR: ${avail_mb} MiB free, need ${need_mb} MiB"
 log "preparing data in $BACKING (${FILE_MB} MiB file, ${ENTRIES} entries)"
 "$FSBENCH" --dir="$BACKING" --workload=prepare --file_size_mb="$FILE_MB" \
-    --entries="$ENTRIES" | sed 's/^# /  /' >&2
+    --entries="$ENTRIES" 9>&- | sed 's/^# /  /' >&2
 # Leftover write targets of an interrupted earlier run.
 rm -f "$BACKING"/seqwrite-*.tmp
 
@@ -214,7 +219,7 @@ mount_fs() {
   local name=$1; shift
   local mnt="${*: -1}" logf="$OUT_DIR/logs/$name.log" i
   mkdir -p "$mnt"
-  "$@" >"$logf" 2>&1 &
+  "$@" >"$logf" 2>&1 9>&- &  # 9: the lock; daemons must not keep it
   PID[$name]=$!
   MNT[$name]=$mnt
   for i in $(seq 200); do
@@ -308,7 +313,7 @@ for w in "${WL[@]}"; do
       c=${CANDS[$(((k + r) % n))]}   # rotate the order every round
       log "$w round $((r + 1))/$ROUNDS: $c"
       if ! out=$("$FSBENCH" --dir="${DIR_OF[$c]}" --workload="$w" "${common[@]}" \
-                 --passes="$(passes_for "$w")" "$(iters_for "$w")"); then
+                 --passes="$(passes_for "$w")" "$(iters_for "$w")" 9>&-); then
         die "fsbench --workload=$w failed on $c (${DIR_OF[$c]})"
       fi
       awk -v c="$c" -v r="$r" '!/^#/ && NF == 3 { print c "\t" r "\t" $1 "\t" $2 "\t" $3 }' \
@@ -421,39 +426,45 @@ def per_round(c, m):
     return " ".join(fmt(v) for v in vals.get((c, m), [])) or "n/a"
 
 
-def goal(desc, ok, margin, noise, detail):
+def paired(a, b, m):
+    """Per-round ratios a/b: each round ran a and b back to back."""
+    va, vb = vals.get((a, m), []), vals.get((b, m), [])
+    return [x / y for x, y in zip(va, vb) if y]
+
+
+def goal(desc, ok, rounds_ok, rounds_total, detail):
     state = "n/a " if ok is None else ("PASS" if ok else "FAIL")
     note = ""
-    if ok is not None and noise is not None and abs(margin) < noise:
-        note = f"  (margin {100 * abs(margin):.1f}% < spread {100 * noise:.0f}%: within noise)"
+    if ok is not None and rounds_total > 1:
+        note = f"  ({rounds_ok}/{rounds_total} rounds pass"
+        if 0 < rounds_ok < rounds_total:
+            note += ": within noise, rerun with more --rounds"
+        note += ")"
     print(f"  [{state}] {desc}{note}")
     if detail:
         print(f"         per round: {detail}")
 
 
-def noise(m, *cs):
-    xs = [x for x in (spread(c, m) for c in cs) if x is not None]
-    return max(xs) if xs else None
-
-
 print()
-print("Done-when goals (scopedfs with passthrough):")
+print("Done-when goals (scopedfs with passthrough; per-round ratios pair the back-to-back runs):")
 for m, name in (("seqread.median", "sequential read"), ("mmapread.median", "mmap read")):
     s, n = get("scopedfs", m), get("native", m)
     r = None if s is None or n is None else s / n
+    pr = paired("scopedfs", "native", m)
     goal(f"{name} >= 0.97x native: " + ("n/a" if r is None else f"{r:.3f}x"),
-         None if r is None else r >= 0.97,
-         0 if r is None else r - 0.97, noise(m, "scopedfs", "native"),
+         None if r is None else r >= 0.97, sum(x >= 0.97 for x in pr), len(pr),
          None if r is None else
-         f"scopedfs {per_round('scopedfs', m)} | native {per_round('native', m)} {units[m]}")
+         f"scopedfs {per_round('scopedfs', m)} | native {per_round('native', m)} {units[m]}"
+         f" | ratio {' '.join(f'{x:.3f}' for x in pr)}")
 for m in ("openclose.p50", "openclose.mean"):
     s, p = get("scopedfs", m), get("passthrough_hp", m)
+    pr = paired("scopedfs", "passthrough_hp", m)
     goal(f"open+close {m.split('.')[1]} <= passthrough_hp's: "
          + ("n/a" if s is None or p is None else f"{s:.3g} us vs {p:.3g} us"),
-         None if s is None or p is None else s <= p,
-         0 if s is None or p is None else (p - s) / p, noise(m, "scopedfs", "passthrough_hp"),
+         None if s is None or p is None else s <= p, sum(x <= 1 for x in pr), len(pr),
          None if s is None or p is None else
-         f"scopedfs {per_round('scopedfs', m)} | passthrough_hp {per_round('passthrough_hp', m)} us")
+         f"scopedfs {per_round('scopedfs', m)} | passthrough_hp {per_round('passthrough_hp', m)} us"
+         f" | time ratio {' '.join(f'{x:.3f}' for x in pr)}")
 PY
 echo
 cat "$OUT_DIR/latest.txt"

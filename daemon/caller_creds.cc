@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <sched.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,7 +47,18 @@ CallerIdentity IdentityOf(fuse_req* req, bool with_groups) {
   return who;
 }
 
-ScopedCallerCreds::ScopedCallerCreds(fuse_req* req, bool with_groups) {
+ScopedCallerCreds::ScopedCallerCreds(fuse_req* req, bool with_groups,
+                                     bool with_umask) {
+  if (with_umask) {
+    // Once per thread: from now on umask() changes this thread only.
+    thread_local const bool own_fs_struct = unshare(CLONE_FS) == 0;
+    if (!own_fs_struct) {
+      error_ = EPERM;
+      return;
+    }
+    umask(fuse_req_ctx(req)->umask);
+    umask_switched_ = true;
+  }
   if (fuse_req_ctx(req)->uid == 0 && fuse_req_ctx(req)->gid == 0) return;
   Switch(IdentityOf(req, with_groups));
 }
@@ -84,6 +97,7 @@ void ScopedCallerCreds::Switch(const CallerIdentity& who) {
 }
 
 ScopedCallerCreds::~ScopedCallerCreds() {
+  if (umask_switched_) umask(0);
   if (switched_) {
     setfsuid(0);
     setfsgid(0);

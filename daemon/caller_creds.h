@@ -17,6 +17,14 @@
 //
 // Linux keeps fsuid, fsgid and the group list per thread at the syscall level;
 // glibc's setgroups() would broadcast to every thread, so raw syscalls are used.
+// The umask is per process; a worker thread that needs the caller's umask
+// first unshares its fs_struct (CLONE_FS), once, so its umask is its own.
+//
+// Operations that modify existing files (truncation, chown, chmod, utimes,
+// O_TRUNC opens, and writes, fallocate and copy_file_range on set-id files)
+// also run as the caller: the backing file system then clears set-user-ID
+// and set-group-ID bits by its own rules for that caller (the mount asks
+// the kernel for FUSE_HANDLE_KILLPRIV_V2 and leaves this to us).
 #ifndef SCOPEDFS_DAEMON_CALLER_CREDS_H_
 #define SCOPEDFS_DAEMON_CALLER_CREDS_H_
 
@@ -42,7 +50,10 @@ CallerIdentity IdentityOf(fuse_req* req, bool with_groups);
 class ScopedCallerCreds {
  public:
   // Switches this thread to the caller. A root caller needs no switch.
-  ScopedCallerCreds(fuse_req* req, bool with_groups);
+  // With `with_umask`, the thread also takes the caller's umask (for the
+  // inode-creating calls: the backing file system then applies it, or a
+  // default ACL instead, exactly as for a native call).
+  ScopedCallerCreds(fuse_req* req, bool with_groups, bool with_umask = false);
   explicit ScopedCallerCreds(const CallerIdentity& who);
   ~ScopedCallerCreds();
   ScopedCallerCreds(const ScopedCallerCreds&) = delete;
@@ -56,6 +67,7 @@ class ScopedCallerCreds {
   std::vector<gid_t> saved_groups_;  // The daemon thread's own groups.
   bool switched_ = false;
   bool groups_switched_ = false;
+  bool umask_switched_ = false;
   int error_ = 0;
 };
 

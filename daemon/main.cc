@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <cstring>
@@ -26,7 +27,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
+#include "daemon/admin/admin_server.h"
 #include "daemon/command_line.h"
+#include "daemon/policy_store.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
@@ -49,6 +53,27 @@ ABSL_FLAG(int, threads, 8,
 ABSL_FLAG(bool, debug, false,
           "Debug logging (also -d): scopedfs debug lines plus libfuse's trace "
           "of every FUSE request. Implies --foreground.");
+ABSL_FLAG(std::string, policy, "",
+          "Policy file (protobuf text format) to start with when the state "
+          "dir holds none yet. Without it a fresh state dir starts with the "
+          "embedded Android-style default. Later changes go through "
+          "`scopedctl policy apply` and persist in the state dir.");
+ABSL_FLAG(bool, fallback_to_default_policy, false,
+          "If the policy stored in the state dir is corrupt, start with the "
+          "embedded default instead of refusing to start.");
+ABSL_FLAG(std::vector<std::string>, admin_uids, {},
+          "Comma-separated uids allowed to use the admin API besides root.");
+ABSL_FLAG(std::string, admin_group, "",
+          "Group that may connect to the admin socket (mode 0660); by default "
+          "the socket is 0600 (root). Peers are still checked by uid.");
+ABSL_FLAG(std::string, admin_tcp, "",
+          "Also serve the admin API on this host:port, with TLS only: needs "
+          "--admin_tls_cert, --admin_tls_key and --admin_tls_client_ca "
+          "(client certificates are required and verified).");
+ABSL_FLAG(std::string, admin_tls_cert, "", "PEM server certificate for --admin_tcp.");
+ABSL_FLAG(std::string, admin_tls_key, "", "PEM server key for --admin_tcp.");
+ABSL_FLAG(std::string, admin_tls_client_ca, "",
+          "PEM CA that admin client certificates must chain to.");
 ABSL_FLAG(double, timeout, 1.0,
           "Seconds the kernel may cache entries and attributes. Changes made "
           "through the mount are always seen at once; changes made directly "
@@ -190,6 +215,25 @@ int Run(int argc, char** argv) {
   }
   auto state = StateDir::Open(absl::GetFlag(FLAGS_state_dir));
   if (!state.ok()) Die(kExitUsage, std::string(state.status().message()));
+  AdminServerOptions admin;
+  admin.socket_path = state->path() + "/admin.sock";
+  admin.socket_group = absl::GetFlag(FLAGS_admin_group);
+  for (const std::string& uid : absl::GetFlag(FLAGS_admin_uids)) {
+    uint32_t value;
+    if (!absl::SimpleAtoi(uid, &value)) {
+      Die(kExitUsage, absl::StrCat("--admin_uids: '", uid, "' is not a uid"));
+    }
+    admin.admin_uids.insert(value);
+  }
+  admin.tcp_address = absl::GetFlag(FLAGS_admin_tcp);
+  admin.tls_cert_file = absl::GetFlag(FLAGS_admin_tls_cert);
+  admin.tls_key_file = absl::GetFlag(FLAGS_admin_tls_key);
+  admin.tls_client_ca_file = absl::GetFlag(FLAGS_admin_tls_client_ca);
+  PolicyStore::LoadOptions policy_options;
+  policy_options.seed_file = absl::GetFlag(FLAGS_policy);
+  policy_options.fallback_to_default = absl::GetFlag(FLAGS_fallback_to_default_policy);
+  auto policy = PolicyStore::Load(&*state, policy_options);
+  if (!policy.ok()) Die(kExitUsage, std::string(policy.status().message()));
 
   RaiseFdLimit();
   umask(0);  // The kernel already applied the caller's umask.
@@ -203,7 +247,7 @@ int Run(int argc, char** argv) {
   ServerOptions options;
   options.passthrough = absl::GetFlag(FLAGS_passthrough);
   options.timeout = absl::GetFlag(FLAGS_timeout);
-  Server server(root_fd, root_st, options);
+  Server server(root_fd, root_st, options, policy->get());
 
   std::vector<std::string> fuse_argv_store = {
       "scopedfsd", "-o", MountOptions(split->mount_options, source)};
@@ -219,6 +263,9 @@ int Run(int argc, char** argv) {
     Die(kExitFailure, "cannot install signal handlers");
   }
   if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    // A signal can interrupt libfuse after the mount itself succeeded:
+    // never leave a mount without a daemon behind.
+    umount2(mountpoint.c_str(), MNT_DETACH);
     Die(kExitFailure, absl::StrCat("cannot mount at '", mountpoint, "'"));
   }
   SFS_LOG(kInfo, "serving %s at %s (%d threads)", source, mountpoint, threads);
@@ -231,6 +278,18 @@ int Run(int argc, char** argv) {
   }
 
   auto stats_dumper = std::make_unique<StatsDumper>(&server, &*state);
+  (*policy)->OnChange([&server, se] { server.InvalidateAfterPolicyChange(se); });
+  AdminContext admin_context;
+  admin_context.policy = policy->get();
+  admin_context.server = &server;
+  admin_context.source = source;
+  admin_context.mountpoint = mountpoint;
+  admin_context.started = std::chrono::steady_clock::now();
+  auto admin_server = AdminServer::Start(admin, admin_context);
+  if (!admin_server.ok()) {
+    fuse_session_unmount(se);
+    Die(kExitFailure, std::string(admin_server.status().message()));
+  }
 
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
@@ -238,6 +297,7 @@ int Run(int argc, char** argv) {
   fuse_loop_cfg_set_idle_threads(loop, threads);
   const int res = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
+  admin_server->reset();  // No policy change (and kernel notification) after this.
 
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

@@ -19,9 +19,10 @@ Node::~Node() {
 }
 
 NodeTable::NodeTable(int root_fd, const struct stat& root_st)
-    : root_(std::make_unique<Node>(root_fd, root_st.st_dev, root_st.st_ino,
+    : root_(std::make_shared<Node>(root_fd, root_st.st_dev, root_st.st_ino,
                                    root_st.st_mode & S_IFMT)) {
   root_->nlookup = 1;  // The kernel holds the root for the mount's life.
+  root_->cache_tag = next_tag_++;
 }
 
 uint64_t NodeTable::IdOf(const Node* node) const {
@@ -33,7 +34,14 @@ Node* NodeTable::Get(uint64_t id) const {
   return reinterpret_cast<Node*>(static_cast<uintptr_t>(id));
 }
 
-Node* NodeTable::Acquire(int fd, const struct stat& st) {
+std::shared_ptr<Node> NodeTable::SharedOf(Node* node) const {
+  if (node == root_.get()) return root_;
+  auto it = nodes_.find(Key{node->dev, node->ino});
+  return it != nodes_.end() && it->second.get() == node ? it->second : nullptr;
+}
+
+Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
+                         absl::string_view name) {
   if (st.st_dev == root_->dev && st.st_ino == root_->ino) {
     // The root reached by a name (e.g. a bind mount loop): the kernel knows it
     // as FUSE_ROOT_ID only; never hand out a second id for it.
@@ -43,18 +51,26 @@ Node* NodeTable::Acquire(int fd, const struct stat& st) {
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = nodes_.try_emplace(Key{st.st_dev, st.st_ino});
   if (inserted) {
-    it->second = std::make_unique<Node>(fd, st.st_dev, st.st_ino,
+    it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
                                         st.st_mode & S_IFMT);
+    it->second->cache_tag = next_tag_++;
   } else {
     close(fd);
   }
-  ++it->second->nlookup;
-  return it->second.get();
+  Node* node = it->second.get();
+  ++node->nlookup;
+  if (parent != nullptr && parent != node &&
+      (node->parent.get() != parent || node->name != name)) {
+    node->parent = SharedOf(parent);
+    node->name = std::string(name);
+    node->cache_tag = next_tag_++;
+  }
+  return node;
 }
 
 bool NodeTable::Forget(Node* node, uint64_t n) {
   if (node == root_.get()) return false;
-  std::unique_ptr<Node> doomed;  // Destroyed (fd closed) outside the lock.
+  std::shared_ptr<Node> doomed;  // Released (fd closed) outside the lock.
   {
     absl::MutexLock lock(&mu_);
     if (n > node->nlookup) {
@@ -70,6 +86,48 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
     nodes_.erase(it);
   }
   return true;
+}
+
+Node* NodeTable::Find(dev_t dev, ino_t ino) const {
+  absl::MutexLock lock(&mu_);
+  if (dev == root_->dev && ino == root_->ino) return root_.get();
+  auto it = nodes_.find(Key{dev, ino});
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+void NodeTable::Rename(Node* node, Node* parent, absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  if (node == root_.get() || node == parent) return;
+  node->parent = SharedOf(parent);
+  node->name = std::string(name);
+  node->cache_tag = next_tag_++;
+}
+
+std::string NodeTable::PathOf(const Node* node) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<const std::string*> parts;
+  for (const Node* n = node; n != nullptr && n->parent != nullptr;
+       n = n->parent.get()) {
+    parts.push_back(&n->name);
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (!path.empty()) path.push_back('/');
+    path.append(**it);
+  }
+  return path;
+}
+
+std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Entry> out;
+  out.reserve(nodes_.size());
+  for (const auto& [key, node] : nodes_) {
+    if (node->parent == nullptr) continue;
+    out.push_back(Entry{IdOf(node->parent.get()), node->name, IdOf(node.get()),
+                        node->type == S_IFDIR});
+  }
+  return out;
 }
 
 size_t NodeTable::size() const {

@@ -13,17 +13,26 @@
 //
 // The FUSE node id is the Node's address, as in libfuse's passthrough_hp: the
 // kernel only ever sends ids we gave it, and a node outlives all of them.
+//
+// Each node also remembers the name it was last reached by (parent + name):
+// the policy decides by path. A parent is kept alive by its children's
+// references, so a path can always be rebuilt. Renames through the mount move
+// the name; a hard-linked file is judged by the name it was last looked up by.
 #ifndef SCOPEDFS_DAEMON_NODE_TABLE_H_
 #define SCOPEDFS_DAEMON_NODE_TABLE_H_
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace scopedfs {
@@ -46,9 +55,21 @@ struct Node {
   absl::Mutex mu;
   int backing_id = 0;
   int backing_refs = 0;
+  // Opens served through the daemon (no backing id). The kernel refuses to
+  // mix them with passthrough opens of the same inode, so a node has one
+  // kind or the other at any time.
+  int daemon_opens = 0;
+  int daemon_writers = 0;  // Of those, opened for writing.
 
   // Guarded by NodeTable::mu_.
   uint64_t nlookup = 0;
+  std::shared_ptr<Node> parent;  // Null for the root.
+  std::string name;              // Last name under `parent`.
+
+  // Identifies this node *and its current name* in decision caches: unique
+  // over the daemon's life (a node's address may be reused), renewed
+  // whenever the node's own name changes.
+  std::atomic<uint64_t> cache_tag{0};
 };
 
 class NodeTable {
@@ -61,9 +82,29 @@ class NodeTable {
   // Maps a kernel node id back to its node (FUSE_ROOT_ID is the root).
   Node* Get(uint64_t id) const;
 
-  // Finds or inserts the node for `st`, adds one lookup and returns it. Takes
-  // ownership of `fd`: kept for a new node, closed when the node already exists.
-  Node* Acquire(int fd, const struct stat& st);
+  // Finds or inserts the node for `st`, reached as `name` under `parent`, adds
+  // one lookup and returns it. Takes ownership of `fd`: kept for a new node,
+  // closed when the node already exists.
+  Node* Acquire(int fd, const struct stat& st, Node* parent,
+                absl::string_view name);
+
+  // The node of a backing inode the kernel knows, or null.
+  Node* Find(dev_t dev, ino_t ino) const;
+
+  // Records that `node` is now `name` under `parent` (after a rename).
+  void Rename(Node* node, Node* parent, absl::string_view name);
+
+  // The node's path relative to the root ("" for the root itself).
+  std::string PathOf(const Node* node) const;
+
+  // Every known node with its parent's id and name (for cache invalidation).
+  struct Entry {
+    uint64_t parent_id;
+    std::string name;
+    uint64_t id;
+    bool is_dir;
+  };
+  std::vector<Entry> Snapshot() const;
 
   // Subtracts `n` lookups; erases and destroys the node at zero. Returns true
   // if the node was erased. The root is never erased.
@@ -75,8 +116,11 @@ class NodeTable {
  private:
   using Key = std::pair<dev_t, ino_t>;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<Key, std::unique_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<Node> root_;
+  std::shared_ptr<Node> SharedOf(Node* node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::flat_hash_map<Key, std::shared_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Node> root_;
+  std::atomic<uint64_t> next_tag_{1};
 };
 
 }  // namespace scopedfs

@@ -8,14 +8,61 @@
 #include "daemon/log.h"
 
 namespace scopedfs {
+namespace {
+int AcquireBackingIdLocked(fuse_req_t req, Node* node, int fd,
+                           const struct stat& st, Stats& stats)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(node->mu);
+void ReleaseBackingId(fuse_req_t req, Node* node, Stats& stats);
+}  // namespace
 
-int AcquireBackingId(fuse_req_t req, Node* node, int fd, Stats& stats) {
+OpenMode AcquireOpenMode(fuse_req_t req, Node* node, int fd,
+                         const struct stat& st, bool writable,
+                         bool passthrough_active, Stats& stats,
+                         int* backing_id) {
   absl::MutexLock lock(&node->mu);
+  const bool setid = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
+  const bool want_passthrough =
+      passthrough_active && node->daemon_opens == 0 &&
+      (node->backing_refs > 0 || !setid);
+  if (want_passthrough) {
+    if (int id = AcquireBackingIdLocked(req, node, fd, st, stats); id > 0) {
+      *backing_id = id;
+      return OpenMode::kPassthrough;
+    }
+  }
+  ++node->daemon_opens;
+  if (writable) ++node->daemon_writers;
+  *backing_id = 0;
+  return OpenMode::kDaemon;
+}
+
+void ReleaseOpenMode(fuse_req_t req, Node* node, OpenMode mode, bool writable,
+                     Stats& stats) {
+  if (mode == OpenMode::kPassthrough) {
+    ReleaseBackingId(req, node, stats);
+    return;
+  }
+  absl::MutexLock lock(&node->mu);
+  --node->daemon_opens;
+  if (writable) --node->daemon_writers;
+}
+
+bool HasDaemonWriter(Node* node) {
+  absl::MutexLock lock(&node->mu);
+  return node->daemon_writers > 0;
+}
+
+namespace {
+
+int AcquireBackingIdLocked(fuse_req_t req, Node* node, int fd,
+                           const struct stat& st, Stats& stats) {
   if (node->backing_refs == 0) {
     int id;
     {
-      // fsuid/fsgid only: groups play no part in passthrough I/O.
-      ScopedCallerCreds as_caller(req, /*with_groups=*/false);
+      // Supplementary groups matter to the kernel's passthrough I/O only
+      // when it decides whether a write clears S_ISGID; spare reading them
+      // (from /proc) for the other files.
+      ScopedCallerCreds as_caller(req, /*with_groups=*/(st.st_mode & S_ISGID) != 0);
       if (as_caller.error() != 0) {
         errno = as_caller.error();
         return 0;
@@ -54,5 +101,7 @@ void ReleaseBackingId(fuse_req_t req, Node* node, Stats& stats) {
   node->backing_id = 0;
   Stats::Add(stats.backing_released);
 }
+
+}  // namespace
 
 }  // namespace scopedfs

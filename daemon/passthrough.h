@@ -14,18 +14,36 @@
 #define SCOPEDFS_DAEMON_PASSTHROUGH_H_
 
 #include <fuse_lowlevel.h>
+#include <sys/stat.h>
 
 #include "daemon/node_table.h"
 #include "daemon/stats.h"
 
 namespace scopedfs {
 
-// Returns the node's backing id, registering `fd` if the node has none, and
-// counts one reference. Returns 0 if the kernel refused (errno set).
-int AcquireBackingId(fuse_req_t req, Node* node, int fd, Stats& stats);
+// How one open of a node is served.
+enum class OpenMode {
+  kPassthrough,  // Holds a reference on the node's backing id (returned).
+  kDaemon,       // Read/write come to the daemon; counted in daemon_opens.
+};
 
-// Drops one reference; closes the id with the kernel on the last one.
-void ReleaseBackingId(fuse_req_t req, Node* node, Stats& stats);
+// Chooses the mode of a new open and takes its reference: passthrough
+// whenever the kernel grants it, the node has no daemon-served open, and
+// the file is not set-user/group-ID (writes to those must clear the bits
+// for each writer by its own identity, which one shared backing file
+// cannot do). `st` is the file's current status. Sets *backing_id.
+OpenMode AcquireOpenMode(fuse_req_t req, Node* node, int fd,
+                         const struct stat& st, bool writable,
+                         bool passthrough_active, Stats& stats,
+                         int* backing_id);
+
+// Drops the reference an open took; the last passthrough one closes the
+// backing id with the kernel.
+void ReleaseOpenMode(fuse_req_t req, Node* node, OpenMode mode,
+                     bool writable, Stats& stats);
+
+// Whether the node has a daemon-served open for writing.
+bool HasDaemonWriter(Node* node);
 
 }  // namespace scopedfs
 

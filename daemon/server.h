@@ -1,6 +1,6 @@
-// The state one mounted scopedfs serves from: the node table, the options and
-// the counters. FUSE ops (daemon/fuse/) reach it through the request's
-// userdata; nothing here knows about the FUSE wire protocol.
+// The state one mounted scopedfs serves from: the node table, the policy and
+// its mediator, the options and the counters. FUSE ops (daemon/fuse/) reach it
+// through the request's userdata.
 #ifndef SCOPEDFS_DAEMON_SERVER_H_
 #define SCOPEDFS_DAEMON_SERVER_H_
 
@@ -8,8 +8,12 @@
 
 #include <atomic>
 
+#include "daemon/access.h"
 #include "daemon/node_table.h"
+#include "daemon/policy_store.h"
 #include "daemon/stats.h"
+
+struct fuse_session;
 
 namespace scopedfs {
 
@@ -20,10 +24,16 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(int root_fd, const struct stat& root_st, ServerOptions options)
-      : nodes_(root_fd, root_st), options_(options) {}
+  Server(int root_fd, const struct stat& root_st, ServerOptions options,
+         PolicyStore* policy)
+      : nodes_(root_fd, root_st),
+        options_(options),
+        policy_(policy),
+        access_(policy, &nodes_, &stats_) {}
 
   NodeTable& nodes() { return nodes_; }
+  PolicyStore& policy() { return *policy_; }
+  AccessMediator& access() { return access_; }
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
 
@@ -31,10 +41,18 @@ class Server {
   bool passthrough_active() const { return passthrough_active_.load(); }
   void set_passthrough_active(bool on) { passthrough_active_ = on; }
 
+  // After a policy change: forget cached decisions and make the kernel drop
+  // every dentry and listing it cached under the old policy, so a newly
+  // hidden name disappears and a newly visible one appears at once. Open
+  // files keep working: a policy decides opens, not the I/O of open files.
+  void InvalidateAfterPolicyChange(fuse_session* se);
+
  private:
   NodeTable nodes_;
   Stats stats_;
   const ServerOptions options_;
+  PolicyStore* const policy_;
+  AccessMediator access_;
   std::atomic<bool> passthrough_active_{false};
 };
 

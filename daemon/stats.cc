@@ -34,28 +34,44 @@ FdCounts CountOpenFds() {
 
 }  // namespace
 
-std::string RenderStats(const Stats& s, size_t nodes, uint64_t sequence) {
-  std::string out;
-  auto line = [&out](const char* name, uint64_t value) {
-    absl::StrAppend(&out, name, " ", value, "\n");
+void Stats::ForEach(
+    size_t nodes, const std::function<void(const char*, uint64_t)>& fn) const {
+  static constexpr struct {
+    const char* name;
+    Counter Stats::*counter;
+  } kCounters[] = {
+      {"read_requests", &Stats::read_requests},
+      {"read_bytes", &Stats::read_bytes},
+      {"write_requests", &Stats::write_requests},
+      {"write_bytes", &Stats::write_bytes},
+      {"opens_passthrough", &Stats::opens_passthrough},
+      {"opens_direct_passthrough", &Stats::opens_direct_passthrough},
+      {"opens_cached", &Stats::opens_cached},
+      {"backing_registered", &Stats::backing_registered},
+      {"backing_released", &Stats::backing_released},
+      {"backing_failures", &Stats::backing_failures},
+      {"decisions_allow", &Stats::decisions_allow},
+      {"decisions_deny", &Stats::decisions_deny},
+      {"decisions_hide", &Stats::decisions_hide},
+      {"decisions_redacted_denied", &Stats::decisions_redacted_denied},
+      {"decision_cache_hits", &Stats::decision_cache_hits},
+      {"lookups", &Stats::lookups},
+      {"forgets", &Stats::forgets},
   };
-  line("sequence", sequence);
-  line("read_requests", s.read_requests.load());
-  line("read_bytes", s.read_bytes.load());
-  line("write_requests", s.write_requests.load());
-  line("write_bytes", s.write_bytes.load());
-  line("opens_passthrough", s.opens_passthrough.load());
-  line("opens_direct_passthrough", s.opens_direct_passthrough.load());
-  line("opens_cached", s.opens_cached.load());
-  line("backing_registered", s.backing_registered.load());
-  line("backing_released", s.backing_released.load());
-  line("backing_failures", s.backing_failures.load());
-  line("lookups", s.lookups.load());
-  line("forgets", s.forgets.load());
-  line("nodes", nodes);
+  for (const auto& c : kCounters) {
+    fn(c.name, (this->*c.counter).load(std::memory_order_relaxed));
+  }
+  fn("nodes", nodes);
   const FdCounts fds = CountOpenFds();
-  line("open_fds", fds.all);
-  line("open_pipe_fds", fds.pipes);
+  fn("open_fds", fds.all);
+  fn("open_pipe_fds", fds.pipes);
+}
+
+std::string RenderStats(const Stats& s, size_t nodes, uint64_t sequence) {
+  std::string out = absl::StrCat("sequence ", sequence, "\n");
+  s.ForEach(nodes, [&out](const char* name, uint64_t value) {
+    absl::StrAppend(&out, name, " ", value, "\n");
+  });
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace scopedfs {
@@ -22,16 +23,26 @@ struct Stats {
   Counter backing_registered{0};
   Counter backing_released{0};
   Counter backing_failures{0};
+  // Policy decisions (cache hits included) by outcome.
+  Counter decisions_allow{0};
+  Counter decisions_deny{0};
+  Counter decisions_hide{0};
+  Counter decisions_redacted_denied{0};  // ALLOW_REDACTED, failed closed.
+  Counter decision_cache_hits{0};
   Counter lookups{0};
   Counter forgets{0};
 
   static void Add(Counter& c, uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);
   }
+
+  // Visits every counter by name, then the gauges: nodes, open_fds,
+  // open_pipe_fds (libfuse keeps a splice pipe pair per worker thread).
+  void ForEach(size_t nodes,
+               const std::function<void(const char*, uint64_t)>& fn) const;
 };
 
-// "name value" lines, one per counter, plus the node count and the daemon's
-// open descriptor count (for leak checks).
+// "name value" lines (sequence first), for the SIGUSR1 dump.
 std::string RenderStats(const Stats& stats, size_t nodes, uint64_t sequence);
 
 }  // namespace scopedfs

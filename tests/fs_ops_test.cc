@@ -100,8 +100,14 @@ TEST_F(FsOpsTest, RenamePlainNoreplaceAndExchange) {
   EXPECT_EQ(ReadFile(B("d/c")), "B");
   EXPECT_EQ(rename(M("d").c_str(), M("d/sub").c_str()), -1);
   EXPECT_EQ(errno, EINVAL);
-  EXPECT_EQ(renameat2(AT_FDCWD, M("d/c").c_str(), AT_FDCWD, M("x").c_str(),
-                      RENAME_WHITEOUT), -1);
+  // A whiteout rename leaves a 0:0 character device behind, as natively.
+  ASSERT_EQ(renameat2(AT_FDCWD, M("d/c").c_str(), AT_FDCWD, M("x").c_str(),
+                      RENAME_WHITEOUT), 0);
+  struct stat wh;
+  ASSERT_EQ(lstat(B("d/c").c_str(), &wh), 0);
+  EXPECT_TRUE(S_ISCHR(wh.st_mode));
+  EXPECT_EQ(wh.st_rdev, 0u);
+  EXPECT_EQ(ReadFile(B("x")), "B");
 }
 
 TEST_F(FsOpsTest, HardLinksShareInodeAndCount) {

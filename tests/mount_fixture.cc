@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -93,6 +94,16 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
 
   std::vector<std::string> args = {DaemonBinary(), "--foreground",
                                     "--state_dir=" + m->state_dir_};
+  // Unless the test brings its own policy, allow everything: the tests of
+  // POSIX behaviour must see only the backing file system's rules.
+  const bool has_policy = std::any_of(flags.begin(), flags.end(), [](auto& f) {
+    return f.rfind("--policy=", 0) == 0;
+  });
+  if (!has_policy) {
+    const std::string allow_all = m->dir_->Sub("allow_all.textproto");
+    WriteFile(allow_all, "default_action: ALLOW\n");
+    args.push_back("--policy=" + allow_all);
+  }
   args.insert(args.end(), flags.begin(), flags.end());
   args.push_back(m->backing_);
   args.push_back(m->mount_);

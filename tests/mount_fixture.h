@@ -41,7 +41,9 @@ class TempDir {
 class ScopedfsMount {
  public:
   // Mounts a fresh backing dir (mode 0777, so other uids can create) at a
-  // fresh mountpoint. `flags` go to scopedfsd before SOURCE MOUNTPOINT.
+  // fresh mountpoint. `flags` go to scopedfsd before SOURCE MOUNTPOINT;
+  // without a --policy= among them the mount allows everything (the backing
+  // file system's own rules still apply).
   static absl::StatusOr<std::unique_ptr<ScopedfsMount>> Start(
       const std::vector<std::string>& flags = {});
   ~ScopedfsMount();
@@ -52,6 +54,9 @@ class ScopedfsMount {
   std::string B(const std::string& rel) const { return backing_ + "/" + rel; }
   std::string M(const std::string& rel) const { return mount_ + "/" + rel; }
   pid_t pid() const { return pid_; }
+  std::string AdminSocket() const { return state_dir_ + "/admin.sock"; }
+  // A scratch path in the mount's temp dir (outside backing and mount).
+  std::string Scratch(const std::string& name) const { return dir_->Sub(name); }
 
   // Asks the daemon for its counters (SIGUSR1) and returns them.
   absl::StatusOr<std::map<std::string, uint64_t>> Stats();

@@ -62,9 +62,9 @@ TEST_F(NodeTableTest, RootIsIdOneAndNeverForgotten) {
 TEST_F(NodeTableTest, SameInodeSharesOneNodeAndOneFd) {
   struct stat st;
   const int fd1 = OpenPath("a", &st);
-  Node* n1 = table_->Acquire(fd1, st);
+  Node* n1 = table_->Acquire(fd1, st, table_->Root(), "a");
   const int fd2 = OpenPath("a2", &st);  // A hard link: same (dev, ino).
-  Node* n2 = table_->Acquire(fd2, st);
+  Node* n2 = table_->Acquire(fd2, st, table_->Root(), "a2");
   EXPECT_EQ(n1, n2);
   EXPECT_EQ(table_->LookupCount(n1), 2u);
   EXPECT_EQ(table_->size(), 1u);
@@ -76,7 +76,7 @@ TEST_F(NodeTableTest, SameInodeSharesOneNodeAndOneFd) {
 TEST_F(NodeTableTest, ForgetCountsExactlyAndClosesTheFd) {
   struct stat st;
   Node* node = nullptr;
-  for (int i = 0; i < 3; ++i) node = table_->Acquire(OpenPath("b", &st), st);
+  for (int i = 0; i < 3; ++i) node = table_->Acquire(OpenPath("b", &st), st, table_->Root(), "b");
   const int fd = node->fd;
   EXPECT_FALSE(table_->Forget(node, 2));
   EXPECT_EQ(table_->LookupCount(node), 1u);
@@ -88,15 +88,15 @@ TEST_F(NodeTableTest, ForgetCountsExactlyAndClosesTheFd) {
 
 TEST_F(NodeTableTest, OverlargeForgetIsClampedNotUnderflowed) {
   struct stat st;
-  Node* node = table_->Acquire(OpenPath("a", &st), st);
+  Node* node = table_->Acquire(OpenPath("a", &st), st, table_->Root(), "a");
   EXPECT_TRUE(table_->Forget(node, 5));
   EXPECT_EQ(table_->size(), 0u);
 }
 
 TEST_F(NodeTableTest, DistinctInodesGetDistinctNodes) {
   struct stat sa, sb;
-  Node* a = table_->Acquire(OpenPath("a", &sa), sa);
-  Node* b = table_->Acquire(OpenPath("b", &sb), sb);
+  Node* a = table_->Acquire(OpenPath("a", &sa), sa, table_->Root(), "a");
+  Node* b = table_->Acquire(OpenPath("b", &sb), sb, table_->Root(), "b");
   EXPECT_NE(a, b);
   EXPECT_NE(table_->IdOf(a), table_->IdOf(b));
   EXPECT_EQ(a->ino, sa.st_ino);
@@ -109,10 +109,36 @@ TEST_F(NodeTableTest, RootReachedByNameKeepsIdOne) {
   struct stat st;
   const int fd = openat(table_->Root()->fd, ".", O_PATH);
   ASSERT_EQ(fstat(fd, &st), 0);
-  Node* n = table_->Acquire(fd, st);
+  Node* n = table_->Acquire(fd, st, table_->Root(), ".");
   EXPECT_EQ(n, table_->Root());
   EXPECT_EQ(table_->IdOf(n), 1u);
   EXPECT_EQ(table_->size(), 0u);
+}
+
+TEST_F(NodeTableTest, PathsFollowLookupsRenamesAndSurviveForgottenParents) {
+  ASSERT_EQ(mkdir((dir_ + "/d").c_str(), 0755), 0);
+  ASSERT_EQ(rename((dir_ + "/b").c_str(), (dir_ + "/d/b").c_str()), 0);
+  struct stat st;
+  Node* d = table_->Acquire(OpenPath("d", &st), st, table_->Root(), "d");
+  const int fd = openat(d->fd, "b", O_PATH);
+  ASSERT_EQ(fstat(fd, &st), 0);
+  Node* b = table_->Acquire(fd, st, d, "b");
+  EXPECT_EQ(table_->PathOf(table_->Root()), "");
+  EXPECT_EQ(table_->PathOf(d), "d");
+  EXPECT_EQ(table_->PathOf(b), "d/b");
+  EXPECT_EQ(table_->Find(st.st_dev, st.st_ino), b);
+  table_->Rename(d, table_->Root(), "media");
+  EXPECT_EQ(table_->PathOf(b), "media/b");
+  // The kernel may forget a directory before a child it still uses.
+  EXPECT_TRUE(table_->Forget(d, 1));
+  EXPECT_EQ(table_->PathOf(b), "media/b");
+  auto snapshot = table_->Snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].name, "b");
+  EXPECT_EQ(snapshot[0].id, table_->IdOf(b));
+  EXPECT_TRUE(table_->Forget(b, 1));
+  rename((dir_ + "/d/b").c_str(), (dir_ + "/b").c_str());
+  rmdir((dir_ + "/d").c_str());
 }
 
 }  // namespace

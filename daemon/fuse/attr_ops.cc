@@ -9,7 +9,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "daemon/fuse/file_handle.h"
+#include "daemon/access.h"
+#include "daemon/caller_creds.h"
+#include "daemon/passthrough.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
 
@@ -30,7 +35,8 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   ReplyAttr(req, NodeOf(req, ino));
 }
 
-// Applies one SETATTR. Returns 0 or an errno; stops at the first failure.
+// Applies one SETATTR (as the caller). Returns 0 or an errno; stops at the
+// first failure.
 int ApplySetattr(const Node* node, const struct stat& attr, int valid,
                  const fuse_file_info* fi) {
   const ProcFdPath path(node->fd);
@@ -73,10 +79,56 @@ int ApplySetattr(const Node* node, const struct stat& attr, int valid,
   return 0;
 }
 
+// A SETATTR with nothing to set: chown(f, -1, -1) (the kernel checked it),
+// or the kernel's set-id check just before it sends a write (which clears
+// set-id bits itself, see AsCallerIfSetid). Natively only the ctime changes,
+// plus the set-id bits for a non-root owner.
+int TouchCtime(fuse_req_t req, Node* node) {
+  struct stat st;
+  if (int err = StatNode(node, &st); err != 0) return err;
+  const uid_t uid = fuse_req_ctx(req)->uid;
+  const bool setid = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
+  if (uid != 0 && uid != st.st_uid && setid) {
+    // Not the owner of a set-id file. With a write open through the daemon
+    // (set-id files are served that way) this is the write's check, and the
+    // write itself clears the bits; otherwise it is chown(-1, -1), which
+    // natively fails: clearing the bits would be a mode change by a
+    // non-owner.
+    return HasDaemonWriter(node) ? 0 : EPERM;
+  }
+  std::optional<ScopedCallerCreds> as_caller;
+  if (uid == st.st_uid) as_caller.emplace(req, /*with_groups=*/true);
+  if (as_caller && as_caller->error() != 0) return as_caller->error();
+  return fchownat(node->fd, "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0
+             ? 0 : errno;
+}
+
 void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
              fuse_file_info* fi) {
-  const Node* node = NodeOf(req, ino);
-  if (int err = ApplySetattr(node, *attr, valid, fi); err != 0) {
+  Node* node = NodeOf(req, ino);
+  // Truncating changes content: it needs WRITE, like an open for writing.
+  const v1::Operation op =
+      (valid & FUSE_SET_ATTR_SIZE) ? v1::WRITE : v1::SETATTR;
+  if (int denied = ServerOf(req).access().CheckNode(CallerOf(req), node, op);
+      denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  // Set-id kill flags (KILLPRIV_V2) need no work of their own: every
+  // change below runs as the caller, so the backing file system clears the
+  // bits by its own rules.
+  valid &= ~(FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID);
+  int err;
+  if (valid == 0) {
+    err = TouchCtime(req, node);
+  } else {
+    // As the caller: the backing file system then applies its own checks and
+    // clears set-id bits as it would for this caller (KILLPRIV_V2).
+    ScopedCallerCreds as_caller(req, /*with_groups=*/true);
+    err = as_caller.error() != 0 ? as_caller.error()
+                                 : ApplySetattr(node, *attr, valid, fi);
+  }
+  if (err != 0) {
     NoteBackingError("setattr", err);
     fuse_reply_err(req, err);
     return;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "daemon/access.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
 
@@ -49,8 +50,12 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fi->fh = reinterpret_cast<uintptr_t>(handle.get());
   // Let the kernel keep listings: changes through the mount invalidate them,
   // and changes made directly in the backing dir show once the directory's
-  // attributes (mtime) are revalidated, i.e. within the --timeout.
-  if (ServerOf(req).options().timeout > 0) {
+  // attributes (mtime) are revalidated, i.e. within the --timeout. Not where
+  // the policy shows different callers different entries: the kernel's
+  // listing cache is shared by all of them.
+  Server& server = ServerOf(req);
+  if (server.options().timeout > 0 &&
+      server.access().SharedCacheAllowed(NodeOf(req, ino), "")) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
   }
@@ -69,6 +74,8 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
   size_t used = 0;
   int err = 0;
   Node* parent = NodeOf(req, ino);
+  Server& server = ServerOf(req);
+  const Caller caller = CallerOf(req);
   while (true) {
     errno = 0;
     dirent* de = readdir(d.dir);
@@ -82,6 +89,12 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     st.st_mode = static_cast<mode_t>(DTTOIF(de->d_type));
     size_t entry_size;
     if (!plus) {
+      if (!IsDotOrDotDot(name) &&
+          server.access().CheckName(caller, parent, name, v1::LOOKUP,
+                                    de->d_type == DT_DIR) == ENOENT) {
+        d.offset = de->d_off;  // Hidden from this caller.
+        continue;
+      }
       entry_size = fuse_add_direntry(req, buf.data() + used, size - used,
                                      name, &st, de->d_off);
     } else {
@@ -92,12 +105,17 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
       } else {
         fuse_entry_param e = {};
         if (!IsDotOrDotDot(name)) {
-          const int lookup_err = LookupChild(req, parent, name, &e);
-          if (lookup_err == ENOENT) {  // Removed since readdir saw it.
+          const int lookup_err =
+              LookupChild(req, parent, name, &e, /*mediate=*/true);
+          // ENOENT: hidden from this caller, or removed since readdir saw
+          // it; EACCES: visible but denied, listed without attributes.
+          if (lookup_err == EACCES) {
+            e = {};
+            e.attr = st;
+          } else if (lookup_err == ENOENT) {
             d.offset = de->d_off;
             continue;
-          }
-          if (lookup_err != 0) {
+          } else if (lookup_err != 0) {
             err = lookup_err;
             break;
           }

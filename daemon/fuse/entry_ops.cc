@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
+#include "daemon/access.h"
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
@@ -14,12 +17,21 @@
 namespace scopedfs {
 namespace {
 
+// The policy's verdict on `op` for `name` under `parent`; 0 to proceed.
+int Check(fuse_req_t req, Node* parent, const char* name, v1::Operation op,
+          bool is_dir) {
+  return ServerOf(req).access().CheckName(CallerOf(req), parent, name, op,
+                                          is_dir);
+}
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_entry_param e;
-  const int err = LookupChild(req, NodeOf(req, parent), name, &e);
-  if (err == ENOENT) {
+  Node* dir = NodeOf(req, parent);
+  const int err = LookupChild(req, dir, name, &e, /*mediate=*/true);
+  if (err == ENOENT && ServerOf(req).access().SharedCacheAllowed(dir, name)) {
     // A negative entry: the kernel caches the miss for the entry timeout
-    // (creations through the mount invalidate it at once).
+    // (creations through the mount invalidate it at once). Where visibility
+    // differs between callers the plain error below is never cached.
     e = {};
     e.entry_timeout = ServerOf(req).options().timeout;
     fuse_reply_entry(req, &e);
@@ -55,10 +67,14 @@ void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 // with the new entry.
 template <typename MakeFn>
 void MakeAsCaller(fuse_req_t req, fuse_ino_t parent, const char* name,
-                  const char* op, MakeFn make) {
+                  const char* op, bool is_dir, MakeFn make) {
   Node* dir = NodeOf(req, parent);
+  if (int denied = Check(req, dir, name, v1::CREATE, is_dir); denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
   {
-    ScopedCallerCreds as_caller(req, /*with_groups=*/true);
+    ScopedCallerCreds as_caller(req, /*with_groups=*/true, /*with_umask=*/true);
     if (as_caller.error() != 0) {
       fuse_reply_err(req, as_caller.error());
       return;
@@ -75,20 +91,20 @@ void MakeAsCaller(fuse_req_t req, fuse_ino_t parent, const char* name,
 
 void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
            dev_t rdev) {
-  MakeAsCaller(req, parent, name, "mknod", [&](int dirfd) {
+  MakeAsCaller(req, parent, name, "mknod", false, [&](int dirfd) {
     return mknodat(dirfd, name, mode, rdev);
   });
 }
 
 void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  MakeAsCaller(req, parent, name, "mkdir", [&](int dirfd) {
+  MakeAsCaller(req, parent, name, "mkdir", true, [&](int dirfd) {
     return mkdirat(dirfd, name, mode);
   });
 }
 
 void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent,
              const char* name) {
-  MakeAsCaller(req, parent, name, "symlink", [&](int dirfd) {
+  MakeAsCaller(req, parent, name, "symlink", false, [&](int dirfd) {
     return symlinkat(target, dirfd, name);
   });
 }
@@ -99,6 +115,10 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   // caller; a link adds no inode, so it needs no identity switch.
   Node* node = NodeOf(req, ino);
   Node* dir = NodeOf(req, newparent);
+  if (int denied = Check(req, dir, newname, v1::CREATE, false); denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
   if (linkat(node->fd, "", dir->fd, newname, AT_EMPTY_PATH) != 0) {
     const int err = errno;
     NoteBackingError("link", err);
@@ -109,14 +129,24 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 }
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  const int res = unlinkat(NodeOf(req, parent)->fd, name, 0);
+  Node* dir = NodeOf(req, parent);
+  if (int denied = Check(req, dir, name, v1::DELETE, false); denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  const int res = unlinkat(dir->fd, name, 0);
   const int err = res == 0 ? 0 : errno;
   if (err != 0) NoteBackingError("unlink", err);
   fuse_reply_err(req, err);
 }
 
 void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  const int res = unlinkat(NodeOf(req, parent)->fd, name, AT_REMOVEDIR);
+  Node* dir = NodeOf(req, parent);
+  if (int denied = Check(req, dir, name, v1::DELETE, true); denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  const int res = unlinkat(dir->fd, name, AT_REMOVEDIR);
   const int err = res == 0 ? 0 : errno;
   if (err != 0) NoteBackingError("rmdir", err);
   fuse_reply_err(req, err);
@@ -124,14 +154,52 @@ void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
             fuse_ino_t newparent, const char* newname, unsigned int flags) {
-  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-    fuse_reply_err(req, EINVAL);  // RENAME_WHITEOUT is for overlayfs only.
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {
+    fuse_reply_err(req, EINVAL);
     return;
   }
-  const int res = renameat2(NodeOf(req, parent)->fd, name,
-                            NodeOf(req, newparent)->fd, newname, flags);
+  Node* from = NodeOf(req, parent);
+  Node* to = NodeOf(req, newparent);
+  // The policy sees both names; the node table learns where the inodes went.
+  struct stat src_st, dst_st;
+  const bool src_known = fstatat(from->fd, name, &src_st, AT_SYMLINK_NOFOLLOW) == 0;
+  const bool dst_known = fstatat(to->fd, newname, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
+  const bool is_dir = src_known && S_ISDIR(src_st.st_mode);
+  int denied = Check(req, from, name, v1::RENAME, is_dir);
+  if (denied == 0) denied = Check(req, to, newname, v1::RENAME, is_dir);
+  if (denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  int res;
+  {
+    // A whiteout is a new inode (a 0:0 character device): the caller's.
+    std::optional<ScopedCallerCreds> as_caller;
+    if (flags & RENAME_WHITEOUT) as_caller.emplace(req, /*with_groups=*/true);
+    res = as_caller && as_caller->error() != 0
+              ? (errno = as_caller->error(), -1)
+              : renameat2(from->fd, name, to->fd, newname, flags);
+  }
   const int err = res == 0 ? 0 : errno;
-  if (err != 0) NoteBackingError("rename", err);
+  if (err != 0) {
+    NoteBackingError("rename", err);
+  } else {
+    NodeTable& nodes = ServerOf(req).nodes();
+    if (src_known) {
+      if (Node* moved = nodes.Find(src_st.st_dev, src_st.st_ino)) {
+        nodes.Rename(moved, to, newname);
+      }
+    }
+    if (dst_known && (flags & RENAME_EXCHANGE)) {
+      if (Node* swapped = nodes.Find(dst_st.st_dev, dst_st.st_ino)) {
+        nodes.Rename(swapped, from, name);
+      }
+    }
+    // Every path below a moved directory changed.
+    if (is_dir || (dst_known && S_ISDIR(dst_st.st_mode))) {
+      ServerOf(req).access().Clear();
+    }
+  }
   fuse_reply_err(req, err);
 }
 

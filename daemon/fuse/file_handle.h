@@ -1,5 +1,5 @@
 // What an open file is to the daemon: its own descriptor of the backing file,
-// and whether the open holds a reference on the node's passthrough backing id.
+// and how the kernel serves it (passthrough or through the daemon).
 #ifndef SCOPEDFS_DAEMON_FUSE_FILE_HANDLE_H_
 #define SCOPEDFS_DAEMON_FUSE_FILE_HANDLE_H_
 
@@ -7,11 +7,14 @@
 
 #include <cstdint>
 
+#include "daemon/passthrough.h"
+
 namespace scopedfs {
 
 struct FileHandle {
   int fd = -1;
-  bool holds_backing = false;
+  OpenMode mode = OpenMode::kDaemon;  // Which reference the open holds.
+  bool writable = false;
 };
 
 inline FileHandle& HandleOf(const fuse_file_info* fi) {

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/file_handle.h"
+#include "daemon/access.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
 #include "daemon/passthrough.h"
@@ -31,39 +33,93 @@ int BackingOpenFlags(int client_flags) {
 }
 
 // Decides how the kernel serves the open and fills `fi`; keeps `handle`.
-void SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
-                 std::unique_ptr<FileHandle> handle) {
+// Returns 0 or an errno (the handle is then closed).
+int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
+                std::unique_ptr<FileHandle> handle) {
   Server& server = ServerOf(req);
+  struct stat st;
+  if (fstat(handle->fd, &st) != 0) {
+    const int err = errno;
+    close(handle->fd);
+    return err;
+  }
   const bool direct = (fi->flags & O_DIRECT) != 0;
   fi->parallel_direct_writes = 1;
   // FLUSH only reports deferred write errors (locks stay in the kernel), and
   // a read-only open has none: spare the round trip on its close().
   fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   int backing_id = 0;
-  if (server.passthrough_active()) {
-    backing_id = AcquireBackingId(req, node, handle->fd, server.stats());
-  }
-  if (backing_id > 0) {
-    handle->holds_backing = true;
+  handle->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+  handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
+                                 server.passthrough_active(), server.stats(),
+                                 &backing_id);
+  fi->direct_io = direct;
+  if (handle->mode == OpenMode::kPassthrough) {
     fi->backing_id = backing_id;
     fi->keep_cache = 0;  // The kernel rejects KEEP_CACHE with passthrough.
-    fi->direct_io = direct;
     Stats::Add(direct ? server.stats().opens_direct_passthrough
                       : server.stats().opens_passthrough);
   } else {
-    fi->direct_io = direct;
-    // Without passthrough the daemon answers from the backing file; the
-    // kernel revalidates cached pages when size or mtime change.
+    // The daemon answers from the backing file; the kernel revalidates
+    // cached pages when size or mtime change.
     fi->keep_cache = !direct;
     Stats::Add(server.stats().opens_cached);
   }
   fi->fh = reinterpret_cast<uintptr_t>(handle.release());
+  return 0;
+}
+
+// Undoes an open whose reply the kernel did not take.
+void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
+  std::unique_ptr<FileHandle> h(&HandleOf(fi));
+  ReleaseOpenMode(req, node, h->mode, h->writable, ServerOf(req).stats());
+  close(h->fd);
+}
+
+// Runs `op` on the backing file as the caller when the file is set-user or
+// set-group-ID, so the backing file system clears those bits as it would for
+// this caller; as the daemon otherwise (nothing to clear: no identity switch
+// on the data path).
+template <typename Op>
+auto AsCallerIfSetid(fuse_req_t req, int fd, Op op) -> decltype(op()) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+    ScopedCallerCreds as_caller(req, /*with_groups=*/true);
+    if (as_caller.error() != 0) {
+      errno = as_caller.error();
+      return -1;
+    }
+    return op();
+  }
+  return op();
+}
+
+// What an open asks of the policy: WRITE if it can change the file.
+v1::Operation OpenOperation(int flags) {
+  return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ? v1::WRITE
+                                                             : v1::READ;
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Node* node = NodeOf(req, ino);
+  // The policy decides here: this is where an open is allowed or refused.
+  if (int denied = ServerOf(req).access().CheckNode(
+          CallerOf(req), node, OpenOperation(fi->flags));
+      denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
   // The kernel already checked the caller's access (default_permissions).
-  const int fd = open(ProcFdPath(node->fd).c_str(), BackingOpenFlags(fi->flags));
+  // A truncating open runs as the caller, so the backing file system clears
+  // set-id bits as it would for this caller.
+  int fd;
+  {
+    std::optional<ScopedCallerCreds> as_caller;
+    if (fi->flags & O_TRUNC) as_caller.emplace(req, /*with_groups=*/true);
+    fd = as_caller && as_caller->error() != 0
+             ? (errno = as_caller->error(), -1)
+             : open(ProcFdPath(node->fd).c_str(), BackingOpenFlags(fi->flags));
+  }
   if (fd < 0) {
     const int err = errno;
     NoteBackingError("open", err);
@@ -72,22 +128,26 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
-  SetOpenMode(req, node, fi, std::move(handle));
-  if (fuse_reply_open(req, fi) != 0) {
-    // The kernel will never release a handle it did not get.
-    FileHandle* h = &HandleOf(fi);
-    if (h->holds_backing) ReleaseBackingId(req, node, ServerOf(req).stats());
-    close(h->fd);
-    delete h;
+  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
+    fuse_reply_err(req, err);
+    return;
   }
+  // The kernel will never release a handle it did not get.
+  if (fuse_reply_open(req, fi) != 0) AbandonOpen(req, node, fi);
 }
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   Node* dir = NodeOf(req, parent);
+  if (int denied = ServerOf(req).access().CheckName(CallerOf(req), dir, name,
+                                                    v1::CREATE, false);
+      denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
   int fd;
   {
-    ScopedCallerCreds as_caller(req, /*with_groups=*/true);
+    ScopedCallerCreds as_caller(req, /*with_groups=*/true, /*with_umask=*/true);
     if (as_caller.error() != 0) {
       fuse_reply_err(req, as_caller.error());
       return;
@@ -101,7 +161,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return;
   }
   fuse_entry_param e;
-  if (int err = LookupChild(req, dir, name, &e); err != 0) {
+  if (int err = LookupChild(req, dir, name, &e, /*mediate=*/false); err != 0) {
     close(fd);
     fuse_reply_err(req, err);
     return;
@@ -109,12 +169,13 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   Node* node = NodeOf(req, e.ino);
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
-  SetOpenMode(req, node, fi, std::move(handle));
+  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
+    ServerOf(req).nodes().Forget(node, 1);
+    fuse_reply_err(req, err);
+    return;
+  }
   if (fuse_reply_create(req, &e, fi) != 0) {
-    FileHandle* h = &HandleOf(fi);
-    if (h->holds_backing) ReleaseBackingId(req, node, ServerOf(req).stats());
-    close(h->fd);
-    delete h;
+    AbandonOpen(req, node, fi);
     ServerOf(req).nodes().Forget(node, 1);
   }
 }
@@ -142,7 +203,9 @@ void WriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
   out.buf[0].fd = HandleOf(fi).fd;
   out.buf[0].pos = off;
-  const ssize_t n = fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+  const ssize_t n = AsCallerIfSetid(req, out.buf[0].fd, [&] {
+    return fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+  });
   if (n < 0) {
     NoteBackingError("write", static_cast<int>(-n));
     fuse_reply_err(req, static_cast<int>(-n));
@@ -162,9 +225,8 @@ void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> handle(&HandleOf(fi));
-  if (handle->holds_backing) {
-    ReleaseBackingId(req, NodeOf(req, ino), ServerOf(req).stats());
-  }
+  ReleaseOpenMode(req, NodeOf(req, ino), handle->mode, handle->writable,
+                  ServerOf(req).stats());
   close(handle->fd);
   fuse_reply_err(req, 0);
 }
@@ -177,7 +239,9 @@ void Fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
 
 void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset,
                off_t length, fuse_file_info* fi) {
-  const int res = fallocate(HandleOf(fi).fd, mode, offset, length);
+  const int fd = HandleOf(fi).fd;
+  const int res = AsCallerIfSetid(
+      req, fd, [&] { return fallocate(fd, mode, offset, length); });
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
@@ -186,8 +250,10 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
                    fuse_file_info* fi_out, size_t len, int flags) {
   loff_t in = off_in;
   loff_t out = off_out;
-  const ssize_t n = copy_file_range(HandleOf(fi_in).fd, &in,
-                                    HandleOf(fi_out).fd, &out, len, flags);
+  const int out_fd = HandleOf(fi_out).fd;
+  const ssize_t n = AsCallerIfSetid(req, out_fd, [&] {
+    return copy_file_range(HandleOf(fi_in).fd, &in, out_fd, &out, len, flags);
+  });
   if (n < 0) {
     fuse_reply_err(req, errno);
     return;

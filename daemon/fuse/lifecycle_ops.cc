@@ -16,8 +16,16 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // Locks stay in the kernel (we implement no getlk/setlk/flock).
   fuse_unset_feature_flag(conn, FUSE_CAP_POSIX_LOCKS);
   fuse_unset_feature_flag(conn, FUSE_CAP_FLOCK_LOCKS);
-  // The kernel applies the caller's umask before CREATE/MKDIR/MKNOD.
-  fuse_unset_feature_flag(conn, FUSE_CAP_DONT_MASK);
+  // POSIX ACLs: the kernel enforces them (default_permissions) from the
+  // backing file's system.posix_acl_* attributes. It then leaves the umask
+  // to us: inode-creating calls run with the caller's umask, so the backing
+  // file system applies it, or a directory's default ACL instead.
+  fuse_set_feature_flag(conn, FUSE_CAP_POSIX_ACL);
+  fuse_set_feature_flag(conn, FUSE_CAP_DONT_MASK);
+  // Set-id bits: the kernel leaves clearing them to us, and we run the
+  // modifying calls as the caller so the backing file system applies its own
+  // (current) rules rather than the kernel's older FUSE approximation.
+  fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_MOVE);

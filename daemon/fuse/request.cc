@@ -18,7 +18,7 @@ int StatNode(const Node* node, struct stat* attr) {
 }
 
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e) {
+                fuse_entry_param* e, bool mediate) {
   Server& server = ServerOf(req);
   *e = {};
   e->attr_timeout = server.options().timeout;
@@ -30,7 +30,16 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
     close(fd);
     return err;
   }
-  Node* node = server.nodes().Acquire(fd, e->attr);
+  if (mediate) {
+    const int denied = server.access().CheckName(
+        CallerOf(req), parent, name, v1::LOOKUP, S_ISDIR(e->attr.st_mode));
+    if (denied != 0) {
+      close(fd);
+      return denied;
+    }
+  }
+  if (!server.access().SharedCacheAllowed(parent, name)) e->entry_timeout = 0;
+  Node* node = server.nodes().Acquire(fd, e->attr, parent, name);
   Stats::Add(server.stats().lookups);
   e->ino = server.nodes().IdOf(node);
   return 0;
@@ -38,7 +47,7 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
 
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name) {
   fuse_entry_param e;
-  if (int err = LookupChild(req, parent, name, &e); err != 0) {
+  if (int err = LookupChild(req, parent, name, &e, /*mediate=*/false); err != 0) {
     fuse_reply_err(req, err);
     return;
   }

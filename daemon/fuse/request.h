@@ -30,9 +30,12 @@ struct ProcFdPath {
 };
 
 // Resolves `name` under `parent` (openat O_PATH|O_NOFOLLOW), adds the lookup
-// to the node table and fills `e`. Returns 0 or an errno.
+// to the node table and fills `e`. With `mediate`, the policy first decides
+// whether the caller may see the name (LOOKUP: HIDE answers ENOENT). The
+// entry timeout is 0 where visibility differs between callers, so every path
+// walk asks again. Returns 0 or an errno.
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e);
+                fuse_entry_param* e, bool mediate);
 
 // Fills `attr` from the node's backing inode. Returns 0 or an errno.
 int StatNode(const Node* node, struct stat* attr);

@@ -1,0 +1,556 @@
+#include "policy/engine.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "policy/file_class.h"
+#include "policy/pattern.h"
+#include "policy/validate.h"
+
+namespace scopedfs::policy {
+namespace {
+
+constexpr uint32_t kAndroidUidsPerUser = 100000;
+const std::string kEmpty;
+
+struct CompiledApp {
+  const std::string* name = nullptr;
+  std::vector<uint64_t> perms;  // bit set over the engine's permission ids
+
+  bool Has(uint32_t perm) const {
+    size_t word = perm / 64;
+    return word < perms.size() && (perms[word] >> (perm % 64)) & 1;
+  }
+};
+
+struct CompiledRule {
+  const v1::Rule* src = nullptr;
+  int32_t index = 0;
+  std::vector<uint32_t> apps;  // sorted app indices; empty: any caller
+  std::vector<Pattern> patterns;
+  uint32_t class_mask = 0;  // 1 << FileClass; 0: any
+  uint32_t op_mask = 0;     // 1 << Operation; 0: any
+  v1::Ownership owner = v1::ANY_OWNER;
+  std::vector<uint32_t> require;  // permission ids
+  std::vector<uint32_t> lacking;
+  v1::Action action = v1::DENY;
+  const std::string* profile = nullptr;
+  bool audit = true;
+};
+
+// An entry of a trie node's rule list: (rule index << 32) | pattern index,
+// kNoPattern for a rule without paths (filed at the root). Ascending, so a
+// merge of lists yields rules in policy order.
+using Entry = uint64_t;
+constexpr uint32_t kNoPattern = 0xFFFFFFFF;
+inline uint32_t EntryRule(Entry e) { return static_cast<uint32_t>(e >> 32); }
+inline uint32_t EntryPattern(Entry e) { return static_cast<uint32_t>(e); }
+
+// A trie node: the rule patterns whose literal leading components lead here.
+struct Node {
+  uint32_t parent = 0;
+  absl::flat_hash_map<std::string, uint32_t> children;
+  std::vector<Entry> any_rules;  // rules for any caller
+  absl::flat_hash_map<uint32_t, std::vector<Entry>> app_rules;  // per app
+  // For VisibilityMayVary: the LOOKUP-capable rules filed here, and those
+  // filed here or below; ascending, unique.
+  std::vector<uint32_t> lookup_here;
+  std::vector<uint32_t> lookup_subtree;
+};
+
+template <typename T>
+struct Range {
+  const T* it;
+  const T* end;
+};
+template <typename T>
+using Ranges = absl::InlinedVector<Range<T>, 32>;
+
+template <typename T>
+void AddRange(Ranges<T>* ranges, const std::vector<T>& v) {
+  if (!v.empty()) ranges->push_back({v.data(), v.data() + v.size()});
+}
+
+// Pops the smallest value over all ranges; false when all are empty.
+// Duplicates come out once each time; the caller skips repeats.
+template <typename T>
+bool PopMin(Ranges<T>* ranges, T* out) {
+  T best = std::numeric_limits<T>::max();
+  Range<T>* best_range = nullptr;
+  for (Range<T>& r : *ranges) {
+    if (r.it != r.end && *r.it < best) {
+      best = *r.it;
+      best_range = &r;
+    }
+  }
+  if (best_range == nullptr) return false;
+  ++best_range->it;
+  *out = best;
+  return true;
+}
+
+void SortUnique(std::vector<uint32_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  v1::Policy policy;
+  uint64_t generation = 0;
+  v1::Action default_action = v1::DENY;
+  bool android = false;
+  absl::flat_hash_set<uint32_t> system_uids;
+  std::vector<CompiledApp> apps;
+  absl::flat_hash_map<uint32_t, uint32_t> by_uid, by_gid, by_app_id;
+  absl::flat_hash_map<std::string, uint32_t> by_name;
+  std::vector<std::string> permission_names;  // by permission id
+  std::vector<CompiledRule> rules;
+  std::vector<Node> nodes;  // nodes[0] is the root
+  // Some rule could give every caller ALLOW for LOOKUP in a whole region
+  // (see VisibilityMayVary).
+  bool has_universal_lookup_allow = false;
+
+  // Per-request state of one decision.
+  struct Eval {
+    const Request* req;
+    PathParts parts;
+    int32_t app = -1;
+    bool bypass = false;
+    bool malformed = false;
+    char user_buf[12];
+    PatternContext pctx;
+    mutable v1::FileClass cls = v1::FILE_CLASS_UNSPECIFIED;
+
+    v1::FileClass Class() const {
+      if (cls == v1::FILE_CLASS_UNSPECIFIED) {
+        cls = ClassifyFile(parts.empty() ? absl::string_view() : parts.back(),
+                           req->is_dir || parts.empty(), req->head);
+      }
+      return cls;
+    }
+  };
+
+  void Build();
+  uint32_t NodeFor(const Pattern& p);
+  int32_t Identify(uint32_t uid, uint32_t gid) const;
+  void Prepare(const Request& req, Eval* ev) const;
+  bool RuleMatches(const CompiledRule& r, const Eval& ev, int* pattern = nullptr) const;
+  // RuleMatches without the paths and classes conditions.
+  bool CallerMatches(const CompiledRule& r, const Eval& ev) const;
+  Verdict Evaluate(const Eval& ev) const;
+  Verdict RuleVerdict(const CompiledRule& r, const Eval& ev) const;
+  Verdict BaseVerdict(const Eval& ev, v1::Action action) const;
+  std::string Describe(const CompiledRule& r, const Eval& ev) const;
+};
+
+uint32_t Engine::Impl::NodeFor(const Pattern& p) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < p.literal_prefix_size(); ++i) {
+    absl::string_view name = p.component_literal(i);
+    auto it = nodes[n].children.find(name);
+    if (it != nodes[n].children.end()) {
+      n = it->second;
+      continue;
+    }
+    uint32_t child = static_cast<uint32_t>(nodes.size());
+    nodes[n].children.emplace(std::string(name), child);
+    nodes.emplace_back();
+    nodes.back().parent = n;
+    n = child;
+  }
+  return n;
+}
+
+void Engine::Impl::Build() {
+  default_action = policy.default_action();
+  android = policy.android_uid_scheme();
+  system_uids.insert(policy.system_uids().begin(), policy.system_uids().end());
+
+  absl::flat_hash_map<std::string, uint32_t> perm_ids;
+  auto perm_id = [&](const std::string& name) {
+    auto [it, fresh] = perm_ids.emplace(name, static_cast<uint32_t>(permission_names.size()));
+    if (fresh) permission_names.push_back(name);
+    return it->second;
+  };
+
+  for (int i = 0; i < policy.apps_size(); ++i) {
+    const v1::App& a = policy.apps(i);
+    CompiledApp app;
+    app.name = &a.name();
+    for (const std::string& p : a.permissions()) {
+      uint32_t id = perm_id(p);
+      if (app.perms.size() <= id / 64) app.perms.resize(id / 64 + 1);
+      app.perms[id / 64] |= uint64_t{1} << (id % 64);
+    }
+    apps.push_back(std::move(app));
+    const uint32_t idx = static_cast<uint32_t>(i);
+    by_name.emplace(a.name(), idx);
+    // First app wins (validation rejects ambiguous identities anyway).
+    for (uint32_t uid : a.uids()) by_uid.emplace(uid, idx);
+    for (uint32_t gid : a.gids()) by_gid.emplace(gid, idx);
+    for (uint32_t id : a.android_app_ids()) by_app_id.emplace(id, idx);
+  }
+
+  absl::flat_hash_map<std::string, const std::string*> profiles;
+  for (const v1::RedactionProfile& p : policy.redaction_profiles()) {
+    profiles.emplace(p.name(), &p.name());
+  }
+
+  nodes.emplace_back();
+  rules.reserve(policy.rules_size());
+  for (int i = 0; i < policy.rules_size(); ++i) {
+    const v1::Rule& src = policy.rules(i);
+    CompiledRule r;
+    r.src = &src;
+    r.index = i;
+    for (const std::string& name : src.apps()) r.apps.push_back(by_name.at(name));
+    SortUnique(&r.apps);
+    for (const std::string& text : src.paths()) {
+      Pattern p;
+      std::string error;
+      Pattern::Compile(text, &p, &error);  // validated
+      r.patterns.push_back(std::move(p));
+    }
+    for (int c : src.classes()) r.class_mask |= 1u << c;
+    for (int op : src.operations()) r.op_mask |= 1u << op;
+    r.owner = src.owner();
+    for (const std::string& p : src.require_permissions()) r.require.push_back(perm_id(p));
+    for (const std::string& p : src.lacking_permissions()) r.lacking.push_back(perm_id(p));
+    r.action = src.action();
+    if (!src.redaction_profile().empty()) r.profile = profiles.at(src.redaction_profile());
+    r.audit = src.has_audit() ? src.audit() : true;
+    rules.push_back(std::move(r));
+  }
+
+  // File every rule under the literal leading components of each pattern.
+  const uint32_t lookup_bit = 1u << v1::LOOKUP;
+  for (const CompiledRule& r : rules) {
+    const uint32_t idx = static_cast<uint32_t>(r.index);
+    auto file = [&](uint32_t n, uint32_t pattern) {
+      Node& node = nodes[n];
+      const Entry e = (Entry{idx} << 32) | pattern;
+      if (r.apps.empty()) {
+        node.any_rules.push_back(e);
+      } else {
+        for (uint32_t app : r.apps) node.app_rules[app].push_back(e);
+      }
+      if ((r.op_mask == 0 || (r.op_mask & lookup_bit)) &&
+          (node.lookup_here.empty() || node.lookup_here.back() != idx)) {
+        node.lookup_here.push_back(idx);
+      }
+    };
+    if (r.patterns.empty()) {
+      file(0, kNoPattern);
+    } else {
+      for (size_t i = 0; i < r.patterns.size(); ++i) {
+        file(NodeFor(r.patterns[i]), static_cast<uint32_t>(i));
+      }
+    }
+  }
+  for (const CompiledRule& r : rules) {
+    if (r.action == v1::ALLOW && (r.op_mask == 0 || (r.op_mask & lookup_bit)) &&
+        r.apps.empty() && r.require.empty() && r.lacking.empty() &&
+        r.owner == v1::ANY_OWNER && r.class_mask == 0 &&
+        (r.patterns.empty() ||
+         std::any_of(r.patterns.begin(), r.patterns.end(),
+                     [](const Pattern& p) { return p.CanMatchAllBelow(); }))) {
+      has_universal_lookup_allow = true;
+    }
+  }
+  // Children come after their parents in `nodes`: fold subtrees bottom-up.
+  for (Node& n : nodes) n.lookup_subtree = n.lookup_here;
+  for (size_t i = nodes.size(); i-- > 1;) {
+    SortUnique(&nodes[i].lookup_subtree);
+    std::vector<uint32_t>& up = nodes[nodes[i].parent].lookup_subtree;
+    up.insert(up.end(), nodes[i].lookup_subtree.begin(), nodes[i].lookup_subtree.end());
+  }
+  SortUnique(&nodes[0].lookup_subtree);
+}
+
+int32_t Engine::Impl::Identify(uint32_t uid, uint32_t gid) const {
+  if (auto it = by_uid.find(uid); it != by_uid.end()) return static_cast<int32_t>(it->second);
+  if (auto it = by_gid.find(gid); it != by_gid.end()) return static_cast<int32_t>(it->second);
+  if (android) {
+    if (auto it = by_app_id.find(uid % kAndroidUidsPerUser); it != by_app_id.end()) {
+      return static_cast<int32_t>(it->second);
+    }
+  }
+  return -1;
+}
+
+void Engine::Impl::Prepare(const Request& req, Eval* ev) const {
+  ev->req = &req;
+  if (!SplitRequestPath(req.path, &ev->parts)) {
+    ev->malformed = true;
+    return;
+  }
+  if (req.app_name != nullptr) {
+    auto it = by_name.find(*req.app_name);
+    ev->app = it == by_name.end() ? -1 : static_cast<int32_t>(it->second);
+  } else {
+    ev->bypass = req.uid == 0 || system_uids.contains(req.uid);
+    ev->app = Identify(req.uid, req.gid);
+  }
+  // {user}: decimal, no allocation.
+  uint32_t user = android ? req.uid / kAndroidUidsPerUser : 0;
+  char* end = ev->user_buf + sizeof(ev->user_buf);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + user % 10);
+    user /= 10;
+  } while (user != 0);
+  ev->pctx.user = absl::string_view(p, static_cast<size_t>(end - p));
+  ev->pctx.app = ev->app >= 0 ? absl::string_view(*apps[ev->app].name) : absl::string_view();
+}
+
+bool Engine::Impl::RuleMatches(const CompiledRule& r, const Eval& ev, int* pattern) const {
+  if (!CallerMatches(r, ev)) return false;
+  if (!r.patterns.empty()) {
+    bool any = false;
+    for (size_t i = 0; i < r.patterns.size(); ++i) {
+      if (r.patterns[i].Matches(ev.parts, ev.pctx)) {
+        any = true;
+        if (pattern != nullptr) *pattern = static_cast<int>(i);
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  if (r.class_mask != 0 && !((r.class_mask >> ev.Class()) & 1)) return false;
+  return true;
+}
+
+bool Engine::Impl::CallerMatches(const CompiledRule& r, const Eval& ev) const {
+  const Request& req = *ev.req;
+  if (r.op_mask != 0 && !((r.op_mask >> req.op) & 1)) return false;
+  if (!r.apps.empty() &&
+      (ev.app < 0 || !std::binary_search(r.apps.begin(), r.apps.end(),
+                                         static_cast<uint32_t>(ev.app)))) {
+    return false;
+  }
+  if (r.owner == v1::CALLER && !req.caller_is_owner) return false;
+  if (r.owner == v1::NOT_CALLER && req.caller_is_owner) return false;
+  if (!r.require.empty()) {
+    if (ev.app < 0) return false;
+    for (uint32_t p : r.require)
+      if (!apps[ev.app].Has(p)) return false;
+  }
+  if (!r.lacking.empty() && ev.app >= 0) {
+    for (uint32_t p : r.lacking)
+      if (apps[ev.app].Has(p)) return false;
+  }
+  return true;
+}
+
+Verdict Engine::Impl::BaseVerdict(const Eval& ev, v1::Action action) const {
+  Verdict v;
+  v.action = action;
+  v.rule_index = -1;
+  v.audit = true;
+  v.app = ev.app >= 0 ? apps[ev.app].name : nullptr;
+  return v;
+}
+
+Verdict Engine::Impl::RuleVerdict(const CompiledRule& r, const Eval& ev) const {
+  Verdict v = BaseVerdict(ev, r.action);
+  v.rule_index = r.index;
+  v.audit = r.audit;
+  v.rule_id = &r.src->id();
+  v.redaction_profile = r.profile;
+  return v;
+}
+
+Verdict Engine::Impl::Evaluate(const Eval& ev) const {
+  if (ev.malformed) return BaseVerdict(ev, v1::DENY);
+  if (ev.bypass) return BaseVerdict(ev, v1::ALLOW);
+
+  Ranges<Entry> ranges;
+  const Node* node = &nodes[0];
+  for (size_t depth = 0;; ++depth) {
+    AddRange(&ranges, node->any_rules);
+    if (ev.app >= 0 && !node->app_rules.empty()) {
+      auto it = node->app_rules.find(static_cast<uint32_t>(ev.app));
+      if (it != node->app_rules.end()) AddRange(&ranges, it->second);
+    }
+    if (depth == ev.parts.size() || node->children.empty()) break;
+    auto child = node->children.find(ev.parts[depth]);
+    if (child == node->children.end()) break;
+    node = &nodes[child->second];
+  }
+
+  // Entries come in rule order; a rule's entries (one per pattern filed on
+  // the walk) are adjacent. Only those patterns can match: the others are
+  // filed under literal components this path does not have. And a pattern
+  // filed at depth d has its first d (literal) components equal to the
+  // path's, by construction: matching starts after them.
+  Entry e;
+  int64_t current = -1;
+  bool caller_ok = false;
+  while (PopMin(&ranges, &e)) {
+    const uint32_t idx = EntryRule(e);
+    const CompiledRule& r = rules[idx];
+    if (static_cast<int64_t>(idx) != current) {
+      current = idx;
+      caller_ok = CallerMatches(r, ev);
+    }
+    if (!caller_ok) continue;
+    const uint32_t pi = EntryPattern(e);
+    if (pi != kNoPattern) {
+      const Pattern& p = r.patterns[pi];
+      if (!p.MatchesFrom(ev.parts, ev.pctx, p.literal_prefix_size())) continue;
+    }
+    if (r.class_mask != 0 && !((r.class_mask >> ev.Class()) & 1)) {
+      caller_ok = false;  // no other pattern can help
+      continue;
+    }
+    return RuleVerdict(r, ev);
+  }
+  return BaseVerdict(ev, default_action);
+}
+
+std::string Engine::Impl::Describe(const CompiledRule& r, const Eval& ev) const {
+  std::vector<std::string> parts;
+  const std::string* app = ev.app >= 0 ? apps[ev.app].name : nullptr;
+  if (!r.apps.empty()) parts.push_back(absl::StrCat("caller is app ", *app));
+  if (!r.require.empty() || !r.lacking.empty()) {
+    std::vector<std::string> perms;
+    if (!r.require.empty()) {
+      perms.push_back(absl::StrCat("holds ", absl::StrJoin(r.src->require_permissions(), ", ")));
+    }
+    if (!r.lacking.empty()) {
+      perms.push_back(absl::StrCat("lacks ", absl::StrJoin(r.src->lacking_permissions(), ", ")));
+    }
+    parts.push_back(absl::StrCat(app != nullptr ? absl::StrCat("app ", *app)
+                                                : std::string("caller (no configured app)"),
+                                 " ", absl::StrJoin(perms, ", ")));
+  }
+  if (r.owner == v1::CALLER) parts.push_back("caller owns the file");
+  if (r.owner == v1::NOT_CALLER) parts.push_back("caller does not own the file");
+  if (!r.patterns.empty()) {
+    int which = 0;
+    RuleMatches(r, ev, &which);
+    parts.push_back(absl::StrCat("path '", ev.req->path, "' matches '",
+                                 r.patterns[which].text(), "'"));
+  }
+  if (r.class_mask != 0) parts.push_back(absl::StrCat("class ", v1::FileClass_Name(ev.Class())));
+  if (r.op_mask != 0) {
+    parts.push_back(absl::StrCat("operation ", v1::Operation_Name(ev.req->op)));
+  }
+  if (parts.empty()) return "any request";
+  return absl::StrJoin(parts, "; ");
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& policy,
+                                                              uint64_t generation) {
+  std::vector<PolicyError> errors = ValidatePolicy(policy);
+  if (!errors.empty()) return absl::InvalidArgumentError(FormatPolicyErrors(errors));
+  auto impl = std::make_unique<Impl>();
+  impl->policy = policy;
+  impl->policy.set_generation(generation);
+  impl->generation = generation;
+  impl->Build();
+  return std::shared_ptr<const Engine>(new Engine(std::move(impl)));
+}
+
+Verdict Engine::Decide(const Request& req) const {
+  Impl::Eval ev;
+  impl_->Prepare(req, &ev);
+  return impl_->Evaluate(ev);
+}
+
+v1::Decision Engine::Explain(const Request& req) const {
+  Impl::Eval ev;
+  impl_->Prepare(req, &ev);
+  Verdict v = impl_->Evaluate(ev);
+  v1::Decision d;
+  d.set_action(v.action);
+  d.set_rule_index(v.rule_index);
+  if (v.rule_id != nullptr) d.set_rule_id(*v.rule_id);
+  if (v.redaction_profile != nullptr) d.set_redaction_profile(*v.redaction_profile);
+  if (v.app != nullptr) d.set_app(*v.app);
+  d.set_audit(v.audit);
+  d.set_generation(impl_->generation);
+  if (ev.malformed) {
+    d.set_reason(absl::StrCat("malformed path '", req.path,
+                              "' (leading or trailing '/', empty, '.' or '..' component)"));
+  } else if (ev.bypass) {
+    d.set_reason("system uid");
+  } else if (v.rule_index >= 0) {
+    const CompiledRule& r = impl_->rules[v.rule_index];
+    d.set_reason(absl::StrCat("rule '", r.src->id(), "' matched: ", impl_->Describe(r, ev)));
+  } else {
+    std::string who;
+    if (req.app_name != nullptr && ev.app < 0) {
+      who = absl::StrCat("; app '", *req.app_name, "' is not configured");
+    } else if (ev.app < 0) {
+      who = "; caller is no configured app";
+    }
+    d.set_reason(absl::StrCat("no rule matched: default action ",
+                              v1::Action_Name(impl_->default_action), who));
+  }
+  return d;
+}
+
+bool Engine::VisibilityMayVary(absl::string_view path) const {
+  const Impl& im = *impl_;
+  PathParts parts;
+  if (!SplitRequestPath(path, &parts)) return true;
+  // Root always gets ALLOW: with another default and no rule that could
+  // grant ALLOW to everyone in a whole region, every path varies. (The
+  // Android-style default policy is such a policy: this is its fast path.)
+  if (im.default_action != v1::ALLOW && !im.has_universal_lookup_allow) return true;
+
+  // Rules filed on the way down may match at or below `path`; rules filed
+  // below the node of `path` itself may match below it. Nothing else can.
+  Ranges<uint32_t> ranges;
+  const Node* node = &im.nodes[0];
+  for (size_t depth = 0;; ++depth) {
+    if (depth == parts.size()) {
+      AddRange(&ranges, node->lookup_subtree);
+      break;
+    }
+    AddRange(&ranges, node->lookup_here);
+    auto child = node->children.find(parts[depth]);
+    if (child == node->children.end()) break;
+    node = &im.nodes[child->second];
+  }
+  uint32_t idx;
+  int64_t last = -1;
+  while (PopMin(&ranges, &idx)) {
+    if (static_cast<int64_t>(idx) == last) continue;
+    last = idx;
+    const CompiledRule& r = im.rules[idx];
+    bool may = r.patterns.empty();
+    bool all = r.patterns.empty();
+    for (const Pattern& p : r.patterns) {
+      if (p.MayMatchAtOrBelow(parts)) may = true;
+      if (p.MatchesAllAtOrBelow(parts)) all = true;
+    }
+    if (!may) continue;
+    if (r.action != v1::ALLOW) return true;
+    // An ALLOW that every caller gets for every LOOKUP in the region shadows
+    // everything after it.
+    if (all && r.apps.empty() && r.require.empty() && r.lacking.empty() &&
+        r.owner == v1::ANY_OWNER && r.class_mask == 0) {
+      return false;
+    }
+  }
+  return im.default_action != v1::ALLOW;
+}
+
+uint64_t Engine::generation() const { return impl_->generation; }
+const v1::Policy& Engine::policy() const { return impl_->policy; }
+
+}  // namespace scopedfs::policy

@@ -1,0 +1,806 @@
+// scopedctl against an in-process fake Admin service on a Unix socket: the
+// real binary is run and its stdout, stderr and exit code checked. Plus unit
+// tests of the line diff behind `policy diff`.
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "scopedfs/v1/admin.grpc.pb.h"
+#include "tools/text_diff.h"
+
+extern char** environ;
+
+namespace scopedfs {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// ---------------------------------------------------------------------------
+// The fake daemon.
+
+constexpr char kRunningPolicy[] = R"(# as stored by the daemon
+apps { name: "gallery" uids: 10123 permissions: "media" }
+rules { id: "dcim-read" apps: "gallery" paths: "DCIM/" operations: READ action: ALLOW }
+default_action: DENY
+generation: 4
+)";
+
+class FakeAdmin final : public v1::Admin::Service {
+ public:
+  // Canned answers (set before the tool runs).
+  grpc::Status forced = grpc::Status::OK;  // Returned by every call if set.
+  grpc::Status apply_error = grpc::Status::OK;
+  std::chrono::milliseconds delay{0};
+  v1::ValidatePolicyResponse validate_response;
+  v1::ExplainResponse explain_response;
+  v1::HealthResponse health;
+  v1::GetStatsResponse stats;
+
+  // State and what the tool sent.
+  std::mutex mu;
+  std::string policy_text = kRunningPolicy;
+  uint64_t generation = 4;
+  std::vector<v1::ValidatePolicyRequest> validates;
+  std::vector<v1::ApplyPolicyRequest> applies;
+  std::vector<v1::ExplainRequest> explains;
+  int calls = 0;
+
+  grpc::Status GetPolicy(grpc::ServerContext* ctx, const v1::GetPolicyRequest*,
+                         v1::GetPolicyResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    response->set_text(policy_text);
+    google::protobuf::TextFormat::ParseFromString(policy_text, response->mutable_policy());
+    response->mutable_policy()->set_generation(generation);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ValidatePolicy(grpc::ServerContext* ctx, const v1::ValidatePolicyRequest* request,
+                              v1::ValidatePolicyResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    validates.push_back(*request);
+    *response = validate_response;
+    return grpc::Status::OK;
+  }
+
+  // Compare-and-set on the generation, as the daemon's PolicyStore does.
+  grpc::Status ApplyPolicy(grpc::ServerContext* ctx, const v1::ApplyPolicyRequest* request,
+                           v1::ApplyPolicyResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    applies.push_back(*request);
+    if (request->expected_generation() != 0 && request->expected_generation() != generation) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("the policy changed since generation ",
+                                       request->expected_generation(), " (now ", generation,
+                                       "): fetch it again and retry"));
+    }
+    if (!apply_error.ok()) return apply_error;
+    policy_text = request->text();
+    response->set_generation(++generation);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Explain(grpc::ServerContext* ctx, const v1::ExplainRequest* request,
+                       v1::ExplainResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    explains.push_back(*request);
+    *response = explain_response;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetStats(grpc::ServerContext* ctx, const v1::GetStatsRequest*,
+                        v1::GetStatsResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    *response = stats;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Health(grpc::ServerContext* ctx, const v1::HealthRequest*,
+                      v1::HealthResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    *response = health;
+    return grpc::Status::OK;
+  }
+
+ private:
+  grpc::Status Begin(grpc::ServerContext* ctx) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++calls;
+    }
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until && !ctx->IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return forced;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Running the tool.
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+class ScopedctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sctl.XXXXXX";  // Short: socket paths must fit 108 bytes.
+    ASSERT_NE(mkdtemp(tmpl), nullptr) << std::strerror(errno);
+    dir_ = tmpl;
+    socket_ = dir_ + "/admin.sock";
+    const char* srcdir = std::getenv("TEST_SRCDIR");
+    ASSERT_NE(srcdir, nullptr);
+    binary_ = absl::StrCat(srcdir, "/scopedfs/tools/scopedctl");
+    ASSERT_EQ(access(binary_.c_str(), X_OK), 0) << binary_;
+
+    fake_.health.set_serving(true);
+    fake_.health.set_mountpoint("/mnt/shared");
+    fake_.health.set_source("/srv/shared");
+    fake_.health.set_passthrough(true);
+    fake_.health.set_policy_generation(4);
+    fake_.health.set_uptime_seconds(3723);
+    (*fake_.stats.mutable_counters())["zeta.opens"] = 1;
+    (*fake_.stats.mutable_counters())["alpha.requests"] = 2200;
+    (*fake_.stats.mutable_counters())["mid.nodes"] = 3;
+    fake_.stats.set_policy_generation(4);
+    StartServer();
+  }
+
+  void TearDown() override {
+    StopServer();
+    for (const std::string& f : files_) unlink(f.c_str());
+    unlink((dir_ + "/out").c_str());
+    unlink((dir_ + "/err").c_str());
+    unlink(socket_.c_str());
+    rmdir(dir_.c_str());
+  }
+
+  void StartServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+    builder.RegisterService(&fake_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void StopServer() {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_->Wait();
+    server_.reset();
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& content) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << content;
+    files_.push_back(path);
+    return path;
+  }
+
+  // Runs scopedctl with `args` (after --state_dir=DIR) and `stdin_path`.
+  Result Run(std::vector<std::string> args, const std::string& stdin_path = "/dev/null",
+             bool add_state_dir = true) {
+    if (add_state_dir) args.insert(args.begin(), "--state_dir=" + dir_);
+    args.insert(args.begin(), binary_);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out = dir_ + "/out", err = dir_ + "/err";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    Result result;
+    pid_t pid;
+    const int rc = posix_spawn(&pid, binary_.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn: " << std::strerror(rc);
+      return result;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = ReadAll(out);
+    result.err = ReadAll(err);
+    return result;
+  }
+
+  // Exactly one line "scopedctl: error: MESSAGE" on stderr.
+  static void ExpectOneError(const Result& r, const std::string& message) {
+    EXPECT_EQ(r.err, "scopedctl: error: " + message + "\n");
+  }
+
+  std::string dir_, socket_, binary_;
+  std::vector<std::string> files_;
+  FakeAdmin fake_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// --- policy validate --------------------------------------------------------
+
+TEST_F(ScopedctlTest, ValidateValidPolicy) {
+  const std::string file = WriteFile("p.textproto", "default_action: DENY\n");
+  fake_.validate_response.set_valid(true);
+  Result r = Run({"policy", "validate", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "policy " + file + " is valid\n");
+  EXPECT_EQ(r.err, "");
+  ASSERT_EQ(fake_.validates.size(), 1u);
+  EXPECT_EQ(fake_.validates[0].text(), "default_action: DENY\n");
+}
+
+TEST_F(ScopedctlTest, ValidateBrokenPolicyPrintsFieldPathsAndExits1) {
+  const std::string file = WriteFile("bad.textproto", "rules { paths: \"DCIM/[\" }\n");
+  fake_.validate_response.set_valid(false);
+  v1::PolicyError* e = fake_.validate_response.add_errors();
+  e->set_field("rules[3].paths[0]");
+  e->set_message("unbalanced '['");
+  e = fake_.validate_response.add_errors();
+  e->set_field("default_action");
+  e->set_message("must be set");
+  e = fake_.validate_response.add_errors();
+  e->set_field("text");  // What scopedfsd names a file that does not parse.
+  e->set_message("3:7: Expected identifier, got: 3x");
+  Result r = Run({"policy", "validate", file});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(Lines(r.out), ElementsAre(file + ": rules[3].paths[0]: unbalanced '['",
+                                        file + ": default_action: must be set",
+                                        file + ": 3:7: Expected identifier, got: 3x"));
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(ScopedctlTest, ValidateJson) {
+  const std::string file = WriteFile("bad.textproto", "x\n");
+  fake_.validate_response.set_valid(false);
+  v1::PolicyError* e = fake_.validate_response.add_errors();
+  e->set_field("rules[0].action");
+  e->set_message("must be set");
+  Result r = Run({"policy", "validate", file, "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out,
+            "{\"valid\":false,\"errors\":[{\"field\":\"rules[0].action\","
+            "\"message\":\"must be set\"}]}\n");
+}
+
+TEST_F(ScopedctlTest, ValidateReadsStandardInput) {
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  fake_.validate_response.set_valid(true);
+  Result r = Run({"policy", "validate", "-"}, file);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "policy <stdin> is valid\n");
+  ASSERT_EQ(fake_.validates.size(), 1u);
+  EXPECT_EQ(fake_.validates[0].text(), "default_action: HIDE\n");
+}
+
+TEST_F(ScopedctlTest, ValidateUnreadableFileIsOneLineAndNoCall) {
+  const std::string missing = dir_ + "/missing.textproto";
+  Result r = Run({"policy", "validate", missing});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  ExpectOneError(r, "cannot read " + missing + ": No such file or directory");
+  r = Run({"policy", "validate", dir_});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "cannot read " + dir_ + ": Is a directory");
+  EXPECT_EQ(fake_.calls, 0);
+}
+
+// --- policy apply -----------------------------------------------------------
+
+TEST_F(ScopedctlTest, ApplyPassesExpectedGeneration) {
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  Result r = Run({"policy", "apply", file, "--expect-generation=4"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "applied: generation 5\n");
+  EXPECT_EQ(r.err, "");
+  // The other spellings of the flag, and no check at all.
+  r = Run({"policy", "apply", "--expect_generation", "5", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Run({"--json", "policy", "apply", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"generation\":\"7\"}\n");
+  ASSERT_EQ(fake_.applies.size(), 3u);
+  EXPECT_EQ(fake_.applies[0].expected_generation(), 4u);
+  EXPECT_EQ(fake_.applies[0].text(), "default_action: HIDE\n");
+  EXPECT_EQ(fake_.applies[1].expected_generation(), 5u);
+  EXPECT_EQ(fake_.applies[2].expected_generation(), 0u);
+}
+
+TEST_F(ScopedctlTest, ApplyWithStaleGenerationFailsClearlyAndChangesNothing) {
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  Result r = Run({"policy", "apply", file, "--expect-generation", "3"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  ExpectOneError(r, "policy " + file +
+                        " not applied: the policy changed since generation 3 (now 4): "
+                        "fetch it again and retry");
+  ASSERT_EQ(fake_.applies.size(), 1u);  // No retry, no fallback.
+  EXPECT_EQ(fake_.applies[0].expected_generation(), 3u);
+  EXPECT_EQ(fake_.generation, 4u);
+  EXPECT_EQ(fake_.policy_text, kRunningPolicy);
+  // The running policy is still the old one.
+  r = Run({"policy", "get"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("# generation 4\n") + kRunningPolicy);
+}
+
+TEST_F(ScopedctlTest, ApplyInvalidPolicyIsOneLine) {
+  const std::string file = WriteFile("p.textproto", "rules {}\n");
+  fake_.apply_error = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "rules[0].action: must be set\nrules[0].id: empty");
+  Result r = Run({"policy", "apply", file});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "policy " + file +
+                        " not applied: rules[0].action: must be set; rules[0].id: empty");
+}
+
+// --- errors from the transport ----------------------------------------------
+
+TEST_F(ScopedctlTest, PermissionDeniedIsMappedForEveryCommand) {
+  fake_.forced = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "peer uid 1234 not allowed");
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  const std::string expected =
+      absl::StrCat("permission denied by scopedfsd: uid ", geteuid(), " is not an admin");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status"},
+           {"stats"},
+           {"policy", "get"},
+           {"policy", "validate", file},
+           {"policy", "apply", file, "--expect-generation=4"},
+           {"policy", "diff", file},
+           {"explain", "--app=gallery", "--path=DCIM/a.jpg", "--op=read"},
+           {"--json", "status"},
+       }) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.out, "");
+    ExpectOneError(r, expected);
+  }
+  EXPECT_EQ(fake_.generation, 4u);
+}
+
+TEST_F(ScopedctlTest, ConnectionFailures) {
+  // No socket at all.
+  const std::string missing = dir_ + "/nowhere";
+  Result r = Run({"--state_dir=" + missing, "status"}, "/dev/null", false);
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "cannot reach scopedfsd at unix:" + missing +
+                        "/admin.sock: No such file or directory");
+
+  // A socket nobody listens on.
+  const std::string dead = dir_ + "/dead.sock";
+  files_.push_back(dead);
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, dead.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  r = Run({"--socket", dead, "policy", "get"}, "/dev/null", false);
+  close(fd);
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "cannot reach scopedfsd at unix:" + dead + ": Connection refused");
+
+  // The daemon went away.
+  StopServer();
+  r = Run({"status", "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("scopedctl: error: cannot reach scopedfsd at unix:" + socket_));
+  EXPECT_EQ(Lines(r.err).size(), 1u);
+
+  // A path no Unix socket can have.
+  r = Run({"--socket=/tmp/" + std::string(120, 'x'), "status"}, "/dev/null", false);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("socket path is 125 bytes long (at most 107)"));
+}
+
+TEST_F(ScopedctlTest, SlowDaemonTimesOut) {
+  fake_.delay = std::chrono::milliseconds(3000);
+  Result r = Run({"--timeout=0.3", "status"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "scopedfsd at unix:" + socket_ +
+                        " did not answer within 300ms (see --timeout)");
+}
+
+TEST_F(ScopedctlTest, OtherStatusCodesPassTheMessageOnOneLine) {
+  fake_.forced = grpc::Status(grpc::StatusCode::INTERNAL, "cannot write policy:\n disk full");
+  Result r = Run({"policy", "get"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "cannot write policy:; disk full");
+  fake_.forced = grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
+  r = Run({"explain", "--uid=0", "--path=x", "--op=lookup"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "scopedfsd at unix:" + socket_ +
+                        " does not support Explain (is it older than this scopedctl?)");
+}
+
+// --- policy get / diff ------------------------------------------------------
+
+TEST_F(ScopedctlTest, PolicyGet) {
+  Result r = Run({"policy", "get"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("# generation 4\n") + kRunningPolicy);
+  r = Run({"policy", "get", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"policy\":{\"generation\":\"4\","));
+  EXPECT_THAT(r.out, HasSubstr("\"default_action\":\"DENY\""));
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+}
+
+TEST_F(ScopedctlTest, DiffOfTheSamePolicyInAnotherLayoutIsEmpty) {
+  const std::string file = WriteFile("same.textproto", R"(default_action: DENY
+# comments and layout do not count
+rules {id: "dcim-read", apps: ["gallery"], paths: "DCIM/", operations: [READ], action: ALLOW}
+apps {
+  name: "gallery"
+  uids: [10123]
+  permissions: "media"
+}
+generation: 99
+)");
+  Result r = Run({"policy", "diff", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no differences (running generation 4)\n");
+  r = Run({"policy", "diff", file, "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"file\":\"" + file +
+                       "\",\"running_generation\":\"4\",\"identical\":true,\"diff\":\"\"}\n");
+}
+
+TEST_F(ScopedctlTest, DiffShowsChangesAndExits1) {
+  const std::string file = WriteFile("changed.textproto", R"(
+apps { name: "gallery" uids: 10123 permissions: "media" }
+rules { id: "dcim-read" apps: "gallery" paths: "DCIM/" operations: READ action: ALLOW }
+default_action: HIDE
+)");
+  Result r = Run({"policy", "diff", file});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "--- running (generation 4)\n"
+                   "+++ " + file + "\n"
+                   "@@ -10,4 +10,4 @@\n"
+                   "   operations: READ\n"
+                   "   action: ALLOW\n"
+                   " }\n"
+                   "-default_action: DENY\n"
+                   "+default_action: HIDE\n");
+  r = Run({"policy", "diff", file, "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("\"identical\":false,\"diff\":\"--- running (generation 4)\\n"));
+  EXPECT_THAT(r.out, HasSubstr("\\n-default_action: DENY\\n+default_action: HIDE\\n\"}"));
+}
+
+TEST_F(ScopedctlTest, DiffOfAnUnparsableFileNamesTheLine) {
+  const std::string file = WriteFile("broken.textproto", "default_action: DENY\nrules {\n  id: 3x\n");
+  Result r = Run({"policy", "diff", file});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("scopedctl: error: " + file + ":3:"));
+  EXPECT_EQ(Lines(r.err).size(), 1u);
+  EXPECT_EQ(fake_.calls, 0);
+}
+
+// --- explain ----------------------------------------------------------------
+
+void SetRedactedDecision(FakeAdmin& fake) {
+  v1::Decision* d = fake.explain_response.mutable_decision();
+  d->set_action(v1::ALLOW_REDACTED);
+  d->set_rule_id("media-redacted");
+  d->set_rule_index(3);
+  d->set_reason("rule media-redacted: app gallery lacks media_location");
+  d->set_redaction_profile("strip-gps");
+  d->set_audit(true);
+  d->set_generation(4);
+  d->set_app("gallery");
+}
+
+TEST_F(ScopedctlTest, ExplainTable) {
+  SetRedactedDecision(fake_);
+  Result r = Run({"explain", "--app", "gallery", "--path", "DCIM/a.jpg", "--op", "read"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "action      ALLOW_REDACTED\n"
+            "rule        media-redacted (rules[3])\n"
+            "reason      rule media-redacted: app gallery lacks media_location\n"
+            "app         gallery\n"
+            "redaction   strip-gps\n"
+            "audit       yes\n"
+            "generation  4\n");
+  ASSERT_EQ(fake_.explains.size(), 1u);
+  const v1::ExplainRequest& q = fake_.explains[0];
+  EXPECT_EQ(q.caller_case(), v1::ExplainRequest::kApp);
+  EXPECT_EQ(q.app(), "gallery");
+  EXPECT_EQ(q.path(), "DCIM/a.jpg");
+  EXPECT_EQ(q.operation(), v1::READ);
+  EXPECT_FALSE(q.caller_is_owner());
+}
+
+TEST_F(ScopedctlTest, ExplainJsonByUid) {
+  SetRedactedDecision(fake_);
+  Result r = Run({"explain", "--uid=0", "--gid=1015", "--path=Download/x.pdf", "--op=WRITE",
+                  "--owner", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"decision\":{\"action\":\"ALLOW_REDACTED\",\"rule_id\":\"media-redacted\","
+            "\"rule_index\":3,\"reason\":\"rule media-redacted: app gallery lacks "
+            "media_location\",\"redaction_profile\":\"strip-gps\",\"audit\":true,"
+            "\"generation\":\"4\",\"app\":\"gallery\"}}\n");
+  ASSERT_EQ(fake_.explains.size(), 1u);
+  const v1::ExplainRequest& q = fake_.explains[0];
+  EXPECT_EQ(q.caller_case(), v1::ExplainRequest::kUid);  // uid 0 is a uid, not "unset".
+  EXPECT_EQ(q.uid(), 0u);
+  EXPECT_EQ(q.gid(), 1015u);
+  EXPECT_EQ(q.operation(), v1::WRITE);
+  EXPECT_TRUE(q.caller_is_owner());
+}
+
+TEST_F(ScopedctlTest, ExplainDefaultDecision) {
+  v1::Decision* d = fake_.explain_response.mutable_decision();
+  d->set_action(v1::DENY);
+  d->set_rule_index(-1);
+  d->set_reason("no rule matches: default action");
+  d->set_generation(4);
+  Result r = Run({"explain", "--uid=10999", "--path=Music/a.mp3", "--op=delete"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("action      DENY\n"
+                               "rule        none (default action or bypass)\n"));
+  EXPECT_THAT(r.out, HasSubstr("app         none\n"));
+}
+
+TEST_F(ScopedctlTest, ExplainAbsolutePathUnderTheMountpoint) {
+  SetRedactedDecision(fake_);
+  Result r = Run({"explain", "--app=gallery", "--path=/mnt/shared/DCIM/a.jpg", "--op=lookup"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.explains.size(), 1u);
+  EXPECT_EQ(fake_.explains[0].path(), "DCIM/a.jpg");
+  // Other absolute paths go as they are: the daemon reads them from the mount root.
+  r = Run({"explain", "--app=gallery", "--path=/mnt/sharedother/a.jpg", "--op=lookup"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Run({"explain", "--app=gallery", "--path=/mnt/shared", "--op=lookup"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.explains.size(), 3u);
+  EXPECT_EQ(fake_.explains[1].path(), "/mnt/sharedother/a.jpg");
+  EXPECT_EQ(fake_.explains[2].path(), "");
+}
+
+// --- status -----------------------------------------------------------------
+
+TEST_F(ScopedctlTest, StatusTable) {
+  Result r = Run({"status"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "serving      yes\n"
+            "mountpoint   /mnt/shared\n"
+            "source       /srv/shared\n"
+            "passthrough  yes\n"
+            "generation   4\n"
+            "uptime       1h 2m 3s\n"
+            "\n"
+            "COUNTER         VALUE\n"
+            "alpha.requests   2200\n"
+            "mid.nodes           3\n"
+            "zeta.opens          1\n");
+}
+
+TEST_F(ScopedctlTest, StatusJson) {
+  Result r = Run({"status", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+  EXPECT_THAT(r.out,
+              StartsWith("{\"health\":{\"serving\":true,\"mountpoint\":\"/mnt/shared\","
+                         "\"source\":\"/srv/shared\",\"passthrough\":true,"
+                         "\"policy_generation\":\"4\",\"uptime_seconds\":\"3723\"},"
+                         "\"stats\":{\"counters\":{"));
+  EXPECT_THAT(r.out, HasSubstr("\"alpha.requests\":\"2200\""));
+}
+
+// --- the command line -------------------------------------------------------
+
+TEST_F(ScopedctlTest, UsageErrorsExit2WithOneLine) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "no command given"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"policy"}, "policy needs a verb: get, validate, apply or diff"},
+      {{"policy", "put"}, "unknown policy verb 'put': use get, validate, apply or diff"},
+      {{"policy", "apply"}, "policy apply needs a FILE"},
+      {{"policy", "get", "extra"}, "unexpected argument 'extra' for 'policy get'"},
+      {{"policy", "get", "--app=x"}, "--app does not apply to 'policy get'"},
+      {{"status", "--expect-generation=3"}, "--expect-generation does not apply to 'status'"},
+      {{"status", "--verbose"}, "unknown flag --verbose"},
+      {{"status", "--timeout=-1"}, "--timeout must be a positive number of seconds"},
+      {{"policy", "apply", "f", "--expect-generation=soon"},
+       "invalid value 'soon' for --expect-generation"},
+      {{"explain", "--path=x", "--op=read"}, "explain needs --app or --uid"},
+      {{"explain", "--app=a", "--uid=1", "--path=x", "--op=read"},
+       "--app and --uid exclude each other"},
+      {{"explain", "--uid=-1", "--path=x", "--op=read"}, "invalid value '-1' for --uid"},
+      {{"explain", "--app=a", "--op=read"}, "explain needs --path"},
+      {{"explain", "--app=a", "--path=x"}, "explain needs --op"},
+      {{"explain", "--app=a", "--path=x", "--op=chmod"},
+       "unknown --op 'chmod': use lookup, read, write, create, delete, rename or setattr"},
+      {{"explain", "--app=a", "--path=x", "--op"}, "--op needs a value"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "scopedctl: error: " + message + " (see scopedctl --help)\n");
+  }
+  EXPECT_EQ(fake_.calls, 0);
+}
+
+TEST_F(ScopedctlTest, HelpDocumentsTheCommands) {
+  Result r = Run({"--help"}, "/dev/null", false);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.err, "");
+  for (const char* text : {"policy get", "policy validate FILE", "policy apply FILE",
+                           "--expect-generation", "policy diff FILE", "explain", "--op=",
+                           "status", "--state_dir", "--socket", "--json", "--timeout",
+                           "Examples:"}) {
+    EXPECT_THAT(r.out, HasSubstr(text));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The line diff.
+
+using tools::DiffLine;
+using tools::DiffLines;
+using tools::SplitLines;
+using tools::UnifiedDiff;
+
+TEST(TextDiffTest, SplitLines) {
+  EXPECT_THAT(SplitLines(""), ElementsAre());
+  EXPECT_THAT(SplitLines("a"), ElementsAre("a"));
+  EXPECT_THAT(SplitLines("a\nb\n"), ElementsAre("a", "b"));
+  EXPECT_THAT(SplitLines("a\n\nb"), ElementsAre("a", "", "b"));
+  EXPECT_THAT(SplitLines("\n"), ElementsAre(""));
+}
+
+TEST(TextDiffTest, EqualTextsHaveNoDiff) {
+  EXPECT_EQ(UnifiedDiff("", "", "a", "b"), "");
+  EXPECT_EQ(UnifiedDiff("x\ny\n", "x\ny\n", "a", "b"), "");
+  EXPECT_EQ(UnifiedDiff("x\ny", "x\ny\n", "a", "b"), "");
+}
+
+TEST(TextDiffTest, KeepsALongestCommonSubsequence) {
+  EXPECT_THAT(DiffLines({"a", "b", "c"}, {"b", "c", "d"}),
+              ElementsAre(DiffLine{DiffLine::kRemoved, "a"}, DiffLine{DiffLine::kSame, "b"},
+                          DiffLine{DiffLine::kSame, "c"}, DiffLine{DiffLine::kAdded, "d"}));
+  EXPECT_THAT(DiffLines({"a", "x", "b"}, {"a", "y", "b"}),
+              ElementsAre(DiffLine{DiffLine::kSame, "a"}, DiffLine{DiffLine::kRemoved, "x"},
+                          DiffLine{DiffLine::kAdded, "y"}, DiffLine{DiffLine::kSame, "b"}));
+}
+
+// Expected outputs below are what GNU diff -u prints.
+TEST(TextDiffTest, NearbyChangesShareAHunk) {
+  EXPECT_EQ(UnifiedDiff("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", "a\nb\nC\nd\ne\nf\ng\nh\nI\nj\n",
+                        "old", "new"),
+            "--- old\n+++ new\n"
+            "@@ -1,10 +1,10 @@\n a\n b\n-c\n+C\n d\n e\n f\n g\n h\n-i\n+I\n j\n");
+}
+
+TEST(TextDiffTest, DistantChangesGetTheirOwnHunks) {
+  std::string a, b;
+  for (int i = 1; i <= 20; ++i) {
+    absl::StrAppend(&a, i, "\n");
+    absl::StrAppend(&b, i == 2 ? "two" : i == 18 ? "eighteen" : absl::StrCat(i), "\n");
+  }
+  EXPECT_EQ(UnifiedDiff(a, b, "old", "new"),
+            "--- old\n+++ new\n"
+            "@@ -1,5 +1,5 @@\n 1\n-2\n+two\n 3\n 4\n 5\n"
+            "@@ -15,6 +15,6 @@\n 15\n 16\n 17\n-18\n+eighteen\n 19\n 20\n");
+}
+
+TEST(TextDiffTest, EmptySidesAndEmptyRanges) {
+  EXPECT_EQ(UnifiedDiff("", "x\ny\n", "old", "new"),
+            "--- old\n+++ new\n@@ -0,0 +1,2 @@\n+x\n+y\n");
+  EXPECT_EQ(UnifiedDiff("x\ny\n", "", "old", "new"),
+            "--- old\n+++ new\n@@ -1,2 +0,0 @@\n-x\n-y\n");
+  EXPECT_EQ(UnifiedDiff("x\ny\n", "x\nz\ny\n", "old", "new", 0),
+            "--- old\n+++ new\n@@ -1,0 +2 @@\n+z\n");
+  EXPECT_EQ(UnifiedDiff("x\n", "y\nx\n", "old", "new"),
+            "--- old\n+++ new\n@@ -1 +1,2 @@\n+y\n x\n");
+}
+
+// Any script must rebuild both sides, and keep as many lines as an LCS has.
+size_t LcsLength(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::vector<size_t>> t(a.size() + 1, std::vector<size_t>(b.size() + 1, 0));
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      t[i][j] = a[i - 1] == b[j - 1] ? t[i - 1][j - 1] + 1 : std::max(t[i - 1][j], t[i][j - 1]);
+    }
+  }
+  return t[a.size()][b.size()];
+}
+
+void CheckScript(const std::vector<std::string>& a, const std::vector<std::string>& b,
+                 const std::vector<DiffLine>& script) {
+  std::vector<std::string> old_side, new_side;
+  for (const DiffLine& l : script) {
+    if (l.kind != DiffLine::kAdded) old_side.push_back(l.text);
+    if (l.kind != DiffLine::kRemoved) new_side.push_back(l.text);
+  }
+  EXPECT_EQ(old_side, a);
+  EXPECT_EQ(new_side, b);
+}
+
+TEST(TextDiffTest, RandomInputsGiveMinimalScripts) {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> a(rng() % 12), b(rng() % 12);
+    for (auto& l : a) l = std::string(1, static_cast<char>('a' + rng() % 4));
+    for (auto& l : b) l = std::string(1, static_cast<char>('a' + rng() % 4));
+    const std::vector<DiffLine> script = DiffLines(a, b);
+    CheckScript(a, b, script);
+    size_t same = 0;
+    for (const DiffLine& l : script) same += l.kind == DiffLine::kSame;
+    EXPECT_EQ(same, LcsLength(a, b));
+  }
+}
+
+TEST(TextDiffTest, HugeInputsStillGiveACorrectScript) {
+  // 5000 x 5000 lines in the middle exceed the table budget.
+  std::vector<std::string> a = {"head"}, b = {"head"};
+  for (int i = 0; i < 5000; ++i) {
+    a.push_back(absl::StrCat("a", i));
+    b.push_back(absl::StrCat("b", i));
+  }
+  a.push_back("tail");
+  b.push_back("tail");
+  const std::vector<DiffLine> script = DiffLines(a, b);
+  CheckScript(a, b, script);
+  EXPECT_EQ(script.front(), (DiffLine{DiffLine::kSame, "head"}));
+  EXPECT_EQ(script.back(), (DiffLine{DiffLine::kSame, "tail"}));
+}
+
+}  // namespace
+}  // namespace scopedfs

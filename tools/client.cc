@@ -1,0 +1,134 @@
+#include "tools/client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "tools/output.h"
+
+namespace scopedfs::tools {
+
+AdminClient::AdminClient(std::string socket_path, absl::Duration timeout)
+    : socket_path_(std::move(socket_path)),
+      target_("unix:" + socket_path_),
+      timeout_(timeout),
+      stub_(v1::Admin::NewStub(
+          grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()))) {}
+
+grpc::Status AdminClient::Call(
+    const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(timeout_));
+  return rpc(&context);
+}
+
+grpc::Status AdminClient::GetPolicy(v1::GetPolicyResponse* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->GetPolicy(c, v1::GetPolicyRequest(), response);
+  });
+}
+
+grpc::Status AdminClient::ValidatePolicy(const v1::ValidatePolicyRequest& request,
+                                         v1::ValidatePolicyResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->ValidatePolicy(c, request, response); });
+}
+
+grpc::Status AdminClient::ApplyPolicy(const v1::ApplyPolicyRequest& request,
+                                      v1::ApplyPolicyResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->ApplyPolicy(c, request, response); });
+}
+
+grpc::Status AdminClient::Explain(const v1::ExplainRequest& request,
+                                  v1::ExplainResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->Explain(c, request, response); });
+}
+
+grpc::Status AdminClient::GetStats(v1::GetStatsResponse* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->GetStats(c, v1::GetStatsRequest(), response);
+  });
+}
+
+grpc::Status AdminClient::Health(v1::HealthResponse* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->Health(c, v1::HealthRequest(), response);
+  });
+}
+
+std::string AdminClient::Describe(const grpc::Status& status, const char* method) const {
+  const std::string message = OneLine(status.error_message());
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE: {
+      // gRPC's own text ("failed to connect to all addresses; last error:
+      // ...") says less than connect(2) does.
+      std::string why = ProbeUnixSocket(socket_path_);
+      if (why.empty()) why = message.empty() ? "unavailable" : message;
+      return absl::StrCat("cannot reach scopedfsd at ", target_, ": ", why);
+    }
+    case grpc::StatusCode::PERMISSION_DENIED:
+      // The daemon checks the peer's effective uid (SO_PEERCRED).
+      return absl::StrCat("permission denied by scopedfsd: uid ", geteuid(),
+                          " is not an admin");
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::StrCat("scopedfsd at ", target_, " did not answer within ",
+                          absl::FormatDuration(timeout_), " (see --timeout)");
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StrCat("scopedfsd at ", target_, " does not support ", method,
+                          " (is it older than this scopedctl?)");
+    default:
+      if (message.empty()) {
+        return absl::StrCat(method, " failed: ", StatusCodeName(status.error_code()));
+      }
+      return message;
+  }
+}
+
+const char* StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string ProbeUnixSocket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::StrCat("socket path is ", path.size(), " bytes long (at most ",
+                        sizeof addr.sun_path - 1, ")");
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return absl::StrCat("socket: ", std::strerror(errno));
+  std::string why;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EAGAIN && errno != EINPROGRESS) {
+    why = std::strerror(errno);
+  }
+  close(fd);
+  return why;
+}
+
+}  // namespace scopedfs::tools

@@ -1,0 +1,60 @@
+// The connection to scopedfsd's Admin service on its Unix socket, and what
+// its failures mean in one line.
+#ifndef SCOPEDFS_TOOLS_CLIENT_H_
+#define SCOPEDFS_TOOLS_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "scopedfs/v1/admin.grpc.pb.h"
+
+namespace scopedfs::tools {
+
+class AdminClient {
+ public:
+  // `socket_path`: the daemon's admin socket; every call has `timeout`.
+  AdminClient(std::string socket_path, absl::Duration timeout);
+
+  // "unix:PATH".
+  const std::string& target() const { return target_; }
+
+  grpc::Status GetPolicy(v1::GetPolicyResponse* response);
+  grpc::Status ValidatePolicy(const v1::ValidatePolicyRequest& request,
+                              v1::ValidatePolicyResponse* response);
+  grpc::Status ApplyPolicy(const v1::ApplyPolicyRequest& request,
+                           v1::ApplyPolicyResponse* response);
+  grpc::Status Explain(const v1::ExplainRequest& request, v1::ExplainResponse* response);
+  grpc::Status GetStats(v1::GetStatsResponse* response);
+  grpc::Status Health(v1::HealthResponse* response);
+
+  // One line for a failed call, by status code rather than by the daemon's
+  // wording where the code says it all:
+  //   UNAVAILABLE        cannot reach scopedfsd at unix:PATH: <why>
+  //   PERMISSION_DENIED  permission denied by scopedfsd: uid N is not an admin
+  //   DEADLINE_EXCEEDED  scopedfsd at unix:PATH did not answer within T s
+  //   UNIMPLEMENTED      scopedfsd at unix:PATH does not support METHOD ...
+  //   anything else      the daemon's message (or the code's name if none)
+  std::string Describe(const grpc::Status& status, const char* method) const;
+
+ private:
+  grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
+
+  const std::string socket_path_;
+  const std::string target_;
+  const absl::Duration timeout_;
+  std::unique_ptr<v1::Admin::Stub> stub_;
+};
+
+// "FAILED_PRECONDITION" for grpc::FAILED_PRECONDITION etc.
+const char* StatusCodeName(grpc::StatusCode code);
+
+// Why a Unix socket cannot be connected to ("No such file or directory",
+// "Connection refused", ...), or "" if a plain connect(2) succeeds.
+std::string ProbeUnixSocket(const std::string& path);
+
+}  // namespace scopedfs::tools
+
+#endif  // SCOPEDFS_TOOLS_CLIENT_H_

@@ -1,0 +1,259 @@
+#include "tools/commands.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "tools/output.h"
+#include "tools/policy_text.h"
+#include "tools/text_diff.h"
+
+namespace scopedfs::tools {
+namespace {
+
+std::string DisplayName(const std::string& file) { return file == "-" ? "<stdin>" : file; }
+
+std::string ActionName(v1::Action action) {
+  const std::string& name = v1::Action_Name(action);
+  return name.empty() ? absl::StrCat("action ", static_cast<int>(action)) : name;
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+Table CountersTable(const v1::GetStatsResponse& stats) {
+  std::vector<std::pair<std::string, uint64_t>> counters(stats.counters().begin(),
+                                                         stats.counters().end());
+  std::sort(counters.begin(), counters.end());
+  Table table({false, true});
+  table.AddRow({"COUNTER", "VALUE"});
+  for (const auto& [name, value] : counters) table.AddRow({name, absl::StrCat(value)});
+  return table;
+}
+
+}  // namespace
+
+v1::Operation ParseOperation(const std::string& name) {
+  v1::Operation op;
+  const std::string upper = absl::AsciiStrToUpper(name);
+  if (upper == "OPERATION_UNSPECIFIED" || !v1::Operation_Parse(upper, &op)) {
+    return v1::OPERATION_UNSPECIFIED;
+  }
+  return op;
+}
+
+int PolicyGet(AdminClient& client, const OutputOptions& out) {
+  v1::GetPolicyResponse response;
+  if (grpc::Status st = client.GetPolicy(&response); !st.ok()) {
+    return Fail(client.Describe(st, "GetPolicy"));
+  }
+  if (out.json) {
+    Print(ToJson(response) + "\n");
+    return kExitOk;
+  }
+  std::string text = response.text();
+  if (text.empty() && response.has_policy()) text = CanonicalPolicyText(response.policy());
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  // A comment keeps the output a valid policy file.
+  Print(absl::StrCat("# generation ", response.policy().generation(), "\n", text));
+  return kExitOk;
+}
+
+int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::string& file) {
+  absl::StatusOr<std::string> text = ReadPolicyFile(file);
+  if (!text.ok()) return Fail(text.status().message());
+  v1::ValidatePolicyRequest request;
+  request.set_text(*std::move(text));
+  v1::ValidatePolicyResponse response;
+  if (grpc::Status st = client.ValidatePolicy(request, &response); !st.ok()) {
+    return Fail(client.Describe(st, "ValidatePolicy"));
+  }
+  const int code = response.valid() ? kExitOk : kExitFailure;
+  if (out.json) {
+    Print(ToJson(response) + "\n");
+    return code;
+  }
+  const std::string name = DisplayName(file);
+  std::string report;
+  for (const v1::PolicyError& error : response.errors()) {
+    // No field path (scopedfsd says "text" when the file does not parse).
+    const bool no_field = error.field().empty() || error.field() == "text";
+    absl::StrAppend(&report, name, ": ", no_field ? "" : error.field() + ": ",
+                    OneLine(error.message()), "\n");
+  }
+  if (response.valid()) {
+    absl::StrAppend(&report, "policy ", name, " is valid\n");
+  } else if (response.errors_size() == 0) {
+    absl::StrAppend(&report, name, ": not a valid policy (scopedfsd gave no details)\n");
+  }
+  Print(report);
+  return code;
+}
+
+int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string& file,
+                uint64_t expected_generation) {
+  absl::StatusOr<std::string> text = ReadPolicyFile(file);
+  if (!text.ok()) return Fail(text.status().message());
+  v1::ApplyPolicyRequest request;
+  request.set_text(*std::move(text));
+  request.set_expected_generation(expected_generation);
+  v1::ApplyPolicyResponse response;
+  grpc::Status st = client.ApplyPolicy(request, &response);
+  const std::string name = DisplayName(file);
+  switch (st.error_code()) {
+    case grpc::StatusCode::OK:
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      // The daemon's compare-and-set on the generation failed.
+      return Fail(absl::StrCat(
+          "policy ", name, " not applied: ",
+          st.error_message().empty()
+              ? absl::StrCat("the running policy is no longer generation ",
+                             expected_generation, ": fetch it again and retry")
+              : st.error_message()));
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return Fail(absl::StrCat(
+          "policy ", name, " not applied: ",
+          st.error_message().empty()
+              ? absl::StrCat("it is not valid (see scopedctl policy validate ", file, ")")
+              : st.error_message()));
+    default:
+      return Fail(client.Describe(st, "ApplyPolicy"));
+  }
+  if (out.json) {
+    Print(ToJson(response) + "\n");
+  } else {
+    Print(absl::StrCat("applied: generation ", response.generation(), "\n"));
+  }
+  return kExitOk;
+}
+
+int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string& file) {
+  absl::StatusOr<std::string> text = ReadPolicyFile(file);
+  if (!text.ok()) return Fail(text.status().message());
+  const std::string name = DisplayName(file);
+  absl::StatusOr<v1::Policy> wanted = ParsePolicyText(*text);
+  if (!wanted.ok()) return Fail(absl::StrCat(name, ":", wanted.status().message()));
+
+  v1::GetPolicyResponse response;
+  if (grpc::Status st = client.GetPolicy(&response); !st.ok()) {
+    return Fail(client.Describe(st, "GetPolicy"));
+  }
+  // The stored text is what the daemon runs; the message is its parse.
+  v1::Policy running;
+  if (absl::StatusOr<v1::Policy> parsed = ParsePolicyText(response.text());
+      !response.text().empty() && parsed.ok()) {
+    running = *std::move(parsed);
+  } else if (response.has_policy()) {
+    running = response.policy();
+  } else {
+    return Fail("scopedfsd returned no policy");
+  }
+  const uint64_t generation =
+      response.has_policy() ? response.policy().generation() : running.generation();
+
+  const std::string diff =
+      UnifiedDiff(CanonicalPolicyText(running), CanonicalPolicyText(*wanted),
+                  absl::StrCat("running (generation ", generation, ")"), name);
+  if (out.json) {
+    Print(absl::StrCat("{\"file\":", JsonQuote(name), ",\"running_generation\":\"",
+                       generation, "\",\"identical\":", diff.empty() ? "true" : "false",
+                       ",\"diff\":", JsonQuote(diff), "}\n"));
+  } else if (diff.empty()) {
+    Print(absl::StrCat("no differences (running generation ", generation, ")\n"));
+  } else {
+    Print(diff);
+  }
+  return diff.empty() ? kExitOk : kExitFailure;
+}
+
+int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args) {
+  std::string path = args.path;
+  if (absl::StartsWith(path, "/")) {
+    // A full path under the mountpoint is made relative to the mount root;
+    // other absolute paths go as they are (the daemon reads "/DCIM/a.jpg" as
+    // "DCIM/a.jpg").
+    v1::HealthResponse health;
+    if (grpc::Status st = client.Health(&health); !st.ok()) {
+      return Fail(client.Describe(st, "Health"));
+    }
+    std::string mountpoint = health.mountpoint();
+    while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
+    absl::string_view rest = path;
+    if (mountpoint.size() > 1 && absl::ConsumePrefix(&rest, mountpoint) &&
+        (rest.empty() || rest.front() == '/')) {
+      while (absl::ConsumePrefix(&rest, "/")) {
+      }
+      path = std::string(rest);
+    }
+  }
+
+  v1::ExplainRequest request;
+  if (args.app) request.set_app(*args.app);
+  if (args.uid) request.set_uid(*args.uid);
+  request.set_gid(args.gid);
+  request.set_path(path);
+  request.set_operation(args.operation);
+  request.set_caller_is_owner(args.caller_is_owner);
+  v1::ExplainResponse response;
+  if (grpc::Status st = client.Explain(request, &response); !st.ok()) {
+    return Fail(client.Describe(st, "Explain"));
+  }
+  if (out.json) {
+    Print(ToJson(response) + "\n");
+    return kExitOk;
+  }
+  const v1::Decision& d = response.decision();
+  Table table;
+  table.AddRow({"action", ActionName(d.action())});
+  table.AddRow({"rule", d.rule_index() >= 0
+                            ? absl::StrCat(OrDash(d.rule_id()), " (rules[", d.rule_index(), "])")
+                            : "none (default action or bypass)"});
+  table.AddRow({"reason", OrDash(OneLine(d.reason()))});
+  table.AddRow({"app", d.app().empty() ? "none" : d.app()});
+  table.AddRow({"redaction", OrDash(d.redaction_profile())});
+  table.AddRow({"audit", YesNo(d.audit())});
+  table.AddRow({"generation", absl::StrCat(d.generation())});
+  Print(table.Render());
+  return kExitOk;
+}
+
+int Status(AdminClient& client, const OutputOptions& out) {
+  v1::HealthResponse health;
+  if (grpc::Status st = client.Health(&health); !st.ok()) {
+    return Fail(client.Describe(st, "Health"));
+  }
+  v1::GetStatsResponse stats;
+  if (grpc::Status st = client.GetStats(&stats); !st.ok()) {
+    return Fail(client.Describe(st, "GetStats"));
+  }
+  if (out.json) {
+    Print(absl::StrCat("{\"health\":", ToJson(health), ",\"stats\":", ToJson(stats), "}\n"));
+    return kExitOk;
+  }
+  Table table;
+  table.AddRow({"serving", YesNo(health.serving())});
+  table.AddRow({"mountpoint", OrDash(health.mountpoint())});
+  table.AddRow({"source", OrDash(health.source())});
+  table.AddRow({"passthrough", YesNo(health.passthrough())});
+  table.AddRow({"generation", absl::StrCat(health.policy_generation())});
+  table.AddRow({"uptime", FormatDuration(health.uptime_seconds())});
+  std::string text = table.Render();
+  absl::StrAppend(&text, "\n", CountersTable(stats).Render());
+  Print(text);
+  return kExitOk;
+}
+
+int Stats(AdminClient& client, const OutputOptions& out) {
+  v1::GetStatsResponse stats;
+  if (grpc::Status st = client.GetStats(&stats); !st.ok()) {
+    return Fail(client.Describe(st, "GetStats"));
+  }
+  Print(out.json ? ToJson(stats) + "\n" : CountersTable(stats).Render());
+  return kExitOk;
+}
+
+}  // namespace scopedfs::tools

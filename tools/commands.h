@@ -1,0 +1,58 @@
+// The scopedctl commands. Each prints its result to stdout (a table, or JSON
+// with `json`), reports a failure as one line on stderr, and returns the exit
+// code.
+#ifndef SCOPEDFS_TOOLS_COMMANDS_H_
+#define SCOPEDFS_TOOLS_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "scopedfs/v1/policy.pb.h"
+#include "tools/client.h"
+
+namespace scopedfs::tools {
+
+struct OutputOptions {
+  bool json = false;
+};
+
+// `policy get`: the running policy as text, headed by "# generation N".
+int PolicyGet(AdminClient& client, const OutputOptions& out);
+
+// `policy validate FILE`: 0 if the daemon would accept FILE, 1 (and every
+// error as "FILE: FIELD: MESSAGE" on stdout) if not.
+int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::string& file);
+
+// `policy apply FILE`: applies FILE if the running generation is
+// `expected_generation` (0: whatever it is).
+int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string& file,
+                uint64_t expected_generation);
+
+// `policy diff FILE`: a unified diff from the running policy to FILE, both in
+// canonical text form; 0 if they are the same policy, 1 if not.
+int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string& file);
+
+struct ExplainArgs {
+  std::optional<std::string> app;
+  std::optional<uint32_t> uid;
+  uint32_t gid = 0;
+  std::string path;  // Relative to the mount root, or a full path under the mountpoint.
+  v1::Operation operation = v1::OPERATION_UNSPECIFIED;
+  bool caller_is_owner = false;
+};
+// `explain`: how the running policy decides one request.
+int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args);
+
+// `status`: health and counters.
+int Status(AdminClient& client, const OutputOptions& out);
+
+// `stats`: the counters only (the command of old scopedctl versions).
+int Stats(AdminClient& client, const OutputOptions& out);
+
+// "read" -> READ etc. (case-insensitive); OPERATION_UNSPECIFIED if unknown.
+v1::Operation ParseOperation(const std::string& name);
+
+}  // namespace scopedfs::tools
+
+#endif  // SCOPEDFS_TOOLS_COMMANDS_H_

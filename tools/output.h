@@ -1,0 +1,63 @@
+// How scopedctl prints: aligned tables for people, JSON for programs, and
+// errors as exactly one line on stderr.
+#ifndef SCOPEDFS_TOOLS_OUTPUT_H_
+#define SCOPEDFS_TOOLS_OUTPUT_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+
+namespace scopedfs::tools {
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // Also: "invalid" / "differs".
+inline constexpr int kExitUsage = 2;
+
+// Collapses a message to one line: line breaks become "; ", surrounding
+// whitespace goes.
+std::string OneLine(absl::string_view message);
+
+// Prints "scopedctl: error: MESSAGE" (one line) to stderr and returns
+// kExitFailure.
+int Fail(absl::string_view message);
+// The same for a command line mistake, with a pointer to --help; returns
+// kExitUsage.
+int UsageError(absl::string_view message);
+
+// Writes to stdout.
+void Print(absl::string_view text);
+
+// Columns padded to their widest cell, two spaces apart; the last column is
+// not padded. Right-aligned columns suit numbers.
+class Table {
+ public:
+  explicit Table(std::vector<bool> right_aligned = {}) : right_(std::move(right_aligned)) {}
+  void AddRow(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  bool empty() const { return rows_.empty(); }
+  std::string Render() const;
+
+ private:
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// One line of JSON for a message: proto field names, default values printed,
+// enums by name, 64-bit integers as strings (the proto3 JSON mapping).
+std::string ToJson(const google::protobuf::Message& message);
+
+// A JSON string literal.
+std::string JsonQuote(absl::string_view s);
+
+// "3d 4h 5m 6s", "5m 0s", "42s".
+std::string FormatDuration(uint64_t seconds);
+
+inline const char* YesNo(bool b) { return b ? "yes" : "no"; }
+
+}  // namespace scopedfs::tools
+
+#endif  // SCOPEDFS_TOOLS_OUTPUT_H_
