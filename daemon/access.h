@@ -5,7 +5,8 @@
 //   open                    -> READ or WRITE (by access mode, O_TRUNC)
 //   create, mknod, mkdir, symlink, link -> CREATE on the new name
 //   unlink, rmdir           -> DELETE
-//   rename                  -> RENAME on the source and on the target name
+//   rename                  -> RENAME on the source; on the target RENAME if
+//                              it exists, else CREATE
 //   setattr, set/removexattr-> SETATTR (a size change is a WRITE)
 // The policy engine (//policy) answers; DENY becomes EACCES, HIDE ENOENT.
 // ALLOW_REDACTED is denied until the redaction path exists: fail closed.

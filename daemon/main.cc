@@ -64,8 +64,9 @@ ABSL_FLAG(bool, fallback_to_default_policy, false,
 ABSL_FLAG(std::vector<std::string>, admin_uids, {},
           "Comma-separated uids allowed to use the admin API besides root.");
 ABSL_FLAG(std::string, admin_group, "",
-          "Group that may connect to the admin socket (mode 0660); by default "
-          "the socket is 0600 (root). Peers are still checked by uid.");
+          "Group that may connect to the admin socket (socket 0660, state dir "
+          "0710 with that group); by default the socket is 0600 (root only). "
+          "Peers are still checked by uid (root and --admin_uids).");
 ABSL_FLAG(std::string, admin_tcp, "",
           "Also serve the admin API on this host:port, with TLS only: needs "
           "--admin_tls_cert, --admin_tls_key and --admin_tls_client_ca "

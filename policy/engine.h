@@ -19,13 +19,15 @@
 //      all require_permissions and none of lacking_permissions (a caller that
 //      is no app holds none).
 //
-// Index: rules are filed in a trie under the literal leading components of
-// each path pattern ("Android/data/{app}/" under Android -> data, "**/*.jpg"
-// at the root), split by app (rules for any caller, rules per listed app).
-// Decide walks the request path down the trie, takes the any-app and
-// caller's-app lists of the nodes it passes (at most 2 x (depth + 1) sorted
-// lists) and evaluates their merge in rule order. The cost depends on the
-// rules that can concern this app and path, not on the size of the policy.
+// Index: each path pattern of each rule is filed in a trie under its literal
+// leading components ("Android/data/{app}/" under Android -> data, "**/*.jpg"
+// at the root, rules without paths at the root), split by app (rules for any
+// caller; rules per listed app). Decide walks the request path down the trie,
+// takes the any-app and caller's-app lists of the nodes it passes (at most
+// 2 x (depth + 1) sorted lists of (rule, pattern)) and evaluates their merge
+// in rule order, matching each pattern after the literal components the walk
+// has already checked. The cost depends on the rules that can concern this
+// app and path, not on the size of the policy (bench/policy_bench.cc).
 #ifndef SCOPEDFS_POLICY_ENGINE_H_
 #define SCOPEDFS_POLICY_ENGINE_H_
 

@@ -55,9 +55,13 @@ absl::StatusOr<int> ListenUnix(const std::string& path,
                                             "': ", std::strerror(err)));
   }
   if (!group_name.empty()) {
+    // The group reaches the socket through the state dir: search permission
+    // only (0710), its files stay 0600.
+    const std::string dir = path.substr(0, path.rfind('/'));
     const struct group* gr = getgrnam(group_name.c_str());
     if (gr == nullptr || chown(path.c_str(), 0, gr->gr_gid) != 0 ||
-        chmod(path.c_str(), 0660) != 0) {
+        chmod(path.c_str(), 0660) != 0 || chown(dir.c_str(), 0, gr->gr_gid) != 0 ||
+        chmod(dir.c_str(), 0710) != 0) {
       close(fd);
       return absl::InvalidArgumentError(
           absl::StrCat("cannot give the admin socket to group '", group_name, "'"));

@@ -165,8 +165,11 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   const bool src_known = fstatat(from->fd, name, &src_st, AT_SYMLINK_NOFOLLOW) == 0;
   const bool dst_known = fstatat(to->fd, newname, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
   const bool is_dir = src_known && S_ISDIR(src_st.st_mode);
+  // The source is renamed; the target is renamed over, or created if new.
   int denied = Check(req, from, name, v1::RENAME, is_dir);
-  if (denied == 0) denied = Check(req, to, newname, v1::RENAME, is_dir);
+  if (denied == 0) {
+    denied = Check(req, to, newname, dst_known ? v1::RENAME : v1::CREATE, is_dir);
+  }
   if (denied != 0) {
     fuse_reply_err(req, denied);
     return;
