@@ -18,6 +18,10 @@
 #   --passes=N       timed passes inside each fsbench run, all workloads
 #                    (default: per workload, see passes_for; quick 2)
 #   --nopassthrough  extra column: scopedfsd --passthrough=false
+#   --with-policy    extra column: scopedfsd with the embedded Android-style
+#                    default policy (the scopedfs column allows everything,
+#                    so it measures the file system; this one adds the cost
+#                    of policy decisions and of per-caller visibility)
 #   --threads=N      pass --threads=N to scopedfsd and --num-threads N to
 #                    passthrough_hp (default: each daemon's own default)
 #   --workloads=...  subset of: seqread,randread,mmapread,seqwrite,openclose,stat,readdir
@@ -35,6 +39,7 @@ QUICK=0
 ROUNDS=""
 PASSES=""
 WITH_NOPT=0
+WITH_POLICY=0
 THREADS=""
 WORKLOADS="seqread,randread,mmapread,seqwrite,openclose,stat,readdir"
 DO_BUILD=1
@@ -52,6 +57,7 @@ for arg in "$@"; do
     --rounds=*) ROUNDS=${arg#*=} ;;
     --passes=*) PASSES=${arg#*=} ;;
     --nopassthrough) WITH_NOPT=1 ;;
+    --with-policy) WITH_POLICY=1 ;;
     --threads=*) THREADS=${arg#*=} ;;
     --workloads=*) WORKLOADS=${arg#*=} ;;
     --no-build) DO_BUILD=0 ;;
@@ -239,11 +245,15 @@ mount_fs() {
 
 CANDS=(native)
 declare -A DIR_OF=([native]="$BACKING")
-# Column order: native, scopedfs, passthrough_hp, [scopedfs_nopt].
+# Column order: native, scopedfs, passthrough_hp, [scopedfs_nopt], [scopedfs_policy].
 extra=()
 [ -n "$SCOPEDFSD_FLAGS" ] && read -r -a extra <<<"$SCOPEDFSD_FLAGS"
+# The scopedfs columns allow everything (the backing dir's own permissions
+# still apply): they measure the file system, not a policy.
+printf 'default_action: ALLOW\n' >"$RUN/allow_all.textproto"
+ALLOW_ALL=(--policy="$RUN/allow_all.textproto")
 if [ "$HAVE_SCOPEDFS" = 1 ]; then
-  args=(--foreground --state_dir="$RUN/state-scopedfs")
+  args=(--foreground --state_dir="$RUN/state-scopedfs" "${ALLOW_ALL[@]}")
   [ -n "$THREADS" ] && args+=(--threads="$THREADS")
   args+=(${extra[@]+"${extra[@]}"})
   mkdir -p "$RUN/state-scopedfs"
@@ -261,7 +271,7 @@ mount_fs passthrough_hp "$PTHP_BIN" "${args[@]}" "$BACKING" "$RUN/mnt-passthroug
 CANDS+=(passthrough_hp); DIR_OF[passthrough_hp]="$RUN/mnt-passthrough_hp"
 if [ "$WITH_NOPT" = 1 ]; then
   if [ "$HAVE_SCOPEDFS" = 1 ]; then
-    args=(--foreground --state_dir="$RUN/state-scopedfs_nopt")
+    args=(--foreground --state_dir="$RUN/state-scopedfs_nopt" "${ALLOW_ALL[@]}")
     [ -n "$THREADS" ] && args+=(--threads="$THREADS")
     args+=(${extra[@]+"${extra[@]}"})
     mkdir -p "$RUN/state-scopedfs_nopt"
@@ -273,6 +283,19 @@ if [ "$WITH_NOPT" = 1 ]; then
     fi
   else
     log "WARNING: --nopassthrough ignored: no scopedfsd binary"
+  fi
+fi
+
+if [ "$WITH_POLICY" = 1 ] && [ "$HAVE_SCOPEDFS" = 1 ]; then
+  args=(--foreground --state_dir="$RUN/state-scopedfs_policy")
+  [ -n "$THREADS" ] && args+=(--threads="$THREADS")
+  args+=(${extra[@]+"${extra[@]}"})
+  mkdir -p "$RUN/state-scopedfs_policy"
+  if mount_fs scopedfs_policy "${SCOPEDFSD[@]}" "${args[@]}" \
+      "$BACKING" "$RUN/mnt-scopedfs_policy"; then
+    CANDS+=(scopedfs_policy); DIR_OF[scopedfs_policy]="$RUN/mnt-scopedfs_policy"
+  else
+    log "WARNING: skipping the scopedfs_policy column"
   fi
 fi
 
@@ -385,8 +408,12 @@ def ratio(a, b):
 value_cols = ["native", "scopedfs", "passthrough_hp"]
 if "scopedfs_nopt" in cands:
     value_cols.append("scopedfs_nopt")
+with_policy = "scopedfs_policy" in cands
+if with_policy:
+    value_cols.append("scopedfs_policy")
 cols = (["workload", "unit", "better"] + value_cols +
-        ["scopedfs/native", "scopedfs/passthrough_hp", "passthrough_hp/native", "spread"])
+        ["scopedfs/native", "scopedfs/passthrough_hp", "passthrough_hp/native"] +
+        (["policy/scopedfs"] if with_policy else []) + ["spread"])
 table = []
 for metric, label, higher in ROWS:
     if not any((c, metric) in vals for c in cands):
@@ -395,6 +422,8 @@ for metric, label, higher in ROWS:
     row += [fmt(get(c, metric)) for c in value_cols]
     s, n, p = get("scopedfs", metric), get("native", metric), get("passthrough_hp", metric)
     row += [ratio(s, n), ratio(s, p), ratio(p, n)]
+    if with_policy:
+        row.append(ratio(get("scopedfs_policy", metric), s))
     spreads = [x for x in (spread(c, metric) for c in value_cols[:3]) if x is not None]
     row.append(f"{100 * max(spreads):.0f}%" if spreads else "n/a")
     table.append(row)

@@ -85,6 +85,16 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
   return Decide(caller, path, op, is_dir, *engine);
 }
 
+int AccessMediator::CheckLookup(const Caller& caller, Node* parent,
+                                absl::string_view name, bool is_dir,
+                                bool mediate, bool* shared_cache_ok) {
+  const auto engine = policy_->engine();
+  std::string path = nodes_->PathOf(parent);
+  absl::StrAppend(&path, path.empty() ? "" : "/", name);
+  *shared_cache_ok = !engine->VisibilityMayVary(path);
+  return mediate ? Decide(caller, path, v1::LOOKUP, is_dir, *engine) : 0;
+}
+
 bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {
   std::string path = nodes_->PathOf(parent);
   if (!name.empty()) absl::StrAppend(&path, path.empty() ? "" : "/", name);

@@ -51,6 +51,12 @@ class AccessMediator {
   int CheckName(const Caller& caller, Node* parent, absl::string_view name,
                 v1::Operation op, bool is_dir);
 
+  // A lookup of `name` under `parent`: with `mediate`, the LOOKUP verdict
+  // (0, or ENOENT for HIDE, EACCES for DENY); always sets
+  // *shared_cache_ok as SharedCacheAllowed would. One path computation.
+  int CheckLookup(const Caller& caller, Node* parent, absl::string_view name,
+                  bool is_dir, bool mediate, bool* shared_cache_ok);
+
   // True when the kernel may cache what it learns about `name` under
   // `parent` (or about `parent` itself when `name` is empty) for every
   // caller: no caller could be shown something different.

@@ -58,6 +58,11 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     close(fd);
   }
   Node* node = it->second.get();
+  AddLookup(node, parent, name);
+  return node;
+}
+
+void NodeTable::AddLookup(Node* node, Node* parent, absl::string_view name) {
   ++node->nlookup;
   if (parent != nullptr && parent != node &&
       (node->parent.get() != parent || node->name != name)) {
@@ -65,7 +70,16 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     node->name = std::string(name);
     node->cache_tag = next_tag_++;
   }
-  return node;
+}
+
+Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
+                              absl::string_view name) {
+  if (st.st_dev == root_->dev && st.st_ino == root_->ino) return root_.get();
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(Key{st.st_dev, st.st_ino});
+  if (it == nodes_.end()) return nullptr;
+  AddLookup(it->second.get(), parent, name);
+  return it->second.get();
 }
 
 bool NodeTable::Forget(Node* node, uint64_t n) {

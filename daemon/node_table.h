@@ -88,6 +88,10 @@ class NodeTable {
   Node* Acquire(int fd, const struct stat& st, Node* parent,
                 absl::string_view name);
 
+  // Like Acquire for an inode the table already has (no descriptor needed:
+  // the common revalidating lookup); null if it has none.
+  Node* AcquireKnown(const struct stat& st, Node* parent, absl::string_view name);
+
   // The node of a backing inode the kernel knows, or null.
   Node* Find(dev_t dev, ino_t ino) const;
 
@@ -117,6 +121,9 @@ class NodeTable {
   using Key = std::pair<dev_t, ino_t>;
   mutable absl::Mutex mu_;
   std::shared_ptr<Node> SharedOf(Node* node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One more lookup of `node`, now known as `name` under `parent`.
+  void AddLookup(Node* node, Node* parent, absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::flat_hash_map<Key, std::shared_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Node> root_;

@@ -23,23 +23,32 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   *e = {};
   e->attr_timeout = server.options().timeout;
   e->entry_timeout = server.options().timeout;
-  const int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno;
-  if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
-    const int err = errno;
-    close(fd);
-    return err;
+  if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno;
   }
-  if (mediate) {
-    const int denied = server.access().CheckName(
-        CallerOf(req), parent, name, v1::LOOKUP, S_ISDIR(e->attr.st_mode));
-    if (denied != 0) {
+  bool shared_cache_ok = true;
+  const int denied = server.access().CheckLookup(
+      CallerOf(req), parent, name, S_ISDIR(e->attr.st_mode), mediate,
+      &shared_cache_ok);
+  if (denied != 0) return denied;
+  if (!shared_cache_ok) e->entry_timeout = 0;
+  // Most lookups revalidate a name the kernel already knows: no descriptor
+  // to open then.
+  Node* node = server.nodes().AcquireKnown(e->attr, parent, name);
+  if (node == nullptr) {
+    const int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return errno;
+    struct stat st;
+    if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 ||
+        st.st_dev != e->attr.st_dev || st.st_ino != e->attr.st_ino ||
+        (st.st_mode & S_IFMT) != (e->attr.st_mode & S_IFMT)) {
+      // The name was replaced between the two calls: let the kernel retry.
       close(fd);
-      return denied;
+      return ESTALE;
     }
+    e->attr = st;
+    node = server.nodes().Acquire(fd, e->attr, parent, name);
   }
-  if (!server.access().SharedCacheAllowed(parent, name)) e->entry_timeout = 0;
-  Node* node = server.nodes().Acquire(fd, e->attr, parent, name);
   Stats::Add(server.stats().lookups);
   e->ino = server.nodes().IdOf(node);
   return 0;
