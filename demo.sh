@@ -24,7 +24,10 @@ if [ ! -e "$SHARE/README.txt" ]; then
   chmod 1777 "$SHARE" "$SHARE/Download"
 fi
 echo "scopedfs demo: $SHARE is mounted at $MNT"
-echo "  try: ls -l $MNT; cat $MNT/README.txt; sudo -u nobody touch $MNT/Download/x"
-echo "  stats: $BIN/tools/scopedctl stats --state_dir=$DEMO/state"
+echo "  try: ls -l $MNT; cat $MNT/README.txt          (root sees everything)"
+echo "       setpriv --reuid=1010002 --regid=1010002 --clear-groups ls $MNT $MNT/DCIM/Camera"
+echo "                                                  (app com.example.social: media only)"
+echo "  admin: $BIN/tools/scopedctl --state_dir=$DEMO/state status | policy get"
+echo "  policy: the embedded Android-style default (root sees everything; app uids 10001-10003, see README)"
 echo "  Ctrl-C unmounts."
 exec "$BIN/daemon/scopedfsd" --foreground --state_dir="$DEMO/state" "$SHARE" "$MNT"

@@ -230,6 +230,14 @@ int Run(int argc, char** argv) {
   admin.tls_cert_file = absl::GetFlag(FLAGS_admin_tls_cert);
   admin.tls_key_file = absl::GetFlag(FLAGS_admin_tls_key);
   admin.tls_client_ca_file = absl::GetFlag(FLAGS_admin_tls_client_ca);
+  if (!admin.tcp_address.empty() &&
+      (admin.tls_cert_file.empty() || admin.tls_key_file.empty() ||
+       admin.tls_client_ca_file.empty())) {
+    Die(kExitUsage,
+        "--admin_tcp needs --admin_tls_cert, --admin_tls_key and "
+        "--admin_tls_client_ca: the TCP admin endpoint is TLS-only with "
+        "client certificates");
+  }
   PolicyStore::LoadOptions policy_options;
   policy_options.seed_file = absl::GetFlag(FLAGS_policy);
   policy_options.fallback_to_default = absl::GetFlag(FLAGS_fallback_to_default_policy);

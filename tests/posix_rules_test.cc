@@ -11,6 +11,11 @@
 // Transcripts name files relative to the scenario's base directory and record
 // times only as relations ("advanced"/"same"), never absolute values.
 // SFS_PRINT_TRANSCRIPTS=1 prints every native transcript.
+//
+// Comments "Fixed difference, kept as a regression test" describe a
+// difference this suite found in an earlier daemon and its cause at the time
+// (set-id clearing, ACLs, umask, xattr namespaces...); the daemon now matches
+// the native result, and the test keeps it that way.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1205,7 +1210,7 @@ TEST_P(PosixRulesTest, WriteClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_own_g2745 = f 02745 1001:1001 n1 s4");
 }
 
-// DAEMON BUG (both modes, different rows):
+// Fixed difference, kept as a regression test (both modes, different rows):
 // - Passthrough: M, in group 3000 through a supplementary group, writes a
 //   02666 root:3000 file: natively S_ISGID stays; through the mount it is
 //   cleared. passthrough.cc AcquireBackingId registers the backing file under
@@ -1243,7 +1248,7 @@ TEST_P(PosixRulesTest, AppendWriteClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_ug6777 = f 0777 0:0 n1 s5");
 }
 
-// DAEMON BUG (both modes, different rows): as WriteSetgidWithoutGroupExec.
+// Fixed difference, kept as a regression test (both modes, different rows): as WriteSetgidWithoutGroupExec.
 TEST_P(PosixRulesTest, AppendWriteSetgidWithoutGroupExec) {
   const std::string t = Differential(
       [](S& s) { SetidScenario(s, SgidNoGroupExecRows(), AppendOp); });
@@ -1258,7 +1263,7 @@ TEST_P(PosixRulesTest, FtruncateClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_ug6777 = f 0777 0:0 n1 s2");
 }
 
-// DAEMON BUG (both modes): B, not in the file's group, shrinks a 02666 file:
+// Fixed difference, kept as a regression test (both modes): B, not in the file's group, shrinks a 02666 file:
 // natively S_ISGID is cleared (setattr_should_drop_sgid, Linux >= 6.2);
 // through the mount it stays. The kernel's fuse_setattr() recomputes the
 // kill bits with the old rule (S_ISGID only with S_IXGRP) and sends no mode;
@@ -1280,7 +1285,7 @@ TEST_P(PosixRulesTest, TruncateClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_ug6777 = f 0777 0:0 n1 s2");
 }
 
-// DAEMON BUG (both modes): see FtruncateSetgidWithoutGroupExec.
+// Fixed difference, kept as a regression test (both modes): see FtruncateSetgidWithoutGroupExec.
 TEST_P(PosixRulesTest, TruncateSetgidWithoutGroupExec) {
   const std::string t = Differential(
       [](S& s) { SetidScenario(s, SgidNoGroupExecRows(), TruncateOp); });
@@ -1288,7 +1293,7 @@ TEST_P(PosixRulesTest, TruncateSetgidWithoutGroupExec) {
   EXPECT_LINE(t, "root: stat M_g2666_3000 = f 02666 0:3000 n1 s2");
 }
 
-// DAEMON BUG (both modes): open(O_WRONLY | O_TRUNC) by a non-owner (or by a
+// Fixed difference, kept as a regression test (both modes): open(O_WRONLY | O_TRUNC) by a non-owner (or by a
 // non-root owner) clears set-ID bits natively; through the mount every bit
 // stays, S_ISUID of a root-owned file included. libfuse enables
 // FUSE_CAP_ATOMIC_O_TRUNC by default, so the kernel leaves the truncation to
@@ -1304,7 +1309,7 @@ TEST_P(PosixRulesTest, OpenTruncClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_own_ug6755 = f 0755 1001:1001 n1 s0");
 }
 
-// DAEMON BUG (both modes): as OpenTruncClearsSetidBits.
+// Fixed difference, kept as a regression test (both modes): as OpenTruncClearsSetidBits.
 TEST_P(PosixRulesTest, OpenTruncSetgidWithoutGroupExec) {
   const std::string t = Differential(
       [](S& s) { SetidScenario(s, SgidNoGroupExecRows(), OpenTruncOp); });
@@ -1319,7 +1324,7 @@ TEST_P(PosixRulesTest, FallocateClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_u4777 = f 0777 0:0 n1 s8192");
 }
 
-// DAEMON BUG (both modes): see FtruncateSetgidWithoutGroupExec.
+// Fixed difference, kept as a regression test (both modes): see FtruncateSetgidWithoutGroupExec.
 TEST_P(PosixRulesTest, FallocateSetgidWithoutGroupExec) {
   const std::string t = Differential(
       [](S& s) { SetidScenario(s, SgidNoGroupExecRows(), FallocateOp); });
@@ -1334,7 +1339,7 @@ TEST_P(PosixRulesTest, CopyFileRangeClearsSetidBits) {
   EXPECT_LINE(t, "root: stat B_u4777 = f 0777 0:0 n1 s6");
 }
 
-// DAEMON BUG (both modes): see FtruncateSetgidWithoutGroupExec.
+// Fixed difference, kept as a regression test (both modes): see FtruncateSetgidWithoutGroupExec.
 TEST_P(PosixRulesTest, CopyFileRangeSetgidWithoutGroupExec) {
   const std::string t = Differential(
       [](S& s) { SetidScenario(s, SgidNoGroupExecRows(), CopyFileRangeOp); });
@@ -1345,7 +1350,7 @@ TEST_P(PosixRulesTest, CopyFileRangeSetgidWithoutGroupExec) {
 // The same file written while another user holds it open. The mount shares
 // one kernel passthrough backing file per inode between all openers.
 //
-// DAEMON BUG (passthrough only): root's write clears S_ISUID/S_ISGID of a
+// Fixed difference, kept as a regression test (passthrough only): root's write clears S_ISUID/S_ISGID of a
 // root-owned 04755/06755 file when B opened it first; natively root
 // (CAP_FSETID) keeps them. passthrough.cc AcquireBackingId registers the
 // backing file under the FIRST opener's fsuid/fsgid and every later open,
@@ -1376,7 +1381,7 @@ TEST_P(PosixRulesTest, RootWriteKeepsSetidBitsWhileUserHasFileOpen) {
   EXPECT_LINE(t, "root: stat ug6755 = f 06755 0:0 n1 s4");
 }
 
-// DAEMON BUG (both modes, two causes): B (not in group 0) writes a 02666
+// Fixed difference, kept as a regression test (both modes, two causes): B (not in group 0) writes a 02666
 // root:root file that root holds open: natively S_ISGID is cleared; through
 // the mount it stays. With passthrough the write runs with root's registered
 // credentials (see above); without, file_ops.cc WriteBuf writes as root and
@@ -1675,7 +1680,7 @@ TEST_P(PosixRulesTest, RenameNoreplaceExchangeWhiteout) {
   EXPECT_LINE(t, "root: content w/b/inner = 'I'");
 }
 
-// DAEMON DIFFERENCE (both modes; deliberate per entry_ops.cc, but it is not
+// Fixed difference, kept as a regression test (both modes; deliberate per entry_ops.cc, but it is not
 // what the backing file system does): since Linux 5.8 an unprivileged user
 // may rename with RENAME_WHITEOUT, leaving a 0:0 character device owned by the
 // caller. entry_ops.cc Rename answers EINVAL for RENAME_WHITEOUT. (Supporting
@@ -1872,7 +1877,7 @@ TEST_P(PosixRulesTest, XattrPrivilegedNamespaces) {
   EXPECT_LINE(t, "root: list own = [trusted.secret,user.visible]");
 }
 
-// DAEMON BUG (both modes): listxattr(2) by an unprivileged caller shows the
+// Fixed difference, kept as a regression test (both modes): listxattr(2) by an unprivileged caller shows the
 // names of trusted.* attributes through the mount; natively the backing file
 // system lists them only to CAP_SYS_ADMIN. xattr_ops.cc Listxattr runs
 // listxattr() in the daemon as root; the kernel passes the list through
@@ -1961,7 +1966,7 @@ TEST_P(PosixRulesTest, PosixAclWhoMaySetIt) {
   EXPECT_LINE(t, "root: stat own0600 = f 0660 1000:1000 n1 s4");
 }
 
-// DAEMON BUG (both modes): an ACL entry granting B read/write on A's 0600
+// Fixed difference, kept as a regression test (both modes): an ACL entry granting B read/write on A's 0600
 // file lets B open it natively; through the mount B gets EACCES. The daemon
 // does not enable FUSE_CAP_POSIX_ACL (lifecycle_ops.cc Init), so with
 // default_permissions the kernel checks the mode bits only (the ACL xattr is
@@ -1992,7 +1997,7 @@ TEST_P(PosixRulesTest, PosixAclGrantsAccess) {
   EXPECT_LINE(t, "C: open own0600 O_RDONLY (not in the ACL) = EACCES");
 }
 
-// DAEMON BUG (both modes): in a directory with a default ACL the umask does
+// Fixed difference, kept as a regression test (both modes): in a directory with a default ACL the umask does
 // not apply natively (mode = requested & ACL); through the mount the kernel
 // applies the umask first (no FUSE_CAP_POSIX_ACL, so the FUSE superblock has
 // no SB_POSIXACL; lifecycle_ops.cc also leaves FUSE_CAP_DONT_MASK off). With
@@ -2275,7 +2280,7 @@ TEST_P(PosixRulesTest, TimestampUpdates) {
   EXPECT_LINE(t, "root:   w/rd = atime advanced mtime same ctime same");
 }
 
-// DAEMON DIFFERENCE (both modes; POSIX permits it, pjdfstest even expects
+// Fixed difference, kept as a regression test (both modes; POSIX permits it, pjdfstest even expects
 // the mount's answer, as a Linux "todo"): chown(f, -1, -1) by the owner
 // advances ctime natively (ext4 notify_change with ATTR_CTIME); through the
 // mount it does not. The kernel sends a SETATTR whose valid mask is empty
