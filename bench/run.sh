@@ -22,6 +22,7 @@
 #                    default policy (the scopedfs column allows everything,
 #                    so it measures the file system; this one adds the cost
 #                    of policy decisions and of per-caller visibility)
+#   --policy_file=F  use policy F for the --with-policy column instead
 #   --threads=N      pass --threads=N to scopedfsd and --num-threads N to
 #                    passthrough_hp (default: each daemon's own default)
 #   --workloads=...  subset of: seqread,randread,mmapread,seqwrite,openclose,stat,readdir
@@ -40,6 +41,7 @@ ROUNDS=""
 PASSES=""
 WITH_NOPT=0
 WITH_POLICY=0
+POLICY_FILE=""
 THREADS=""
 WORKLOADS="seqread,randread,mmapread,seqwrite,openclose,stat,readdir"
 DO_BUILD=1
@@ -58,6 +60,7 @@ for arg in "$@"; do
     --passes=*) PASSES=${arg#*=} ;;
     --nopassthrough) WITH_NOPT=1 ;;
     --with-policy) WITH_POLICY=1 ;;
+    --policy_file=*) POLICY_FILE=$(realpath "${arg#*=}") ;;
     --threads=*) THREADS=${arg#*=} ;;
     --workloads=*) WORKLOADS=${arg#*=} ;;
     --no-build) DO_BUILD=0 ;;
@@ -288,6 +291,7 @@ fi
 
 if [ "$WITH_POLICY" = 1 ] && [ "$HAVE_SCOPEDFS" = 1 ]; then
   args=(--foreground --state_dir="$RUN/state-scopedfs_policy")
+  [ -n "$POLICY_FILE" ] && args+=(--policy="$POLICY_FILE")
   [ -n "$THREADS" ] && args+=(--threads="$THREADS")
   args+=(${extra[@]+"${extra[@]}"})
   mkdir -p "$RUN/state-scopedfs_policy"
