@@ -294,7 +294,10 @@ TEST_F(IoTest, NoDescriptorGrowthAfter10kOpenCloseCycles) {
            s["backing_registered"] == s["backing_released"];
   });
   EXPECT_LE(non_pipe(stats), before) << "descriptors leaked";
-  EXPECT_LE(stats["open_pipe_fds"], 2u * 8) << "more splice pipes than threads";
+  // At most one more splice pipe pair per worker thread (8) than at warm-up
+  // (gRPC keeps wakeup pipes of its own).
+  EXPECT_LE(stats["open_pipe_fds"], warm["open_pipe_fds"] + 2u * 8)
+      << "more splice pipes than threads";
   EXPECT_EQ(stats["backing_registered"], stats["backing_released"]);
   EXPECT_GE(stats["opens_passthrough"], 10000u);
   EXPECT_EQ(stats["read_requests"], 0u);
