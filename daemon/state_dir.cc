@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,16 @@ absl::StatusOr<StateDir> StateDir::Open(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot write state dir '", path, "': ", std::strerror(errno)));
   }
+  const std::string lock_path = absl::StrCat(path, "/", kLockFile);
+  const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return Errno("cannot create", lock_path);
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    close(lock_fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state dir '", path, "' is in use by another scopedfsd (see ",
+        path, "/", kPidFile, "); each mount needs its own --state_dir"));
+  }
+  // Deliberately never closed: the lock lives as long as the process.
   return StateDir(path);
 }
 

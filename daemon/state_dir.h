@@ -20,7 +20,10 @@ class StateDir {
  public:
   static constexpr char kPidFile[] = "scopedfsd.pid";
   static constexpr char kStatsFile[] = "stats";
+  static constexpr char kLockFile[] = "lock";
 
+  // Creates the directory if needed and locks it (flock on STATE_DIR/lock)
+  // for the life of the process: two daemons must never share a state dir.
   static absl::StatusOr<StateDir> Open(const std::string& path);
 
   const std::string& path() const { return path_; }
@@ -34,6 +37,7 @@ class StateDir {
  private:
   explicit StateDir(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  // The lock's descriptor stays open (and locked) until the process exits.
 };
 
 }  // namespace scopedfs

@@ -127,6 +127,20 @@ TEST(StateDir, ReplacesFilesAtomicallyWithPrivateModes) {
   system((std::string("rm -rf ") + tmpl).c_str());
 }
 
+TEST(StateDir, IsLockedAgainstASecondDaemon) {
+  char tmpl[] = "/tmp/sfs-sd.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/state";
+  ASSERT_TRUE(StateDir::Open(path).ok());
+  // The lock is per open file description: a second Open in this process
+  // stands for a second daemon.
+  auto second = StateDir::Open(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("in use by another scopedfsd"),
+            std::string::npos);
+  system((std::string("rm -rf ") + tmpl).c_str());
+}
+
 TEST(StateDir, RefusesAFileAsStateDir) {
   EXPECT_FALSE(StateDir::Open("/etc/hostname").ok());
   EXPECT_FALSE(StateDir::Open("").ok());
