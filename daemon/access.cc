@@ -26,17 +26,27 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
   }
 }
 
-int AccessMediator::Decide(const Caller& caller, const std::string& path,
-                           v1::Operation op, bool is_dir,
-                           const policy::Engine& engine) {
+namespace {
+
+policy::Verdict Evaluate(const policy::Engine& engine, const Caller& caller,
+                         absl::string_view path, v1::Operation op,
+                         bool is_dir) {
   policy::Request req;
   req.uid = caller.uid;
   req.gid = caller.gid;
   req.path = path;
   req.op = op;
   req.is_dir = is_dir;
-  const policy::Verdict verdict = engine.Decide(req);
-  return RecordOutcome(verdict.action, op);
+  return engine.Decide(req);
+}
+
+}  // namespace
+
+std::string AccessMediator::ChildPath(Node* parent,
+                                      absl::string_view name) const {
+  std::string path = nodes_->PathOf(parent);
+  if (!name.empty()) absl::StrAppend(&path, path.empty() ? "" : "/", name);
+  return path;
 }
 
 int AccessMediator::RecordOutcome(v1::Action action, v1::Operation op) {
@@ -64,14 +74,8 @@ int AccessMediator::CheckNode(const Caller& caller, Node* node,
     Stats::Add(stats_->decision_cache_hits);
     return RecordOutcome(cached->action, op);
   }
-  policy::Request req;
-  req.uid = caller.uid;
-  req.gid = caller.gid;
-  const std::string path = nodes_->PathOf(node);
-  req.path = path;
-  req.op = op;
-  req.is_dir = node->type == S_IFDIR;
-  const policy::Verdict verdict = engine->Decide(req);
+  const policy::Verdict verdict = Evaluate(
+      *engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR);
   cache_.Put(key, verdict);
   return RecordOutcome(verdict.action, op);
 }
@@ -80,25 +84,23 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
                               absl::string_view name, v1::Operation op,
                               bool is_dir) {
   const auto engine = policy_->engine();
-  std::string path = nodes_->PathOf(parent);
-  absl::StrAppend(&path, path.empty() ? "" : "/", name);
-  return Decide(caller, path, op, is_dir, *engine);
+  return RecordOutcome(
+      Evaluate(*engine, caller, ChildPath(parent, name), op, is_dir).action, op);
 }
 
 int AccessMediator::CheckLookup(const Caller& caller, Node* parent,
                                 absl::string_view name, bool is_dir,
                                 bool mediate, bool* shared_cache_ok) {
   const auto engine = policy_->engine();
-  std::string path = nodes_->PathOf(parent);
-  absl::StrAppend(&path, path.empty() ? "" : "/", name);
+  const std::string path = ChildPath(parent, name);
   *shared_cache_ok = !engine->VisibilityMayVary(path);
-  return mediate ? Decide(caller, path, v1::LOOKUP, is_dir, *engine) : 0;
+  if (!mediate) return 0;
+  return RecordOutcome(
+      Evaluate(*engine, caller, path, v1::LOOKUP, is_dir).action, v1::LOOKUP);
 }
 
 bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {
-  std::string path = nodes_->PathOf(parent);
-  if (!name.empty()) absl::StrAppend(&path, path.empty() ? "" : "/", name);
-  return !policy_->engine()->VisibilityMayVary(path);
+  return !policy_->engine()->VisibilityMayVary(ChildPath(parent, name));
 }
 
 }  // namespace scopedfs

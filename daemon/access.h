@@ -67,8 +67,8 @@ class AccessMediator {
   void Clear() { cache_.Clear(); }
 
  private:
-  int Decide(const Caller& caller, const std::string& path, v1::Operation op,
-             bool is_dir, const policy::Engine& engine);
+  // `name` under `parent` as a policy path ("" name: the parent itself).
+  std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.
   int RecordOutcome(v1::Action action, v1::Operation op);
 

@@ -41,6 +41,7 @@ constexpr char kBasePolicy[] = R"pb(
   apps { name: "bob" uids: 1001 }
   rules { id: "secret-hidden-from-bob" apps: "bob" paths: "secret/" action: HIDE }
   rules { id: "ro-no-write" paths: "ro/" operations: [WRITE, CREATE, DELETE, RENAME, SETATTR] action: DENY }
+  rules { id: "peek-hidden" apps: "bob" paths: "open/peek.txt" operations: LOOKUP action: HIDE }
   default_action: ALLOW
 )pb";
 
@@ -60,6 +61,8 @@ class PolicyMountTest : public MountTest {
     WriteFile(B("secret/plan.txt"), "plan");
     WriteFile(B("ro/readme.txt"), "read me");
     WriteFile(B("open/a.txt"), "a");
+    WriteFile(B("open/peek.txt"), "top secret");
+    chmod(B("open/peek.txt").c_str(), 0666);
     for (const char* f : {"secret/plan.txt", "ro/readme.txt", "open/a.txt"}) {
       chmod(B(f).c_str(), 0666);
     }
@@ -203,6 +206,26 @@ TEST_F(PolicyMountTest, LiveApplyWhileClientsWork) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << "a client failed during the policy change: " << status;
   }
+}
+
+// A name hidden only from LOOKUP looks absent; creating or renaming over it
+// must not reach the hidden file.
+TEST_F(PolicyMountTest, HiddenNameCannotBeOpenedByCreateOrReplaced) {
+  const int result = RunAs(User(1001), [&] {
+    int fails = 0;
+    const int fd = open(M("open/peek.txt").c_str(), O_CREAT | O_RDWR, 0666);
+    if (!(fd < 0 && errno == EACCES)) fails |= 1;
+    WriteFile(M("open/mine.txt"), "mine");
+    if (!(rename(M("open/mine.txt").c_str(), M("open/peek.txt").c_str()) < 0 &&
+          errno == EACCES)) {
+      fails |= 2;
+    }
+    struct stat st;
+    if (stat(M("open/peek.txt").c_str(), &st) == 0) fails |= 4;
+    return fails;
+  });
+  EXPECT_EQ(result, 0) << "bitmask of what reached the hidden file";
+  EXPECT_EQ(ReadFile(B("open/peek.txt")), "top secret");
 }
 
 TEST_F(PolicyMountTest, StaleGenerationIsRefusedAndChangesNothing) {

@@ -128,28 +128,26 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   ReplyNewEntry(req, dir, newname);
 }
 
-void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+// unlink and rmdir.
+void RemoveName(fuse_req_t req, fuse_ino_t parent, const char* name,
+                bool is_dir) {
   Node* dir = NodeOf(req, parent);
-  if (int denied = Check(req, dir, name, v1::DELETE, false); denied != 0) {
+  if (int denied = Check(req, dir, name, v1::DELETE, is_dir); denied != 0) {
     fuse_reply_err(req, denied);
     return;
   }
-  const int res = unlinkat(dir->fd, name, 0);
+  const int res = unlinkat(dir->fd, name, is_dir ? AT_REMOVEDIR : 0);
   const int err = res == 0 ? 0 : errno;
-  if (err != 0) NoteBackingError("unlink", err);
+  if (err != 0) NoteBackingError(is_dir ? "rmdir" : "unlink", err);
   fuse_reply_err(req, err);
 }
 
+void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  RemoveName(req, parent, name, /*is_dir=*/false);
+}
+
 void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Node* dir = NodeOf(req, parent);
-  if (int denied = Check(req, dir, name, v1::DELETE, true); denied != 0) {
-    fuse_reply_err(req, denied);
-    return;
-  }
-  const int res = unlinkat(dir->fd, name, AT_REMOVEDIR);
-  const int err = res == 0 ? 0 : errno;
-  if (err != 0) NoteBackingError("rmdir", err);
-  fuse_reply_err(req, err);
+  RemoveName(req, parent, name, /*is_dir=*/true);
 }
 
 void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
@@ -169,6 +167,12 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   int denied = Check(req, from, name, v1::RENAME, is_dir);
   if (denied == 0) {
     denied = Check(req, to, newname, dst_known ? v1::RENAME : v1::CREATE, is_dir);
+  }
+  // A target hidden from the caller looked absent to it: never let a rename
+  // replace (or exchange with) what the caller may not see.
+  if (denied == 0 && dst_known &&
+      Check(req, to, newname, v1::LOOKUP, S_ISDIR(dst_st.st_mode)) == ENOENT) {
+    denied = EACCES;
   }
   if (denied != 0) {
     fuse_reply_err(req, denied);

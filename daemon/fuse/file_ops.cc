@@ -139,10 +139,21 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   Node* dir = NodeOf(req, parent);
-  if (int denied = ServerOf(req).access().CheckName(CallerOf(req), dir, name,
-                                                    v1::CREATE, false);
+  AccessMediator& access = ServerOf(req).access();
+  if (int denied = access.CheckName(CallerOf(req), dir, name, v1::CREATE, false);
       denied != 0) {
     fuse_reply_err(req, denied);
+    return;
+  }
+  // The kernel sends CREATE when the name looked absent, which it also does
+  // for a name hidden from the caller: opening that existing file would
+  // hand over what the policy hides.
+  struct stat existing;
+  if (!(fi->flags & O_EXCL) &&
+      fstatat(dir->fd, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+      access.CheckName(CallerOf(req), dir, name, v1::LOOKUP,
+                       S_ISDIR(existing.st_mode)) == ENOENT) {
+    fuse_reply_err(req, EACCES);
     return;
   }
   int fd;
