@@ -287,6 +287,14 @@ int Run(int argc, char** argv) {
     SFS_LOG(kWarning, "cannot write the pid file: %s", st.ToString());
   }
 
+  // Helper threads (stats, gRPC) must never take SIGINT/SIGTERM/SIGHUP:
+  // libfuse's handler only ends the loop promptly when the signal lands on
+  // the loop's own threads. They inherit this mask; the main thread
+  // unblocks before the loop.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&shutdown_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   auto stats_dumper = std::make_unique<StatsDumper>(&server, &*state);
   (*policy)->OnChange([&server, se] { server.InvalidateAfterPolicyChange(se); });
   AdminContext admin_context;
@@ -301,6 +309,7 @@ int Run(int argc, char** argv) {
     Die(kExitFailure, std::string(admin_server.status().message()));
   }
 
+  pthread_sigmask(SIG_UNBLOCK, &shutdown_signals, nullptr);
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
   fuse_loop_cfg_set_max_threads(loop, threads);
