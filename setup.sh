@@ -15,7 +15,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       bazel-bootstrap meson ninja-build python3
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-      fio psmisc attr openssl)
+      fio psmisc attr openssl
+      imagemagick libimage-exiftool-perl ffmpeg)
 
 missing=()
 for p in "${PKGS[@]}"; do

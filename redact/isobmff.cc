@@ -1,0 +1,715 @@
+// ISO-BMFF (MP4, MOV, 3GP, HEIF, AVIF) location finder.
+//
+// What is zeroed (every box header — size, type, largesize, uuid — stays, so
+// parsers still skip the box; ranges cover everything after the header, for a
+// FullBox including its version/flags):
+//   * 'loci' (3GPP location), '\xA9xyz' (QuickTime/ffmpeg ISO 6709 string),
+//     'gps ' and 'gps0' (dashcam): the whole payload, wherever they appear in
+//     the walked tree (top level, moov, trak, mdia, minf, udta, meta, moof,
+//     traf).
+//   * ilst items (iTunes 'mdir' or QuickTime 'mdta' meta): for an item that is
+//     a location — type '\xA9xyz'/'loci'/'gps '/'gps0', a 1-based index into
+//     the sibling 'keys' box whose key names a location
+//     (com.apple.quicktime.location.*, or any key containing "location" or
+//     "gps", case-insensitive), or a '----' item whose 'name' does — the
+//     payload of each of its 'data' boxes (type indicator, locale and value).
+//     If the item's children cannot be parsed, or it has no 'data' box, the
+//     item's whole payload. If the 'keys' box cannot be parsed, every item
+//     of that ilst is treated as a location.
+//   * XMP: 'uuid' BE7ACFCB-97A9-42E8-9C71-999491E3AFAC and 'XMP_' boxes, and
+//     HEIF 'mime' items of content type application/rdf+xml: whatever
+//     FindXmpLocationRanges reports; on its error, the whole XMP payload.
+//   * HEIF/AVIF Exif items (meta/iinf 'Exif' located via iloc): whatever
+//     FindExifGpsRanges reports for the TIFF structure after the 4-byte
+//     offset; on its error, or if the item is split into non-contiguous
+//     extents, every byte of the item.
+// Errors (the caller fails closed): a child box overrunning its parent, bad
+// box sizes inside walked containers, depth > 16, more than kMaxBoxes boxes,
+// oversized/unparseable iinf/iloc when an Exif/XMP item exists, items stored
+// by reference (construction_method 2). A top-level box running past the end
+// of the file (truncated download) is clamped to the file: no bytes exist
+// beyond it. Payloads of boxes we do not walk (mdat, free, stbl, ...) are
+// never read.
+#include "redact/isobmff.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "redact/exif.h"
+#include "redact/redact.h"
+#include "redact/xmp.h"
+
+namespace scopedfs::redact {
+namespace {
+
+constexpr int kMaxDepth = 16;
+constexpr uint64_t kMaxBoxes = 200000;        // headers visited per file
+constexpr uint64_t kMaxMetaChildren = 4096;   // children of one meta box
+constexpr uint64_t kMaxTableBytes = 16 << 20; // keys/iinf/iloc payloads read
+constexpr uint64_t kMaxNameBytes = 4096;      // '----' item 'name' payload
+
+constexpr uint32_t FourCC(const char (&s)[5]) {
+  return (uint32_t{static_cast<uint8_t>(s[0])} << 24) |
+         (uint32_t{static_cast<uint8_t>(s[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(s[2])} << 8) |
+         uint32_t{static_cast<uint8_t>(s[3])};
+}
+
+constexpr uint32_t kLoci = FourCC("loci");
+constexpr uint32_t kXyz = 0xA978797Au;  // '\xA9' 'x' 'y' 'z'
+constexpr uint32_t kGps = FourCC("gps ");
+constexpr uint32_t kGps0 = FourCC("gps0");
+constexpr uint32_t kUuid = FourCC("uuid");
+constexpr uint32_t kXmp = FourCC("XMP_");
+constexpr uint32_t kMeta = FourCC("meta");
+constexpr uint32_t kIlst = FourCC("ilst");
+constexpr uint32_t kKeys = FourCC("keys");
+constexpr uint32_t kData = FourCC("data");
+constexpr uint32_t kName = FourCC("name");
+constexpr uint32_t kFreeform = FourCC("----");
+constexpr uint32_t kHdlr = FourCC("hdlr");
+constexpr uint32_t kIinf = FourCC("iinf");
+constexpr uint32_t kInfe = FourCC("infe");
+constexpr uint32_t kIloc = FourCC("iloc");
+constexpr uint32_t kIdat = FourCC("idat");
+constexpr uint32_t kExif = FourCC("Exif");
+constexpr uint32_t kMime = FourCC("mime");
+
+constexpr uint8_t kXmpUuid[16] = {0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9,
+                                  0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94,
+                                  0x91, 0xE3, 0xAF, 0xAC};
+
+bool IsLocationBox(uint32_t type) {
+  return type == kLoci || type == kXyz || type == kGps || type == kGps0;
+}
+
+// Containers whose children are walked (plain boxes, no version/flags).
+bool IsContainer(uint32_t type) {
+  switch (type) {
+    case FourCC("moov"):
+    case FourCC("trak"):
+    case FourCC("mdia"):
+    case FourCC("minf"):
+    case FourCC("udta"):
+    case FourCC("moof"):
+    case FourCC("traf"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string TypeName(uint32_t type) {
+  std::string s;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    char c = static_cast<char>((type >> shift) & 0xFF);
+    s.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
+  }
+  return s;
+}
+
+uint64_t BigEndian(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+bool IsLocationKeyName(absl::string_view name) {
+  std::string lower = absl::AsciiStrToLower(name);
+  return absl::StartsWith(lower, "com.apple.quicktime.location.") ||
+         absl::StrContains(lower, "location") ||
+         absl::StrContains(lower, "gps");
+}
+
+absl::Status Malformed(absl::string_view what, uint64_t offset) {
+  return absl::DataLossError(
+      absl::StrCat("ISO-BMFF: ", what, " at offset ", offset));
+}
+
+struct Box {
+  uint32_t type = 0;
+  uint64_t offset = 0;  // first byte of the header
+  uint64_t header = 0;  // header length (8 or 16, +16 for 'uuid')
+  uint64_t end = 0;     // one past the last byte
+  bool xmp_uuid = false;
+  uint64_t payload() const { return offset + header; }
+  uint64_t payload_size() const { return end - payload(); }
+};
+
+// Bytes of an in-memory table (keys, iinf, iloc payload), bounds-checked.
+class Cursor {
+ public:
+  explicit Cursor(absl::string_view data) : data_(data) {}
+  bool ok() const { return ok_; }
+  size_t pos() const { return pos_; }
+  size_t remaining() const { return ok_ ? data_.size() - pos_ : 0; }
+  uint64_t U(int n) {
+    if (!ok_ || n < 0 || static_cast<size_t>(n) > data_.size() - pos_) {
+      ok_ = false;
+      return 0;
+    }
+    uint64_t v = BigEndian(data_.data() + pos_, n);
+    pos_ += n;
+    return v;
+  }
+  void Skip(uint64_t n) {
+    if (!ok_ || n > data_.size() - pos_) {
+      ok_ = false;
+      return;
+    }
+    pos_ += n;
+  }
+  // A NUL-terminated string; a missing terminator ends at the data's end.
+  std::string CString() {
+    if (!ok_) return "";
+    size_t nul = data_.find('\0', pos_);
+    size_t stop = nul == absl::string_view::npos ? data_.size() : nul;
+    std::string s(data_.substr(pos_, stop - pos_));
+    pos_ = nul == absl::string_view::npos ? data_.size() : nul + 1;
+    return s;
+  }
+
+ private:
+  absl::string_view data_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+struct ItemInfo {
+  uint32_t type = 0;
+  std::string content_type;
+};
+
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+class Walker {
+ public:
+  Walker(const Source& source, const Profile& profile,
+         std::vector<ByteRange>* out)
+      : source_(source), profile_(profile), out_(out) {}
+
+  absl::Status Run() {
+    return WalkChildren(0, source_.size(), /*depth=*/0, /*top=*/true);
+  }
+
+ private:
+  void Add(uint64_t offset, uint64_t end) {
+    if (end > offset) out_->push_back(ByteRange{offset, end - offset});
+  }
+  void AddPayload(const Box& box) { Add(box.payload(), box.end); }
+
+  // Reads the header of the box at `pos` inside [.., parent_end).
+  absl::Status ReadHeader(uint64_t pos, uint64_t parent_end, bool top,
+                          Box* box) {
+    if (++boxes_ > kMaxBoxes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("ISO-BMFF: more than ", kMaxBoxes, " boxes"));
+    }
+    uint64_t avail = parent_end - pos;
+    std::string h;
+    absl::Status s = source_.Read(pos, std::min<uint64_t>(avail, 32), &h);
+    if (!s.ok()) return s;
+    if (h.size() < 8) return Malformed("truncated box header", pos);
+    uint64_t size = BigEndian(h.data(), 4);
+    box->type = static_cast<uint32_t>(BigEndian(h.data() + 4, 4));
+    box->offset = pos;
+    box->header = 8;
+    if (size == 1) {
+      if (h.size() < 16) return Malformed("truncated largesize", pos);
+      size = BigEndian(h.data() + 8, 8);
+      box->header = 16;
+    } else if (size == 0) {
+      size = avail;  // to the end of the file (top level) or the parent
+    }
+    if (box->type == kUuid) {
+      if (h.size() < box->header + 16) {
+        return Malformed("truncated uuid box header", pos);
+      }
+      box->xmp_uuid =
+          std::memcmp(h.data() + box->header, kXmpUuid, sizeof(kXmpUuid)) == 0;
+      box->header += 16;
+    }
+    if (size < box->header) {
+      return Malformed(
+          absl::StrCat("box '", TypeName(box->type), "' size ", size), pos);
+    }
+    if (size > avail) {
+      if (!top) {
+        return Malformed(absl::StrCat("box '", TypeName(box->type),
+                                      "' overruns its parent"),
+                         pos);
+      }
+      size = avail;  // truncated file: nothing exists past its end
+    }
+    box->end = pos + size;
+    return absl::OkStatus();
+  }
+
+  // Lists the children of [begin, end) (headers only).
+  absl::Status ListChildren(uint64_t begin, uint64_t end, bool top,
+                            uint64_t max_children, std::vector<Box>* boxes) {
+    uint64_t pos = begin;
+    while (pos < end) {
+      // Fewer than 8 bytes cannot hold a box (QuickTime ends 'udta' with a
+      // 32-bit zero); nothing a parser reads.
+      if (end - pos < 8) break;
+      if (boxes->size() >= max_children) {
+        return Malformed("too many children", begin);
+      }
+      Box box;
+      absl::Status s = ReadHeader(pos, end, top, &box);
+      if (!s.ok()) return s;
+      boxes->push_back(box);
+      pos = box.end;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WalkChildren(uint64_t begin, uint64_t end, int depth,
+                            bool top) {
+    if (depth > kMaxDepth) return Malformed("boxes nested too deep", begin);
+    uint64_t pos = begin;
+    while (pos < end) {
+      if (end - pos < 8) break;
+      Box box;
+      absl::Status s = ReadHeader(pos, end, top, &box);
+      if (!s.ok()) return s;
+      s = HandleBox(box, depth);
+      if (!s.ok()) return s;
+      pos = box.end;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status HandleBox(const Box& box, int depth) {
+    if (IsLocationBox(box.type)) {
+      if (profile_.video_location) AddPayload(box);
+      return absl::OkStatus();
+    }
+    if (box.type == kUuid) {
+      if (box.xmp_uuid && profile_.xmp_location) {
+        Xmp(box.payload(), box.payload_size());
+      }
+      return absl::OkStatus();
+    }
+    if (box.type == kXmp) {
+      if (profile_.xmp_location) Xmp(box.payload(), box.payload_size());
+      return absl::OkStatus();
+    }
+    if (box.type == kMeta) return HandleMeta(box, depth + 1);
+    if (box.type == kIlst) {
+      // An ilst outside a meta box: no keys to map indices with.
+      return HandleIlst(box, depth + 1, /*keys=*/nullptr, false);
+    }
+    if (IsContainer(box.type)) {
+      return WalkChildren(box.payload(), box.end, depth + 1, false);
+    }
+    return absl::OkStatus();
+  }
+
+  void Xmp(uint64_t offset, uint64_t length) {
+    std::vector<ByteRange> found;
+    absl::Status s = FindXmpLocationRanges(source_, offset, length, &found);
+    if (!s.ok()) {
+      Add(offset, offset + length);
+      return;
+    }
+    for (const ByteRange& r : found) {
+      // Trust only ranges inside the packet; anything else: the packet.
+      if (r.offset < offset || r.length > length ||
+          r.offset - offset > length - r.length) {
+        Add(offset, offset + length);
+        return;
+      }
+    }
+    out_->insert(out_->end(), found.begin(), found.end());
+  }
+
+  // 'meta' is a FullBox in ISO (version/flags before the children) but a
+  // plain container in QuickTime ('hdlr' right after the header).
+  absl::Status HandleMeta(const Box& meta, int depth) {
+    if (depth > kMaxDepth) return Malformed("boxes nested too deep", meta.offset);
+    uint64_t begin = meta.payload();
+    if (meta.payload_size() < 4) return absl::OkStatus();  // empty
+    std::string head;
+    absl::Status s = source_.Read(
+        begin, std::min<uint64_t>(meta.payload_size(), 8), &head);
+    if (!s.ok()) return s;
+    bool quicktime = false;
+    if (head.size() >= 8) {
+      uint32_t second = static_cast<uint32_t>(BigEndian(head.data() + 4, 4));
+      uint64_t first = BigEndian(head.data(), 4);
+      quicktime = second == kHdlr || second == kKeys || second == kIlst ||
+                  (first >= 8 && first <= meta.payload_size() &&
+                   second == kData);
+    }
+    if (!quicktime) begin += 4;  // version + flags
+
+    std::vector<Box> children;
+    s = ListChildren(begin, meta.end, false, kMaxMetaChildren, &children);
+    if (!s.ok()) return s;
+
+    // keys: 1-based key index -> is a location key.
+    std::set<uint32_t> location_keys;
+    bool have_keys = false;
+    bool keys_malformed = false;
+    const Box* iinf = nullptr;
+    const Box* iloc = nullptr;
+    const Box* idat = nullptr;
+    for (const Box& child : children) {
+      if (child.type == kKeys) {
+        have_keys = true;
+        if (!ParseKeys(child, &location_keys)) keys_malformed = true;
+      } else if (child.type == kIinf) {
+        iinf = &child;
+      } else if (child.type == kIloc) {
+        iloc = &child;
+      } else if (child.type == kIdat) {
+        idat = &child;
+      }
+    }
+    for (const Box& child : children) {
+      if (child.type == kIlst) {
+        s = HandleIlst(child, depth + 1, have_keys ? &location_keys : nullptr,
+                       keys_malformed);
+      } else if (child.type == kKeys || child.type == kIinf ||
+                 child.type == kIloc || child.type == kIdat) {
+        continue;
+      } else {
+        s = HandleBox(child, depth);
+      }
+      if (!s.ok()) return s;
+    }
+    if (iinf != nullptr) return HandleItems(*iinf, iloc, idat);
+    return absl::OkStatus();
+  }
+
+  // QuickTime 'keys': version/flags, entry_count, then entries of
+  // key_size (incl. itself and the namespace), key_namespace, key_value.
+  bool ParseKeys(const Box& keys, std::set<uint32_t>* location_keys) {
+    if (keys.payload_size() > kMaxTableBytes) return false;
+    std::string data;
+    if (!source_.Read(keys.payload(), keys.payload_size(), &data).ok()) {
+      return false;
+    }
+    Cursor c(data);
+    c.Skip(4);
+    uint64_t count = c.U(4);
+    if (!c.ok()) return false;
+    for (uint64_t i = 1; i <= count; ++i) {
+      uint64_t size = c.U(4);
+      c.Skip(4);  // namespace ('mdta')
+      if (!c.ok() || size < 8 || size - 8 > c.remaining()) return false;
+      std::string name(data.data() + c.pos(), size - 8);
+      c.Skip(size - 8);
+      if (IsLocationKeyName(name)) {
+        if (i > UINT32_MAX) return false;
+        location_keys->insert(static_cast<uint32_t>(i));
+      }
+    }
+    return true;
+  }
+
+  absl::Status HandleIlst(const Box& ilst, int depth,
+                          const std::set<uint32_t>* location_keys,
+                          bool keys_malformed) {
+    if (depth > kMaxDepth) return Malformed("boxes nested too deep", ilst.offset);
+    std::vector<Box> items;
+    absl::Status s =
+        ListChildren(ilst.payload(), ilst.end, false, kMaxBoxes, &items);
+    if (!s.ok()) return s;
+    if (!profile_.video_location) return absl::OkStatus();
+    for (const Box& item : items) {
+      bool location = keys_malformed || IsLocationBox(item.type) ||
+                      (location_keys != nullptr &&
+                       location_keys->count(item.type) > 0);
+      std::vector<Box> children;
+      absl::Status cs =
+          ListChildren(item.payload(), item.end, false, kMaxBoxes, &children);
+      if (!cs.ok()) {
+        // Cannot see inside: a location item, or one we cannot vouch for
+        // (e.g. a '----' whose name we cannot read), loses its payload.
+        if (location || item.type == kFreeform) AddPayload(item);
+        if (absl::IsResourceExhausted(cs)) return cs;
+        continue;
+      }
+      if (!location && item.type == kFreeform) {
+        for (const Box& child : children) {
+          if (child.type != kName) continue;
+          if (child.payload_size() > kMaxNameBytes) {
+            location = true;  // cannot check it: redact
+            break;
+          }
+          std::string name;
+          s = source_.Read(child.payload(), child.payload_size(), &name);
+          if (!s.ok()) return s;
+          // 'name' is a FullBox: version/flags, then the name.
+          if (name.size() < 4 || IsLocationKeyName(name.substr(4))) {
+            location = true;
+          }
+        }
+      }
+      if (!location) continue;
+      bool have_data = false;
+      for (const Box& child : children) {
+        if (child.type == kData) {
+          AddPayload(child);
+          have_data = true;
+        }
+      }
+      if (!have_data) AddPayload(item);  // non-standard: redact it all
+    }
+    return absl::OkStatus();
+  }
+
+  // HEIF items: the Exif item and XMP ('mime', application/rdf+xml) items.
+  absl::Status HandleItems(const Box& iinf, const Box* iloc, const Box* idat) {
+    if (!profile_.exif_gps && !profile_.xmp_location) return absl::OkStatus();
+    std::map<uint32_t, ItemInfo> items;
+    absl::Status s = ParseIinf(iinf, &items);
+    if (!s.ok()) return s;
+    std::map<uint32_t, ItemInfo> wanted;
+    for (const auto& [id, info] : items) {
+      bool exif = info.type == kExif && profile_.exif_gps;
+      bool xmp = info.type == kMime && profile_.xmp_location &&
+                 absl::EqualsIgnoreCase(
+                     absl::StripAsciiWhitespace(info.content_type),
+                     "application/rdf+xml");
+      if (exif || xmp) wanted[id] = info;
+    }
+    if (wanted.empty()) return absl::OkStatus();
+    if (iloc == nullptr) return Malformed("Exif/XMP item without iloc", iinf.offset);
+    std::map<uint32_t, std::vector<Extent>> extents;
+    s = ParseIloc(*iloc, idat, wanted, &extents);
+    if (!s.ok()) return s;
+    for (const auto& [id, info] : wanted) {
+      auto it = extents.find(id);
+      if (it == extents.end()) continue;  // no location in iloc: not stored
+      const std::vector<Extent>& ext = it->second;
+      if (ext.empty()) continue;
+      // Contiguous extents form one range; anything else is redacted whole.
+      bool contiguous = true;
+      for (size_t i = 1; i < ext.size(); ++i) {
+        if (ext[i].offset != ext[i - 1].offset + ext[i - 1].length) {
+          contiguous = false;
+        }
+      }
+      if (!contiguous) {
+        for (const Extent& e : ext) Add(e.offset, e.offset + e.length);
+        continue;
+      }
+      uint64_t start = ext.front().offset;
+      uint64_t length = ext.back().offset + ext.back().length - start;
+      if (info.type == kMime) {
+        Xmp(start, length);
+      } else {
+        ExifItem(start, length);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The Exif item: a 4-byte big-endian offset from after itself to the TIFF
+  // header ("Exif\0\0" usually sits in between), then the TIFF structure.
+  void ExifItem(uint64_t start, uint64_t length) {
+    std::string head;
+    if (length < 4 || !source_.Read(start, 4, &head).ok()) {
+      Add(start, start + length);
+      return;
+    }
+    uint64_t skip = BigEndian(head.data(), 4);
+    if (skip > length - 4) {
+      Add(start, start + length);
+      return;
+    }
+    uint64_t tiff = start + 4 + skip;
+    uint64_t tiff_length = length - 4 - skip;
+    // Some writers put the offset as 0 with "Exif\0\0" still in front.
+    std::string magic;
+    if (tiff_length >= 6 && source_.Read(tiff, 6, &magic).ok() &&
+        magic == absl::string_view("Exif\0\0", 6)) {
+      tiff += 6;
+      tiff_length -= 6;
+    }
+    std::vector<ByteRange> found;
+    absl::Status s = FindExifGpsRanges(source_, tiff, tiff_length, &found);
+    if (!s.ok()) {
+      Add(start, start + length);
+      return;
+    }
+    for (const ByteRange& r : found) {
+      if (r.offset < start || r.length > length ||
+          r.offset - start > length - r.length) {
+        Add(start, start + length);
+        return;
+      }
+    }
+    out_->insert(out_->end(), found.begin(), found.end());
+  }
+
+  absl::Status ReadTable(const Box& box, std::string* data) {
+    if (box.payload_size() > kMaxTableBytes) {
+      return Malformed(absl::StrCat("'", TypeName(box.type), "' too large"),
+                       box.offset);
+    }
+    return source_.Read(box.payload(), box.payload_size(), data);
+  }
+
+  absl::Status ParseIinf(const Box& iinf, std::map<uint32_t, ItemInfo>* items) {
+    std::string data;
+    absl::Status s = ReadTable(iinf, &data);
+    if (!s.ok()) return s;
+    Cursor c(data);
+    uint64_t version = c.U(1);
+    c.Skip(3);
+    uint64_t count = c.U(version == 0 ? 2 : 4);
+    if (!c.ok()) return Malformed("truncated iinf", iinf.offset);
+    // The entries are 'infe' boxes; parse them from the buffer.
+    for (uint64_t i = 0; i < count; ++i) {
+      if (c.remaining() < 8) return Malformed("truncated iinf", iinf.offset);
+      size_t box_start = c.pos();
+      uint64_t size = c.U(4);
+      uint32_t type = static_cast<uint32_t>(c.U(4));
+      uint64_t header = 8;
+      if (size == 1) {
+        size = c.U(8);
+        header = 16;
+      } else if (size == 0) {
+        size = data.size() - box_start;
+      }
+      if (!c.ok() || size < header || size > data.size() - box_start) {
+        return Malformed("bad infe box", iinf.offset);
+      }
+      absl::string_view body(data.data() + box_start + header, size - header);
+      c.Skip(size - header);
+      if (type != kInfe) continue;
+      Cursor e(body);
+      uint64_t v = e.U(1);
+      e.Skip(3);
+      if (v < 2) continue;  // no item_type: not an Exif/XMP item
+      uint64_t id = e.U(v == 2 ? 2 : 4);
+      e.Skip(2);  // protection index
+      ItemInfo info;
+      info.type = static_cast<uint32_t>(e.U(4));
+      if (!e.ok()) return Malformed("truncated infe", iinf.offset);
+      e.CString();  // item_name
+      if (info.type == kMime) info.content_type = e.CString();
+      if (items->count(static_cast<uint32_t>(id)) > 0) {
+        // A duplicate ID: keep the one that needs redaction.
+        if (info.type != kExif && info.type != kMime) continue;
+      }
+      (*items)[static_cast<uint32_t>(id)] = info;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseIloc(const Box& iloc, const Box* idat,
+                         const std::map<uint32_t, ItemInfo>& wanted,
+                         std::map<uint32_t, std::vector<Extent>>* extents) {
+    std::string data;
+    absl::Status s = ReadTable(iloc, &data);
+    if (!s.ok()) return s;
+    Cursor c(data);
+    uint64_t version = c.U(1);
+    c.Skip(3);
+    uint64_t sizes = c.U(2);
+    int offset_size = static_cast<int>(sizes >> 12);
+    int length_size = static_cast<int>((sizes >> 8) & 0xF);
+    int base_offset_size = static_cast<int>((sizes >> 4) & 0xF);
+    int index_size = version >= 1 ? static_cast<int>(sizes & 0xF) : 0;
+    auto valid = [](int n) { return n == 0 || n == 4 || n == 8; };
+    if (version > 2 || !valid(offset_size) || !valid(length_size) ||
+        !valid(base_offset_size) || !valid(index_size)) {
+      return Malformed("unsupported iloc", iloc.offset);
+    }
+    uint64_t count = c.U(version < 2 ? 2 : 4);
+    if (!c.ok()) return Malformed("truncated iloc", iloc.offset);
+    const uint64_t file_size = source_.size();
+    for (uint64_t i = 0; i < count; ++i) {
+      uint32_t id = static_cast<uint32_t>(c.U(version < 2 ? 2 : 4));
+      uint64_t method = 0;
+      if (version >= 1) method = c.U(2) & 0xF;
+      uint64_t data_ref = c.U(2);
+      uint64_t base = c.U(base_offset_size);
+      uint64_t extent_count = c.U(2);
+      if (!c.ok()) return Malformed("truncated iloc", iloc.offset);
+      bool want = wanted.count(id) > 0;
+      if (want && data_ref != 0) {
+        // Stored in another file (data reference): nothing here.
+        want = false;
+      }
+      if (want && method == 2) {
+        return Malformed("Exif/XMP item stored by item reference",
+                         iloc.offset);
+      }
+      if (want && method > 2) {
+        return Malformed("unknown iloc construction method", iloc.offset);
+      }
+      std::vector<Extent> list;
+      for (uint64_t k = 0; k < extent_count; ++k) {
+        c.U(index_size);
+        uint64_t off = c.U(offset_size);
+        uint64_t len = c.U(length_size);
+        if (!c.ok()) return Malformed("truncated iloc", iloc.offset);
+        if (!want) continue;
+        uint64_t region_begin = 0;
+        uint64_t region_end = file_size;
+        if (method == 1) {
+          if (idat == nullptr) {
+            return Malformed("iloc refers to a missing idat", iloc.offset);
+          }
+          region_begin = idat->payload();
+          region_end = idat->end;
+        }
+        uint64_t region = region_end - region_begin;
+        if (base > region || off > region - base) {
+          return Malformed("iloc extent outside the file", iloc.offset);
+        }
+        uint64_t start = region_begin + base + off;
+        if (len == 0) len = region_end - start;  // "the whole resource"
+        if (len > region_end - start) {
+          return Malformed("iloc extent outside the file", iloc.offset);
+        }
+        list.push_back(Extent{start, len});
+      }
+      if (want) {
+        std::vector<Extent>& dst = (*extents)[id];
+        dst.insert(dst.end(), list.begin(), list.end());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const Source& source_;
+  const Profile& profile_;
+  std::vector<ByteRange>* out_;
+  uint64_t boxes_ = 0;
+};
+
+}  // namespace
+
+absl::Status FindIsoBmffLocationRanges(const Source& source,
+                                       const Profile& profile,
+                                       std::vector<ByteRange>* out) {
+  std::vector<ByteRange> found;
+  Walker walker(source, profile, &found);
+  absl::Status s = walker.Run();
+  if (!s.ok()) return s;
+  out->insert(out->end(), found.begin(), found.end());
+  return absl::OkStatus();
+}
+
+}  // namespace scopedfs::redact

@@ -1,0 +1,22 @@
+// ISO-BMFF (MP4, MOV, 3GP, HEIF, AVIF): location boxes and items.
+#ifndef SCOPEDFS_REDACT_ISOBMFF_H_
+#define SCOPEDFS_REDACT_ISOBMFF_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "redact/ranges.h"
+#include "redact/source.h"
+
+namespace scopedfs::redact {
+
+struct Profile;
+
+// Appends the ranges of location data in an ISO-BMFF file to `out`.
+absl::Status FindIsoBmffLocationRanges(const Source& source,
+                                       const Profile& profile,
+                                       std::vector<ByteRange>* out);
+
+}  // namespace scopedfs::redact
+
+#endif  // SCOPEDFS_REDACT_ISOBMFF_H_
