@@ -16,8 +16,9 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
     case v1::ALLOW:
       return 0;
     case v1::ALLOW_REDACTED:
-      // Visible, but no redacted view exists yet: opens fail closed.
-      return op == v1::LOOKUP ? 0 : EACCES;
+      // Visible, and readable through the redacted view (CheckOpen); any
+      // other operation it is the verdict for is refused (fail closed).
+      return op == v1::LOOKUP || op == v1::READ ? 0 : EACCES;
     case v1::HIDE:
       return ENOENT;
     case v1::DENY:
@@ -63,21 +64,87 @@ int AccessMediator::RecordOutcome(v1::Action action, v1::Operation op) {
   return err;
 }
 
-int AccessMediator::CheckNode(const Caller& caller, Node* node,
-                              v1::Operation op) {
-  const auto engine = policy_->engine();
+policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
+                                            v1::Operation op,
+                                            const policy::Engine& engine) {
   const policy::DecisionCache::Key key{caller.uid, caller.gid,
                                        node->cache_tag.load(),
                                        static_cast<int>(op),
-                                       engine->generation()};
+                                       engine.generation()};
   if (auto cached = cache_.Get(key)) {
     Stats::Add(stats_->decision_cache_hits);
-    return RecordOutcome(cached->action, op);
+    return *cached;
   }
   const policy::Verdict verdict = Evaluate(
-      *engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR);
+      engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR);
   cache_.Put(key, verdict);
-  return RecordOutcome(verdict.action, op);
+  return verdict;
+}
+
+int AccessMediator::CheckNode(const Caller& caller, Node* node,
+                              v1::Operation op) {
+  const auto engine = policy_->engine();
+  return RecordOutcome(NodeVerdict(caller, node, op, *engine).action, op);
+}
+
+bool AccessMediator::PolicyRedacts(const policy::Engine& engine) {
+  absl::MutexLock lock(&redacts_mu_);
+  if (redacts_generation_ != engine.generation()) {
+    redacts_ = false;
+    for (const v1::Rule& rule : engine.policy().rules()) {
+      redacts_ = redacts_ || rule.action() == v1::ALLOW_REDACTED;
+    }
+    redacts_generation_ = engine.generation();
+  }
+  return redacts_;
+}
+
+bool AccessMediator::ViewFor(const Caller& caller, Node* parent,
+                             absl::string_view name, bool* shared_cache_ok) {
+  const auto engine = policy_->engine();
+  if (!PolicyRedacts(*engine)) return false;
+  *shared_cache_ok = false;  // Some caller may get another view.
+  const std::string path = ChildPath(parent, name);
+  // Redacted: reading is only allowed redacted, and writing is not granted
+  // (a caller the policy lets write gets the real file).
+  return Evaluate(*engine, caller, path, v1::READ, false).action ==
+             v1::ALLOW_REDACTED &&
+         Evaluate(*engine, caller, path, v1::WRITE, false).action != v1::ALLOW;
+}
+
+AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
+                                                      Node* node,
+                                                      v1::Operation op) {
+  const auto engine = policy_->engine();
+  const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
+  OpenVerdict out;
+  out.err = RecordOutcome(verdict.action, op);
+  if (out.err != 0) return out;
+  const bool wants_redacted =
+      verdict.action == v1::ALLOW_REDACTED &&
+      NodeVerdict(caller, node, v1::WRITE, *engine).action != v1::ALLOW;
+  if (node->redacted_view != wants_redacted) {
+    // Reached through the other view (the kernel cached a name another
+    // caller looked up): make the kernel look it up again for this caller.
+    out.err = ESTALE;
+    return out;
+  }
+  if (!wants_redacted) return out;
+  if (op != v1::READ) {
+    out.err = EACCES;  // No writes through a redacted view.
+    return out;
+  }
+  out.redacted = true;
+  for (const v1::RedactionProfile& p : engine->policy().redaction_profiles()) {
+    if (verdict.redaction_profile != nullptr &&
+        p.name() == *verdict.redaction_profile) {
+      out.profile.exif_gps = p.exif_gps();
+      out.profile.xmp_location = p.xmp_location();
+      out.profile.video_location = p.video_location();
+    }
+  }
+  Stats::Add(stats_->opens_redacted);
+  return out;
 }
 
 int AccessMediator::CheckName(const Caller& caller, Node* parent,

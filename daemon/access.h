@@ -9,7 +9,13 @@
 //                              it exists, else CREATE
 //   setattr, set/removexattr-> SETATTR (a size change is a WRITE)
 // The policy engine (//policy) answers; DENY becomes EACCES, HIDE ENOENT.
-// ALLOW_REDACTED is denied until the redaction path exists: fail closed.
+//
+// Views: a caller whose READ verdict for a regular file is ALLOW_REDACTED
+// (and who may not write it) reaches the file through its redacted view, a
+// node of its own (ViewFor, at lookup). An open then lands on the right
+// view (CheckOpen); one on the other view answers ESTALE, and the kernel
+// looks the name up again and retries. Writes through a redacted view are
+// refused (EACCES).
 // Node decisions are cached per (uid, gid, node name tag, operation,
 // generation): a new policy generation is never answered from an old
 // decision, and a renamed node is decided again (a directory rename clears
@@ -28,6 +34,7 @@
 #include "daemon/policy_store.h"
 #include "daemon/stats.h"
 #include "policy/decision_cache.h"
+#include "redact/redact.h"
 #include "scopedfs/v1/policy.pb.h"
 
 struct fuse_req;
@@ -51,6 +58,20 @@ class AccessMediator {
   int CheckName(const Caller& caller, Node* parent, absl::string_view name,
                 v1::Operation op, bool is_dir);
 
+  // Whether `caller` gets the redacted view of the regular file `name`
+  // under `parent`, and (in *shared_cache_ok, ANDed in) whether another
+  // caller could get the other view.
+  bool ViewFor(const Caller& caller, Node* parent, absl::string_view name,
+               bool* shared_cache_ok);
+
+  struct OpenVerdict {
+    int err = 0;            // 0, or the errno to answer.
+    bool redacted = false;  // Serve the redacted view's bytes.
+    redact::Profile profile;
+  };
+  // An open of `node` (READ or WRITE), view included.
+  OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op);
+
   // A lookup of `name` under `parent`: with `mediate`, the LOOKUP verdict
   // (0, or ENOENT for HIDE, EACCES for DENY); always sets
   // *shared_cache_ok as SharedCacheAllowed would. One path computation.
@@ -72,7 +93,16 @@ class AccessMediator {
   // Counts the outcome and maps it to an errno.
   int RecordOutcome(v1::Action action, v1::Operation op);
 
+  // Whether the engine has any ALLOW_REDACTED rule (cached per generation).
+  bool PolicyRedacts(const policy::Engine& engine);
+  // A verdict for `node`, from the cache when possible.
+  policy::Verdict NodeVerdict(const Caller& caller, Node* node,
+                              v1::Operation op, const policy::Engine& engine);
+
   PolicyStore* const policy_;
+  absl::Mutex redacts_mu_;
+  uint64_t redacts_generation_ ABSL_GUARDED_BY(redacts_mu_) = 0;
+  bool redacts_ ABSL_GUARDED_BY(redacts_mu_) = false;
   NodeTable* const nodes_;
   Stats* const stats_;
   policy::DecisionCache cache_;

@@ -36,12 +36,12 @@ Node* NodeTable::Get(uint64_t id) const {
 
 std::shared_ptr<Node> NodeTable::SharedOf(Node* node) const {
   if (node == root_.get()) return root_;
-  auto it = nodes_.find(Key{node->dev, node->ino});
+  auto it = nodes_.find(Key{node->dev, node->ino, node->redacted_view});
   return it != nodes_.end() && it->second.get() == node ? it->second : nullptr;
 }
 
 Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
-                         absl::string_view name) {
+                         absl::string_view name, bool redacted_view) {
   if (st.st_dev == root_->dev && st.st_ino == root_->ino) {
     // The root reached by a name (e.g. a bind mount loop): the kernel knows it
     // as FUSE_ROOT_ID only; never hand out a second id for it.
@@ -49,10 +49,11 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     return root_.get();
   }
   absl::MutexLock lock(&mu_);
-  auto [it, inserted] = nodes_.try_emplace(Key{st.st_dev, st.st_ino});
+  auto [it, inserted] =
+      nodes_.try_emplace(Key{st.st_dev, st.st_ino, redacted_view});
   if (inserted) {
     it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
-                                        st.st_mode & S_IFMT);
+                                        st.st_mode & S_IFMT, redacted_view);
     it->second->cache_tag = next_tag_++;
   } else {
     close(fd);
@@ -73,10 +74,10 @@ void NodeTable::AddLookup(Node* node, Node* parent, absl::string_view name) {
 }
 
 Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
-                              absl::string_view name) {
+                              absl::string_view name, bool redacted_view) {
   if (st.st_dev == root_->dev && st.st_ino == root_->ino) return root_.get();
   absl::MutexLock lock(&mu_);
-  auto it = nodes_.find(Key{st.st_dev, st.st_ino});
+  auto it = nodes_.find(Key{st.st_dev, st.st_ino, redacted_view});
   if (it == nodes_.end()) return nullptr;
   AddLookup(it->second.get(), parent, name);
   return it->second.get();
@@ -94,7 +95,7 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
     }
     node->nlookup -= n;
     if (node->nlookup != 0) return false;
-    auto it = nodes_.find(Key{node->dev, node->ino});
+    auto it = nodes_.find(Key{node->dev, node->ino, node->redacted_view});
     if (it == nodes_.end() || it->second.get() != node) return false;
     doomed = std::move(it->second);
     nodes_.erase(it);
@@ -102,10 +103,10 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
   return true;
 }
 
-Node* NodeTable::Find(dev_t dev, ino_t ino) const {
+Node* NodeTable::Find(dev_t dev, ino_t ino, bool redacted_view) const {
   absl::MutexLock lock(&mu_);
   if (dev == root_->dev && ino == root_->ino) return root_.get();
-  auto it = nodes_.find(Key{dev, ino});
+  auto it = nodes_.find(Key{dev, ino, redacted_view});
   return it == nodes_.end() ? nullptr : it->second.get();
 }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -38,8 +39,8 @@
 namespace scopedfs {
 
 struct Node {
-  Node(int fd, dev_t dev, ino_t ino, mode_t type)
-      : fd(fd), dev(dev), ino(ino), type(type) {}
+  Node(int fd, dev_t dev, ino_t ino, mode_t type, bool redacted_view = false)
+      : fd(fd), dev(dev), ino(ino), type(type), redacted_view(redacted_view) {}
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -48,6 +49,10 @@ struct Node {
   const dev_t dev;
   const ino_t ino;
   const mode_t type;  // S_IFMT bits, fixed for the life of an inode.
+  // The location-redacted view of a regular file: its own node id, so the
+  // kernel keeps its page cache and backing apart from the full view's
+  // (see DESIGN.md, "Views"). Same backing inode, same attributes.
+  const bool redacted_view;
 
   // Kernel passthrough: one backing id per inode, registered on the first
   // passthrough open, shared by every further open, released on the last
@@ -86,14 +91,15 @@ class NodeTable {
   // one lookup and returns it. Takes ownership of `fd`: kept for a new node,
   // closed when the node already exists.
   Node* Acquire(int fd, const struct stat& st, Node* parent,
-                absl::string_view name);
+                absl::string_view name, bool redacted_view = false);
 
   // Like Acquire for an inode the table already has (no descriptor needed:
   // the common revalidating lookup); null if it has none.
-  Node* AcquireKnown(const struct stat& st, Node* parent, absl::string_view name);
+  Node* AcquireKnown(const struct stat& st, Node* parent, absl::string_view name,
+                     bool redacted_view = false);
 
-  // The node of a backing inode the kernel knows, or null.
-  Node* Find(dev_t dev, ino_t ino) const;
+  // The node of a backing inode (in one view) the kernel knows, or null.
+  Node* Find(dev_t dev, ino_t ino, bool redacted_view = false) const;
 
   // Records that `node` is now `name` under `parent` (after a rename).
   void Rename(Node* node, Node* parent, absl::string_view name);
@@ -118,7 +124,7 @@ class NodeTable {
   uint64_t LookupCount(const Node* node) const;
 
  private:
-  using Key = std::pair<dev_t, ino_t>;
+  using Key = std::tuple<dev_t, ino_t, bool>;  // (dev, ino, redacted view)
   mutable absl::Mutex mu_;
   std::shared_ptr<Node> SharedOf(Node* node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One more lookup of `node`, now known as `name` under `parent`.

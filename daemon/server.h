@@ -11,6 +11,7 @@
 #include "daemon/access.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
+#include "daemon/redaction_cache.h"
 #include "daemon/stats.h"
 
 struct fuse_session;
@@ -34,6 +35,7 @@ class Server {
   NodeTable& nodes() { return nodes_; }
   PolicyStore& policy() { return *policy_; }
   AccessMediator& access() { return access_; }
+  RedactionCache& redactions() { return redactions_; }
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
 
@@ -53,6 +55,7 @@ class Server {
   const ServerOptions options_;
   PolicyStore* const policy_;
   AccessMediator access_;
+  RedactionCache redactions_;
   std::atomic<bool> passthrough_active_{false};
 };
 

@@ -47,6 +47,8 @@ void Stats::ForEach(
       {"opens_passthrough", &Stats::opens_passthrough},
       {"opens_direct_passthrough", &Stats::opens_direct_passthrough},
       {"opens_cached", &Stats::opens_cached},
+      {"opens_redacted", &Stats::opens_redacted},
+      {"redacted_reads", &Stats::redacted_reads},
       {"backing_registered", &Stats::backing_registered},
       {"backing_released", &Stats::backing_released},
       {"backing_failures", &Stats::backing_failures},

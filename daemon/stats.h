@@ -20,6 +20,8 @@ struct Stats {
   Counter opens_passthrough{0};  // Reads/writes/mmap go to the kernel.
   Counter opens_direct_passthrough{0};  // FOPEN_DIRECT_IO|FOPEN_PASSTHROUGH.
   Counter opens_cached{0};  // Served by the daemon through the page cache.
+  Counter opens_redacted{0};  // Redacted views, served by the daemon.
+  Counter redacted_reads{0};
   Counter backing_registered{0};
   Counter backing_released{0};
   Counter backing_failures{0};

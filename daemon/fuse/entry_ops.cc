@@ -192,14 +192,16 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     NoteBackingError("rename", err);
   } else {
     NodeTable& nodes = ServerOf(req).nodes();
-    if (src_known) {
-      if (Node* moved = nodes.Find(src_st.st_dev, src_st.st_ino)) {
-        nodes.Rename(moved, to, newname);
+    for (bool view : {false, true}) {  // Both views of a file move.
+      if (src_known) {
+        if (Node* moved = nodes.Find(src_st.st_dev, src_st.st_ino, view)) {
+          nodes.Rename(moved, to, newname);
+        }
       }
-    }
-    if (dst_known && (flags & RENAME_EXCHANGE)) {
-      if (Node* swapped = nodes.Find(dst_st.st_dev, dst_st.st_ino)) {
-        nodes.Rename(swapped, from, name);
+      if (dst_known && (flags & RENAME_EXCHANGE)) {
+        if (Node* swapped = nodes.Find(dst_st.st_dev, dst_st.st_ino, view)) {
+          nodes.Rename(swapped, from, name);
+        }
       }
     }
     // Every path below a moved directory changed.

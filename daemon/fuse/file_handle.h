@@ -6,8 +6,10 @@
 #include <fuse_lowlevel.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "daemon/passthrough.h"
+#include "daemon/redaction_cache.h"
 
 namespace scopedfs {
 
@@ -15,6 +17,8 @@ struct FileHandle {
   int fd = -1;
   OpenMode mode = OpenMode::kDaemon;  // Which reference the open holds.
   bool writable = false;
+  // Set for an open of a redacted view: reads zero these ranges.
+  std::shared_ptr<const RangeList> redacted;
 };
 
 inline FileHandle& HandleOf(const fuse_file_info* fi) {

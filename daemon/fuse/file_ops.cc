@@ -9,14 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
+#include "daemon/log.h"
 #include "daemon/passthrough.h"
 
 namespace scopedfs {
@@ -35,7 +38,8 @@ int BackingOpenFlags(int client_flags) {
 // Decides how the kernel serves the open and fills `fi`; keeps `handle`.
 // Returns 0 or an errno (the handle is then closed).
 int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
-                std::unique_ptr<FileHandle> handle) {
+                std::unique_ptr<FileHandle> handle,
+                const redact::Profile& profile = {}) {
   Server& server = ServerOf(req);
   struct stat st;
   if (fstat(handle->fd, &st) != 0) {
@@ -50,6 +54,26 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   int backing_id = 0;
   handle->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (node->redacted_view) {
+    // Every read of a redacted view comes to the daemon (direct I/O), and
+    // its own page cache — for mmap, FUSE_DIRECT_IO_ALLOW_MMAP — is filled
+    // by those reads only: the real file is never its backing.
+    auto ranges = server.redactions().RangesFor(handle->fd, st, profile);
+    if (!ranges.ok()) {
+      SFS_LOG_EVERY_SEC(kWarning, "refusing a redacted open: %s",
+                        ranges.status().ToString());
+      close(handle->fd);
+      return EACCES;  // Fail closed: no view we cannot vouch for.
+    }
+    handle->redacted = *std::move(ranges);
+    handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
+                                   /*passthrough_active=*/false,
+                                   server.stats(), &backing_id);
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+    fi->fh = reinterpret_cast<uintptr_t>(handle.release());
+    return 0;
+  }
   handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                  server.passthrough_active(), server.stats(),
                                  &backing_id);
@@ -102,11 +126,12 @@ v1::Operation OpenOperation(int flags) {
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Node* node = NodeOf(req, ino);
-  // The policy decides here: this is where an open is allowed or refused.
-  if (int denied = ServerOf(req).access().CheckNode(
-          CallerOf(req), node, OpenOperation(fi->flags));
-      denied != 0) {
-    fuse_reply_err(req, denied);
+  // The policy decides here: this is where an open is allowed or refused,
+  // and whether it sees the real file or its redacted view.
+  const AccessMediator::OpenVerdict verdict = ServerOf(req).access().CheckOpen(
+      CallerOf(req), node, OpenOperation(fi->flags));
+  if (verdict.err != 0) {
+    fuse_reply_err(req, verdict.err);
     return;
   }
   // The kernel already checked the caller's access (default_permissions).
@@ -128,7 +153,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
-  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
+  if (int err = SetOpenMode(req, node, fi, std::move(handle), verdict.profile);
+      err != 0) {
     fuse_reply_err(req, err);
     return;
   }
@@ -191,10 +217,31 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
+// A read of a redacted view: the file's bytes with the ranges zeroed.
+void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
+  std::string buf(size, '\0');
+  ssize_t n;
+  do {
+    n = pread(h.fd, buf.data(), size, off);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  redact::ZeroRanges(*h.redacted, off, buf.data(), n);
+  Stats::Add(ServerOf(req).stats().redacted_reads);
+  fuse_reply_buf(req, buf.data(), n);
+}
+
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
           fuse_file_info* fi) {
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.read_requests);
+  if (HandleOf(fi).redacted != nullptr) {
+    ReadRedacted(req, HandleOf(fi), size, off);
+    Stats::Add(stats.read_bytes, size);
+    return;
+  }
   fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
@@ -259,6 +306,26 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset,
 void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
                    fuse_file_info* fi_in, fuse_ino_t, off_t off_out,
                    fuse_file_info* fi_out, size_t len, int flags) {
+  if (const FileHandle& in_h = HandleOf(fi_in); in_h.redacted != nullptr) {
+    // A copy in the backing file system would copy the real bytes: copy
+    // the redacted ones through a buffer instead.
+    std::string buf(std::min<size_t>(len, 1 << 20), '\0');
+    const ssize_t n = pread(in_h.fd, buf.data(), buf.size(), off_in);
+    if (n < 0) {
+      fuse_reply_err(req, errno);
+      return;
+    }
+    redact::ZeroRanges(*in_h.redacted, off_in, buf.data(), n);
+    const int out_fd = HandleOf(fi_out).fd;
+    const ssize_t w = AsCallerIfSetid(
+        req, out_fd, [&] { return pwrite(out_fd, buf.data(), n, off_out); });
+    if (w < 0) {
+      fuse_reply_err(req, errno);
+      return;
+    }
+    fuse_reply_write(req, w);
+    return;
+  }
   loff_t in = off_in;
   loff_t out = off_out;
   const int out_fd = HandleOf(fi_out).fd;

@@ -31,10 +31,14 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
       CallerOf(req), parent, name, S_ISDIR(e->attr.st_mode), mediate,
       &shared_cache_ok);
   if (denied != 0) return denied;
+  // Which view of a regular file this caller gets (its own node id).
+  const bool redacted = S_ISREG(e->attr.st_mode) &&
+                        server.access().ViewFor(CallerOf(req), parent, name,
+                                                &shared_cache_ok);
   if (!shared_cache_ok) e->entry_timeout = 0;
   // Most lookups revalidate a name the kernel already knows: no descriptor
   // to open then.
-  Node* node = server.nodes().AcquireKnown(e->attr, parent, name);
+  Node* node = server.nodes().AcquireKnown(e->attr, parent, name, redacted);
   if (node == nullptr) {
     const int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return errno;
@@ -47,7 +51,7 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
       return ESTALE;
     }
     e->attr = st;
-    node = server.nodes().Acquire(fd, e->attr, parent, name);
+    node = server.nodes().Acquire(fd, e->attr, parent, name, redacted);
   }
   Stats::Add(server.stats().lookups);
   e->ino = server.nodes().IdOf(node);

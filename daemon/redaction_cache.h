@@ -1,0 +1,42 @@
+// Redaction ranges per file version: computing them reads the file's
+// metadata, so a file opened again unchanged reuses them. Keyed by
+// (dev, ino, size, mtime, ctime, profile): any change to the file changes
+// the key. Bounded; a full cache starts over.
+#ifndef SCOPEDFS_DAEMON_REDACTION_CACHE_H_
+#define SCOPEDFS_DAEMON_REDACTION_CACHE_H_
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "redact/redact.h"
+
+namespace scopedfs {
+
+using RangeList = std::vector<redact::ByteRange>;
+
+class RedactionCache {
+ public:
+  // The ranges of the open file `fd` (status `st`) under `profile`.
+  // An error means the open must be refused (fail closed).
+  absl::StatusOr<std::shared_ptr<const RangeList>> RangesFor(
+      int fd, const struct stat& st, const redact::Profile& profile);
+
+ private:
+  using Key = std::tuple<dev_t, ino_t, off_t, int64_t, int64_t, int64_t,
+                         int64_t, int>;
+  static constexpr size_t kMaxEntries = 4096;
+  absl::Mutex mu_;
+  absl::flat_hash_map<Key, std::shared_ptr<const RangeList>> cache_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace scopedfs
+
+#endif  // SCOPEDFS_DAEMON_REDACTION_CACHE_H_
