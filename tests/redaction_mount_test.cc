@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -251,6 +252,86 @@ TEST_F(RedactionMountTest, FullAndRedactedCallersAtOnceAndAlternating) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "alice's open, mmapped file did not keep the real bytes";
 }
+
+// Other formats through the mount: PNG (eXIf + XMP), MP4 and MOV (ffmpeg's
+// location metadata, QuickTime keys written by exiftool).
+struct MediaCase {
+  const char* name;
+  const char* make;  // Shell command; $F is the file.
+};
+
+class RedactionFormatsTest : public RedactionMountTest,
+                             public ::testing::WithParamInterface<MediaCase> {};
+
+TEST_P(RedactionFormatsTest, NoLocationForTheRedactedCallerOnly) {
+  if (system("command -v ffmpeg >/dev/null") != 0) {
+    std::fprintf(stderr, "\n*** SKIPPED: ffmpeg missing ***\n");
+    GTEST_SKIP() << "SKIPPED: ffmpeg missing";
+  }
+  const std::string file = B(absl::StrCat("photos/", GetParam().name));
+  ASSERT_EQ(system(absl::StrCat("F=", file, "; ", GetParam().make,
+                                " >/dev/null 2>&1")
+                       .c_str()),
+            0);
+  chmod(file.c_str(), 0644);
+  const std::string mounted = M(absl::StrCat("photos/", GetParam().name));
+  auto location_lines = [](const std::string& exif) {
+    std::string found;
+    size_t pos = 0;
+    while (pos < exif.size()) {
+      const size_t end = exif.find('\n', pos);
+      const std::string line = exif.substr(pos, end - pos);
+      for (const char* word : {"GPS", "Location", "City", "48.858"}) {
+        if (line.find(word) != std::string::npos) found += line + "\n";
+      }
+      pos = end == std::string::npos ? exif.size() : end + 1;
+    }
+    return found;
+  };
+  const std::string full = location_lines(ExifAs(kAlice, mounted));
+  ASSERT_NE(full.find("48.858"), std::string::npos)
+      << "the original must carry the location:\n" << full;
+  const std::string seen = ExifAs(kBob, mounted);
+  EXPECT_EQ(seen.find("48.858"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("2.294"), std::string::npos) << seen;
+  // Same size, and only bytes inside the ranges differ.
+  const std::string original = ReadFile(file);
+  std::string via_bob;
+  chmod(dir_.path().c_str(), 0777);
+  RunAs(User(kBob), [&] {
+    WriteFile(dir_.Sub("bob-view"), ReadFile(mounted));
+    return 0;
+  });
+  via_bob = ReadFile(dir_.Sub("bob-view"));
+  ASSERT_EQ(via_bob.size(), original.size());
+  const redact::StringSource src(original);
+  auto ranges = redact::FindLocationRanges(src, redact::Profile());
+  ASSERT_TRUE(ranges.ok()) << ranges.status();
+  std::string expect = original;
+  redact::ZeroRanges(*ranges, 0, expect.data(), expect.size());
+  EXPECT_TRUE(via_bob == expect) << "bytes outside the ranges changed";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Media, RedactionFormatsTest,
+    ::testing::Values(
+        MediaCase{"gps.png",
+                  "convert -size 64x48 gradient: $F && exiftool -q -overwrite_original "
+                  "-EXIF:GPSLatitude=48.8584 -EXIF:GPSLatitudeRef=N "
+                  "-EXIF:GPSLongitude=2.2945 -EXIF:GPSLongitudeRef=E "
+                  "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945 $F"},
+        MediaCase{"clip.mp4",
+                  "ffmpeg -nostdin -y -f lavfi -i testsrc=duration=1:size=64x48:rate=10 "
+                  "-metadata location=+48.8584+002.2945/ $F"},
+        MediaCase{"clip.mov",
+                  "ffmpeg -nostdin -y -f lavfi -i testsrc=duration=1:size=64x48:rate=10 $F "
+                  "&& exiftool -q -overwrite_original "
+                  "'-Keys:GPSCoordinates=48.8584, 2.2945, 35' $F"}),
+    [](const ::testing::TestParamInfo<MediaCase>& info) {
+      std::string n = info.param.name;
+      std::replace(n.begin(), n.end(), '.', '_');
+      return n;
+    });
 
 }  // namespace
 }  // namespace scopedfs::testing
