@@ -140,7 +140,7 @@ std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
   for (const auto& [key, node] : nodes_) {
     if (node->parent == nullptr) continue;
     out.push_back(Entry{IdOf(node->parent.get()), node->name, IdOf(node.get()),
-                        node->type == S_IFDIR});
+                        node->type == S_IFDIR, node->redacted_view});
   }
   return out;
 }

@@ -113,6 +113,7 @@ class NodeTable {
     std::string name;
     uint64_t id;
     bool is_dir;
+    bool redacted_view;
   };
   std::vector<Entry> Snapshot() const;
 

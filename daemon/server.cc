@@ -19,7 +19,11 @@ void Server::InvalidateAfterPolicyChange(fuse_session* se) {
   }
   fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
   for (const NodeTable::Entry& e : entries) {
-    if (e.is_dir) fuse_lowlevel_notify_inval_inode(se, e.id, 0, 0);
+    // Directories: cached listings. Redacted views: their page cache holds
+    // bytes redacted under the old policy's profile.
+    if (e.is_dir || e.redacted_view) {
+      fuse_lowlevel_notify_inval_inode(se, e.id, 0, 0);
+    }
   }
   SFS_LOG(kInfo, "policy changed: dropped kernel caches for %d names",
           entries.size());

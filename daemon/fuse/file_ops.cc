@@ -55,9 +55,10 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   int backing_id = 0;
   handle->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
   if (node->redacted_view) {
-    // Every read of a redacted view comes to the daemon (direct I/O), and
-    // its own page cache — for mmap, FUSE_DIRECT_IO_ALLOW_MMAP — is filled
-    // by those reads only: the real file is never its backing.
+    // The view is its own inode: its page cache (reads, readahead, mmap) is
+    // filled only by the daemon's reads below, which zero the ranges; the
+    // real file is never its backing. Cached across opens like any file;
+    // a policy change drops it (Server::InvalidateAfterPolicyChange).
     auto ranges = server.redactions().RangesFor(handle->fd, st, profile);
     if (!ranges.ok()) {
       SFS_LOG_EVERY_SEC(kWarning, "refusing a redacted open: %s",
@@ -69,8 +70,9 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
     handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                    /*passthrough_active=*/false,
                                    server.stats(), &backing_id);
-    fi->direct_io = 1;
-    fi->keep_cache = 0;
+    fi->direct_io = direct;
+    fi->keep_cache = !direct;
+    Stats::Add(server.stats().opens_cached);
     fi->fh = reinterpret_cast<uintptr_t>(handle.release());
     return 0;
   }
@@ -217,28 +219,39 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
-// A read of a redacted view: the file's bytes with the ranges zeroed.
+// Whether [off, off + size) touches a redacted range (ranges normalized).
+bool TouchesRanges(const RangeList& ranges, uint64_t off, uint64_t size) {
+  auto it = std::upper_bound(
+      ranges.begin(), ranges.end(), off,
+      [](uint64_t o, const redact::ByteRange& r) { return o < r.end(); });
+  return it != ranges.end() && it->offset < off + size;
+}
+
+// A read of a redacted view that touches a redacted range: the file's bytes
+// with the ranges zeroed (reads elsewhere are spliced like any other).
 void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
-  std::string buf(size, '\0');
+  std::unique_ptr<char[]> storage(new char[size]);
+  char* buf = storage.get();
   ssize_t n;
   do {
-    n = pread(h.fd, buf.data(), size, off);
+    n = pread(h.fd, buf, size, off);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     fuse_reply_err(req, errno);
     return;
   }
-  redact::ZeroRanges(*h.redacted, off, buf.data(), n);
+  redact::ZeroRanges(*h.redacted, off, buf, n);
   Stats::Add(ServerOf(req).stats().redacted_reads);
-  fuse_reply_buf(req, buf.data(), n);
+  fuse_reply_buf(req, buf, n);
 }
 
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
           fuse_file_info* fi) {
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.read_requests);
-  if (HandleOf(fi).redacted != nullptr) {
-    ReadRedacted(req, HandleOf(fi), size, off);
+  const FileHandle& h = HandleOf(fi);
+  if (h.redacted != nullptr && TouchesRanges(*h.redacted, off, size)) {
+    ReadRedacted(req, h, size, off);
     Stats::Add(stats.read_bytes, size);
     return;
   }

@@ -26,8 +26,8 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // modifying calls as the caller so the backing file system applies its own
   // (current) rules rather than the kernel's older FUSE approximation.
   fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
-  // Redacted views are direct I/O (every read comes to the daemon); mmap of
-  // them uses the view's own page cache, filled by those reads only.
+  // An O_DIRECT open of a redacted view is direct I/O without passthrough;
+  // its mmap then uses the view's own page cache (redacted bytes only).
   fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
