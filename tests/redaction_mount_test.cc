@@ -253,6 +253,35 @@ TEST_F(RedactionMountTest, FullAndRedactedCallersAtOnceAndAlternating) {
       << "alice's open, mmapped file did not keep the real bytes";
 }
 
+// A policy change reaches callers at their next open: with the EXIF part of
+// the profile switched off, bob sees the EXIF GPS again but still not the
+// XMP location (his view's cached pages were dropped); with redaction gone,
+// he sees everything.
+TEST_F(RedactionMountTest, PolicyChangesReachTheViewAtTheNextOpen) {
+  const std::string path = M("photos/eiffel.jpg");
+  ASSERT_EQ(ExifAs(kBob, path).find("GPSLatitude"), std::string::npos);
+  auto apply = [&](const std::string& text) {
+    const std::string file = dir_.Sub("next.textproto");
+    WriteFile(file, text);
+    const std::string ctl = absl::StrCat(
+        getenv("TEST_SRCDIR"), "/scopedfs/tools/scopedctl --state_dir=",
+        mnt_->state_dir(), " policy apply ", file, " >/dev/null");
+    return system(ctl.c_str());
+  };
+  std::string exif_only_off = kPolicy;
+  const std::string from = "exif_gps: true xmp_location: true";
+  exif_only_off.replace(exif_only_off.find(from), from.size(),
+                        "exif_gps: false xmp_location: true");
+  ASSERT_EQ(apply(exif_only_off), 0);
+  const std::string partial = ExifAs(kBob, path);
+  EXPECT_NE(partial.find("[GPS]"), std::string::npos) << partial;
+  EXPECT_EQ(partial.find("Paris"), std::string::npos) << partial;
+  ASSERT_EQ(apply("default_action: ALLOW\n"), 0);
+  const std::string full = ExifAs(kBob, path);
+  EXPECT_NE(full.find("Paris"), std::string::npos) << full;
+  EXPECT_NE(full.find("[GPS]"), std::string::npos) << full;
+}
+
 // Other formats through the mount: PNG (eXIf + XMP), MP4 and MOV (ffmpeg's
 // location metadata, QuickTime keys written by exiftool).
 struct MediaCase {
