@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/mount_test_base.h"
+#include "tests/shell.h"
 
 namespace scopedfs::testing {
 namespace {
@@ -31,14 +32,8 @@ RunResult RunDaemon(const std::vector<std::string>& args) {
   std::string cmd = DaemonBinary();
   for (const std::string& a : args) absl::StrAppend(&cmd, " '", a, "'");
   absl::StrAppend(&cmd, " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  RunResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  const ShellResult r = RunShell(cmd);
+  return RunResult{r.status, r.output};
 }
 
 class LifecycleTest : public ::testing::Test {

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "scopedfs/v1/admin.grpc.pb.h"
 #include "tests/mount_test_base.h"
+#include "tests/shell.h"
 
 namespace scopedfs::testing {
 namespace {
@@ -322,12 +323,9 @@ TEST(PolicyStartup, CorruptStoredPolicyRefusesToStartUnlessFallback) {
   WriteFile(state + "/policy.textproto", "rules { this is not a policy");
   const std::string cmd = absl::StrCat(DaemonBinary(), " --foreground --state_dir=", state,
                                        " ", dir.Sub("src"), " ", dir.Sub("mnt"), " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096] = {};
-  const size_t n = fread(buf, 1, sizeof(buf) - 1, p);
-  const int status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 2);
-  EXPECT_NE(std::string(buf, n).find("policy"), std::string::npos) << buf;
+  const ShellResult refused = RunShell(cmd);
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.output.find("policy"), std::string::npos) << refused.output;
   EXPECT_FALSE(IsFuseMounted(dir.Sub("mnt")));
   // With the fallback flag it starts on the embedded default.
   const pid_t pid = fork();

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
+#include "tests/shell.h"
 #include "redact/ranges.h"
 #include "redact/redact.h"
 #include "redact/source.h"
@@ -27,15 +28,9 @@ namespace {
 
 // Runs a shell command; returns its exit status, stdout in `out`.
 int Shell(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string data;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) data.append(buf, n);
-  int status = pclose(p);
-  if (out != nullptr) *out = std::move(data);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  testing::ShellResult r = testing::RunShell(cmd);
+  if (out != nullptr) *out = std::move(r.output);
+  return r.status;
 }
 
 std::string ReadFile(const std::string& path) {

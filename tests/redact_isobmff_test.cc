@@ -1,5 +1,6 @@
 // ISO-BMFF location finder: synthetic box trees with exact expected ranges,
 // malformed/fuzzed input, real ffmpeg/exiftool files, and a 1 GiB sparse file.
+#include "tests/shell.h"
 #include "redact/isobmff.h"
 
 #include <fcntl.h>
@@ -674,17 +675,9 @@ void WriteAll(const std::string& path, const std::string& data) {
 
 // Runs a shell command; returns its stdout, sets *rc.
 std::string Shell(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    *rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  *rc = pclose(p);
-  return out;
+  testing::ShellResult r = testing::RunShell(cmd);
+  *rc = r.status;
+  return std::move(r.output);
 }
 
 // exiftool's lines that carry the planted coordinates (48.8584 N, 2.2945 E,

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "redact/redact.h"
 #include "tests/mount_test_base.h"
+#include "tests/shell.h"
 
 namespace scopedfs::testing {
 namespace {
@@ -41,16 +42,8 @@ bool HaveTools() {
   return system("command -v exiftool >/dev/null && command -v convert >/dev/null") == 0;
 }
 
-// Runs a shell command and returns its stdout.
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+// A shell command's stdout.
+std::string Capture(const std::string& cmd) { return RunShell(cmd).output; }
 
 class RedactionMountTest : public MountTest {
  protected:

@@ -31,41 +31,51 @@ absl::StatusOr<std::string> Slurp(const std::string& path) {
   return ss.str();
 }
 
+// Listens on `path`. The socket is bound under a temporary name and renamed
+// into place once it listens and has its final mode, so a client that sees
+// the path can connect at once (and never through a looser mode).
 absl::StatusOr<int> ListenUnix(const std::string& path,
                                const std::string& group_name) {
+  const std::string tmp = path + ".new";
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
+  if (tmp.size() >= sizeof(addr.sun_path)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "admin socket path '", path, "' is longer than ",
-        sizeof(addr.sun_path) - 1, " bytes; use a shorter --state_dir"));
+        "admin socket path '", path, "' is too long (a Unix socket path has ",
+        sizeof(addr.sun_path) - 1 - 4, " bytes at most here); use a shorter --state_dir"));
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::memcpy(addr.sun_path, tmp.c_str(), tmp.size() + 1);
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("cannot create the admin socket");
-  unlink(path.c_str());  // A socket left by a previous run.
+  unlink(tmp.c_str());
   // Created 0600 from the start: no window in which others may connect.
   const mode_t old_umask = umask(0177);
   const int bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   umask(old_umask);
-  if (bound != 0 || listen(fd, 64) != 0) {
-    const int err = errno;
+  auto fail = [&](absl::Status st) {
     close(fd);
-    return absl::InternalError(absl::StrCat("cannot listen on '", path,
-                                            "': ", std::strerror(err)));
+    unlink(tmp.c_str());
+    return st;
+  };
+  if (bound != 0 || listen(fd, 64) != 0) {
+    return fail(absl::InternalError(absl::StrCat(
+        "cannot listen on '", path, "': ", std::strerror(errno))));
   }
   if (!group_name.empty()) {
     // The group reaches the socket through the state dir: search permission
     // only (0710), its files stay 0600.
     const std::string dir = path.substr(0, path.rfind('/'));
     const struct group* gr = getgrnam(group_name.c_str());
-    if (gr == nullptr || chown(path.c_str(), 0, gr->gr_gid) != 0 ||
-        chmod(path.c_str(), 0660) != 0 || chown(dir.c_str(), 0, gr->gr_gid) != 0 ||
+    if (gr == nullptr || chown(tmp.c_str(), 0, gr->gr_gid) != 0 ||
+        chmod(tmp.c_str(), 0660) != 0 || chown(dir.c_str(), 0, gr->gr_gid) != 0 ||
         chmod(dir.c_str(), 0710) != 0) {
-      close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot give the admin socket to group '", group_name, "'"));
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "cannot give the admin socket to group '", group_name, "'")));
     }
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail(absl::InternalError(absl::StrCat(
+        "cannot put the admin socket at '", path, "': ", std::strerror(errno))));
   }
   return fd;
 }
