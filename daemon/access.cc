@@ -29,6 +29,13 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
 
 namespace {
 
+// The view rule, shared by lookups and opens: a caller reads the redacted
+// view when reading is only allowed redacted and writing is not granted (a
+// caller the policy lets write gets the real file).
+bool WantsRedactedView(v1::Action read, v1::Action write) {
+  return read == v1::ALLOW_REDACTED && write != v1::ALLOW;
+}
+
 policy::Verdict Evaluate(const policy::Engine& engine, const Caller& caller,
                          absl::string_view path, v1::Operation op,
                          bool is_dir) {
@@ -99,19 +106,6 @@ bool AccessMediator::PolicyRedacts(const policy::Engine& engine) {
   return redacts_;
 }
 
-bool AccessMediator::ViewFor(const Caller& caller, Node* parent,
-                             absl::string_view name, bool* shared_cache_ok) {
-  const auto engine = policy_->engine();
-  if (!PolicyRedacts(*engine)) return false;
-  *shared_cache_ok = false;  // Some caller may get another view.
-  const std::string path = ChildPath(parent, name);
-  // Redacted: reading is only allowed redacted, and writing is not granted
-  // (a caller the policy lets write gets the real file).
-  return Evaluate(*engine, caller, path, v1::READ, false).action ==
-             v1::ALLOW_REDACTED &&
-         Evaluate(*engine, caller, path, v1::WRITE, false).action != v1::ALLOW;
-}
-
 AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
                                                       Node* node,
                                                       v1::Operation op) {
@@ -121,8 +115,9 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
   out.err = RecordOutcome(verdict.action, op);
   if (out.err != 0) return out;
   const bool wants_redacted =
-      verdict.action == v1::ALLOW_REDACTED &&
-      NodeVerdict(caller, node, v1::WRITE, *engine).action != v1::ALLOW;
+      verdict.action == v1::ALLOW_REDACTED &&  // Spares the WRITE decision.
+      WantsRedactedView(verdict.action,
+                        NodeVerdict(caller, node, v1::WRITE, *engine).action);
   if (node->redacted_view != wants_redacted) {
     // Reached through the other view (the kernel cached a name another
     // caller looked up): make the kernel look it up again for this caller.
@@ -155,15 +150,26 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
       Evaluate(*engine, caller, ChildPath(parent, name), op, is_dir).action, op);
 }
 
-int AccessMediator::CheckLookup(const Caller& caller, Node* parent,
-                                absl::string_view name, bool is_dir,
-                                bool mediate, bool* shared_cache_ok) {
+AccessMediator::LookupVerdict AccessMediator::CheckLookup(
+    const Caller& caller, Node* parent, absl::string_view name, mode_t type,
+    bool mediate) {
   const auto engine = policy_->engine();
   const std::string path = ChildPath(parent, name);
-  *shared_cache_ok = !engine->VisibilityMayVary(path);
-  if (!mediate) return 0;
-  return RecordOutcome(
-      Evaluate(*engine, caller, path, v1::LOOKUP, is_dir).action, v1::LOOKUP);
+  const bool is_dir = type == S_IFDIR;
+  LookupVerdict out;
+  out.shared_cache_ok = !engine->VisibilityMayVary(path);
+  if (mediate) {
+    out.err = RecordOutcome(
+        Evaluate(*engine, caller, path, v1::LOOKUP, is_dir).action, v1::LOOKUP);
+    if (out.err != 0) return out;
+  }
+  if (type == S_IFREG && PolicyRedacts(*engine)) {
+    out.shared_cache_ok = false;  // Some caller may get the other view.
+    out.redacted = WantsRedactedView(
+        Evaluate(*engine, caller, path, v1::READ, false).action,
+        Evaluate(*engine, caller, path, v1::WRITE, false).action);
+  }
+  return out;
 }
 
 bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {

@@ -12,7 +12,7 @@
 //
 // Views: a caller whose READ verdict for a regular file is ALLOW_REDACTED
 // (and who may not write it) reaches the file through its redacted view, a
-// node of its own (ViewFor, at lookup). An open then lands on the right
+// node of its own (CheckLookup). An open then lands on the right
 // view (CheckOpen); one on the other view answers ESTALE, and the kernel
 // looks the name up again and retries. Writes through a redacted view are
 // refused (EACCES).
@@ -58,12 +58,6 @@ class AccessMediator {
   int CheckName(const Caller& caller, Node* parent, absl::string_view name,
                 v1::Operation op, bool is_dir);
 
-  // Whether `caller` gets the redacted view of the regular file `name`
-  // under `parent`, and (in *shared_cache_ok, ANDed in) whether another
-  // caller could get the other view.
-  bool ViewFor(const Caller& caller, Node* parent, absl::string_view name,
-               bool* shared_cache_ok);
-
   struct OpenVerdict {
     int err = 0;            // 0, or the errno to answer.
     bool redacted = false;  // Serve the redacted view's bytes.
@@ -72,11 +66,17 @@ class AccessMediator {
   // An open of `node` (READ or WRITE), view included.
   OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op);
 
-  // A lookup of `name` under `parent`: with `mediate`, the LOOKUP verdict
-  // (0, or ENOENT for HIDE, EACCES for DENY); always sets
-  // *shared_cache_ok as SharedCacheAllowed would. One path computation.
-  int CheckLookup(const Caller& caller, Node* parent, absl::string_view name,
-                  bool is_dir, bool mediate, bool* shared_cache_ok);
+  struct LookupVerdict {
+    int err = 0;  // With mediation: ENOENT for HIDE, EACCES for DENY.
+    bool shared_cache_ok = true;  // As SharedCacheAllowed, views included.
+    bool redacted = false;        // A regular file's redacted view.
+  };
+  // A lookup of `name` (file type `type`, S_IFMT bits) under `parent`: with
+  // `mediate`, the LOOKUP verdict; whether the kernel may share the entry;
+  // and which view of a regular file this caller gets. One path
+  // computation, one engine.
+  LookupVerdict CheckLookup(const Caller& caller, Node* parent,
+                            absl::string_view name, mode_t type, bool mediate);
 
   // True when the kernel may cache what it learns about `name` under
   // `parent` (or about `parent` itself when `name` is empty) for every

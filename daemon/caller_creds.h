@@ -28,6 +28,7 @@
 #ifndef SCOPEDFS_DAEMON_CALLER_CREDS_H_
 #define SCOPEDFS_DAEMON_CALLER_CREDS_H_
 
+#include <errno.h>
 #include <sys/types.h>
 
 #include <vector>
@@ -70,6 +71,20 @@ class ScopedCallerCreds {
   bool umask_switched_ = false;
   int error_ = 0;
 };
+
+// Runs `call` (a syscall-style callable: -1 and errno on failure) as the
+// caller (fsuid, fsgid, groups) when `as_caller`, else as the daemon. A
+// failed identity switch fails the call with its errno.
+template <typename Call>
+auto CallAsCallerIf(fuse_req* req, bool as_caller, Call call) -> decltype(call()) {
+  if (!as_caller) return call();
+  ScopedCallerCreds creds(req, /*with_groups=*/true);
+  if (creds.error() != 0) {
+    errno = creds.error();
+    return -1;
+  }
+  return call();
+}
 
 }  // namespace scopedfs
 

@@ -9,7 +9,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <optional>
 
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
@@ -96,11 +95,10 @@ int TouchCtime(fuse_req_t req, Node* node) {
     // non-owner.
     return HasDaemonWriter(node) ? 0 : EPERM;
   }
-  std::optional<ScopedCallerCreds> as_caller;
-  if (uid == st.st_uid) as_caller.emplace(req, /*with_groups=*/true);
-  if (as_caller && as_caller->error() != 0) return as_caller->error();
-  return fchownat(node->fd, "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0
-             ? 0 : errno;
+  const int res = CallAsCallerIf(req, uid == st.st_uid, [&] {
+    return fchownat(node->fd, "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  });
+  return res == 0 ? 0 : errno;
 }
 
 void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <optional>
 
 #include "daemon/access.h"
 #include "daemon/caller_creds.h"
@@ -178,15 +177,10 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     fuse_reply_err(req, denied);
     return;
   }
-  int res;
-  {
-    // A whiteout is a new inode (a 0:0 character device): the caller's.
-    std::optional<ScopedCallerCreds> as_caller;
-    if (flags & RENAME_WHITEOUT) as_caller.emplace(req, /*with_groups=*/true);
-    res = as_caller && as_caller->error() != 0
-              ? (errno = as_caller->error(), -1)
-              : renameat2(from->fd, name, to->fd, newname, flags);
-  }
+  // A whiteout is a new inode (a 0:0 character device): the caller's.
+  const int res = CallAsCallerIf(req, (flags & RENAME_WHITEOUT) != 0, [&] {
+    return renameat2(from->fd, name, to->fd, newname, flags);
+  });
   const int err = res == 0 ? 0 : errno;
   if (err != 0) {
     NoteBackingError("rename", err);

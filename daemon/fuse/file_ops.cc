@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "daemon/caller_creds.h"
@@ -109,15 +108,8 @@ void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
 template <typename Op>
 auto AsCallerIfSetid(fuse_req_t req, int fd, Op op) -> decltype(op()) {
   struct stat st;
-  if (fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
-    ScopedCallerCreds as_caller(req, /*with_groups=*/true);
-    if (as_caller.error() != 0) {
-      errno = as_caller.error();
-      return -1;
-    }
-    return op();
-  }
-  return op();
+  return CallAsCallerIf(
+      req, fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0, op);
 }
 
 // What an open asks of the policy: WRITE if it can change the file.
@@ -139,14 +131,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // The kernel already checked the caller's access (default_permissions).
   // A truncating open runs as the caller, so the backing file system clears
   // set-id bits as it would for this caller.
-  int fd;
-  {
-    std::optional<ScopedCallerCreds> as_caller;
-    if (fi->flags & O_TRUNC) as_caller.emplace(req, /*with_groups=*/true);
-    fd = as_caller && as_caller->error() != 0
-             ? (errno = as_caller->error(), -1)
-             : open(ProcFdPath(node->fd).c_str(), BackingOpenFlags(fi->flags));
-  }
+  const int fd = CallAsCallerIf(req, (fi->flags & O_TRUNC) != 0, [&] {
+    return open(ProcFdPath(node->fd).c_str(), BackingOpenFlags(fi->flags));
+  });
   if (fd < 0) {
     const int err = errno;
     NoteBackingError("open", err);

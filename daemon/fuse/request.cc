@@ -26,16 +26,12 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) != 0) {
     return errno;
   }
-  bool shared_cache_ok = true;
-  const int denied = server.access().CheckLookup(
-      CallerOf(req), parent, name, S_ISDIR(e->attr.st_mode), mediate,
-      &shared_cache_ok);
-  if (denied != 0) return denied;
-  // Which view of a regular file this caller gets (its own node id).
-  const bool redacted = S_ISREG(e->attr.st_mode) &&
-                        server.access().ViewFor(CallerOf(req), parent, name,
-                                                &shared_cache_ok);
-  if (!shared_cache_ok) e->entry_timeout = 0;
+  const AccessMediator::LookupVerdict verdict = server.access().CheckLookup(
+      CallerOf(req), parent, name, e->attr.st_mode & S_IFMT, mediate);
+  if (verdict.err != 0) return verdict.err;
+  if (!verdict.shared_cache_ok) e->entry_timeout = 0;
+  // A regular file's redacted view is a node (id) of its own.
+  const bool redacted = verdict.redacted;
   // Most lookups revalidate a name the kernel already knows: no descriptor
   // to open then.
   Node* node = server.nodes().AcquireKnown(e->attr, parent, name, redacted);
