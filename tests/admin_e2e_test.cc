@@ -55,11 +55,7 @@ CtlResult RunCtl(const Identity& who, const std::vector<std::string>& args) {
     dup2(err_pipe[1], 2);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    if (setgroups(who.groups.size(), who.groups.data()) != 0 ||
-        setresgid(who.gid, who.gid, who.gid) != 0 ||
-        setresuid(who.uid, who.uid, who.uid) != 0) {
-      _exit(125);
-    }
+    if (!BecomeIdentity(who)) _exit(125);
     std::vector<std::string> argv_store = {binary};
     argv_store.insert(argv_store.end(), args.begin(), args.end());
     std::vector<char*> argv;

@@ -153,7 +153,7 @@ TEST_F(IoTest, ConcurrentWritersFromSeveralUsers) {
     const pid_t pid = fork();
     if (pid == 0) {
       const uid_t uid = 2000 + w;
-      if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) _exit(99);
+      if (!BecomeIdentity(User(uid))) _exit(99);
       const std::string chunk = Pattern(kChunk, 10 + w);
       const int f = open(M("shared").c_str(), O_WRONLY);
       const int l = open(M("log").c_str(), O_WRONLY | O_APPEND);

@@ -176,16 +176,18 @@ absl::StatusOr<std::map<std::string, uint64_t>> ScopedfsMount::Stats() {
   return out;
 }
 
+bool BecomeIdentity(const Identity& who) {
+  return setgroups(who.groups.size(), who.groups.data()) == 0 &&
+         setresgid(who.gid, who.gid, who.gid) == 0 &&
+         setresuid(who.uid, who.uid, who.uid) == 0;
+}
+
 int RunAs(const Identity& who, const std::function<int()>& fn) {
   fflush(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return 254;
   if (pid == 0) {
-    if (setgroups(who.groups.size(), who.groups.data()) != 0 ||
-        setresgid(who.gid, who.gid, who.gid) != 0 ||
-        setresuid(who.uid, who.uid, who.uid) != 0) {
-      _exit(255);
-    }
+    if (!BecomeIdentity(who)) _exit(255);
     _exit(fn() & 0xff);
   }
   int status = 0;

@@ -82,6 +82,10 @@ struct Identity {
 };
 inline Identity User(uid_t uid) { return {uid, uid, {}}; }
 
+// Switches this (child) process to `who` for good: groups, gid, then uid.
+// False if any step failed.
+bool BecomeIdentity(const Identity& who);
+
 // Runs `fn` in a child process with the given identity and returns what `fn`
 // returns (use 0 for success, an errno otherwise); 255 if the child could
 // not switch identity, 254 if it died.

@@ -155,7 +155,7 @@ TEST_F(PolicyMountTest, LiveApplyWhileClientsWork) {
   for (uid_t uid : {1000u, 1001u, 1002u}) {
     const pid_t pid = fork();
     if (pid == 0) {
-      if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) _exit(99);
+      if (!BecomeIdentity(User(uid))) _exit(99);
       // Reads of open/ must never fail; run until the parent says stop.
       for (int i = 0; i < 100000; ++i) {
         const int fd = open(M("open/a.txt").c_str(), O_RDONLY);

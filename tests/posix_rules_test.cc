@@ -357,9 +357,7 @@ class HeldOpen {
       close(status[0]);
       close(ctl[1]);
       std::string res;
-      if (setgroups(who.groups.size(), who.groups.data()) != 0 ||
-          setresgid(who.gid, who.gid, who.gid) != 0 ||
-          setresuid(who.uid, who.uid, who.uid) != 0) {
+      if (!BecomeIdentity(who)) {
         res = "IDENTITY SWITCH FAILED";
       } else {
         const int fd = open(path.c_str(), flags | O_CLOEXEC);

@@ -199,7 +199,7 @@ TEST_F(RedactionMountTest, FullAndRedactedCallersAtOnceAndAlternating) {
   const std::string orig = original_;
   const pid_t holder = fork();
   if (holder == 0) {
-    if (setresgid(kAlice, kAlice, kAlice) || setresuid(kAlice, kAlice, kAlice)) _exit(99);
+    if (!BecomeIdentity(User(kAlice))) _exit(99);
     const int fd = open(path.c_str(), O_RDONLY);
     void* m = fd < 0 ? MAP_FAILED : mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED) _exit(98);
@@ -219,7 +219,7 @@ TEST_F(RedactionMountTest, FullAndRedactedCallersAtOnceAndAlternating) {
   for (uid_t uid : {kAlice, kBob}) {
     const pid_t pid = fork();
     if (pid == 0) {
-      if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) _exit(99);
+      if (!BecomeIdentity(User(uid))) _exit(99);
       const std::string& want = uid == kAlice ? orig : red;
       std::string buf(size, '\0');
       for (int i = 0; i < 1000; ++i) {
