@@ -94,18 +94,6 @@ int AccessMediator::CheckNode(const Caller& caller, Node* node,
   return RecordOutcome(NodeVerdict(caller, node, op, *engine).action, op);
 }
 
-bool AccessMediator::PolicyRedacts(const policy::Engine& engine) {
-  absl::MutexLock lock(&redacts_mu_);
-  if (redacts_generation_ != engine.generation()) {
-    redacts_ = false;
-    for (const v1::Rule& rule : engine.policy().rules()) {
-      redacts_ = redacts_ || rule.action() == v1::ALLOW_REDACTED;
-    }
-    redacts_generation_ = engine.generation();
-  }
-  return redacts_;
-}
-
 AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
                                                       Node* node,
                                                       v1::Operation op) {
@@ -163,7 +151,7 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
         Evaluate(*engine, caller, path, v1::LOOKUP, is_dir).action, v1::LOOKUP);
     if (out.err != 0) return out;
   }
-  if (type == S_IFREG && PolicyRedacts(*engine)) {
+  if (type == S_IFREG && engine->HasRedactionRules()) {
     out.shared_cache_ok = false;  // Some caller may get the other view.
     out.redacted = WantsRedactedView(
         Evaluate(*engine, caller, path, v1::READ, false).action,

@@ -93,16 +93,11 @@ class AccessMediator {
   // Counts the outcome and maps it to an errno.
   int RecordOutcome(v1::Action action, v1::Operation op);
 
-  // Whether the engine has any ALLOW_REDACTED rule (cached per generation).
-  bool PolicyRedacts(const policy::Engine& engine);
   // A verdict for `node`, from the cache when possible.
   policy::Verdict NodeVerdict(const Caller& caller, Node* node,
                               v1::Operation op, const policy::Engine& engine);
 
   PolicyStore* const policy_;
-  absl::Mutex redacts_mu_;
-  uint64_t redacts_generation_ ABSL_GUARDED_BY(redacts_mu_) = 0;
-  bool redacts_ ABSL_GUARDED_BY(redacts_mu_) = false;
   NodeTable* const nodes_;
   Stats* const stats_;
   policy::DecisionCache cache_;

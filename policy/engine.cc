@@ -118,6 +118,8 @@ struct Engine::Impl {
   // Some rule could give every caller ALLOW for LOOKUP in a whole region
   // (see VisibilityMayVary).
   bool has_universal_lookup_allow = false;
+  // Some rule answers ALLOW_REDACTED (see HasRedactionRules).
+  bool has_redaction_rules = false;
 
   // Per-request state of one decision.
   struct Eval {
@@ -461,6 +463,9 @@ absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& 
   impl->policy.set_generation(generation);
   impl->generation = generation;
   impl->Build();
+  for (const v1::Rule& rule : policy.rules()) {
+    impl->has_redaction_rules |= rule.action() == v1::ALLOW_REDACTED;
+  }
   return std::shared_ptr<const Engine>(new Engine(std::move(impl)));
 }
 
@@ -551,6 +556,7 @@ bool Engine::VisibilityMayVary(absl::string_view path) const {
 }
 
 uint64_t Engine::generation() const { return impl_->generation; }
+bool Engine::HasRedactionRules() const { return impl_->has_redaction_rules; }
 const v1::Policy& Engine::policy() const { return impl_->policy; }
 
 }  // namespace scopedfs::policy

@@ -102,6 +102,9 @@ class Engine {
   bool VisibilityMayVary(absl::string_view path) const;
 
   uint64_t generation() const;
+  // Whether any rule answers ALLOW_REDACTED: only then can two callers get
+  // different views of a file.
+  bool HasRedactionRules() const;
   // The compiled policy, with generation() set.
   const v1::Policy& policy() const;
 
