@@ -1,6 +1,8 @@
 #include "daemon/access.h"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <time.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -8,7 +10,7 @@ namespace scopedfs {
 
 Caller CallerOf(fuse_req* req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid};
+  return Caller{ctx->uid, ctx->gid, static_cast<uint32_t>(ctx->pid)};
 }
 
 int ErrnoForAction(v1::Action action, v1::Operation op) {
@@ -27,6 +29,18 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
   }
 }
 
+// The file a decision is about: (dev, ino) for the owner store; ino 0 when
+// the name does not exist (yet).
+struct AccessMediator::Target {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+
+  static Target Of(const Node* node) { return {node->dev, node->ino}; }
+  static Target Of(const struct stat* st) {
+    return st == nullptr ? Target{} : Target{st->st_dev, st->st_ino};
+  }
+};
+
 namespace {
 
 // The view rule, shared by lookups and opens: a caller reads the redacted
@@ -36,19 +50,57 @@ bool WantsRedactedView(v1::Action read, v1::Action write) {
   return read == v1::ALLOW_REDACTED && write != v1::ALLOW;
 }
 
-policy::Verdict Evaluate(const policy::Engine& engine, const Caller& caller,
-                         absl::string_view path, v1::Operation op,
-                         bool is_dir) {
+int64_t RealtimeNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
+                                       const Caller& caller,
+                                       absl::string_view path, v1::Operation op,
+                                       bool is_dir, const Target& target) {
   policy::Request req;
   req.uid = caller.uid;
   req.gid = caller.gid;
   req.path = path;
   req.op = op;
   req.is_dir = is_dir;
+  if (target.ino != 0 && audit_ != nullptr && engine.UsesOwnership()) {
+    const std::string* app = engine.AppOf(caller.uid, caller.gid);
+    req.caller_is_owner = audit_->owners().IsOwner(
+        path, target.dev, target.ino, app != nullptr ? *app : "", caller.uid);
+  }
   return engine.Decide(req);
 }
 
-}  // namespace
+void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
+                           absl::string_view path, v1::Operation op,
+                           int open_flags, const policy::Verdict& verdict,
+                           int err, uint64_t latency_nanos) {
+  if (audit_ == nullptr) return;
+  if (!verdict.audit || !store_events_) {
+    audit_->CountUnstored();
+    return;
+  }
+  audit::Event e;
+  e.time_unix_nanos = RealtimeNanos();
+  e.uid = caller.uid;
+  e.gid = caller.gid;
+  e.pid = caller.pid;
+  e.operation = op;
+  e.open_flags = open_flags;
+  e.decision = verdict.action;
+  e.error = err;
+  e.policy_generation = engine.generation();
+  e.latency_nanos = latency_nanos;
+  e.path = std::string(path);
+  if (verdict.app != nullptr) e.app = *verdict.app;
+  if (verdict.rule_id != nullptr) e.rule_id = *verdict.rule_id;
+  audit_->Submit(std::move(e));
+}
 
 std::string AccessMediator::ChildPath(Node* parent,
                                       absl::string_view name) const {
@@ -59,6 +111,7 @@ std::string AccessMediator::ChildPath(Node* parent,
 
 int AccessMediator::RecordOutcome(v1::Action action, v1::Operation op) {
   const int err = ErrnoForAction(action, op);
+  stats_->CountDecision(op, action);
   switch (action) {
     case v1::ALLOW: Stats::Add(stats_->decisions_allow); break;
     case v1::HIDE: Stats::Add(stats_->decisions_hide); break;
@@ -74,6 +127,8 @@ int AccessMediator::RecordOutcome(v1::Action action, v1::Operation op) {
 policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
                                             v1::Operation op,
                                             const policy::Engine& engine) {
+  // The owner store only changes a node's verdict through a name change,
+  // which renews its cache tag (or clears the cache, for directories).
   const policy::DecisionCache::Key key{caller.uid, caller.gid,
                                        node->cache_tag.load(),
                                        static_cast<int>(op),
@@ -82,86 +137,166 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
     Stats::Add(stats_->decision_cache_hits);
     return *cached;
   }
-  const policy::Verdict verdict = Evaluate(
-      engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR);
+  const policy::Verdict verdict =
+      Decide(engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR,
+             Target::Of(node));
   cache_.Put(key, verdict);
   return verdict;
 }
 
 int AccessMediator::CheckNode(const Caller& caller, Node* node,
                               v1::Operation op) {
+  const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
-  return RecordOutcome(NodeVerdict(caller, node, op, *engine).action, op);
+  const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
+  const int err = RecordOutcome(verdict.action, op);
+  const uint64_t latency = MonotonicNanos() - start;
+  stats_->decision_latency.Record(latency);
+  Audit(*engine, caller, nodes_->PathOf(node), op, 0, verdict, err, latency);
+  return err;
 }
 
 AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
                                                       Node* node,
-                                                      v1::Operation op) {
+                                                      v1::Operation op,
+                                                      int open_flags) {
+  const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   OpenVerdict out;
   out.err = RecordOutcome(verdict.action, op);
-  if (out.err != 0) return out;
-  const bool wants_redacted =
-      verdict.action == v1::ALLOW_REDACTED &&  // Spares the WRITE decision.
-      WantsRedactedView(verdict.action,
-                        NodeVerdict(caller, node, v1::WRITE, *engine).action);
-  if (node->redacted_view != wants_redacted) {
-    // Reached through the other view (the kernel cached a name another
-    // caller looked up): make the kernel look it up again for this caller.
-    out.err = ESTALE;
-    return out;
-  }
-  if (!wants_redacted) return out;
-  if (op != v1::READ) {
-    out.err = EACCES;  // No writes through a redacted view.
-    return out;
-  }
-  out.redacted = true;
-  for (const v1::RedactionProfile& p : engine->policy().redaction_profiles()) {
-    if (verdict.redaction_profile != nullptr &&
-        p.name() == *verdict.redaction_profile) {
-      out.profile.exif_gps = p.exif_gps();
-      out.profile.xmp_location = p.xmp_location();
-      out.profile.video_location = p.video_location();
+  if (out.err == 0) {
+    const bool wants_redacted =
+        verdict.action == v1::ALLOW_REDACTED &&  // Spares the WRITE decision.
+        WantsRedactedView(verdict.action,
+                          NodeVerdict(caller, node, v1::WRITE, *engine).action);
+    if (node->redacted_view != wants_redacted) {
+      // Reached through the other view (the kernel cached a name another
+      // caller looked up): make the kernel look it up again for this caller.
+      out.err = ESTALE;
+    } else if (wants_redacted && op != v1::READ) {
+      out.err = EACCES;  // No writes through a redacted view.
+    } else if (wants_redacted) {
+      out.redacted = true;
+      for (const v1::RedactionProfile& p :
+           engine->policy().redaction_profiles()) {
+        if (verdict.redaction_profile != nullptr &&
+            p.name() == *verdict.redaction_profile) {
+          out.profile.exif_gps = p.exif_gps();
+          out.profile.xmp_location = p.xmp_location();
+          out.profile.video_location = p.video_location();
+        }
+      }
+      Stats::Add(stats_->opens_redacted);
     }
   }
-  Stats::Add(stats_->opens_redacted);
+  const uint64_t latency = MonotonicNanos() - start;
+  stats_->decision_latency.Record(latency);
+  // ESTALE is no answer the client sees: the kernel retries the open after
+  // a fresh lookup, and that open is the one audited.
+  if (out.err != ESTALE) {
+    Audit(*engine, caller, nodes_->PathOf(node), op, open_flags, verdict,
+          out.err, latency);
+  }
   return out;
 }
 
 int AccessMediator::CheckName(const Caller& caller, Node* parent,
                               absl::string_view name, v1::Operation op,
-                              bool is_dir) {
+                              bool is_dir, AuditMode audit, int open_flags,
+                              const struct stat* existing) {
+  const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
-  return RecordOutcome(
-      Evaluate(*engine, caller, ChildPath(parent, name), op, is_dir).action, op);
+  const std::string path = ChildPath(parent, name);
+  Target target = Target::Of(existing);
+  struct stat st;
+  if (existing == nullptr && op != v1::CREATE && audit_ != nullptr &&
+      engine->UsesOwnership() &&
+      fstatat(parent->fd, std::string(name).c_str(), &st,
+              AT_SYMLINK_NOFOLLOW) == 0) {
+    target = Target::Of(&st);
+  }
+  const policy::Verdict verdict =
+      Decide(*engine, caller, path, op, is_dir, target);
+  const int err = RecordOutcome(verdict.action, op);
+  const uint64_t latency = MonotonicNanos() - start;
+  stats_->decision_latency.Record(latency);
+  if (audit == AuditMode::kAlways ||
+      (audit == AuditMode::kIfRefused && err != 0)) {
+    Audit(*engine, caller, path, op, open_flags, verdict, err, latency);
+  }
+  return err;
 }
 
 AccessMediator::LookupVerdict AccessMediator::CheckLookup(
-    const Caller& caller, Node* parent, absl::string_view name, mode_t type,
-    bool mediate) {
+    const Caller& caller, Node* parent, absl::string_view name,
+    const struct stat& st, bool mediate, AuditMode audit) {
+  const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
   const std::string path = ChildPath(parent, name);
+  const mode_t type = st.st_mode & S_IFMT;
   const bool is_dir = type == S_IFDIR;
+  const Target target = Target::Of(&st);
   LookupVerdict out;
   out.shared_cache_ok = !engine->VisibilityMayVary(path);
   if (mediate) {
-    out.err = RecordOutcome(
-        Evaluate(*engine, caller, path, v1::LOOKUP, is_dir).action, v1::LOOKUP);
-    if (out.err != 0) return out;
+    const policy::Verdict verdict =
+        Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
+    out.err = RecordOutcome(verdict.action, v1::LOOKUP);
+    const uint64_t latency = MonotonicNanos() - start;
+    stats_->decision_latency.Record(latency);
+    if (out.err != 0) {
+      if (audit != AuditMode::kNever) {
+        Audit(*engine, caller, path, v1::LOOKUP, 0, verdict, out.err, latency);
+      }
+      return out;
+    }
   }
   if (type == S_IFREG && engine->HasRedactionRules()) {
     out.shared_cache_ok = false;  // Some caller may get the other view.
     out.redacted = WantsRedactedView(
-        Evaluate(*engine, caller, path, v1::READ, false).action,
-        Evaluate(*engine, caller, path, v1::WRITE, false).action);
+        Decide(*engine, caller, path, v1::READ, false, target).action,
+        Decide(*engine, caller, path, v1::WRITE, false, target).action);
   }
   return out;
 }
 
 bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {
   return !policy_->engine()->VisibilityMayVary(ChildPath(parent, name));
+}
+
+void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
+                                 absl::string_view name,
+                                 const struct stat& st) {
+  if (audit_ == nullptr) return;
+  const auto engine = policy_->engine();
+  const std::string* app = engine->AppOf(caller.uid, caller.gid);
+  audit::Owner owner;
+  if (app != nullptr) owner.app = *app;
+  owner.uid = caller.uid;
+  owner.dev = st.st_dev;
+  owner.ino = st.st_ino;
+  owner.time_unix_nanos = RealtimeNanos();
+  audit_->owners().Set(ChildPath(parent, name), std::move(owner));
+}
+
+void AccessMediator::NoteRemoved(Node* parent, absl::string_view name) {
+  if (audit_ == nullptr) return;
+  // A directory is empty when rmdir succeeds; RemoveTree also sweeps
+  // records left below it by changes behind the daemon's back.
+  audit_->owners().RemoveTree(ChildPath(parent, name));
+}
+
+void AccessMediator::NoteRenamed(Node* from, absl::string_view name, Node* to,
+                                 absl::string_view newname, bool exchange) {
+  if (audit_ == nullptr) return;
+  const std::string a = ChildPath(from, name);
+  const std::string b = ChildPath(to, newname);
+  if (exchange) {
+    audit_->owners().Exchange(a, b);
+  } else {
+    audit_->owners().MoveTree(a, b);
+  }
 }
 
 }  // namespace scopedfs

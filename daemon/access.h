@@ -24,12 +24,26 @@
 // The kernel's own permission checks (default_permissions) still apply on
 // top: the policy can only take access away, never grant what the backing
 // file system refuses the caller.
+//
+// Audit: every decision made here for a request (not the internal ones, such
+// as the WRITE verdict that picks a view) becomes an audit event, handed to
+// the audit log without waiting (audit/audit_log.h). Lookups are audited when
+// they refuse (a hidden or denied name); readdir leaves hidden entries out
+// and only counts them. A rule with `audit: false` is counted, not stored.
+//
+// Ownership: when the policy has owner rules, a decision on an existing file
+// asks the owner store whether the caller's app created it; the Note*
+// methods keep the store in step with the names made, removed and moved
+// through the mount.
 #ifndef SCOPEDFS_DAEMON_ACCESS_H_
 #define SCOPEDFS_DAEMON_ACCESS_H_
+
+#include <sys/stat.h>
 
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
+#include "audit/audit_log.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
 #include "daemon/stats.h"
@@ -44,7 +58,11 @@ namespace scopedfs {
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
+  uint32_t pid = 0;  // For the audit trail only.
 };
+
+// Which outcomes of a decision go to the audit trail.
+enum class AuditMode { kAlways, kIfRefused, kNever };
 
 Caller CallerOf(fuse_req* req);
 
@@ -53,18 +71,32 @@ class AccessMediator {
   AccessMediator(PolicyStore* policy, NodeTable* nodes, Stats* stats)
       : policy_(policy), nodes_(nodes), stats_(stats) {}
 
+  // The audit log and owner store; null (the default) means neither; with
+  // `store_events` false, decisions are counted but not stored. Set before
+  // the mount serves.
+  void set_audit_log(audit::AuditLog* log, bool store_events) {
+    audit_ = log;
+    store_events_ = store_events;
+  }
+
   // 0 to proceed, else the errno to answer.
   int CheckNode(const Caller& caller, Node* node, v1::Operation op);
+  // `existing`: the file the name refers to, when the caller already has
+  // its attributes (for the owner store; looked up when needed otherwise).
   int CheckName(const Caller& caller, Node* parent, absl::string_view name,
-                v1::Operation op, bool is_dir);
+                v1::Operation op, bool is_dir,
+                AuditMode audit = AuditMode::kAlways, int open_flags = 0,
+                const struct stat* existing = nullptr);
 
   struct OpenVerdict {
     int err = 0;            // 0, or the errno to answer.
     bool redacted = false;  // Serve the redacted view's bytes.
     redact::Profile profile;
   };
-  // An open of `node` (READ or WRITE), view included.
-  OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op);
+  // An open of `node` (READ or WRITE, `open_flags` for the audit trail),
+  // view included.
+  OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op,
+                        int open_flags);
 
   struct LookupVerdict {
     int err = 0;  // With mediation: ENOENT for HIDE, EACCES for DENY.
@@ -76,7 +108,8 @@ class AccessMediator {
   // and which view of a regular file this caller gets. One path
   // computation, one engine.
   LookupVerdict CheckLookup(const Caller& caller, Node* parent,
-                            absl::string_view name, mode_t type, bool mediate);
+                            absl::string_view name, const struct stat& st,
+                            bool mediate, AuditMode audit);
 
   // True when the kernel may cache what it learns about `name` under
   // `parent` (or about `parent` itself when `name` is empty) for every
@@ -87,7 +120,28 @@ class AccessMediator {
   // change (a new generation makes them misses anyway; this frees memory).
   void Clear() { cache_.Clear(); }
 
+  // The owner store, after the change succeeded in the backing dir: `name`
+  // under `parent` was made by `caller` (create, mknod, mkdir, symlink,
+  // link) and is the file `st`...
+  void NoteCreated(const Caller& caller, Node* parent, absl::string_view name,
+                   const struct stat& st);
+  // ...was removed (unlink, rmdir)...
+  void NoteRemoved(Node* parent, absl::string_view name);
+  // ...was renamed (its record, and for a directory those below it, move;
+  // with `exchange` the two swap).
+  void NoteRenamed(Node* from, absl::string_view name, Node* to,
+                   absl::string_view newname, bool exchange);
+
  private:
+  struct Target;
+  // Decides `op` on `path` (the file `target`, if it exists), timed.
+  policy::Verdict Decide(const policy::Engine& engine, const Caller& caller,
+                         absl::string_view path, v1::Operation op, bool is_dir,
+                         const Target& target);
+  // Hands the decision to the audit log (if it is to be stored).
+  void Audit(const policy::Engine& engine, const Caller& caller,
+             absl::string_view path, v1::Operation op, int open_flags,
+             const policy::Verdict& verdict, int err, uint64_t latency_nanos);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.
@@ -100,6 +154,8 @@ class AccessMediator {
   PolicyStore* const policy_;
   NodeTable* const nodes_;
   Stats* const stats_;
+  audit::AuditLog* audit_ = nullptr;
+  bool store_events_ = false;
   policy::DecisionCache cache_;
 };
 

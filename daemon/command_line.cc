@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -73,6 +74,13 @@ absl::StatusOr<FuseStyleArgs> SplitFuseStyleArgs(int argc, char** argv) {
 }
 
 MountpointState ProbeMountpoint(const std::string& mountpoint) {
+  // statfs always reaches the file system: a FUSE mount whose daemon died
+  // answers ENOTCONN. stat alone may be answered from attributes the kernel
+  // still caches (for up to the dead daemon's attribute timeout).
+  struct statfs sf;
+  if (statfs(mountpoint.c_str(), &sf) != 0 && errno == ENOTCONN) {
+    return MountpointState::kStaleFuseMount;
+  }
   struct stat st;
   if (stat(mountpoint.c_str(), &st) != 0) {
     return errno == ENOTCONN ? MountpointState::kStaleFuseMount

@@ -28,6 +28,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
+#include "audit/audit_log.h"
+#include "audit/database.h"
 #include "daemon/admin/admin_server.h"
 #include "daemon/command_line.h"
 #include "daemon/policy_store.h"
@@ -37,9 +40,21 @@
 #include "daemon/state_dir.h"
 
 ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
-          "Directory for the daemon's state: pid file and stats now; the "
-          "applied policy and the audit database later. Created (0700) if "
-          "missing.");
+          "Directory for the daemon's state: the applied policy, the audit "
+          "and owner database (audit.db), the admin socket, pid file and "
+          "stats. Created (0700) if missing.");
+ABSL_FLAG(bool, audit, true,
+          "Store an audit event for every mediated decision in "
+          "STATE_DIR/audit.db. With false, decisions are only counted (the "
+          "owner store is kept either way).");
+ABSL_FLAG(int, audit_queue_size, 65536,
+          "Audit events that may wait for the writer thread; when it is "
+          "full, events are dropped and counted (a FUSE reply never waits).");
+ABSL_FLAG(absl::Duration, audit_max_age, absl::Hours(24 * 30),
+          "Audit events older than this are deleted (0: keep by age).");
+ABSL_FLAG(uint64_t, audit_max_mb, 1024,
+          "The oldest audit events are deleted while the database holds "
+          "more than this many MiB (0: no size limit).");
 ABSL_FLAG(bool, foreground, false,
           "Stay in the foreground (also -f). Without it the daemon detaches "
           "once the mount is live.");
@@ -163,7 +178,7 @@ class StatsDumper {
   }
   void Dump() {
     auto st = state_->WriteStats(
-        RenderStats(server_->stats(), server_->nodes().size(), ++sequence_));
+        RenderStats(*server_, ++sequence_));
     if (!st.ok()) SFS_LOG(kWarning, "cannot write stats: %s", st.ToString());
   }
 
@@ -238,6 +253,21 @@ int Run(int argc, char** argv) {
         "--admin_tls_client_ca: the TCP admin endpoint is TLS-only with "
         "client certificates");
   }
+  if (absl::GetFlag(FLAGS_audit_queue_size) < 1) {
+    Die(kExitUsage, "--audit_queue_size must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_audit_max_age) < absl::ZeroDuration()) {
+    Die(kExitUsage, "--audit_max_age must not be negative");
+  }
+  // Refuse a database we cannot use before mounting (the writer itself
+  // starts after the fork into the background).
+  const std::string audit_db = state->path() + "/audit.db";
+  if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadWrite);
+      !db.ok()) {
+    Die(kExitUsage, absl::StrCat(db.status().message(),
+                                 " (move it aside to start with an empty "
+                                 "audit trail and owner store)"));
+  }
   PolicyStore::LoadOptions policy_options;
   policy_options.seed_file = absl::GetFlag(FLAGS_policy);
   policy_options.fallback_to_default = absl::GetFlag(FLAGS_fallback_to_default_policy);
@@ -296,6 +326,20 @@ int Run(int argc, char** argv) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&shutdown_signals, sig);
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   auto stats_dumper = std::make_unique<StatsDumper>(&server, &*state);
+  audit::AuditLogOptions audit_options;
+  audit_options.queue_capacity =
+      static_cast<size_t>(absl::GetFlag(FLAGS_audit_queue_size));
+  audit_options.max_age = absl::GetFlag(FLAGS_audit_max_age);
+  audit_options.max_bytes = absl::GetFlag(FLAGS_audit_max_mb) << 20;
+  audit_options.on_error = [](const std::string& message) {
+    SFS_LOG_EVERY_SEC(kWarning, "audit: %s", message);
+  };
+  auto audit_log = audit::AuditLog::Open(audit_db, audit_options);
+  if (!audit_log.ok()) {
+    fuse_session_unmount(se);
+    Die(kExitFailure, std::string(audit_log.status().message()));
+  }
+  server.set_audit_log(audit_log->get(), absl::GetFlag(FLAGS_audit));
   (*policy)->OnChange([&server, se] { server.InvalidateAfterPolicyChange(se); });
   AdminContext admin_context;
   admin_context.policy = policy->get();
@@ -322,6 +366,8 @@ int Run(int argc, char** argv) {
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
   stats_dumper.reset();
+  server.set_audit_log(nullptr, false);
+  audit_log->reset();  // Commits what is queued.
   state->RemovePid();
   // A loop ended by a signal returns the signal number: a clean shutdown.
   if (res < 0) {

@@ -2,6 +2,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -27,6 +28,36 @@ void Server::InvalidateAfterPolicyChange(fuse_session* se) {
   }
   SFS_LOG(kInfo, "policy changed: dropped kernel caches for %d names",
           entries.size());
+}
+
+std::string RenderStats(const Server& server, uint64_t sequence) {
+  std::string out = absl::StrCat("sequence ", sequence, "\n");
+  server.ForEachCounter([&out](const std::string& name, uint64_t value, bool) {
+    absl::StrAppend(&out, name, " ", value, "\n");
+  });
+  return out;
+}
+
+void Server::ForEachCounter(
+    const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
+  stats_.ForEach(nodes_.size(), [&fn](const std::string& name, uint64_t value) {
+    fn(name, value,
+       name == "nodes" || name == "open_fds" || name == "open_pipe_fds");
+  });
+  if (audit_ == nullptr) return;
+  const audit::AuditLog::Counters a = audit_->counters();
+  fn("audit_events_submitted", a.submitted, false);
+  fn("audit_events_stored", a.stored, false);
+  fn("audit_events_unstored", a.unstored_by_rule, false);
+  fn("audit_events_dropped{reason=\"queue_full\"}", a.dropped_queue_full, false);
+  fn("audit_events_dropped{reason=\"db_error\"}", a.dropped_db_error, false);
+  fn("audit_batches", a.batches, false);
+  fn("audit_retention_deleted", a.retention_deleted, false);
+  fn("audit_queue_depth", a.queue_depth, true);
+  fn("audit_owner_changes_pending", a.owner_changes_pending, true);
+  fn("owners", a.owners, true);
+  fn("audit_db_live_bytes", a.db_live_bytes, true);
+  fn("audit_db_file_bytes", a.db_file_bytes, true);
 }
 
 }  // namespace scopedfs

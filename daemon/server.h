@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "daemon/access.h"
 #include "daemon/node_table.h"
@@ -39,6 +41,19 @@ class Server {
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
 
+  // The audit log and owner store (null: none); see AccessMediator.
+  void set_audit_log(audit::AuditLog* log, bool store_events) {
+    audit_ = log;
+    access_.set_audit_log(log, store_events);
+  }
+  audit::AuditLog* audit_log() const { return audit_; }
+
+  // Every counter and gauge of this mount (requests, decisions, audit log),
+  // by name: what GetStats and the SIGUSR1 dump report.
+  void ForEachCounter(
+      const std::function<void(const std::string& name, uint64_t value,
+                               bool gauge)>& fn) const;
+
   // Set once in INIT: whether the kernel granted passthrough.
   bool passthrough_active() const { return passthrough_active_.load(); }
   void set_passthrough_active(bool on) { passthrough_active_ = on; }
@@ -56,8 +71,12 @@ class Server {
   PolicyStore* const policy_;
   AccessMediator access_;
   RedactionCache redactions_;
+  audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};
 };
+
+// "name value" lines (sequence first), for the SIGUSR1 dump.
+std::string RenderStats(const Server& server, uint64_t sequence);
 
 }  // namespace scopedfs
 

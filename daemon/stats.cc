@@ -3,10 +3,14 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "scopedfs/v1/policy.pb.h"
 
 namespace scopedfs {
 namespace {
@@ -34,8 +38,36 @@ FdCounts CountOpenFds() {
 
 }  // namespace
 
+uint64_t MonotonicNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u +
+         static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void LatencyHistogram::Record(uint64_t nanos) {
+  int bucket = 0;
+  while (bucket < kBounds && nanos > (uint64_t{256} << bucket)) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_nanos_.fetch_add(nanos, std::memory_order_relaxed);
+}
+
+LatencyHistogram::Snapshot LatencyHistogram::Read() const {
+  Snapshot s;
+  for (int i = 0; i < kBounds; ++i) {
+    s.bounds_seconds.push_back(static_cast<double>(uint64_t{256} << i) * 1e-9);
+  }
+  for (const auto& b : buckets_) {
+    s.counts.push_back(b.load(std::memory_order_relaxed));
+    s.count += s.counts.back();
+  }
+  s.sum_seconds = static_cast<double>(sum_nanos_.load(std::memory_order_relaxed)) * 1e-9;
+  return s;
+}
+
 void Stats::ForEach(
-    size_t nodes, const std::function<void(const char*, uint64_t)>& fn) const {
+    size_t nodes,
+    const std::function<void(const std::string&, uint64_t)>& fn) const {
   static constexpr struct {
     const char* name;
     Counter Stats::*counter;
@@ -59,9 +91,19 @@ void Stats::ForEach(
       {"decision_cache_hits", &Stats::decision_cache_hits},
       {"lookups", &Stats::lookups},
       {"forgets", &Stats::forgets},
+      {"readdir_hidden", &Stats::readdir_hidden},
   };
   for (const auto& c : kCounters) {
     fn(c.name, (this->*c.counter).load(std::memory_order_relaxed));
+  }
+  for (int op = 1; op < kOps; ++op) {
+    for (int action = 1; action < kActions; ++action) {
+      fn(absl::StrCat("decisions{operation=\"",
+                      absl::AsciiStrToLower(v1::Operation_Name(op)),
+                      "\",decision=\"",
+                      absl::AsciiStrToLower(v1::Action_Name(action)), "\"}"),
+         decisions_by_op[op][action].load(std::memory_order_relaxed));
+    }
   }
   fn("nodes", nodes);
   const FdCounts fds = CountOpenFds();
@@ -69,12 +111,5 @@ void Stats::ForEach(
   fn("open_pipe_fds", fds.pipes);
 }
 
-std::string RenderStats(const Stats& s, size_t nodes, uint64_t sequence) {
-  std::string out = absl::StrCat("sequence ", sequence, "\n");
-  s.ForEach(nodes, [&out](const char* name, uint64_t value) {
-    absl::StrAppend(&out, name, " ", value, "\n");
-  });
-  return out;
-}
 
 }  // namespace scopedfs

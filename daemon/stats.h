@@ -4,12 +4,37 @@
 #ifndef SCOPEDFS_DAEMON_STATS_H_
 #define SCOPEDFS_DAEMON_STATS_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace scopedfs {
+
+// Latencies in power-of-two buckets from 256 ns to ~67 ms (and above): one
+// relaxed increment per observation, no locks.
+class LatencyHistogram {
+ public:
+  static constexpr int kBounds = 19;  // 2^8 .. 2^26 ns
+  void Record(uint64_t nanos);
+
+  struct Snapshot {
+    std::vector<double> bounds_seconds;  // kBounds upper bounds
+    std::vector<uint64_t> counts;        // kBounds + 1 (last: above all)
+    uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  Snapshot Read() const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds + 1> buckets_{};
+  std::atomic<uint64_t> sum_nanos_{0};
+};
+
+// Nanoseconds on the monotonic clock (for latencies).
+uint64_t MonotonicNanos();
 
 struct Stats {
   using Counter = std::atomic<uint64_t>;
@@ -33,19 +58,38 @@ struct Stats {
   Counter decision_cache_hits{0};
   Counter lookups{0};
   Counter forgets{0};
+  // Readdir entries left out because the policy hides them from the caller
+  // (counted only; lookups of hidden names are audited).
+  Counter readdir_hidden{0};
+  // Decisions by operation (v1::Operation) and outcome (v1::Action).
+  static constexpr int kOps = 8;
+  static constexpr int kActions = 5;
+  std::array<std::array<Counter, kActions>, kOps> decisions_by_op{};
+  // Time to decide an access (decision cache included) and to serve an open
+  // (decision, backing open, passthrough setup: the whole OPEN request).
+  LatencyHistogram decision_latency;
+  LatencyHistogram open_latency;
 
   static void Add(Counter& c, uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);
   }
 
+  // Counts a decision by operation and outcome.
+  void CountDecision(int op, int action) {
+    if (op >= 0 && op < kOps && action >= 0 && action < kActions) {
+      Add(decisions_by_op[op][action]);
+    }
+  }
+
   // Visits every counter by name, then the gauges: nodes, open_fds,
   // open_pipe_fds (libfuse keeps a splice pipe pair per worker thread).
+  // Decisions by operation are named
+  // decisions{operation="read",decision="allow"} (Prometheus style).
   void ForEach(size_t nodes,
-               const std::function<void(const char*, uint64_t)>& fn) const;
+               const std::function<void(const std::string&, uint64_t)>& fn) const;
 };
 
-// "name value" lines (sequence first), for the SIGUSR1 dump.
-std::string RenderStats(const Stats& stats, size_t nodes, uint64_t sequence);
+
 
 }  // namespace scopedfs
 

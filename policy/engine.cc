@@ -120,6 +120,8 @@ struct Engine::Impl {
   bool has_universal_lookup_allow = false;
   // Some rule answers ALLOW_REDACTED (see HasRedactionRules).
   bool has_redaction_rules = false;
+  // Some rule has an owner condition (see UsesOwnership).
+  bool uses_ownership = false;
 
   // Per-request state of one decision.
   struct Eval {
@@ -465,6 +467,7 @@ absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& 
   impl->Build();
   for (const v1::Rule& rule : policy.rules()) {
     impl->has_redaction_rules |= rule.action() == v1::ALLOW_REDACTED;
+    impl->uses_ownership |= rule.owner() != v1::ANY_OWNER;
   }
   return std::shared_ptr<const Engine>(new Engine(std::move(impl)));
 }
@@ -557,6 +560,13 @@ bool Engine::VisibilityMayVary(absl::string_view path) const {
 
 uint64_t Engine::generation() const { return impl_->generation; }
 bool Engine::HasRedactionRules() const { return impl_->has_redaction_rules; }
+
+bool Engine::UsesOwnership() const { return impl_->uses_ownership; }
+
+const std::string* Engine::AppOf(uint32_t uid, uint32_t gid) const {
+  const int32_t app = impl_->Identify(uid, gid);
+  return app < 0 ? nullptr : impl_->apps[app].name;
+}
 const v1::Policy& Engine::policy() const { return impl_->policy; }
 
 }  // namespace scopedfs::policy

@@ -105,6 +105,12 @@ class Engine {
   // Whether any rule answers ALLOW_REDACTED: only then can two callers get
   // different views of a file.
   bool HasRedactionRules() const;
+  // Whether any rule has an owner condition: only then does a decision need
+  // Request.caller_is_owner (the daemon skips the owner store otherwise).
+  bool UsesOwnership() const;
+  // The app a caller with (uid, gid) is identified as (rule 3 above), or
+  // null when it is none. Valid while the engine lives.
+  const std::string* AppOf(uint32_t uid, uint32_t gid) const;
   // The compiled policy, with generation() set.
   const v1::Policy& policy() const;
 

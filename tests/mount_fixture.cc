@@ -91,22 +91,32 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
   mkdir(m->backing_.c_str(), 0777);
   chmod(m->backing_.c_str(), 0777);
   mkdir(m->mount_.c_str(), 0755);
+  m->flags_ = flags;
+  if (absl::Status st = m->Launch(); !st.ok()) return st;
+  return m;
+}
 
+absl::Status ScopedfsMount::Restart() {
+  Stop(SIGTERM);
+  return Launch();
+}
+
+absl::Status ScopedfsMount::Launch() {
   std::vector<std::string> args = {DaemonBinary(), "--foreground",
-                                    "--state_dir=" + m->state_dir_};
+                                    "--state_dir=" + state_dir_};
   // Unless the test brings its own policy, allow everything: the tests of
   // POSIX behaviour must see only the backing file system's rules.
-  const bool has_policy = std::any_of(flags.begin(), flags.end(), [](auto& f) {
+  const bool has_policy = std::any_of(flags_.begin(), flags_.end(), [](auto& f) {
     return f.rfind("--policy=", 0) == 0;
   });
   if (!has_policy) {
-    const std::string allow_all = m->dir_->Sub("allow_all.textproto");
+    const std::string allow_all = dir_->Sub("allow_all.textproto");
     WriteFile(allow_all, "default_action: ALLOW\n");
     args.push_back("--policy=" + allow_all);
   }
-  args.insert(args.end(), flags.begin(), flags.end());
-  args.push_back(m->backing_);
-  args.push_back(m->mount_);
+  args.insert(args.end(), flags_.begin(), flags_.end());
+  args.push_back(backing_);
+  args.push_back(mount_);
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
@@ -116,24 +126,29 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
     execv(argv[0], argv.data());
     _exit(127);
   }
-  m->pid_ = pid;
-  const std::string mnt = m->mount_;
+  pid_ = pid;
+  last_stats_sequence_ = 0;
+  const std::string mnt = mount_;
+  int status = 0;
+  bool exited = false;
   const bool up = WaitFor(
       [&] {
         struct statfs sf;
-        return statfs(mnt.c_str(), &sf) == 0 && sf.f_type == kFuseSuperMagic;
+        if (statfs(mnt.c_str(), &sf) == 0 && sf.f_type == kFuseSuperMagic) {
+          return true;
+        }
+        exited = waitpid(pid, &status, WNOHANG) == pid;  // Fail fast.
+        return exited;
       },
-      10000);
+      10000) && !exited;
   if (!up) {
-    int status = 0;
-    const bool exited = waitpid(pid, &status, WNOHANG) == pid;
-    if (exited) m->pid_ = -1;
+    if (exited) pid_ = -1;
     return absl::InternalError(absl::StrCat(
         "scopedfsd did not mount ", mnt,
         exited ? absl::StrCat(" (exited with ", WEXITSTATUS(status), ")")
                : std::string(" within 10 s")));
   }
-  return m;
+  return absl::OkStatus();
 }
 
 int ScopedfsMount::Stop(int sig) {

@@ -64,8 +64,16 @@ class ScopedfsMount {
   // Stops the daemon with `sig` and returns its exit status (or -signal).
   int Stop(int sig);
 
+  // Stops the daemon (SIGTERM; a no-op if it is gone, e.g. after
+  // Stop(SIGKILL)) and starts a new one on the same backing dir, mountpoint
+  // and state dir, with the same flags. A mount left stale by a killed
+  // daemon is the new daemon's to clean up.
+  absl::Status Restart();
+
  private:
   ScopedfsMount() = default;
+  absl::Status Launch();
+  std::vector<std::string> flags_;
   std::unique_ptr<TempDir> dir_;
   std::string backing_, mount_, state_dir_;
   pid_t pid_ = -1;

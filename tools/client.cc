@@ -55,6 +55,36 @@ grpc::Status AdminClient::GetStats(v1::GetStatsResponse* response) {
   });
 }
 
+grpc::Status AdminClient::QueryAudit(const v1::QueryAuditRequest& request,
+                                     v1::QueryAuditResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->QueryAudit(c, request, response); });
+}
+
+grpc::Status AdminClient::StreamAudit(
+    const v1::StreamAuditRequest& request,
+    const std::function<bool(const v1::AuditEvent&)>& on_event) {
+  grpc::ClientContext context;
+  // No deadline for the stream itself; an unreachable daemon still fails
+  // within the timeout.
+  auto channel = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 absl::ToChronoNanoseconds(timeout_))) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection timed out");
+  }
+  auto stub = v1::Admin::NewStub(channel);
+  std::unique_ptr<grpc::ClientReader<v1::AuditEvent>> reader =
+      stub->StreamAudit(&context, request);
+  v1::AuditEvent event;
+  while (reader->Read(&event)) {
+    if (!on_event(event)) {
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  return status.error_code() == grpc::StatusCode::CANCELLED ? grpc::Status::OK : status;
+}
+
 grpc::Status AdminClient::Health(v1::HealthResponse* response) {
   return Call([&](grpc::ClientContext* c) {
     return stub_->Health(c, v1::HealthRequest(), response);

@@ -29,6 +29,13 @@ class AdminClient {
   grpc::Status Explain(const v1::ExplainRequest& request, v1::ExplainResponse* response);
   grpc::Status GetStats(v1::GetStatsResponse* response);
   grpc::Status Health(v1::HealthResponse* response);
+  grpc::Status QueryAudit(const v1::QueryAuditRequest& request,
+                          v1::QueryAuditResponse* response);
+  // Calls `on_event` for each streamed event until it returns false, the
+  // daemon ends the stream. Only connecting
+  // is bounded by the timeout: a stream may run for as long as it likes.
+  grpc::Status StreamAudit(const v1::StreamAuditRequest& request,
+                           const std::function<bool(const v1::AuditEvent&)>& on_event);
 
   // One line for a failed call, by status code rather than by the daemon's
   // wording where the code says it all:

@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "tools/output.h"
+#include "tools/prometheus.h"
 #include "tools/policy_text.h"
 #include "tools/text_diff.h"
 
@@ -31,6 +33,33 @@ Table CountersTable(const v1::GetStatsResponse& stats) {
   Table table({false, true});
   table.AddRow({"COUNTER", "VALUE"});
   for (const auto& [name, value] : counters) table.AddRow({name, absl::StrCat(value)});
+  return table;
+}
+
+// The upper bound of the bucket holding quantile q, as "<= 1.02ms".
+std::string Quantile(const v1::Histogram& h, double q) {
+  if (h.count() == 0) return "-";
+  const double want = q * static_cast<double>(h.count());
+  uint64_t cumulative = 0;
+  for (int i = 0; i < h.counts_size(); ++i) {
+    cumulative += h.counts(i);
+    if (static_cast<double>(cumulative) >= want) {
+      if (i >= h.bounds_seconds_size()) return "> max";
+      return absl::StrCat("<= ", absl::FormatDuration(absl::Seconds(h.bounds_seconds(i))));
+    }
+  }
+  return "-";
+}
+
+Table HistogramsTable(const v1::GetStatsResponse& stats) {
+  Table table({false, true, false, false, false});
+  table.AddRow({"LATENCY", "COUNT", "MEAN", "P50", "P99"});
+  for (const v1::Histogram& h : stats.histograms()) {
+    const std::string mean =
+        h.count() == 0 ? "-"
+                       : absl::FormatDuration(absl::Seconds(h.sum_seconds() / h.count()));
+    table.AddRow({h.name(), absl::StrCat(h.count()), mean, Quantile(h, 0.5), Quantile(h, 0.99)});
+  }
   return table;
 }
 
@@ -221,7 +250,7 @@ int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& ar
   return kExitOk;
 }
 
-int Status(AdminClient& client, const OutputOptions& out) {
+int Status(AdminClient& client, const OutputOptions& out, bool prometheus) {
   v1::HealthResponse health;
   if (grpc::Status st = client.Health(&health); !st.ok()) {
     return Fail(client.Describe(st, "Health"));
@@ -229,6 +258,10 @@ int Status(AdminClient& client, const OutputOptions& out) {
   v1::GetStatsResponse stats;
   if (grpc::Status st = client.GetStats(&stats); !st.ok()) {
     return Fail(client.Describe(st, "GetStats"));
+  }
+  if (prometheus) {
+    Print(RenderPrometheus(health, stats));
+    return kExitOk;
   }
   if (out.json) {
     Print(absl::StrCat("{\"health\":", ToJson(health), ",\"stats\":", ToJson(stats), "}\n"));
@@ -243,6 +276,9 @@ int Status(AdminClient& client, const OutputOptions& out) {
   table.AddRow({"uptime", FormatDuration(health.uptime_seconds())});
   std::string text = table.Render();
   absl::StrAppend(&text, "\n", CountersTable(stats).Render());
+  if (stats.histograms_size() > 0) {
+    absl::StrAppend(&text, "\n", HistogramsTable(stats).Render());
+  }
   Print(text);
   return kExitOk;
 }

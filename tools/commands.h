@@ -44,8 +44,9 @@ struct ExplainArgs {
 // `explain`: how the running policy decides one request.
 int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args);
 
-// `status`: health and counters.
-int Status(AdminClient& client, const OutputOptions& out);
+// `status`: health, counters and latency histograms; with `prometheus`, all
+// of it in the Prometheus text format instead.
+int Status(AdminClient& client, const OutputOptions& out, bool prometheus = false);
 
 // `stats`: the counters only (the command of old scopedctl versions).
 int Stats(AdminClient& client, const OutputOptions& out);

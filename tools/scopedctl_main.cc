@@ -19,6 +19,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "grpc/support/log.h"
+#include "audit/filter_text.h"
+#include "tools/audit_commands.h"
 #include "tools/client.h"
 #include "tools/commands.h"
 #include "tools/output.h"
@@ -37,6 +39,12 @@ ABSL_FLAG(uint32_t, gid, 0, "explain: the caller's gid.");
 ABSL_FLAG(std::string, path, "", "explain: the path, relative to the mount root.");
 ABSL_FLAG(std::string, op, "", "explain: lookup|read|write|create|delete|rename|setattr.");
 ABSL_FLAG(bool, owner, false, "explain: the caller's app created the file.");
+ABSL_FLAG(bool, follow, false, "audit tail: keep printing new events (also -f).");
+ABSL_FLAG(uint32_t, lines, 10, "audit tail: stored events shown first (also -n).");
+ABSL_FLAG(uint64_t, after, 0, "audit tail: resume after this event id.");
+ABSL_FLAG(uint32_t, limit, 100, "audit query: at most this many events (0: all).");
+ABSL_FLAG(bool, newest, false, "audit query: newest first.");
+ABSL_FLAG(bool, prometheus, false, "status: Prometheus text format.");
 
 namespace scopedfs::tools {
 namespace {
@@ -66,9 +74,25 @@ Commands:
       mount root (a full path under the mountpoint works too); OP is one
       of lookup, read, write, create, delete, rename, setattr; --owner: the
       caller's app created the file.
-  status
+  status [--prometheus]
       Whether the daemon is serving, mountpoint, source, passthrough, policy
-      generation, uptime, and its counters.
+      generation, uptime, its counters (decisions by operation and outcome,
+      audit queue, drops, database size, ...) and latency histograms. With
+      --prometheus: all of it in the Prometheus text format (for
+      node_exporter's textfile collector).
+  audit tail [-f] [-n N] [--after=ID] [FILTER...]
+      The last N (default 10) audit events, oldest first; with -f, then every
+      new one as it is stored, until interrupted. --after=ID: every stored
+      event after ID, then new ones (resume where a previous tail stopped).
+  audit query [--limit=N] [--newest] [FILTER...]
+      Stored audit events, oldest first (--newest: newest first), at most N
+      (default 100; 0: all).
+      FILTER terms (all must hold; commas give alternatives):
+        app=NAME[,NAME]   uid=N[,N]   path=DIR/OR/FILE (it and below)
+        op=lookup|read|write|create|delete|rename|setattr|open (read,write)
+        decision=allow|redacted|deny|hide
+        since=TIME  until=TIME   (RFC 3339, @UNIXSECONDS, or a duration
+                                  before now: 90s, 10m, 2h, 1d)
   stats
       The counters only.
 
@@ -92,6 +116,9 @@ Examples:
   scopedctl explain --app=gallery --path=DCIM/Camera/a.jpg --op=read
   scopedctl explain --uid=10123 --path=Download/x.pdf --op=write --owner --json
   scopedctl --state_dir=/tmp/demo/state status --json
+  scopedctl status --prometheus
+  scopedctl audit tail -f app=gallery decision=deny,hide
+  scopedctl audit query since=1h path=DCIM op=open --json
 
 Exit status: 0 success; 1 failure (one line "scopedctl: error: ..." on
 stderr), an invalid policy (validate) or a difference (diff); 2 a command
@@ -110,12 +137,25 @@ const std::set<std::string>& GlobalFlags() {
 std::set<std::string> CommandFlags(const std::string& command) {
   if (command == "policy apply") return {"expect_generation"};
   if (command == "explain") return {"app", "uid", "gid", "path", "op", "owner"};
+  if (command == "audit tail") return {"follow", "lines", "after"};
+  if (command == "audit query") return {"limit", "newest"};
+  if (command == "status") return {"prometheus"};
   return {};
 }
 
 bool IsFlagName(const std::string& name) {
-  return GlobalFlags().count(name) || CommandFlags("policy apply").count(name) ||
-         CommandFlags("explain").count(name);
+  if (GlobalFlags().count(name)) return true;
+  for (const char* command : {"policy apply", "explain", "audit tail", "audit query", "status"}) {
+    if (CommandFlags(command).count(name)) return true;
+  }
+  return false;
+}
+
+// Single-letter flags: -f, -n.
+std::string LongName(const std::string& name) {
+  if (name == "f") return "follow";
+  if (name == "n") return "lines";
+  return name;
 }
 
 std::string Dashed(const std::string& name) {
@@ -149,7 +189,7 @@ int Parse(int argc, char** argv, CommandLine* cl) {
       value = body.substr(eq + 1);
       body.resize(eq);
     }
-    std::string name = absl::StrReplaceAll(body, {{"-", "_"}});
+    std::string name = LongName(absl::StrReplaceAll(body, {{"-", "_"}}));
     if (name == "help" || name == "h" || name == "helpfull" || name == "helpshort") {
       cl->help = true;
       continue;
@@ -203,6 +243,14 @@ int Run(int argc, char** argv) {
       return UsageError(absl::StrCat("unknown policy verb '", w[1],
                                      "': use get, validate, apply or diff"));
     }
+  } else if (command == "audit") {
+    if (w.size() < 2) return UsageError("audit needs a verb: tail or query");
+    if (w[1] != "tail" && w[1] != "query") {
+      return UsageError(absl::StrCat("unknown audit verb '", w[1], "': use tail or query"));
+    }
+    command += " " + w[1];
+    first_arg = 2;
+    nargs = w.size() - first_arg;  // Filter terms.
   } else if (command != "explain" && command != "status" && command != "stats") {
     return UsageError(absl::StrCat("unknown command '", command, "'"));
   }
@@ -261,6 +309,14 @@ int Run(int argc, char** argv) {
     explain.caller_is_owner = absl::GetFlag(FLAGS_owner);
   }
 
+  v1::AuditFilter filter;
+  if (absl::StartsWith(command, "audit ")) {
+    auto parsed = audit::ParseFilter(
+        std::vector<std::string>(w.begin() + first_arg, w.end()), absl::Now());
+    if (!parsed.ok()) return UsageError(parsed.status().message());
+    filter = *std::move(parsed);
+  }
+
   AdminClient client(socket, absl::Seconds(timeout));
   const OutputOptions out{absl::GetFlag(FLAGS_json)};
   if (command == "policy get") return PolicyGet(client, out);
@@ -270,7 +326,22 @@ int Run(int argc, char** argv) {
   }
   if (command == "policy diff") return PolicyDiff(client, out, w[2]);
   if (command == "explain") return Explain(client, out, explain);
-  if (command == "status") return Status(client, out);
+  if (command == "status") return Status(client, out, absl::GetFlag(FLAGS_prometheus));
+  if (command == "audit tail") {
+    AuditTailArgs args;
+    args.filter = filter;
+    args.follow = absl::GetFlag(FLAGS_follow);
+    args.lines = absl::GetFlag(FLAGS_lines);
+    if (cl.set.count("after")) args.after_id = absl::GetFlag(FLAGS_after);
+    return AuditTail(client, out, args);
+  }
+  if (command == "audit query") {
+    AuditQueryArgs args;
+    args.filter = filter;
+    args.limit = absl::GetFlag(FLAGS_limit);
+    args.newest_first = absl::GetFlag(FLAGS_newest);
+    return AuditQuery(client, out, args);
+  }
   return Stats(client, out);
 }
 

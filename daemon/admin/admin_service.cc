@@ -1,6 +1,9 @@
 #include "daemon/admin/admin_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -25,6 +28,29 @@ absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
   }
   return absl::InvalidArgumentError("no policy in the request");
 }
+
+// Query pages: "a<id>" continues oldest-first after id, "b<id>" continues
+// newest-first before id.
+std::string PageToken(bool newest_first, uint64_t id) {
+  return absl::StrCat(newest_first ? "b" : "a", id);
+}
+
+absl::StatusOr<uint64_t> ParsePageToken(absl::string_view token,
+                                        bool newest_first) {
+  uint64_t id = 0;
+  if (!absl::ConsumePrefix(&token, newest_first ? "b" : "a") ||
+      !absl::SimpleAtoi(token, &id) || id == 0) {
+    return absl::InvalidArgumentError(
+        "bad page_token (it must come from a previous response of a query "
+        "in the same order)");
+  }
+  return id;
+}
+
+constexpr uint32_t kDefaultPage = 100;
+constexpr uint32_t kMaxPage = 10000;
+// Events a stream reads from the database at a time.
+constexpr size_t kStreamChunk = 1000;
 
 }  // namespace
 
@@ -123,9 +149,25 @@ grpc::Status AdminService::GetStats(grpc::ServerContext* context,
                                     v1::GetStatsResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
   auto* counters = response->mutable_counters();
-  ctx_.server->stats().ForEach(
-      ctx_.server->nodes().size(),
-      [counters](const char* name, uint64_t value) { (*counters)[name] = value; });
+  ctx_.server->ForEachCounter(
+      [&](const std::string& name, uint64_t value, bool gauge) {
+        (*counters)[name] = value;
+        if (gauge) response->add_gauges(name);
+      });
+  const Stats& stats = ctx_.server->stats();
+  const std::pair<const char*, const LatencyHistogram*> histograms[] = {
+      {"decision_latency", &stats.decision_latency},
+      {"open_latency", &stats.open_latency},
+  };
+  for (const auto& [name, histogram] : histograms) {
+    const LatencyHistogram::Snapshot snap = histogram->Read();
+    v1::Histogram* h = response->add_histograms();
+    h->set_name(name);
+    for (double b : snap.bounds_seconds) h->add_bounds_seconds(b);
+    for (uint64_t c : snap.counts) h->add_counts(c);
+    h->set_count(snap.count);
+    h->set_sum_seconds(snap.sum_seconds);
+  }
   response->set_policy_generation(ctx_.policy->generation());
   return grpc::Status::OK;
 }
@@ -142,6 +184,67 @@ grpc::Status AdminService::Health(grpc::ServerContext* context,
   response->set_uptime_seconds(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::steady_clock::now() - ctx_.started)
                                    .count());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::StreamAudit(
+    grpc::ServerContext* context, const v1::StreamAuditRequest* request,
+    grpc::ServerWriter<v1::AuditEvent>* writer) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  audit::AuditLog* log = ctx_.server->audit_log();
+  if (log == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no audit log");
+  }
+  uint64_t after =
+      request->has_after_id() ? request->after_id() : log->last_committed_id();
+  // Stored events first, then each commit as it lands. The cursor moves
+  // past every committed id the query covered, matching or not, so a
+  // selective filter does not rescan.
+  while (!context->IsCancelled()) {
+    const uint64_t committed = log->last_committed_id();
+    if (committed > after) {
+      auto events = log->Query(request->filter(), after, committed + 1,
+                               /*newest_first=*/false, kStreamChunk);
+      if (!events.ok()) return ToGrpc(events.status());
+      for (const v1::AuditEvent& e : *events) {
+        if (!writer->Write(e)) return grpc::Status::OK;  // Client gone.
+        after = e.id();
+      }
+      if (events->size() == kStreamChunk) continue;
+      after = committed;
+    }
+    log->WaitForCommit(after, absl::Milliseconds(250));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
+                                      const v1::QueryAuditRequest* request,
+                                      v1::QueryAuditResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  audit::AuditLog* log = ctx_.server->audit_log();
+  if (log == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no audit log");
+  }
+  const bool newest_first = request->newest_first();
+  uint32_t limit = request->limit() == 0 ? kDefaultPage : request->limit();
+  limit = std::min(limit, kMaxPage);
+  uint64_t after = 0, before = 0;
+  if (!request->page_token().empty()) {
+    auto id = ParsePageToken(request->page_token(), newest_first);
+    if (!id.ok()) return ToGrpc(id.status());
+    (newest_first ? before : after) = *id;
+  }
+  // One more than asked tells whether another page follows.
+  auto events = log->Query(request->filter(), after, before,
+                                  newest_first, size_t{limit} + 1);
+  if (!events.ok()) return ToGrpc(events.status());
+  const bool more = events->size() > limit;
+  if (more) events->resize(limit);
+  for (v1::AuditEvent& e : *events) *response->add_events() = std::move(e);
+  if (more && !events->empty()) {
+    response->set_next_page_token(PageToken(newest_first, events->back().id()));
+  }
   return grpc::Status::OK;
 }
 

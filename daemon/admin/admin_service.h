@@ -45,6 +45,12 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status Health(grpc::ServerContext* context,
                       const v1::HealthRequest* request,
                       v1::HealthResponse* response) override;
+  grpc::Status StreamAudit(grpc::ServerContext* context,
+                           const v1::StreamAuditRequest* request,
+                           grpc::ServerWriter<v1::AuditEvent>* writer) override;
+  grpc::Status QueryAudit(grpc::ServerContext* context,
+                          const v1::QueryAuditRequest* request,
+                          v1::QueryAuditResponse* response) override;
 
  private:
   grpc::Status CheckAdmin(grpc::ServerContext* context) const;

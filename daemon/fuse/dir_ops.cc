@@ -89,9 +89,15 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     st.st_mode = static_cast<mode_t>(DTTOIF(de->d_type));
     size_t entry_size;
     if (!plus) {
+      // Hidden entries are only counted: a listing is no access to audit.
+      struct stat entry = {};
+      entry.st_dev = parent->dev;
+      entry.st_ino = de->d_ino;
       if (!IsDotOrDotDot(name) &&
           server.access().CheckName(caller, parent, name, v1::LOOKUP,
-                                    de->d_type == DT_DIR) == ENOENT) {
+                                    de->d_type == DT_DIR, AuditMode::kNever, 0,
+                                    &entry) == ENOENT) {
+        Stats::Add(server.stats().readdir_hidden);
         d.offset = de->d_off;  // Hidden from this caller.
         continue;
       }
@@ -106,13 +112,15 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
         fuse_entry_param e = {};
         if (!IsDotOrDotDot(name)) {
           const int lookup_err =
-              LookupChild(req, parent, name, &e, /*mediate=*/true);
+              LookupChild(req, parent, name, &e, /*mediate=*/true,
+                          /*audit_refusal=*/false);
           // ENOENT: hidden from this caller, or removed since readdir saw
           // it; EACCES: visible but denied, listed without attributes.
           if (lookup_err == EACCES) {
             e = {};
             e.attr = st;
           } else if (lookup_err == ENOENT) {
+            Stats::Add(server.stats().readdir_hidden);
             d.offset = de->d_off;
             continue;
           } else if (lookup_err != 0) {

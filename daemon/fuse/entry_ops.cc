@@ -16,11 +16,13 @@
 namespace scopedfs {
 namespace {
 
-// The policy's verdict on `op` for `name` under `parent`; 0 to proceed.
+// The policy's verdict on `op` for `name` under `parent` (the file
+// `existing`, if known); 0 to proceed.
 int Check(fuse_req_t req, Node* parent, const char* name, v1::Operation op,
-          bool is_dir) {
+          bool is_dir, AuditMode audit = AuditMode::kAlways,
+          const struct stat* existing = nullptr) {
   return ServerOf(req).access().CheckName(CallerOf(req), parent, name, op,
-                                          is_dir);
+                                          is_dir, audit, 0, existing);
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -137,7 +139,11 @@ void RemoveName(fuse_req_t req, fuse_ino_t parent, const char* name,
   }
   const int res = unlinkat(dir->fd, name, is_dir ? AT_REMOVEDIR : 0);
   const int err = res == 0 ? 0 : errno;
-  if (err != 0) NoteBackingError(is_dir ? "rmdir" : "unlink", err);
+  if (err != 0) {
+    NoteBackingError(is_dir ? "rmdir" : "unlink", err);
+  } else {
+    ServerOf(req).access().NoteRemoved(dir, name);
+  }
   fuse_reply_err(req, err);
 }
 
@@ -163,14 +169,17 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   const bool dst_known = fstatat(to->fd, newname, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
   const bool is_dir = src_known && S_ISDIR(src_st.st_mode);
   // The source is renamed; the target is renamed over, or created if new.
-  int denied = Check(req, from, name, v1::RENAME, is_dir);
+  int denied = Check(req, from, name, v1::RENAME, is_dir, AuditMode::kAlways,
+                     src_known ? &src_st : nullptr);
   if (denied == 0) {
-    denied = Check(req, to, newname, dst_known ? v1::RENAME : v1::CREATE, is_dir);
+    denied = Check(req, to, newname, dst_known ? v1::RENAME : v1::CREATE,
+                   is_dir, AuditMode::kAlways, dst_known ? &dst_st : nullptr);
   }
   // A target hidden from the caller looked absent to it: never let a rename
   // replace (or exchange with) what the caller may not see.
   if (denied == 0 && dst_known &&
-      Check(req, to, newname, v1::LOOKUP, S_ISDIR(dst_st.st_mode)) == ENOENT) {
+      Check(req, to, newname, v1::LOOKUP, S_ISDIR(dst_st.st_mode),
+            AuditMode::kIfRefused, &dst_st) == ENOENT) {
     denied = EACCES;
   }
   if (denied != 0) {
@@ -185,6 +194,8 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (err != 0) {
     NoteBackingError("rename", err);
   } else {
+    ServerOf(req).access().NoteRenamed(from, name, to, newname,
+                                       (flags & RENAME_EXCHANGE) != 0);
     NodeTable& nodes = ServerOf(req).nodes();
     for (bool view : {false, true}) {  // Both views of a file move.
       if (src_known) {

@@ -24,6 +24,19 @@
 namespace scopedfs {
 namespace {
 
+// Times an OPEN or CREATE request, reply included, into the open latency
+// histogram (how audit and policy costs show up to clients).
+class OpenTimer {
+ public:
+  explicit OpenTimer(fuse_req_t req)
+      : stats_(ServerOf(req).stats()), start_(MonotonicNanos()) {}
+  ~OpenTimer() { stats_.open_latency.Record(MonotonicNanos() - start_); }
+
+ private:
+  Stats& stats_;
+  const uint64_t start_;
+};
+
 // Flags for the daemon's own descriptor of an open file. O_DIRECT is dropped:
 // the daemon's reads go through the backing page cache, which is coherent with
 // the passthrough opens of the same inode. O_NOFOLLOW would refuse the
@@ -119,11 +132,12 @@ v1::Operation OpenOperation(int flags) {
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  OpenTimer timer(req);
   Node* node = NodeOf(req, ino);
   // The policy decides here: this is where an open is allowed or refused,
   // and whether it sees the real file or its redacted view.
   const AccessMediator::OpenVerdict verdict = ServerOf(req).access().CheckOpen(
-      CallerOf(req), node, OpenOperation(fi->flags));
+      CallerOf(req), node, OpenOperation(fi->flags), fi->flags);
   if (verdict.err != 0) {
     fuse_reply_err(req, verdict.err);
     return;
@@ -153,9 +167,11 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
+  OpenTimer timer(req);
   Node* dir = NodeOf(req, parent);
   AccessMediator& access = ServerOf(req).access();
-  if (int denied = access.CheckName(CallerOf(req), dir, name, v1::CREATE, false);
+  if (int denied = access.CheckName(CallerOf(req), dir, name, v1::CREATE,
+                                    false, AuditMode::kAlways, fi->flags);
       denied != 0) {
     fuse_reply_err(req, denied);
     return;
@@ -164,10 +180,12 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   // for a name hidden from the caller: opening that existing file would
   // hand over what the policy hides.
   struct stat existing;
-  if (!(fi->flags & O_EXCL) &&
-      fstatat(dir->fd, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+  const bool existed =
+      fstatat(dir->fd, name, &existing, AT_SYMLINK_NOFOLLOW) == 0;
+  if (existed && !(fi->flags & O_EXCL) &&
       access.CheckName(CallerOf(req), dir, name, v1::LOOKUP,
-                       S_ISDIR(existing.st_mode)) == ENOENT) {
+                       S_ISDIR(existing.st_mode), AuditMode::kIfRefused, 0,
+                       &existing) == ENOENT) {
     fuse_reply_err(req, EACCES);
     return;
   }
@@ -186,6 +204,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     fuse_reply_err(req, err);
     return;
   }
+  // Only a name this call made gets an owner (O_CREAT on a file that
+  // existed opens it).
+  if (!existed) NoteNewName(req, dir, name);
   fuse_entry_param e;
   if (int err = LookupChild(req, dir, name, &e, /*mediate=*/false); err != 0) {
     close(fd);

@@ -18,7 +18,7 @@ int StatNode(const Node* node, struct stat* attr) {
 }
 
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e, bool mediate) {
+                fuse_entry_param* e, bool mediate, bool audit_refusal) {
   Server& server = ServerOf(req);
   *e = {};
   e->attr_timeout = server.options().timeout;
@@ -27,7 +27,8 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
     return errno;
   }
   const AccessMediator::LookupVerdict verdict = server.access().CheckLookup(
-      CallerOf(req), parent, name, e->attr.st_mode & S_IFMT, mediate);
+      CallerOf(req), parent, name, e->attr, mediate,
+      audit_refusal ? AuditMode::kIfRefused : AuditMode::kNever);
   if (verdict.err != 0) return verdict.err;
   if (!verdict.shared_cache_ok) e->entry_timeout = 0;
   // A regular file's redacted view is a node (id) of its own.
@@ -54,7 +55,15 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   return 0;
 }
 
+void NoteNewName(fuse_req_t req, Node* parent, const char* name) {
+  struct stat st;
+  if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    ServerOf(req).access().NoteCreated(CallerOf(req), parent, name, st);
+  }
+}
+
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name) {
+  NoteNewName(req, parent, name);
   fuse_entry_param e;
   if (int err = LookupChild(req, parent, name, &e, /*mediate=*/false); err != 0) {
     fuse_reply_err(req, err);

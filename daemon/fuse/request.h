@@ -34,14 +34,21 @@ struct ProcFdPath {
 // whether the caller may see the name (LOOKUP: HIDE answers ENOENT). The
 // entry timeout is 0 where visibility differs between callers, so every path
 // walk asks again. Returns 0 or an errno.
+// A refusal is audited unless `audit_refusal` is false (readdirplus: a
+// listing only counts what it leaves out).
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e, bool mediate);
+                fuse_entry_param* e, bool mediate, bool audit_refusal = true);
 
 // Fills `attr` from the node's backing inode. Returns 0 or an errno.
 int StatNode(const Node* node, struct stat* attr);
 
+// Records the caller as the owner of `name` under `parent`, which it just
+// made. Before the entry is looked up: the view a lookup picks may depend
+// on who owns the file.
+void NoteNewName(fuse_req_t req, Node* parent, const char* name);
+
 // Replies with the entry of `name` under `parent` after a call that made it
-// (mknod, mkdir, symlink, link), or with the errno.
+// (mknod, mkdir, symlink, link), or with the errno. Records the owner first.
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name);
 
 // Logs backing-dir errors that are not a client's ordinary mistake.

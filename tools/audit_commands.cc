@@ -1,0 +1,137 @@
+#include "tools/audit_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "tools/output.h"
+
+namespace scopedfs::tools {
+namespace {
+
+// Queries take pages of this size.
+constexpr uint32_t kPage = 1000;
+
+std::string Lower(const std::string& s) { return absl::AsciiStrToLower(s); }
+
+std::string TimeOf(const v1::AuditEvent& e) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixNanos(e.time_unix_nanos()),
+                          absl::UTCTimeZone());
+}
+
+std::string WhoOf(const v1::AuditEvent& e) {
+  return absl::StrCat(e.pid(), "/", e.comm().empty() ? "?" : e.comm());
+}
+
+std::string OutcomeOf(const v1::AuditEvent& e) {
+  std::string out = Lower(v1::Action_Name(e.decision()));
+  if (e.error() != 0 && e.decision() == v1::ALLOW_REDACTED) {
+    absl::StrAppend(&out, "(refused)");
+  }
+  return out;
+}
+
+void PrintEvent(const OutputOptions& out, const v1::AuditEvent& e) {
+  Print(out.json ? ToJson(e) + "\n" : FormatAuditEvent(e) + "\n");
+}
+
+}  // namespace
+
+std::string AuditHeader() {
+  return absl::StrFormat("%-8s %-24s %-6s %-20s %-14s %-7s %-15s %-16s %s", "ID", "TIME", "UID",
+                         "PID/COMM", "APP", "OP", "DECISION", "RULE", "PATH");
+}
+
+std::string FormatAuditEvent(const v1::AuditEvent& e) {
+  return absl::StrFormat("%-8d %-24s %-6d %-20s %-14s %-7s %-15s %-16s %s", e.id(), TimeOf(e),
+                         e.uid(), WhoOf(e), e.app().empty() ? "-" : e.app(),
+                         Lower(v1::Operation_Name(e.operation())), OutcomeOf(e),
+                         e.rule_id().empty() ? "-" : e.rule_id(), e.path());
+}
+
+int AuditTail(AdminClient& client, const OutputOptions& out, const AuditTailArgs& args) {
+  uint64_t last_id = 0;
+  bool header = false;
+  auto print = [&](const v1::AuditEvent& e) {
+    if (!out.json && !header) {
+      Print(AuditHeader() + "\n");
+      header = true;
+    }
+    PrintEvent(out, e);
+    last_id = e.id();
+  };
+  if (!args.after_id.has_value() && args.lines > 0) {
+    // The last N stored events, printed oldest first.
+    v1::QueryAuditRequest request;
+    *request.mutable_filter() = args.filter;
+    request.set_limit(args.lines);
+    request.set_newest_first(true);
+    v1::QueryAuditResponse response;
+    if (grpc::Status st = client.QueryAudit(request, &response); !st.ok()) {
+      return Fail(client.Describe(st, "QueryAudit"));
+    }
+    for (int i = response.events_size() - 1; i >= 0; --i) print(response.events(i));
+  }
+  if (!args.follow && !args.after_id.has_value()) {
+    if (!out.json && !header) Print(AuditHeader() + "\n");
+    return kExitOk;
+  }
+  v1::StreamAuditRequest request;
+  *request.mutable_filter() = args.filter;
+  if (args.after_id.has_value()) {
+    request.set_after_id(*args.after_id);
+  } else if (last_id > 0) {
+    request.set_after_id(last_id);  // No gap between the tail and the stream.
+  }
+  if (!out.json && !header) {
+    Print(AuditHeader() + "\n");
+    header = true;
+  }
+  std::fflush(stdout);
+  grpc::Status st = client.StreamAudit(request, [&](const v1::AuditEvent& e) {
+    print(e);
+    std::fflush(stdout);  // A pipe reader sees each event at once.
+    return std::ferror(stdout) == 0;
+  });
+  if (!st.ok()) return Fail(client.Describe(st, "StreamAudit"));
+  return kExitOk;
+}
+
+int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryArgs& args) {
+  v1::QueryAuditRequest request;
+  *request.mutable_filter() = args.filter;
+  request.set_newest_first(args.newest_first);
+  uint64_t printed = 0;
+  Table table;
+  table.AddRow({"ID", "TIME", "UID", "PID/COMM", "APP", "OP", "DECISION", "RULE", "PATH"});
+  while (true) {
+    uint32_t want = kPage;
+    if (args.limit > 0) want = static_cast<uint32_t>(std::min<uint64_t>(kPage, args.limit - printed));
+    request.set_limit(want);
+    v1::QueryAuditResponse response;
+    if (grpc::Status st = client.QueryAudit(request, &response); !st.ok()) {
+      return Fail(client.Describe(st, "QueryAudit"));
+    }
+    for (const v1::AuditEvent& e : response.events()) {
+      if (out.json) {
+        PrintEvent(out, e);
+      } else {
+        table.AddRow({absl::StrCat(e.id()), TimeOf(e), absl::StrCat(e.uid()), WhoOf(e),
+                      e.app().empty() ? "-" : e.app(), Lower(v1::Operation_Name(e.operation())),
+                      OutcomeOf(e), e.rule_id().empty() ? "-" : e.rule_id(), e.path()});
+      }
+      ++printed;
+    }
+    if (response.next_page_token().empty() || (args.limit > 0 && printed >= args.limit)) break;
+    request.set_page_token(response.next_page_token());
+  }
+  if (!out.json) Print(table.Render());
+  return kExitOk;
+}
+
+}  // namespace scopedfs::tools
