@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -128,6 +129,43 @@ class FakeAdmin final : public v1::Admin::Service {
     if (grpc::Status st = Begin(ctx); !st.ok()) return st;
     *response = health;
     return grpc::Status::OK;
+  }
+
+  // Audit: `audit_events` (ids ascending) served a page of `audit_page` at
+  // a time, filtered by id only; streams send what follows after_id.
+  std::vector<v1::AuditEvent> audit_events;
+  size_t audit_page = 2;
+  std::vector<v1::QueryAuditRequest> queries;
+  std::vector<v1::StreamAuditRequest> streams;
+
+  grpc::Status QueryAudit(grpc::ServerContext* ctx, const v1::QueryAuditRequest* request,
+                          v1::QueryAuditResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    queries.push_back(*request);
+    std::vector<v1::AuditEvent> events = audit_events;
+    if (request->newest_first()) std::reverse(events.begin(), events.end());
+    size_t start = 0;
+    if (!request->page_token().empty()) start = std::stoul(request->page_token());
+    const size_t n = std::min<size_t>({audit_page, request->limit(), events.size() - start});
+    for (size_t i = start; i < start + n; ++i) *response->add_events() = events[i];
+    if (start + n < events.size()) response->set_next_page_token(std::to_string(start + n));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StreamAudit(grpc::ServerContext* ctx, const v1::StreamAuditRequest* request,
+                           grpc::ServerWriter<v1::AuditEvent>* writer) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::vector<v1::AuditEvent> events;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      streams.push_back(*request);
+      events = audit_events;
+    }
+    for (const v1::AuditEvent& e : events) {
+      if (!request->has_after_id() || e.id() > request->after_id()) writer->Write(e);
+    }
+    return grpc::Status::OK;  // A daemon that stops ends the stream.
   }
 
  private:
@@ -639,6 +677,133 @@ TEST_F(ScopedctlTest, StatusJson) {
                          "\"policy_generation\":\"4\",\"uptime_seconds\":\"3723\"},"
                          "\"stats\":{\"counters\":{"));
   EXPECT_THAT(r.out, HasSubstr("\"alpha.requests\":\"2200\""));
+}
+
+// --- audit and Prometheus ---------------------------------------------------
+
+v1::AuditEvent Event(uint64_t id, const std::string& path, v1::Action decision) {
+  v1::AuditEvent e;
+  e.set_id(id);
+  e.set_time_unix_nanos(1764064800000000000 + static_cast<int64_t>(id) * 1000000);
+  e.set_uid(10123);
+  e.set_pid(4242);
+  e.set_comm("gallery");
+  e.set_app("gallery");
+  e.set_path(path);
+  e.set_operation(v1::READ);
+  e.set_decision(decision);
+  e.set_rule_id(decision == v1::DENY ? "no-read" : "");
+  return e;
+}
+
+TEST_F(ScopedctlTest, AuditQueryPagesThroughAndSendsTheFilter) {
+  fake_.audit_events = {Event(1, "DCIM/a.jpg", v1::ALLOW), Event(2, "DCIM/b.jpg", v1::DENY),
+                        Event(3, "DCIM/c.jpg", v1::ALLOW)};
+  Result r = Run({"audit", "query", "app=gallery", "op=read", "decision=allow,deny",
+                  "path=DCIM", "--limit=0"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.queries.size(), 2u);  // Two pages of two.
+  const v1::AuditFilter& f = fake_.queries[0].filter();
+  ASSERT_EQ(f.apps_size(), 1);
+  EXPECT_EQ(f.apps(0), "gallery");
+  ASSERT_EQ(f.operations_size(), 1);
+  EXPECT_EQ(f.operations(0), v1::READ);
+  EXPECT_EQ(f.decisions_size(), 2);
+  EXPECT_EQ(f.path_prefix(), "DCIM");
+  EXPECT_EQ(fake_.queries[1].page_token(), "2");
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("ID"));
+  EXPECT_THAT(lines[1], HasSubstr("2025-11-25T10:00:00.001Z"));
+  EXPECT_THAT(lines[2], HasSubstr("deny"));
+  EXPECT_THAT(lines[2], HasSubstr("no-read"));
+  EXPECT_THAT(lines[3], HasSubstr("DCIM/c.jpg"));
+}
+
+TEST_F(ScopedctlTest, AuditQueryLimitStopsEarlyAndJsonIsOneObjectPerLine) {
+  fake_.audit_events = {Event(1, "a", v1::ALLOW), Event(2, "b", v1::ALLOW),
+                        Event(3, "c", v1::ALLOW)};
+  Result r = Run({"audit", "query", "--limit=1", "--newest", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("{\"id\":\"3\""));
+  ASSERT_EQ(fake_.queries.size(), 1u);
+  EXPECT_TRUE(fake_.queries[0].newest_first());
+  EXPECT_EQ(fake_.queries[0].limit(), 1u);
+}
+
+TEST_F(ScopedctlTest, AuditBadFilterIsAUsageError) {
+  Result r = Run({"audit", "query", "colour=blue"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("colour"));
+  EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+  EXPECT_TRUE(fake_.queries.empty());
+}
+
+TEST_F(ScopedctlTest, AuditTailShowsTheLastEventsOldestFirstThenFollows) {
+  fake_.audit_events = {Event(1, "a", v1::ALLOW), Event(2, "b", v1::ALLOW),
+                        Event(3, "c", v1::HIDE)};
+  fake_.audit_page = 10;
+  Result r = Run({"audit", "tail", "-n", "2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[1], HasSubstr(" b"));
+  EXPECT_THAT(lines[2], HasSubstr("hide"));
+  EXPECT_TRUE(fake_.streams.empty());
+
+  // -f: the stream resumes right after the last event shown (no gap, no
+  // repeat); the fake ends the stream as a stopping daemon would.
+  fake_.audit_events.push_back(Event(4, "d", v1::ALLOW));
+  r = Run({"audit", "tail", "-f", "-n", "1", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.streams.size(), 1u);
+  EXPECT_EQ(fake_.streams[0].after_id(), 4u);
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  r = Run({"audit", "tail", "--after=2", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake_.streams.back().after_id(), 2u);
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_THAT(lines[0], HasSubstr("\"id\":\"3\""));
+}
+
+TEST_F(ScopedctlTest, StatusPrometheus) {
+  fake_.stats.clear_counters();
+  (*fake_.stats.mutable_counters())["decisions{operation=\"read\",decision=\"allow\"}"] = 7;
+  (*fake_.stats.mutable_counters())["decisions{operation=\"read\",decision=\"deny\"}"] = 1;
+  (*fake_.stats.mutable_counters())["audit_queue_depth"] = 3;
+  fake_.stats.add_gauges("audit_queue_depth");
+  v1::Histogram* h = fake_.stats.add_histograms();
+  h->set_name("open_latency");
+  h->add_bounds_seconds(0.001);
+  h->add_bounds_seconds(0.002);
+  h->add_counts(5);
+  h->add_counts(2);
+  h->add_counts(1);
+  h->set_count(8);
+  h->set_sum_seconds(0.25);
+  Result r = Run({"status", "--prometheus"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# TYPE scopedfs_decisions_total counter\n"
+                               "scopedfs_decisions_total{operation=\"read\",decision=\"allow\"} 7\n"
+                               "scopedfs_decisions_total{operation=\"read\",decision=\"deny\"} 1\n"));
+  EXPECT_THAT(r.out, HasSubstr("# TYPE scopedfs_audit_queue_depth gauge\n"
+                               "scopedfs_audit_queue_depth 3\n"));
+  EXPECT_THAT(r.out, HasSubstr("# TYPE scopedfs_open_latency_seconds histogram\n"
+                               "scopedfs_open_latency_seconds_bucket{le=\"0.001\"} 5\n"
+                               "scopedfs_open_latency_seconds_bucket{le=\"0.002\"} 7\n"
+                               "scopedfs_open_latency_seconds_bucket{le=\"+Inf\"} 8\n"
+                               "scopedfs_open_latency_seconds_sum 0.25\n"
+                               "scopedfs_open_latency_seconds_count 8\n"));
+  EXPECT_THAT(r.out, HasSubstr("scopedfs_up 1\n"));
+  // Every line is a comment or "name[{labels}] value".
+  for (const std::string& line : Lines(r.out)) {
+    if (line[0] == '#') continue;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ' '), 1) << line;
+  }
 }
 
 // --- the command line -------------------------------------------------------

@@ -90,13 +90,12 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     size_t entry_size;
     if (!plus) {
       // Hidden entries are only counted: a listing is no access to audit.
-      struct stat entry = {};
-      entry.st_dev = parent->dev;
-      entry.st_ino = de->d_ino;
+      // (No inode from d_ino: on some file systems, overlayfs among them,
+      // it differs from st_ino; the owner store needs the real one.)
       if (!IsDotOrDotDot(name) &&
           server.access().CheckName(caller, parent, name, v1::LOOKUP,
-                                    de->d_type == DT_DIR, AuditMode::kNever, 0,
-                                    &entry) == ENOENT) {
+                                    de->d_type == DT_DIR,
+                                    AuditMode::kNever) == ENOENT) {
         Stats::Add(server.stats().readdir_hidden);
         d.offset = de->d_off;  // Hidden from this caller.
         continue;
