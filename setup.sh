@@ -15,8 +15,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       bazel-bootstrap meson ninja-build python3
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-      fio psmisc attr openssl
-      imagemagick libimage-exiftool-perl ffmpeg)
+      fio psmisc attr openssl libsystemd-dev sudo
+      imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/log.h"
 
 namespace scopedfs {
 
@@ -74,6 +75,28 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
         path, target.dev, target.ino, app != nullptr ? *app : "", caller.uid);
   }
   return engine.Decide(req);
+}
+
+void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
+                            absl::string_view path, v1::Operation op,
+                            int open_flags, const policy::Verdict& verdict,
+                            int err, uint64_t latency_nanos, AuditMode audit) {
+  stats_->decision_latency.Record(latency_nanos);
+  if (LogEnabled(LogLevel::kDebug)) {
+    LogFields(LogLevel::kDebug, "decision",
+              {{"op", v1::Operation_Name(op)},
+               {"path", std::string(path)},
+               {"uid", absl::StrCat(caller.uid)},
+               {"pid", absl::StrCat(caller.pid)},
+               {"app", verdict.app != nullptr ? *verdict.app : ""},
+               {"action", v1::Action_Name(verdict.action)},
+               {"rule", verdict.rule_id != nullptr ? *verdict.rule_id : ""},
+               {"errno", absl::StrCat(err)},
+               {"latency_ns", absl::StrCat(latency_nanos)}});
+  }
+  if (audit == AuditMode::kAlways || (audit == AuditMode::kIfRefused && err != 0)) {
+    Audit(engine, caller, path, op, open_flags, verdict, err, latency_nanos);
+  }
 }
 
 void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
@@ -150,9 +173,8 @@ int AccessMediator::CheckNode(const Caller& caller, Node* node,
   const auto engine = policy_->engine();
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   const int err = RecordOutcome(verdict.action, op);
-  const uint64_t latency = MonotonicNanos() - start;
-  stats_->decision_latency.Record(latency);
-  Audit(*engine, caller, nodes_->PathOf(node), op, 0, verdict, err, latency);
+  Finish(*engine, caller, nodes_->PathOf(node), op, 0, verdict, err,
+         MonotonicNanos() - start, AuditMode::kAlways);
   return err;
 }
 
@@ -190,14 +212,11 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
       Stats::Add(stats_->opens_redacted);
     }
   }
-  const uint64_t latency = MonotonicNanos() - start;
-  stats_->decision_latency.Record(latency);
   // ESTALE is no answer the client sees: the kernel retries the open after
   // a fresh lookup, and that open is the one audited.
-  if (out.err != ESTALE) {
-    Audit(*engine, caller, nodes_->PathOf(node), op, open_flags, verdict,
-          out.err, latency);
-  }
+  Finish(*engine, caller, nodes_->PathOf(node), op, open_flags, verdict,
+         out.err, MonotonicNanos() - start,
+         out.err == ESTALE ? AuditMode::kNever : AuditMode::kAlways);
   return out;
 }
 
@@ -219,12 +238,8 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
   const policy::Verdict verdict =
       Decide(*engine, caller, path, op, is_dir, target);
   const int err = RecordOutcome(verdict.action, op);
-  const uint64_t latency = MonotonicNanos() - start;
-  stats_->decision_latency.Record(latency);
-  if (audit == AuditMode::kAlways ||
-      (audit == AuditMode::kIfRefused && err != 0)) {
-    Audit(*engine, caller, path, op, open_flags, verdict, err, latency);
-  }
+  Finish(*engine, caller, path, op, open_flags, verdict, err,
+         MonotonicNanos() - start, audit);
   return err;
 }
 
@@ -243,14 +258,9 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
     const policy::Verdict verdict =
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
     out.err = RecordOutcome(verdict.action, v1::LOOKUP);
-    const uint64_t latency = MonotonicNanos() - start;
-    stats_->decision_latency.Record(latency);
-    if (out.err != 0) {
-      if (audit != AuditMode::kNever) {
-        Audit(*engine, caller, path, v1::LOOKUP, 0, verdict, out.err, latency);
-      }
-      return out;
-    }
+    Finish(*engine, caller, path, v1::LOOKUP, 0, verdict, out.err,
+           MonotonicNanos() - start, audit);
+    if (out.err != 0) return out;
   }
   if (type == S_IFREG && engine->HasRedactionRules()) {
     out.shared_cache_ok = false;  // Some caller may get the other view.

@@ -138,6 +138,12 @@ class AccessMediator {
   policy::Verdict Decide(const policy::Engine& engine, const Caller& caller,
                          absl::string_view path, v1::Operation op, bool is_dir,
                          const Target& target);
+  // After a decision: its latency, the debug trace line, and the audit
+  // event as `audit` says.
+  void Finish(const policy::Engine& engine, const Caller& caller,
+              absl::string_view path, v1::Operation op, int open_flags,
+              const policy::Verdict& verdict, int err, uint64_t latency_nanos,
+              AuditMode audit);
   // Hands the decision to the audit log (if it is to be stored).
   void Audit(const policy::Engine& engine, const Caller& caller,
              absl::string_view path, v1::Operation op, int open_flags,

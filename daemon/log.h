@@ -1,13 +1,21 @@
-// The one logging facility of scopedfs: single lines on stderr, each with a
-// UTC timestamp, the level and the thread id. Abseil 20220623 (bookworm) has no
-// absl/log, so this is deliberately tiny. Per-request error lines go through
-// SFS_LOG_EVERY_SEC so a misbehaving client cannot flood the log.
+// The one logging facility of scopedfs. Abseil 20220623 (bookworm) has no
+// absl/log, so this is deliberately small. Two formats:
+//   text     one line on stderr: UTC timestamp, level, [thread id], message,
+//            then structured fields as key=value (values with blanks or
+//            quotes are quoted);
+//   journal  under systemd (stderr connected to the journal, JOURNAL_STREAM):
+//            one journal entry per line with PRIORITY, TID and each field as
+//            SCOPEDFS_<KEY>, so `journalctl SCOPEDFS_OP=read` filters.
+// Per-request error lines go through SFS_LOG_EVERY_SEC so a misbehaving
+// client cannot flood the log.
 #ifndef SCOPEDFS_DAEMON_LOG_H_
 #define SCOPEDFS_DAEMON_LOG_H_
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -16,9 +24,21 @@ namespace scopedfs {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
+enum class LogFormat { kText, kJournal };
+
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
+void SetLogFormat(LogFormat format);
+// "text", "journal", or "auto": journal when stderr is the journal stream
+// systemd set up (JOURNAL_STREAM names its device and inode), else text.
+bool ParseLogFormat(absl::string_view name, LogFormat* format);
+
+using LogField = std::pair<absl::string_view, std::string>;
+
 void LogLine(LogLevel level, absl::string_view message);
+// A line with structured fields (keys: lower case, [a-z0-9_]).
+void LogFields(LogLevel level, absl::string_view message,
+               std::initializer_list<LogField> fields);
 
 // True at most once per second per call site (the caller owns `last_sec`).
 bool LogRateAllows(std::atomic<int64_t>& last_sec);

@@ -8,12 +8,16 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <memory>
 #include <cstring>
 #include <string>
@@ -33,12 +37,29 @@
 #include "audit/database.h"
 #include "daemon/admin/admin_server.h"
 #include "daemon/command_line.h"
+#include "daemon/config_file.h"
+#include "daemon/service_notify.h"
+#include "policy/default_policy.h"
+#include "policy/engine.h"
+#include "policy/policy_text.h"
 #include "daemon/policy_store.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/state_dir.h"
 
+ABSL_FLAG(std::string, config, "",
+          "Configuration file (protobuf text format, "
+          "proto/scopedfs/v1/config.proto): SOURCE, MOUNTPOINT, mount "
+          "options and any of these flags by name. Flags on the command "
+          "line override it.");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the configuration (file, flags, SOURCE and MOUNTPOINT, "
+          "the policy that would be loaded, the audit database) and exit: 0 "
+          "if it is usable, 2 with the reason if not. Mounts nothing.");
+ABSL_FLAG(std::string, log_format, "auto",
+          "text (lines on stderr), journal (structured journald entries), or "
+          "auto: journal when stderr is connected to the journal.");
 ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
           "Directory for the daemon's state: the applied policy, the audit "
           "and owner database (audit.db), the admin socket, pid file and "
@@ -189,6 +210,124 @@ class StatsDumper {
   std::thread thread_;
 };
 
+// The admin endpoint's options from the flags; InvalidArgument on a bad uid
+// or a TCP endpoint without TLS.
+absl::StatusOr<AdminServerOptions> AdminOptionsFromFlags(
+    const std::string& state_path) {
+  AdminServerOptions admin;
+  admin.socket_path = state_path + "/admin.sock";
+  admin.socket_group = absl::GetFlag(FLAGS_admin_group);
+  for (const std::string& uid : absl::GetFlag(FLAGS_admin_uids)) {
+    uint32_t value;
+    if (!absl::SimpleAtoi(uid, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--admin_uids: '", uid, "' is not a uid"));
+    }
+    admin.admin_uids.insert(value);
+  }
+  admin.tcp_address = absl::GetFlag(FLAGS_admin_tcp);
+  admin.tls_cert_file = absl::GetFlag(FLAGS_admin_tls_cert);
+  admin.tls_key_file = absl::GetFlag(FLAGS_admin_tls_key);
+  admin.tls_client_ca_file = absl::GetFlag(FLAGS_admin_tls_client_ca);
+  if (!admin.tcp_address.empty() &&
+      (admin.tls_cert_file.empty() || admin.tls_key_file.empty() ||
+       admin.tls_client_ca_file.empty())) {
+    return absl::InvalidArgumentError(
+        "--admin_tcp needs --admin_tls_cert, --admin_tls_key and "
+        "--admin_tls_client_ca: the TCP admin endpoint is TLS-only with "
+        "client certificates");
+  }
+  return admin;
+}
+
+absl::Status CheckAuditFlags() {
+  if (absl::GetFlag(FLAGS_audit_queue_size) < 1) {
+    return absl::InvalidArgumentError("--audit_queue_size must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_audit_max_age) < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--audit_max_age must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+// --check_config: what Run would refuse, found without mounting and without
+// taking the state dir (a running daemon may hold it). Prints what it
+// checked; exit 0 if usable, 2 with one line per problem if not.
+int CheckConfig(const std::string& source_arg,
+                const std::string& mountpoint_arg) {
+  std::vector<std::string> problems, notes;
+  const std::string state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (ProbeMountpoint(mountpoint_arg) == MountpointState::kLiveMount) {
+    notes.push_back(absl::StrCat("mountpoint ", mountpoint_arg,
+                                 " is mounted now (a running scopedfsd?)"));
+  } else {
+    std::string source, mountpoint;
+    if (auto st = ValidateMountPaths(source_arg, mountpoint_arg, &source,
+                                     &mountpoint);
+        !st.ok()) {
+      problems.push_back(std::string(st.message()));
+    } else {
+      notes.push_back(absl::StrCat("source ", source, ", mountpoint ", mountpoint));
+    }
+  }
+  if (auto admin = AdminOptionsFromFlags(state_dir); !admin.ok()) {
+    problems.push_back(std::string(admin.status().message()));
+  } else {
+    for (const std::string& f : {admin->tls_cert_file, admin->tls_key_file,
+                                 admin->tls_client_ca_file}) {
+      if (!f.empty() && access(f.c_str(), R_OK) != 0) {
+        problems.push_back(absl::StrCat("cannot read '", f, "': ", strerror(errno)));
+      }
+    }
+  }
+  if (auto st = CheckAuditFlags(); !st.ok()) {
+    problems.push_back(std::string(st.message()));
+  }
+  // The policy the daemon would start with.
+  const std::string stored = state_dir + "/" + PolicyStore::kPolicyFile;
+  std::string policy_file = absl::GetFlag(FLAGS_policy);
+  if (access(stored.c_str(), F_OK) == 0) policy_file = stored;
+  absl::StatusOr<v1::Policy> policy;
+  if (policy_file.empty()) {
+    policy = policy::ParsePolicyText(policy::DefaultPolicyText());
+    policy_file = "(embedded default)";
+  } else {
+    std::ifstream in(policy_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    policy = in ? policy::ParsePolicyText(text.str())
+                : absl::InvalidArgumentError("cannot read it");
+  }
+  if (policy.ok()) {
+    auto engine = policy::Engine::Compile(*policy, 1);
+    if (!engine.ok()) policy = engine.status();
+  }
+  if (!policy.ok()) {
+    problems.push_back(absl::StrCat("policy ", policy_file, ": ",
+                                    policy.status().message()));
+  } else {
+    notes.push_back(absl::StrCat("policy ", policy_file, ": ",
+                                 policy->rules_size(), " rules, ",
+                                 policy->apps_size(), " apps"));
+  }
+  const std::string audit_db = state_dir + "/audit.db";
+  if (access(audit_db.c_str(), F_OK) == 0) {
+    if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadOnly);
+        !db.ok()) {
+      problems.push_back(std::string(db.status().message()));
+    } else {
+      notes.push_back(absl::StrCat("audit database ", audit_db, " opens"));
+    }
+  }
+  for (const std::string& n : notes) std::printf("scopedfsd: ok: %s\n", n.c_str());
+  for (const std::string& p : problems) {
+    std::fprintf(stderr, "scopedfsd: error: %s\n", p.c_str());
+  }
+  if (!problems.empty()) return kExitUsage;
+  std::printf("scopedfsd: configuration is valid\n");
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) {
@@ -207,11 +346,40 @@ int Run(int argc, char** argv) {
 
   auto split = SplitFuseStyleArgs(argc, argv);
   if (!split.ok()) Die(kExitUsage, std::string(split.status().message()));
+  std::vector<std::string> normalized;
+  NormalizeFlagDashes(&normalized, &split->rest);
+  const std::set<std::string> given = FlagsOnCommandLine(split->rest);
   std::vector<char*> positional =
       absl::ParseCommandLine(split->rest.size(), split->rest.data());
-  if (positional.size() != 3) {
-    Die(kExitUsage, "expected SOURCE and MOUNTPOINT (see --help)");
+  std::string source_arg, mountpoint_arg;
+  if (const std::string config_file = absl::GetFlag(FLAGS_config);
+      !config_file.empty()) {
+    auto config = ReadConfigFile(config_file);
+    if (!config.ok()) Die(kExitUsage, std::string(config.status().message()));
+    if (auto st = ApplyConfigToFlags(*config, given); !st.ok()) {
+      Die(kExitUsage, absl::StrCat("config file '", config_file, "': ", st.message()));
+    }
+    source_arg = config->source();
+    mountpoint_arg = config->mountpoint();
+    // Command-line -o options come after the file's: later ones win.
+    split->mount_options.insert(split->mount_options.begin(),
+                                config->mount_options().begin(),
+                                config->mount_options().end());
   }
+  if (positional.size() == 3) {
+    source_arg = positional[1];
+    mountpoint_arg = positional[2];
+  } else if (positional.size() != 1 || source_arg.empty() ||
+             mountpoint_arg.empty()) {
+    Die(kExitUsage,
+        "expected SOURCE and MOUNTPOINT, on the command line or in --config "
+        "(see --help)");
+  }
+  LogFormat log_format;
+  if (!ParseLogFormat(absl::GetFlag(FLAGS_log_format), &log_format)) {
+    Die(kExitUsage, "--log_format must be auto, text or journal");
+  }
+  SetLogFormat(log_format);
   const bool debug = absl::GetFlag(FLAGS_debug) || split->debug;
   const bool foreground =
       absl::GetFlag(FLAGS_foreground) || split->foreground || debug;
@@ -222,42 +390,22 @@ int Run(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_timeout) < 0) Die(kExitUsage, "--timeout must be >= 0");
   if (debug) SetLogLevel(LogLevel::kDebug);
 
-  HandleStaleMount(positional[2]);
+  if (absl::GetFlag(FLAGS_check_config)) {
+    return CheckConfig(source_arg, mountpoint_arg);
+  }
+  HandleStaleMount(mountpoint_arg);
   std::string source, mountpoint;
-  if (auto st = ValidateMountPaths(positional[1], positional[2], &source,
+  if (auto st = ValidateMountPaths(source_arg, mountpoint_arg, &source,
                                    &mountpoint);
       !st.ok()) {
     Die(kExitUsage, std::string(st.message()));
   }
   auto state = StateDir::Open(absl::GetFlag(FLAGS_state_dir));
   if (!state.ok()) Die(kExitUsage, std::string(state.status().message()));
-  AdminServerOptions admin;
-  admin.socket_path = state->path() + "/admin.sock";
-  admin.socket_group = absl::GetFlag(FLAGS_admin_group);
-  for (const std::string& uid : absl::GetFlag(FLAGS_admin_uids)) {
-    uint32_t value;
-    if (!absl::SimpleAtoi(uid, &value)) {
-      Die(kExitUsage, absl::StrCat("--admin_uids: '", uid, "' is not a uid"));
-    }
-    admin.admin_uids.insert(value);
-  }
-  admin.tcp_address = absl::GetFlag(FLAGS_admin_tcp);
-  admin.tls_cert_file = absl::GetFlag(FLAGS_admin_tls_cert);
-  admin.tls_key_file = absl::GetFlag(FLAGS_admin_tls_key);
-  admin.tls_client_ca_file = absl::GetFlag(FLAGS_admin_tls_client_ca);
-  if (!admin.tcp_address.empty() &&
-      (admin.tls_cert_file.empty() || admin.tls_key_file.empty() ||
-       admin.tls_client_ca_file.empty())) {
-    Die(kExitUsage,
-        "--admin_tcp needs --admin_tls_cert, --admin_tls_key and "
-        "--admin_tls_client_ca: the TCP admin endpoint is TLS-only with "
-        "client certificates");
-  }
-  if (absl::GetFlag(FLAGS_audit_queue_size) < 1) {
-    Die(kExitUsage, "--audit_queue_size must be at least 1");
-  }
-  if (absl::GetFlag(FLAGS_audit_max_age) < absl::ZeroDuration()) {
-    Die(kExitUsage, "--audit_max_age must not be negative");
+  auto admin = AdminOptionsFromFlags(state->path());
+  if (!admin.ok()) Die(kExitUsage, std::string(admin.status().message()));
+  if (auto st = CheckAuditFlags(); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
   }
   // Refuse a database we cannot use before mounting (the writer itself
   // starts after the fork into the background).
@@ -347,10 +495,26 @@ int Run(int argc, char** argv) {
   admin_context.source = source;
   admin_context.mountpoint = mountpoint;
   admin_context.started = std::chrono::steady_clock::now();
-  auto admin_server = AdminServer::Start(admin, admin_context);
+  auto admin_server = AdminServer::Start(*admin, admin_context);
   if (!admin_server.ok()) {
     fuse_session_unmount(se);
     Die(kExitFailure, std::string(admin_server.status().message()));
+  }
+
+  // systemd (Type=notify): ready now that the mount is live, the policy
+  // loaded and the admin API up; the watchdog pings only while a statfs of
+  // our own mount is answered (served by the request loop: a stuck loop
+  // misses its pings and gets restarted).
+  ServiceNotifier notifier;
+  notifier.Ready(absl::StrCat("serving ", source, " at ", mountpoint,
+                              ", policy generation ", (*policy)->generation()));
+  const std::string watched = mountpoint;
+  if (const uint64_t usec = notifier.StartWatchdog([watched] {
+        struct statfs sf;
+        return statfs(watched.c_str(), &sf) == 0;
+      });
+      usec != 0) {
+    SFS_LOG(kInfo, "systemd watchdog: pinging every %d ms", usec / 2000);
   }
 
   pthread_sigmask(SIG_UNBLOCK, &shutdown_signals, nullptr);
@@ -360,6 +524,7 @@ int Run(int argc, char** argv) {
   fuse_loop_cfg_set_idle_threads(loop, threads);
   const int res = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
+  notifier.Stopping();
   admin_server->reset();  // No policy change (and kernel notification) after this.
 
   fuse_session_unmount(se);
