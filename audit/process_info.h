@@ -5,10 +5,13 @@
 #ifndef SCOPEDFS_AUDIT_PROCESS_INFO_H_
 #define SCOPEDFS_AUDIT_PROCESS_INFO_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace scopedfs::audit {
@@ -33,6 +36,26 @@ class ProcessInfoCache {
   const absl::Duration ttl_;
   const size_t max_entries_;
   absl::flat_hash_map<uint32_t, Entry> entries_;
+};
+
+// The same, safe for many threads (sharded by pid): the daemon names the
+// caller while its request is in flight, so even a process that exits right
+// after gets its name; each pid costs two /proc reads per second.
+class SharedProcessInfoCache {
+ public:
+  ProcessInfoCache::Info Lookup(uint32_t pid) {
+    Shard& s = shards_[pid % kShards];
+    absl::MutexLock lock(&s.mu);
+    return s.cache.Lookup(pid, absl::Now());
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    absl::Mutex mu;
+    ProcessInfoCache cache ABSL_GUARDED_BY(mu);
+  };
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace scopedfs::audit

@@ -122,6 +122,9 @@ void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
   e.path = std::string(path);
   if (verdict.app != nullptr) e.app = *verdict.app;
   if (verdict.rule_id != nullptr) e.rule_id = *verdict.rule_id;
+  audit::ProcessInfoCache::Info info = process_info_.Lookup(caller.pid);
+  e.comm = std::move(info.comm);
+  e.exe = std::move(info.exe);
   audit_->Submit(std::move(e));
 }
 

@@ -44,6 +44,7 @@
 
 #include "absl/strings/string_view.h"
 #include "audit/audit_log.h"
+#include "audit/process_info.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
 #include "daemon/stats.h"
@@ -162,6 +163,8 @@ class AccessMediator {
   Stats* const stats_;
   audit::AuditLog* audit_ = nullptr;
   bool store_events_ = false;
+  // Callers' process names, read while their request is in flight.
+  audit::SharedProcessInfoCache process_info_;
   policy::DecisionCache cache_;
 };
 
