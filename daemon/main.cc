@@ -128,11 +128,29 @@ constexpr int kExitFailure = 1;
 }
 
 void RaiseFdLimit() {
-  // Every node the kernel knows holds an O_PATH descriptor.
+  // Every node the kernel knows holds an O_PATH descriptor, and every file a
+  // client holds open one more: a client may hold as many files as its own
+  // limit allows, so ours must be far higher. Root may raise the hard limit
+  // up to fs.nr_open; otherwise take what the hard limit gives.
   rlimit lim;
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  std::ifstream nr_open_file("/proc/sys/fs/nr_open");
+  rlim_t nr_open = 0;
+  if (nr_open_file >> nr_open && nr_open > lim.rlim_max) {
+    const rlimit raised = {nr_open, nr_open};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  // Without CAP_SYS_RESOURCE the hard limit is what we inherited.
+  if (lim.rlim_cur < 262144) {
+    SFS_LOG(kWarning,
+            "descriptor limit %d (no CAP_SYS_RESOURCE to raise it): clients "
+            "holding more than about %d files open in all get EMFILE; raise "
+            "LimitNOFILE / ulimit -Hn",
+            lim.rlim_cur, lim.rlim_cur / 2);
   }
 }
 

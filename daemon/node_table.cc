@@ -12,8 +12,10 @@ constexpr uint64_t kRootId = 1;  // FUSE_ROOT_ID; no FUSE header needed here.
 
 Node::~Node() {
   if (backing_refs != 0) {
-    SFS_LOG(kError, "node %lu:%lu destroyed with %d backing refs", dev, ino,
-            backing_refs);
+    // Normal when the daemon stops with files still open (the kernel never
+    // releases them): one line a second, not one per node.
+    SFS_LOG_EVERY_SEC(kWarning, "node %lu:%lu destroyed with %d backing refs",
+                      dev, ino, backing_refs);
   }
   close(fd);
 }

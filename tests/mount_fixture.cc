@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 
 namespace scopedfs::testing {
 namespace {
@@ -83,6 +84,16 @@ bool IsFuseMounted(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
     const std::vector<std::string>& flags) {
+  return StartWith(flags, /*capture_stderr=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<ScopedfsMount>>
+ScopedfsMount::StartCapturingStderr(const std::vector<std::string>& flags) {
+  return StartWith(flags, /*capture_stderr=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::StartWith(
+    const std::vector<std::string>& flags, bool capture_stderr) {
   std::unique_ptr<ScopedfsMount> m(new ScopedfsMount());
   m->dir_ = std::make_unique<TempDir>();
   m->backing_ = m->dir_->Sub("backing");
@@ -92,8 +103,27 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
   chmod(m->backing_.c_str(), 0777);
   mkdir(m->mount_.c_str(), 0755);
   m->flags_ = flags;
+  m->capture_stderr_ = capture_stderr;
   if (absl::Status st = m->Launch(); !st.ok()) return st;
   return m;
+}
+
+std::string ScopedfsMount::DaemonStderr() const {
+  return capture_stderr_ ? ReadFile(dir_->Sub("daemon.stderr")) : "";
+}
+
+int ScopedfsMount::DaemonThreads() const {
+  if (pid_ <= 0) return -1;
+  std::ifstream in(absl::StrCat("/proc/", pid_, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    int n;
+    if (line.rfind("Threads:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(8)), &n)) {
+      return n;
+    }
+  }
+  return -1;
 }
 
 absl::Status ScopedfsMount::Restart() {
@@ -117,9 +147,14 @@ absl::Status ScopedfsMount::Launch() {
   args.insert(args.end(), flags_.begin(), flags_.end());
   args.push_back(backing_);
   args.push_back(mount_);
+  const std::string stderr_file = dir_->Sub("daemon.stderr");
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    if (capture_stderr_) {
+      const int fd = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd >= 0) dup2(fd, 2);
+    }
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -46,7 +46,18 @@ class ScopedfsMount {
   // file system's own rules still apply).
   static absl::StatusOr<std::unique_ptr<ScopedfsMount>> Start(
       const std::vector<std::string>& flags = {});
+  // Like Start, but the daemon's stderr (of this and every restarted daemon)
+  // goes to a file in the temp dir instead of the test's stderr; read it with
+  // DaemonStderr().
+  static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartCapturingStderr(
+      const std::vector<std::string>& flags = {});
   ~ScopedfsMount();
+
+  // Everything the daemon(s) wrote to stderr so far (StartCapturingStderr
+  // only; empty otherwise).
+  std::string DaemonStderr() const;
+  // The daemon's thread count (/proc/PID/status Threads), -1 if unknown.
+  int DaemonThreads() const;
 
   const std::string& backing() const { return backing_; }
   const std::string& mount() const { return mount_; }
@@ -72,12 +83,15 @@ class ScopedfsMount {
 
  private:
   ScopedfsMount() = default;
+  static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartWith(
+      const std::vector<std::string>& flags, bool capture_stderr);
   absl::Status Launch();
   std::vector<std::string> flags_;
   std::unique_ptr<TempDir> dir_;
   std::string backing_, mount_, state_dir_;
   pid_t pid_ = -1;
   uint64_t last_stats_sequence_ = 0;
+  bool capture_stderr_ = false;
 };
 
 // True if `path` is currently a FUSE mount point (per /proc/self/mountinfo).

@@ -245,7 +245,9 @@ void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
     n = pread(h.fd, buf, size, off);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    fuse_reply_err(req, errno);
+    const int err = errno;
+    NoteBackingError("read", err);
+    fuse_reply_err(req, err);
     return;
   }
   redact::ZeroRanges(*h.redacted, off, buf, n);
