@@ -10,7 +10,9 @@
 #      processes against each scopedfs mount; opens/s from the wall time,
 #      audited opens/s from the daemon's stored-event counter (drops must be
 #      0 for the number to count).
-# Prints a table and writes it to bench/out/audit.txt. Mounts are removed on
+# Prints a table and writes it to bench/out/audit.txt, the raw values to
+# bench/out/audit.raw.tsv and audit.throughput.tsv, and a chart of them to
+# bench/out/audit.png (bench/chart.py; needs gnuplot). Mounts are removed on
 # every exit.
 #
 # Usage: bench/audit.sh [--rounds=N] [--iters=N] [--clients=N] [--no-build]
@@ -175,3 +177,16 @@ for line in open(thr):
     print(f"{c:<12}{opens:>10}{secs:>10.2f}{opens / secs:>12.0f}{stored:>10}"
           f"{stored / secs_stored:>12.0f}{dropped:>9}")
 PY
+
+# The chart: bench/out/audit.png (bench/chart.py; needs gnuplot, else skipped).
+cp "$RAW" "$OUT_DIR/audit.raw.tsv"
+cp "$THR" "$OUT_DIR/audit.throughput.tsv"
+rm -f "$OUT_DIR/audit.png"
+if ! command -v gnuplot >/dev/null 2>&1; then
+  log "WARNING: gnuplot not found (apt-get install gnuplot-nox, or ./setup.sh); no chart"
+elif python3 "$ROOT/bench/chart.py" --audit --throughput="$OUT_DIR/audit.throughput.tsv" \
+     --header-from="$OUT_DIR/audit.txt" -o "$OUT_DIR/audit.png" "$OUT_DIR/audit.raw.tsv"; then
+  log "chart written to bench/out/audit.png"
+else
+  log "WARNING: bench/chart.py failed; no chart"
+fi

@@ -5,7 +5,8 @@
 # backing directory, mounts scopedfs and libfuse's passthrough_hp over that
 # same directory, runs every workload on native / scopedfs / passthrough_hp
 # back to back (interleaved, rotating the order every round), prints a table
-# and writes it to bench/out/latest.txt. Mounts are always removed on exit.
+# and writes it to bench/out/latest.txt, and draws it as bench/out/latest.png
+# (bench/chart.py; needs gnuplot). Mounts are always removed on exit.
 #
 # Usage: bench/run.sh [--quick] [--dir=DIR] [--rounds=N] [--passes=N]
 #                     [--nopassthrough] [--threads=N] [--workloads=a,b,...]
@@ -503,3 +504,16 @@ echo
 cat "$OUT_DIR/latest.txt"
 echo
 log "table written to bench/out/latest.txt (raw per-round values: bench/out/latest.raw.tsv)"
+
+# ------------------------------------------------------------------- chart
+# bench/chart.py draws latest.raw.tsv as bench/out/latest.png with gnuplot; a
+# missing gnuplot costs the chart only, never the benchmark.
+rm -f "$OUT_DIR/latest.png"
+if ! command -v gnuplot >/dev/null 2>&1; then
+  log "WARNING: gnuplot not found (apt-get install gnuplot-nox, or ./setup.sh); no chart"
+elif python3 "$ROOT/bench/chart.py" --header="$HEADER" -o "$OUT_DIR/latest.png" \
+     "$OUT_DIR/latest.raw.tsv" 9>&-; then
+  log "chart written to bench/out/latest.png"
+else
+  log "WARNING: bench/chart.py failed; no chart"
+fi

@@ -24,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -965,6 +966,270 @@ TEST(TextDiffTest, HugeInputsStillGiveACorrectScript) {
   CheckScript(a, b, script);
   EXPECT_EQ(script.front(), (DiffLine{DiffLine::kSame, "head"}));
   EXPECT_EQ(script.back(), (DiffLine{DiffLine::kSame, "tail"}));
+}
+
+// ---------------------------------------------------------------------------
+// Per-command help, shell completion and colour.
+
+// The environment without NO_COLOR and TERM, plus `extra` ("NAME=VALUE").
+std::vector<std::string> Environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    if (var.rfind("NO_COLOR=", 0) == 0 || var.rfind("TERM=", 0) == 0) continue;
+    env.push_back(var);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+// Runs `argv` with stdout on a pseudo-terminal (stderr to /dev/null) and the
+// environment `env`. False if no pty can be had.
+bool RunOnTty(std::vector<std::string> argv, std::vector<std::string> env, Result* result) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+    if (master >= 0) close(master);
+    return false;
+  }
+  const char* slave_name = ptsname(master);
+  const int slave = slave_name == nullptr ? -1 : open(slave_name, O_RDWR | O_NOCTTY);
+  if (slave < 0) {
+    close(master);
+    return false;
+  }
+  std::vector<char*> args, envp;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, slave, 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclose(&actions, master);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(slave);
+  if (rc != 0) {
+    close(master);
+    ADD_FAILURE() << "posix_spawn: " << std::strerror(rc);
+    return true;
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(master, buf, sizeof buf)) > 0) result->out.append(buf, n);  // EIO at the end.
+  close(master);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return true;
+}
+
+// Runs a bash command line; its stdout (stderr too) and exit status.
+Result RunBash(const std::string& script) {
+  Result r;
+  const std::string command = "bash -c '" + absl::StrReplaceAll(script, {{"'", "'\\''"}}) + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "popen: " << std::strerror(errno);
+    return r;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string StripEscapes(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
+      i += 2;
+      while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) ++i;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+TEST_F(ScopedctlTest, EveryCommandHasItsOwnHelp) {
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{"policy", "get"}, {}},
+      {{"policy", "validate"}, {"FILE"}},
+      {{"policy", "apply"}, {"FILE", "--expect-generation=N"}},
+      {{"policy", "diff"}, {"FILE"}},
+      {{"explain"}, {"--app=APP", "--uid=UID", "--gid=GID", "--path=PATH", "--op=OP",
+                     "--owner", "lookup, read, write"}},
+      {{"status"}, {"--prometheus"}},
+      {{"audit", "tail"}, {"-f, --follow", "-n N, --lines=N", "--after=ID", "app=", "decision="}},
+      {{"audit", "query"}, {"--limit=N", "--newest", "since=TIME", "op="}},
+      {{"stats"}, {}},
+      {{"completion"}, {"/usr/share/bash-completion/completions/scopedctl"}},
+  };
+  for (const auto& [words, texts] : cases) {
+    const std::string name = absl::StrJoin(words, " ");
+    SCOPED_TRACE(name);
+    std::vector<std::string> args = words;
+    args.push_back("--help");
+    Result r = Run(args, "/dev/null", false);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, StartsWith("scopedctl " + name + ": "));
+    EXPECT_THAT(r.out, HasSubstr("Usage: scopedctl " + name));
+    const size_t examples = r.out.find("\nExamples:\n");
+    ASSERT_NE(examples, std::string::npos) << r.out;
+    EXPECT_THAT(r.out.substr(examples), HasSubstr("\n  scopedctl " + name));
+    for (const std::string& text : texts) EXPECT_THAT(r.out, HasSubstr(text));
+    // `help COMMAND` says the same; so does -h anywhere after the command.
+    std::vector<std::string> help_args = {"help"};
+    help_args.insert(help_args.end(), words.begin(), words.end());
+    EXPECT_EQ(Run(help_args, "/dev/null", false).out, r.out);
+    args.back() = "-h";
+    EXPECT_EQ(Run(args).out, r.out);
+  }
+  // The global --help is the overview and points at the per-command help.
+  Result r = Run({"--help"}, "/dev/null", false);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("scopedctl COMMAND --help"));
+  EXPECT_THAT(r.out, HasSubstr("--color=WHEN"));
+  EXPECT_EQ(Run({"help"}).out, r.out);
+  // A group lists its commands, each in full.
+  r = Run({"audit", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("Usage: scopedctl audit tail"));
+  EXPECT_THAT(r.out, HasSubstr("Usage: scopedctl audit query"));
+  r = Run({"help", "frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "scopedctl: error: unknown command 'frobnicate' (see scopedctl --help)\n");
+  r = Run({"policy", "put", "--help"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "scopedctl: error: unknown policy verb 'put': use get, validate, apply or diff "
+            "(see scopedctl --help)\n");
+  EXPECT_EQ(fake_.calls, 0);
+}
+
+TEST_F(ScopedctlTest, BashCompletionScript) {
+  Result r = Run({"completion", "bash"}, "/dev/null", false);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  ASSERT_FALSE(r.out.empty());
+  for (const char* text : {"policy", "explain", "status", "stats", "audit", "completion",
+                           "help", "'get validate apply diff'", "'tail query'", "--expect-generation=",
+                           "--prometheus", "--follow", "--limit=", "--newest", "--color=",
+                           "app= uid= path= op= decision= since= until=", "allow redacted deny hide",
+                           "complete -F _scopedctl scopedctl"}) {
+    EXPECT_THAT(r.out, HasSubstr(text));
+  }
+  EXPECT_EQ(fake_.calls, 0);
+  const std::string script = WriteFile("scopedctl.bash", r.out);
+  Result syntax = RunBash("bash -n " + script);
+  EXPECT_EQ(syntax.code, 0) << syntax.out;
+
+  // Completes as bash would call it: COMP_WORDS split at '=' as bash does,
+  // $2 the part of the word bash replaces.
+  auto complete = [&](const std::string& line, const std::vector<std::string>& words) {
+    std::string quoted;
+    for (const std::string& w : words) absl::StrAppend(&quoted, " \"", w, "\"");
+    Result c = RunBash(absl::StrCat(
+        "source ", script, "; COMP_WORDS=(", quoted, "); COMP_CWORD=", words.size() - 1,
+        "; COMP_LINE=\"", line, "\"; COMP_POINT=", line.size(), "; w=${COMP_WORDS[COMP_CWORD]};",
+        " [[ $w == = ]] && w=; _scopedctl scopedctl \"$w\" \"${COMP_WORDS[COMP_CWORD-1]}\";",
+        " echo \"${COMPREPLY[*]}\""));
+    EXPECT_EQ(c.code, 0) << c.out;
+    return c.out;
+  };
+  EXPECT_EQ(complete("scopedctl au", {"scopedctl", "au"}), "audit\n");
+  EXPECT_EQ(complete("scopedctl policy ap", {"scopedctl", "policy", "ap"}), "apply\n");
+  EXPECT_EQ(complete("scopedctl audit tail dec", {"scopedctl", "audit", "tail", "dec"}),
+            "decision=\n");
+  EXPECT_EQ(complete("scopedctl audit query op=re",
+                     {"scopedctl", "audit", "query", "op", "=", "re"}),
+            "read rename\n");
+  EXPECT_EQ(complete("scopedctl audit tail decision=allow,d",
+                     {"scopedctl", "audit", "tail", "decision", "=", "allow,d"}),
+            "allow,deny\n");
+  EXPECT_EQ(complete("scopedctl status --pro", {"scopedctl", "status", "--pro"}),
+            "--prometheus\n");
+  EXPECT_EQ(complete("scopedctl --color=a", {"scopedctl", "--color", "=", "a"}),
+            "auto always\n");
+  EXPECT_EQ(complete("scopedctl policy validate " + dir_ + "/scopedctl.b",
+                     {"scopedctl", "policy", "validate", dir_ + "/scopedctl.b"}),
+            script + "\n");
+  EXPECT_EQ(complete("scopedctl help audit q", {"scopedctl", "help", "audit", "q"}), "query\n");
+
+  r = Run({"completion"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "scopedctl: error: completion needs a shell: bash (see scopedctl --help)\n");
+  r = Run({"completion", "zsh"});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST_F(ScopedctlTest, ColourOnlyWhenAskedOrOnATerminal) {
+  fake_.audit_events = {Event(1, "DCIM/a.jpg", v1::ALLOW), Event(2, "DCIM/b.jpg", v1::DENY),
+                        Event(3, "DCIM/c.jpg", v1::ALLOW_REDACTED)};
+  fake_.audit_page = 10;
+  // Piped (the test's stdout is a file): none, whatever NO_COLOR says.
+  Result plain = Run({"audit", "query"});
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << plain.out;
+
+  Result colour = Run({"audit", "query", "--color=always"});
+  EXPECT_EQ(colour.code, 0) << colour.err;
+  EXPECT_THAT(colour.out, HasSubstr("\x1b[32mallow\x1b[0m"));
+  EXPECT_THAT(colour.out, HasSubstr("\x1b[31mdeny\x1b[0m"));
+  EXPECT_THAT(colour.out, HasSubstr("\x1b[33mallow_redacted\x1b[0m"));
+  // The escapes take no columns: the table is aligned as without them.
+  EXPECT_EQ(StripEscapes(colour.out), plain.out);
+  Result tail = Run({"audit", "tail", "--color"});  // --color alone: always.
+  EXPECT_THAT(tail.out, HasSubstr("\x1b[31mdeny\x1b[0m"));
+  EXPECT_EQ(StripEscapes(tail.out), Run({"audit", "tail"}).out);
+
+  EXPECT_EQ(Run({"audit", "query", "--color=always", "--json"}).out.find('\x1b'),
+            std::string::npos);
+  EXPECT_EQ(Run({"audit", "query", "--color=never"}).out, plain.out);
+  Result status = Run({"status", "--color=always"});
+  EXPECT_THAT(status.out, HasSubstr("\x1b[32myes\x1b[0m"));
+  Result bad = Run({"status", "--color=sometimes"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err,
+            "scopedctl: error: invalid value 'sometimes' for --color: use auto, always or never "
+            "(see scopedctl --help)\n");
+
+  // On a terminal: colour by default, none with NO_COLOR (unless --color=always).
+  const std::vector<std::string> query = {binary_, "--state_dir=" + dir_, "audit", "query"};
+  Result tty;
+  if (!RunOnTty(query, Environment({"TERM=xterm"}), &tty)) {
+    GTEST_SKIP() << "no pseudo-terminal";
+  }
+  EXPECT_EQ(tty.code, 0);
+  EXPECT_THAT(tty.out, HasSubstr("\x1b[31mdeny\x1b[0m"));
+  Result no_color;
+  ASSERT_TRUE(RunOnTty(query, Environment({"TERM=xterm", "NO_COLOR=1"}), &no_color));
+  EXPECT_EQ(no_color.code, 0);
+  EXPECT_THAT(no_color.out, HasSubstr("deny"));
+  EXPECT_EQ(no_color.out.find('\x1b'), std::string::npos) << no_color.out;
+  Result empty_no_color;  // NO_COLOR="" does not count (no-color.org).
+  ASSERT_TRUE(RunOnTty(query, Environment({"TERM=xterm", "NO_COLOR="}), &empty_no_color));
+  EXPECT_THAT(empty_no_color.out, HasSubstr("\x1b[31mdeny\x1b[0m"));
+  Result dumb;
+  ASSERT_TRUE(RunOnTty(query, Environment({"TERM=dumb"}), &dumb));
+  EXPECT_EQ(dumb.out.find('\x1b'), std::string::npos) << dumb.out;
+  std::vector<std::string> always = query;
+  always.push_back("--color=always");
+  Result forced;
+  ASSERT_TRUE(RunOnTty(always, Environment({"TERM=xterm", "NO_COLOR=1"}), &forced));
+  EXPECT_THAT(forced.out, HasSubstr("\x1b[31mdeny\x1b[0m"));
+  std::vector<std::string> json = query;
+  json.push_back("--json");
+  Result tty_json;
+  ASSERT_TRUE(RunOnTty(json, Environment({"TERM=xterm"}), &tty_json));
+  EXPECT_EQ(tty_json.out.find('\x1b'), std::string::npos) << tty_json.out;
 }
 
 }  // namespace

@@ -36,8 +36,15 @@ std::string OutcomeOf(const v1::AuditEvent& e) {
   return out;
 }
 
+std::string PaintedOutcome(const OutputOptions& out, const v1::AuditEvent& e) {
+  // A redacted open that was refused is a denial.
+  const v1::Action action =
+      e.decision() == v1::ALLOW_REDACTED && e.error() != 0 ? v1::DENY : e.decision();
+  return PaintAction(out, OutcomeOf(e), action);
+}
+
 void PrintEvent(const OutputOptions& out, const v1::AuditEvent& e) {
-  Print(out.json ? ToJson(e) + "\n" : FormatAuditEvent(e) + "\n");
+  Print(out.json ? ToJson(e) + "\n" : FormatAuditEvent(e, out.color) + "\n");
 }
 
 }  // namespace
@@ -47,10 +54,14 @@ std::string AuditHeader() {
                          "PID/COMM", "APP", "OP", "DECISION", "RULE", "PATH");
 }
 
-std::string FormatAuditEvent(const v1::AuditEvent& e) {
-  return absl::StrFormat("%-8d %-24s %-6d %-20s %-14s %-7s %-15s %-16s %s", e.id(), TimeOf(e),
+std::string FormatAuditEvent(const v1::AuditEvent& e, bool color) {
+  // The decision is padded by hand: its escape sequences take no columns.
+  const std::string outcome = OutcomeOf(e);
+  const std::string pad(outcome.size() < 15 ? 15 - outcome.size() : 0, ' ');
+  return absl::StrFormat("%-8d %-24s %-6d %-20s %-14s %-7s %s%s %-16s %s", e.id(), TimeOf(e),
                          e.uid(), WhoOf(e), e.app().empty() ? "-" : e.app(),
-                         Lower(v1::Operation_Name(e.operation())), OutcomeOf(e),
+                         Lower(v1::Operation_Name(e.operation())),
+                         PaintedOutcome(OutputOptions{false, color}, e), pad,
                          e.rule_id().empty() ? "-" : e.rule_id(), e.path());
 }
 
@@ -123,7 +134,8 @@ int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryAr
       } else {
         table.AddRow({absl::StrCat(e.id()), TimeOf(e), absl::StrCat(e.uid()), WhoOf(e),
                       e.app().empty() ? "-" : e.app(), Lower(v1::Operation_Name(e.operation())),
-                      OutcomeOf(e), e.rule_id().empty() ? "-" : e.rule_id(), e.path()});
+                      PaintedOutcome(out, e), e.rule_id().empty() ? "-" : e.rule_id(),
+                      e.path()});
       }
       ++printed;
     }

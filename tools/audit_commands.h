@@ -27,8 +27,9 @@ struct AuditQueryArgs {
 };
 int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryArgs& args);
 
-// One event as a fixed-width line (the table rows of tail -f).
-std::string FormatAuditEvent(const v1::AuditEvent& e);
+// One event as a fixed-width line (the table rows of tail -f); `color`: the
+// decision coloured (see PaintAction).
+std::string FormatAuditEvent(const v1::AuditEvent& e, bool color = false);
 // The header line matching FormatAuditEvent.
 std::string AuditHeader();
 

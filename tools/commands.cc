@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "tools/output.h"
@@ -65,6 +66,20 @@ Table HistogramsTable(const v1::GetStatsResponse& stats) {
 
 }  // namespace
 
+std::string PaintAction(const OutputOptions& out, const std::string& text, v1::Action action) {
+  switch (action) {
+    case v1::ALLOW: return Paint(out.color, text, Color::kGreen);
+    case v1::ALLOW_REDACTED: return Paint(out.color, text, Color::kYellow);
+    case v1::DENY:
+    case v1::HIDE: return Paint(out.color, text, Color::kRed);
+    default: return text;
+  }
+}
+
+std::string PaintYesNo(const OutputOptions& out, bool b) {
+  return Paint(out.color, YesNo(b), b ? Color::kGreen : Color::kRed);
+}
+
 v1::Operation ParseOperation(const std::string& name) {
   v1::Operation op;
   const std::string upper = absl::AsciiStrToUpper(name);
@@ -110,13 +125,19 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
   for (const v1::PolicyError& error : response.errors()) {
     // No field path (scopedfsd says "text" when the file does not parse).
     const bool no_field = error.field().empty() || error.field() == "text";
-    absl::StrAppend(&report, name, ": ", no_field ? "" : error.field() + ": ",
-                    OneLine(error.message()), "\n");
+    absl::StrAppend(&report, Paint(out.color, name + ":", Color::kBold), " ",
+                    no_field ? "" : Paint(out.color, error.field() + ":", Color::kBold) + " ",
+                    Paint(out.color, OneLine(error.message()), Color::kRed), "\n");
   }
   if (response.valid()) {
-    absl::StrAppend(&report, "policy ", name, " is valid\n");
+    absl::StrAppend(&report, Paint(out.color, absl::StrCat("policy ", name, " is valid"),
+                                   Color::kGreen),
+                    "\n");
   } else if (response.errors_size() == 0) {
-    absl::StrAppend(&report, name, ": not a valid policy (scopedfsd gave no details)\n");
+    absl::StrAppend(&report, Paint(out.color, name + ":", Color::kBold), " ",
+                    Paint(out.color, "not a valid policy (scopedfsd gave no details)",
+                          Color::kRed),
+                    "\n");
   }
   Print(report);
   return code;
@@ -193,8 +214,30 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
                        ",\"diff\":", JsonQuote(diff), "}\n"));
   } else if (diff.empty()) {
     Print(absl::StrCat("no differences (running generation ", generation, ")\n"));
-  } else {
+  } else if (!out.color) {
     Print(diff);
+  } else {
+    // As git colours a diff: file names bold, hunk headers cyan, removed
+    // lines red, added lines green.
+    std::string colored;
+    for (absl::string_view line : absl::StrSplit(diff, '\n')) {
+      if (line.empty()) continue;
+      Color color = Color::kBold;
+      if (absl::StartsWith(line, "---") || absl::StartsWith(line, "+++")) {
+        color = Color::kBold;
+      } else if (absl::StartsWith(line, "@@")) {
+        color = Color::kCyan;
+      } else if (absl::StartsWith(line, "-")) {
+        color = Color::kRed;
+      } else if (absl::StartsWith(line, "+")) {
+        color = Color::kGreen;
+      } else {
+        absl::StrAppend(&colored, line, "\n");
+        continue;
+      }
+      absl::StrAppend(&colored, Paint(true, line, color), "\n");
+    }
+    Print(colored);
   }
   return diff.empty() ? kExitOk : kExitFailure;
 }
@@ -237,14 +280,14 @@ int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& ar
   }
   const v1::Decision& d = response.decision();
   Table table;
-  table.AddRow({"action", ActionName(d.action())});
+  table.AddRow({"action", PaintAction(out, ActionName(d.action()), d.action())});
   table.AddRow({"rule", d.rule_index() >= 0
                             ? absl::StrCat(OrDash(d.rule_id()), " (rules[", d.rule_index(), "])")
                             : "none (default action or bypass)"});
   table.AddRow({"reason", OrDash(OneLine(d.reason()))});
   table.AddRow({"app", d.app().empty() ? "none" : d.app()});
   table.AddRow({"redaction", OrDash(d.redaction_profile())});
-  table.AddRow({"audit", YesNo(d.audit())});
+  table.AddRow({"audit", PaintYesNo(out, d.audit())});
   table.AddRow({"generation", absl::StrCat(d.generation())});
   Print(table.Render());
   return kExitOk;
@@ -268,10 +311,10 @@ int Status(AdminClient& client, const OutputOptions& out, bool prometheus) {
     return kExitOk;
   }
   Table table;
-  table.AddRow({"serving", YesNo(health.serving())});
+  table.AddRow({"serving", PaintYesNo(out, health.serving())});
   table.AddRow({"mountpoint", OrDash(health.mountpoint())});
   table.AddRow({"source", OrDash(health.source())});
-  table.AddRow({"passthrough", YesNo(health.passthrough())});
+  table.AddRow({"passthrough", PaintYesNo(out, health.passthrough())});
   table.AddRow({"generation", absl::StrCat(health.policy_generation())});
   table.AddRow({"uptime", FormatDuration(health.uptime_seconds())});
   std::string text = table.Render();

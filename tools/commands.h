@@ -15,7 +15,14 @@ namespace scopedfs::tools {
 
 struct OutputOptions {
   bool json = false;
+  bool color = false;  // ANSI colours (see ShouldColor in output.h).
 };
+
+// `text` coloured as a decision `action` is: allow green, redacted yellow,
+// deny and hide red (if out.color).
+std::string PaintAction(const OutputOptions& out, const std::string& text, v1::Action action);
+// "yes" green, "no" red (if out.color).
+std::string PaintYesNo(const OutputOptions& out, bool b);
 
 // `policy get`: the running policy as text, headed by "# generation N".
 int PolicyGet(AdminClient& client, const OutputOptions& out);

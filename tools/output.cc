@@ -40,7 +40,7 @@ std::string Table::Render() const {
   std::vector<size_t> width;
   for (const auto& row : rows_) {
     if (row.size() > width.size()) width.resize(row.size(), 0);
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], VisibleWidth(row[c]));
   }
   std::string out;
   for (const auto& row : rows_) {
@@ -49,7 +49,7 @@ std::string Table::Render() const {
       const bool right = c < right_.size() && right_[c];
       const bool last = c + 1 == row.size();
       if (c > 0) line += "  ";
-      const std::string pad(width[c] - row[c].size(), ' ');
+      const std::string pad(width[c] - VisibleWidth(row[c]), ' ');
       if (right) line += pad;
       line += row[c];
       if (!right && !last) line += pad;
@@ -99,6 +99,41 @@ std::string FormatDuration(uint64_t seconds) {
   if (h > 0) return absl::StrCat(h, "h ", m, "m ", s, "s");
   if (m > 0) return absl::StrCat(m, "m ", s, "s");
   return absl::StrCat(s, "s");
+}
+
+std::string Paint(bool on, absl::string_view text, Color color) {
+  if (!on || text.empty()) return std::string(text);
+  const char* code = "";
+  switch (color) {
+    case Color::kRed: code = "31"; break;
+    case Color::kGreen: code = "32"; break;
+    case Color::kYellow: code = "33"; break;
+    case Color::kCyan: code = "36"; break;
+    case Color::kBold: code = "1"; break;
+  }
+  return absl::StrCat("\x1b[", code, "m", text, "\x1b[0m");
+}
+
+bool ShouldColor(absl::string_view mode, bool json, bool stdout_is_tty, const char* no_color,
+                 const char* term) {
+  if (json || mode == "never") return false;
+  if (mode == "always") return true;
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  if (term != nullptr && absl::string_view(term) == "dumb") return false;
+  return stdout_is_tty;
+}
+
+size_t VisibleWidth(absl::string_view s) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
+      i += 2;
+      while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) ++i;
+      continue;
+    }
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) ++width;
+  }
+  return width;
 }
 
 }  // namespace scopedfs::tools

@@ -58,6 +58,24 @@ std::string FormatDuration(uint64_t seconds);
 
 inline const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
+// Colour (ANSI SGR sequences) for people at a terminal.
+enum class Color { kRed, kGreen, kYellow, kCyan, kBold };
+
+// `text` between the colour's escape sequence and a reset if `on`, else
+// `text` as it is.
+std::string Paint(bool on, absl::string_view text, Color color);
+
+// Whether to colour stdout: `mode` "always" or "never" decide; "auto" colours
+// when stdout is a terminal, NO_COLOR is unset or empty (https://no-color.org)
+// and TERM is not "dumb". Never with --json. `no_color`, `term`: the
+// environment variables (nullptr: unset).
+bool ShouldColor(absl::string_view mode, bool json, bool stdout_is_tty, const char* no_color,
+                 const char* term);
+
+// Columns `s` takes on a terminal: its bytes without escape sequences (ESC
+// '[' ... final byte), UTF-8 continuation bytes not counted.
+size_t VisibleWidth(absl::string_view s);
+
 }  // namespace scopedfs::tools
 
 #endif  // SCOPEDFS_TOOLS_OUTPUT_H_

@@ -1,10 +1,14 @@
 // scopedctl: the admin tool of scopedfs. It talks to scopedfsd's Admin gRPC
-// service on STATE_DIR/admin.sock; see kHelp for the commands.
+// service on STATE_DIR/admin.sock. The commands, their flags, help texts and
+// the bash completion script come from one table, tools/help.cc.
 //
 // Flags are absl flags, parsed here rather than by absl::ParseCommandLine so
 // that every mistake is one line and exit code 2, that "--expect-generation"
 // and "--expect_generation" both work, and that a command rejects the flags
 // of other commands.
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +27,7 @@
 #include "tools/audit_commands.h"
 #include "tools/client.h"
 #include "tools/commands.h"
+#include "tools/help.h"
 #include "tools/output.h"
 
 ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
@@ -45,118 +50,28 @@ ABSL_FLAG(uint64_t, after, 0, "audit tail: resume after this event id.");
 ABSL_FLAG(uint32_t, limit, 100, "audit query: at most this many events (0: all).");
 ABSL_FLAG(bool, newest, false, "audit query: newest first.");
 ABSL_FLAG(bool, prometheus, false, "status: Prometheus text format.");
+ABSL_FLAG(std::string, color, "auto",
+          "Colour: auto (on a terminal, unless NO_COLOR is set), always, never.");
 
 namespace scopedfs::tools {
 namespace {
 
-constexpr char kHelp[] = R"(scopedctl: administers a running scopedfsd through its admin socket.
-
-Usage: scopedctl [FLAGS] COMMAND [ARGS]      (flags may come anywhere)
-
-Commands:
-  policy get
-      The running policy in protobuf text format, headed by "# generation N"
-      (a comment, so the output is itself a policy file).
-  policy validate FILE
-      Has the daemon check FILE without applying it. Prints "policy FILE is
-      valid", or one "FILE: FIELD: MESSAGE" line per error and exits 1.
-  policy apply FILE [--expect-generation=N]
-      Applies FILE. With N, only if generation N is still the running one
-      (otherwise nothing changes and scopedctl exits 1). Prints the new
-      generation.
-  policy diff FILE
-      Unified diff from the running policy to FILE, both normalized (comments,
-      layout and field order do not count). Exit 0: the same policy; 1: they
-      differ (like diff(1)).
-  explain (--app=APP | --uid=UID [--gid=GID]) --path=PATH --op=OP [--owner]
-      How the running policy decides one request, without touching any file:
-      action, deciding rule, reason, app, generation. PATH is relative to the
-      mount root (a full path under the mountpoint works too); OP is one
-      of lookup, read, write, create, delete, rename, setattr; --owner: the
-      caller's app created the file.
-  status [--prometheus]
-      Whether the daemon is serving, mountpoint, source, passthrough, policy
-      generation, uptime, its counters (decisions by operation and outcome,
-      audit queue, drops, database size, ...) and latency histograms. With
-      --prometheus: all of it in the Prometheus text format (for
-      node_exporter's textfile collector).
-  audit tail [-f] [-n N] [--after=ID] [FILTER...]
-      The last N (default 10) audit events, oldest first; with -f, then every
-      new one as it is stored, until interrupted. --after=ID: every stored
-      event after ID, then new ones (resume where a previous tail stopped).
-  audit query [--limit=N] [--newest] [FILTER...]
-      Stored audit events, oldest first (--newest: newest first), at most N
-      (default 100; 0: all).
-      FILTER terms (all must hold; commas give alternatives):
-        app=NAME[,NAME]   uid=N[,N]   path=DIR/OR/FILE (it and below)
-        op=lookup|read|write|create|delete|rename|setattr|open (read,write)
-        decision=allow|redacted|deny|hide
-        since=TIME  until=TIME   (RFC 3339, @UNIXSECONDS, or a duration
-                                  before now: 90s, 10m, 2h, 1d)
-  stats
-      The counters only.
-
-Flags:
-  --state_dir=DIR   the daemon's state directory (default /var/lib/scopedfs);
-                    the socket is DIR/admin.sock
-  --socket=PATH     the admin socket itself (overrides --state_dir)
-  --json            one JSON object on stdout instead of a table (proto field
-                    names; 64-bit numbers as strings)
-  --timeout=SECONDS how long to wait for the daemon (default 5)
-  --help            this text
-  Multi-word flags take '-' or '_' (--expect-generation, --expect_generation).
-  FILE "-" is standard input.
-
-Examples:
-  scopedctl status
-  scopedctl policy get > policy.textproto     # note N in "# generation N"
-  scopedctl policy validate policy.textproto
-  scopedctl policy diff policy.textproto
-  scopedctl policy apply policy.textproto --expect-generation=N
-  scopedctl explain --app=gallery --path=DCIM/Camera/a.jpg --op=read
-  scopedctl explain --uid=10123 --path=Download/x.pdf --op=write --owner --json
-  scopedctl --state_dir=/tmp/demo/state status --json
-  scopedctl status --prometheus
-  scopedctl audit tail -f app=gallery decision=deny,hide
-  scopedctl audit query since=1h path=DCIM op=open --json
-
-Exit status: 0 success; 1 failure (one line "scopedctl: error: ..." on
-stderr), an invalid policy (validate) or a difference (diff); 2 a command
-line mistake. Only root and the daemon's admin uids may use the socket.
-)";
-
 // sizeof(sockaddr_un::sun_path), with the terminating NUL.
 constexpr size_t kMaxSocketPath = 108;
 
-const std::set<std::string>& GlobalFlags() {
-  static const auto* flags = new std::set<std::string>{"state_dir", "socket", "json", "timeout"};
-  return *flags;
-}
-
-// The flags each command takes besides the global ones.
+// The flags each command takes besides the global ones: from the command
+// table (tools/help.cc), like the help texts and the completion script.
 std::set<std::string> CommandFlags(const std::string& command) {
-  if (command == "policy apply") return {"expect_generation"};
-  if (command == "explain") return {"app", "uid", "gid", "path", "op", "owner"};
-  if (command == "audit tail") return {"follow", "lines", "after"};
-  if (command == "audit query") return {"limit", "newest"};
-  if (command == "status") return {"prometheus"};
-  return {};
+  return CommandFlagNames(command);
 }
 
+// A flag of the table must also be an ABSL_FLAG above.
 bool IsFlagName(const std::string& name) {
-  if (GlobalFlags().count(name)) return true;
-  for (const char* command : {"policy apply", "explain", "audit tail", "audit query", "status"}) {
-    if (CommandFlags(command).count(name)) return true;
-  }
-  return false;
+  return IsKnownFlagName(name) && absl::FindCommandLineFlag(name) != nullptr;
 }
 
 // Single-letter flags: -f, -n.
-std::string LongName(const std::string& name) {
-  if (name == "f") return "follow";
-  if (name == "n") return "lines";
-  return name;
-}
+std::string LongName(const std::string& name) { return LongFlagName(name); }
 
 std::string Dashed(const std::string& name) {
   return "--" + absl::StrReplaceAll(name, {{"_", "-"}});
@@ -203,6 +118,8 @@ int Parse(int argc, char** argv, CommandLine* cl) {
       return UsageError(absl::StrCat("unknown flag ", arg.substr(0, arg.find('='))));
     } else if (absl::FindCommandLineFlag(name)->IsOfType<bool>()) {
       if (!has_value) value = "true";
+    } else if (name == "color" && !has_value) {
+      value = "always";  // As ls and grep take --color.
     } else if (!has_value) {
       if (i + 1 >= argc) return UsageError(absl::StrCat(Dashed(name), " needs a value"));
       value = argv[++i];
@@ -216,43 +133,78 @@ int Parse(int argc, char** argv, CommandLine* cl) {
   return -1;
 }
 
+// `scopedctl [COMMAND] --help`, `scopedctl help [COMMAND]`.
+int Help(const CommandLine& cl) {
+  std::vector<std::string> topic = cl.words;
+  if (!topic.empty() && topic[0] == "help") topic.erase(topic.begin());
+  if (topic.empty()) {
+    Print(OverviewHelp());
+    return kExitOk;
+  }
+  if (IsCommandGroup(topic[0])) {
+    if (topic.size() < 2) {
+      Print(GroupHelp(topic[0]));
+      return kExitOk;
+    }
+    if (const CommandDoc* c = FindCommand(topic[0] + " " + topic[1])) {
+      Print(CommandHelp(*c));
+      return kExitOk;
+    }
+    return UsageError(absl::StrCat("unknown ", topic[0], " verb '", topic[1], "': use ",
+                                   JoinOr(GroupVerbs(topic[0]))));
+  }
+  if (const CommandDoc* c = FindCommand(topic[0])) {
+    Print(CommandHelp(*c));
+    return kExitOk;
+  }
+  return UsageError(absl::StrCat("unknown command '", topic[0], "'"));
+}
+
 int Run(int argc, char** argv) {
   CommandLine cl;
   if (int code = Parse(argc, argv, &cl); code >= 0) return code;
-  if (cl.help || (!cl.words.empty() && cl.words[0] == "help")) {
-    Print(kHelp);
-    return kExitOk;
-  }
+  if (cl.help || (!cl.words.empty() && cl.words[0] == "help")) return Help(cl);
   if (cl.words.empty()) return UsageError("no command given");
 
-  // The command: one word, or "policy" and a verb; then its arguments.
+  // The command: one word, or a group ("policy", "audit") and a verb; then
+  // its arguments. All from the command table (tools/help.cc).
   const std::vector<std::string>& w = cl.words;
   std::string command = w[0];
-  size_t nargs = 0;  // Positional arguments after the command words.
   size_t first_arg = 1;
-  if (command == "policy") {
-    if (w.size() < 2) return UsageError("policy needs a verb: get, validate, apply or diff");
-    command += " " + w[1];
-    first_arg = 2;
-    if (w[1] == "get") {
-      nargs = 0;
-    } else if (w[1] == "validate" || w[1] == "apply" || w[1] == "diff") {
-      nargs = 1;
-      if (w.size() < 3) return UsageError(absl::StrCat(command, " needs a FILE"));
-    } else {
-      return UsageError(absl::StrCat("unknown policy verb '", w[1],
-                                     "': use get, validate, apply or diff"));
-    }
-  } else if (command == "audit") {
-    if (w.size() < 2) return UsageError("audit needs a verb: tail or query");
-    if (w[1] != "tail" && w[1] != "query") {
-      return UsageError(absl::StrCat("unknown audit verb '", w[1], "': use tail or query"));
+  if (IsCommandGroup(command)) {
+    const std::string verbs = JoinOr(GroupVerbs(command));
+    if (w.size() < 2) return UsageError(absl::StrCat(command, " needs a verb: ", verbs));
+    if (FindCommand(command + " " + w[1]) == nullptr) {
+      return UsageError(absl::StrCat("unknown ", command, " verb '", w[1], "': use ", verbs));
     }
     command += " " + w[1];
     first_arg = 2;
-    nargs = w.size() - first_arg;  // Filter terms.
-  } else if (command != "explain" && command != "status" && command != "stats") {
+  }
+  const CommandDoc* doc = FindCommand(command);
+  if (doc == nullptr || command == "help") {
     return UsageError(absl::StrCat("unknown command '", command, "'"));
+  }
+  size_t nargs = 0;  // Positional arguments after the command words.
+  switch (doc->args) {
+    case ValueKind::kFilter:
+      nargs = w.size() - first_arg;
+      break;
+    case ValueKind::kChoice:  // completion SHELL
+      nargs = 1;
+      if (w.size() <= first_arg) {
+        return UsageError(absl::StrCat(command, " needs a shell: ", JoinOr(doc->args_choices)));
+      }
+      if (std::find(doc->args_choices.begin(), doc->args_choices.end(), w[first_arg]) ==
+          doc->args_choices.end()) {
+        return UsageError(absl::StrCat("unknown shell '", w[first_arg], "': use ",
+                                       JoinOr(doc->args_choices)));
+      }
+      break;
+    case ValueKind::kNone:
+      break;
+    default:  // One FILE.
+      nargs = 1;
+      if (w.size() <= first_arg) return UsageError(absl::StrCat(command, " needs a FILE"));
   }
   if (w.size() > first_arg + nargs) {
     return UsageError(absl::StrCat("unexpected argument '", w[first_arg + nargs], "' for '",
@@ -260,9 +212,19 @@ int Run(int argc, char** argv) {
   }
   const std::set<std::string> allowed = CommandFlags(command);
   for (const std::string& name : cl.set) {
-    if (!GlobalFlags().count(name) && !allowed.count(name)) {
+    if (!GlobalFlagNames().count(name) && !allowed.count(name)) {
       return UsageError(absl::StrCat(Dashed(name), " does not apply to '", command, "'"));
     }
+  }
+
+  const std::string color_mode = absl::GetFlag(FLAGS_color);
+  if (color_mode != "auto" && color_mode != "always" && color_mode != "never") {
+    return UsageError(absl::StrCat("invalid value '", color_mode,
+                                   "' for --color: use auto, always or never"));
+  }
+  if (command == "completion") {
+    Print(BashCompletionScript());
+    return kExitOk;
   }
 
   const double timeout = absl::GetFlag(FLAGS_timeout);
@@ -318,7 +280,9 @@ int Run(int argc, char** argv) {
   }
 
   AdminClient client(socket, absl::Seconds(timeout));
-  const OutputOptions out{absl::GetFlag(FLAGS_json)};
+  const bool json = absl::GetFlag(FLAGS_json);
+  const OutputOptions out{json, ShouldColor(color_mode, json, isatty(STDOUT_FILENO) == 1,
+                                            std::getenv("NO_COLOR"), std::getenv("TERM"))};
   if (command == "policy get") return PolicyGet(client, out);
   if (command == "policy validate") return PolicyValidate(client, out, w[2]);
   if (command == "policy apply") {

@@ -1,0 +1,645 @@
+#include "tools/help.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "scopedfs/v1/policy.pb.h"
+
+namespace scopedfs::tools {
+namespace {
+
+// The operations of `explain --op`, from the proto enum: lookup, read, ...
+std::vector<std::string> OperationNames() {
+  std::vector<std::string> names;
+  const google::protobuf::EnumDescriptor* d = v1::Operation_descriptor();
+  for (int i = 0; i < d->value_count(); ++i) {
+    if (d->value(i)->number() == v1::OPERATION_UNSPECIFIED) continue;
+    names.push_back(absl::AsciiStrToLower(d->value(i)->name()));
+  }
+  return names;
+}
+
+// The FILTER section of the audit commands (audit/filter_text.h).
+constexpr char kFilterHelp[] =
+    R"(FILTER terms (all must hold; commas give alternatives):
+  app=NAME[,NAME]   uid=N[,N]   path=DIR/OR/FILE (it and below)
+  op=lookup|read|write|create|delete|rename|setattr|open (read,write)
+  decision=allow|redacted|deny|hide
+  since=TIME  until=TIME   (RFC 3339, @UNIXSECONDS, or a duration
+                            before now: 90s, 10m, 2h, 1d)
+)";
+
+std::vector<CommandDoc>* BuildCommands() {
+  auto* c = new std::vector<CommandDoc>;
+  c->push_back(CommandDoc{
+      "policy get", "", "print the running policy",
+      R"(The running policy in protobuf text format, headed by "# generation N"
+(a comment, so the output is itself a policy file).)",
+      {},
+      ValueKind::kNone,
+      {},
+      {"scopedctl policy get > policy.textproto     # note N in \"# generation N\"",
+       "scopedctl policy get --json",
+       "scopedctl --state_dir=/tmp/demo/state policy get"}});
+  c->push_back(CommandDoc{
+      "policy validate", "FILE", "check a policy file without applying it",
+      R"(Has the daemon check FILE without applying it. Prints "policy FILE is
+valid", or one "FILE: FIELD: MESSAGE" line per error and exits 1.
+FILE "-" is standard input.)",
+      {},
+      ValueKind::kFile,
+      {},
+      {"scopedctl policy validate policy.textproto",
+       "scopedctl policy validate - < policy.textproto",
+       "scopedctl policy validate policy.textproto --json"}});
+  c->push_back(CommandDoc{
+      "policy apply", "FILE [--expect-generation=N]", "apply a policy file",
+      R"(Applies FILE. With N, only if generation N is still the running one
+(otherwise nothing changes and scopedctl exits 1). Prints the new
+generation. FILE "-" is standard input.)",
+      {{"expect-generation", "", "N",
+        "apply only if generation N is running (0, the default: any)", ValueKind::kText, {}}},
+      ValueKind::kFile,
+      {},
+      {"scopedctl policy get > policy.textproto     # note N in \"# generation N\"",
+       "scopedctl policy apply policy.textproto --expect-generation=N",
+       "scopedctl policy apply policy.textproto     # whatever generation runs"}});
+  c->push_back(CommandDoc{
+      "policy diff", "FILE", "diff the running policy against a file",
+      R"(Unified diff from the running policy to FILE, both normalized (comments,
+layout and field order do not count). Exit 0: the same policy; 1: they
+differ (like diff(1)).)",
+      {},
+      ValueKind::kFile,
+      {},
+      {"scopedctl policy diff policy.textproto",
+       "scopedctl policy diff policy.textproto && echo unchanged",
+       "scopedctl policy diff policy.textproto --color=always | less -R"}});
+  c->push_back(CommandDoc{
+      "explain", "(--app=APP | --uid=UID [--gid=GID]) --path=PATH --op=OP [--owner]",
+      "how the running policy decides one request",
+      R"(How the running policy decides one request, without touching any file:
+action, deciding rule, reason, app, generation. PATH is relative to the
+mount root (a full path under the mountpoint works too); OP is one of
+lookup, read, write, create, delete, rename, setattr.)",
+      {{"app", "", "APP", "the caller is this app (or --uid)", ValueKind::kText, {}},
+       {"uid", "", "UID", "the caller's uid (or --app)", ValueKind::kText, {}},
+       {"gid", "", "GID", "the caller's gid (with --uid; default 0)", ValueKind::kText, {}},
+       {"path", "", "PATH", "the path, relative to the mount root", ValueKind::kText, {}},
+       {"op", "", "OP", "the operation", ValueKind::kChoice, OperationNames()},
+       {"owner", "", "", "the caller's app created the file", ValueKind::kNone, {}}},
+      ValueKind::kNone,
+      {},
+      {"scopedctl explain --app=gallery --path=DCIM/Camera/a.jpg --op=read",
+       "scopedctl explain --uid=10123 --path=Download/x.pdf --op=write --owner --json",
+       "scopedctl explain --app=camera --path=/mnt/shared/DCIM/b.jpg --op=create"}});
+  c->push_back(CommandDoc{
+      "status", "[--prometheus]", "health, counters and latency histograms",
+      R"(Whether the daemon is serving, mountpoint, source, passthrough, policy
+generation, uptime, its counters (decisions by operation and outcome,
+audit queue, drops, database size, ...) and latency histograms. With
+--prometheus: all of it in the Prometheus text format (for
+node_exporter's textfile collector).)",
+      {{"prometheus", "", "", "the Prometheus text format", ValueKind::kNone, {}}},
+      ValueKind::kNone,
+      {},
+      {"scopedctl status",
+       "scopedctl status --json",
+       "scopedctl status --prometheus > /var/lib/node_exporter/scopedfs.prom"}});
+  c->push_back(CommandDoc{
+      "audit tail", "[-f] [-n N] [--after=ID] [FILTER...]", "the latest audit events",
+      R"(The last N (default 10) audit events, oldest first; with -f, then every
+new one as it is stored, until interrupted. --after=ID: every stored
+event after ID, then new ones (resume where a previous tail stopped).
+Decisions are coloured on a terminal (allow green, deny and hide red,
+redacted yellow).)",
+      {{"follow", "f", "", "keep printing new events", ValueKind::kNone, {}},
+       {"lines", "n", "N", "stored events shown first (default 10)", ValueKind::kText, {}},
+       {"after", "", "ID", "every event after this id, then new ones", ValueKind::kText, {}}},
+      ValueKind::kFilter,
+      {},
+      {"scopedctl audit tail -f app=gallery decision=deny,hide",
+       "scopedctl audit tail",
+       "scopedctl audit tail -n 50 uid=10123 op=open",
+       "scopedctl audit tail --after=4711 --json      # resume after event 4711"}});
+  c->push_back(CommandDoc{
+      "audit query", "[--limit=N] [--newest] [FILTER...]", "search the stored audit events",
+      R"(Stored audit events, oldest first (--newest: newest first), at most N
+(default 100; 0: all).)",
+      {{"limit", "", "N", "at most N events (default 100; 0: all)", ValueKind::kText, {}},
+       {"newest", "", "", "newest first", ValueKind::kNone, {}}},
+      ValueKind::kFilter,
+      {},
+      {"scopedctl audit query since=1h path=DCIM op=open --json",
+       "scopedctl audit query decision=deny,hide since=1d --newest --limit=20",
+       "scopedctl audit query app=gallery since=2026-11-25T10:00:00Z until=30m --limit=0"}});
+  c->push_back(CommandDoc{"stats", "", "the counters only",
+                          "The daemon's counters only (the command of old scopedctl versions).",
+                          {},
+                          ValueKind::kNone,
+                          {},
+                          {"scopedctl stats", "scopedctl stats --json"}});
+  c->push_back(CommandDoc{
+      "completion", "bash", "print the shell completion script",
+      R"(Prints the bash completion script for scopedctl: commands, verbs, the
+flags of each command, files for policy validate/apply/diff, and the
+filter keys and their values for audit tail/query. Install it as
+/usr/share/bash-completion/completions/scopedctl (system-wide), or
+source it from ~/.bashrc.)",
+      {},
+      ValueKind::kChoice,
+      {"bash"},
+      {"scopedctl completion bash > /usr/share/bash-completion/completions/scopedctl",
+       "source <(scopedctl completion bash)           # this shell only"},
+      false});
+  c->push_back(CommandDoc{"help", "[COMMAND]", "the overview, or one command's help",
+                          "Without COMMAND the overview (scopedctl --help); with one, the "
+                          "same as\nscopedctl COMMAND --help.",
+                          {},
+                          ValueKind::kNone,
+                          {},
+                          {"scopedctl help", "scopedctl help audit query", "scopedctl help policy"},
+                          false});
+  return c;
+}
+
+std::string Indent(absl::string_view text, int n) {
+  const std::string pad(n, ' ');
+  std::string out;
+  absl::ConsumeSuffix(&text, "\n");
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    absl::StrAppend(&out, line.empty() ? "" : pad, line, "\n");
+  }
+  return out;
+}
+
+std::string FlagUsage(const FlagDoc& f) {
+  std::string s = "--" + f.name;
+  if (!f.value.empty()) absl::StrAppend(&s, "=", f.value);
+  if (!f.short_name.empty()) {
+    s = absl::StrCat("-", f.short_name, f.value.empty() ? "" : " " + f.value, ", ", s);
+  }
+  return s;
+}
+
+// `text` filled into lines of at most `width` columns, the first starting
+// at column `first`, the others indented by `indent`.
+std::string Fill(absl::string_view text, size_t first, size_t indent, size_t width = 78) {
+  std::string out;
+  size_t column = first;
+  bool line_empty = true;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line_empty && column + 1 + word.size() > width) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+      line_empty = true;
+    }
+    if (!line_empty) {
+      out += ' ';
+      ++column;
+    }
+    absl::StrAppend(&out, word);
+    column += word.size();
+    line_empty = false;
+  }
+  return out;
+}
+
+std::string FlagTable(const std::vector<FlagDoc>& flags) {
+  size_t width = 0;
+  for (const FlagDoc& f : flags) width = std::max(width, FlagUsage(f).size());
+  std::string out;
+  for (const FlagDoc& f : flags) {
+    std::string help = f.help;
+    if (f.kind == ValueKind::kChoice && !f.choices.empty() &&
+        !absl::StrContains(help, f.choices[0])) {
+      absl::StrAppend(&help, " (", absl::StrJoin(f.choices, ", "), ")");
+    }
+    const std::string usage = FlagUsage(f);
+    absl::StrAppend(&out, "  ", usage, std::string(width - usage.size() + 2, ' '),
+                    Fill(help, width + 4, width + 4), "\n");
+  }
+  return out;
+}
+
+std::string Usage(const CommandDoc& c) {
+  return absl::StrCat(c.name, c.synopsis.empty() ? "" : " ", c.synopsis);
+}
+
+// Bash: a single-quoted word list.
+std::string Words(const std::vector<std::string>& words) {
+  return absl::StrCat("'", absl::StrJoin(words, " "), "'");
+}
+
+// "--expect-generation|--expect_generation" for a case pattern.
+std::string FlagPattern(const FlagDoc& f) {
+  std::vector<std::string> forms = {"--" + f.name};
+  const std::string dashed = "--" + absl::StrReplaceAll(f.name, {{"_", "-"}});
+  const std::string underscored = "--" + absl::StrReplaceAll(f.name, {{"-", "_"}});
+  for (const std::string& form : {dashed, underscored}) {
+    if (std::find(forms.begin(), forms.end(), form) == forms.end()) forms.push_back(form);
+  }
+  if (!f.short_name.empty()) forms.push_back("-" + f.short_name);
+  return absl::StrJoin(forms, "|");
+}
+
+// The completions offered for a flag: "--name" or "--name=" (takes a value).
+std::vector<std::string> FlagWords(const std::vector<FlagDoc>& flags) {
+  std::vector<std::string> words;
+  for (const FlagDoc& f : flags) words.push_back("--" + f.name + (f.value.empty() ? "" : "="));
+  return words;
+}
+
+}  // namespace
+
+std::string JoinOr(const std::vector<std::string>& words) {
+  if (words.size() <= 1) return absl::StrJoin(words, "");
+  return absl::StrCat(
+      absl::StrJoin(std::vector<std::string>(words.begin(), words.end() - 1), ", "), " or ",
+      words.back());
+}
+
+const std::vector<CommandDoc>& Commands() {
+  static const std::vector<CommandDoc>* commands = BuildCommands();
+  return *commands;
+}
+
+const CommandDoc* FindCommand(const std::string& name) {
+  for (const CommandDoc& c : Commands()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> CommandWords() {
+  std::vector<std::string> words;
+  for (const CommandDoc& c : Commands()) {
+    const std::string first = c.name.substr(0, c.name.find(' '));
+    if (std::find(words.begin(), words.end(), first) == words.end()) words.push_back(first);
+  }
+  return words;
+}
+
+bool IsCommandGroup(const std::string& word) {
+  for (const CommandDoc& c : Commands()) {
+    if (absl::StartsWith(c.name, word + " ")) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> GroupVerbs(const std::string& group) {
+  std::vector<std::string> verbs;
+  for (const CommandDoc& c : Commands()) {
+    if (absl::StartsWith(c.name, group + " ")) verbs.push_back(c.name.substr(group.size() + 1));
+  }
+  return verbs;
+}
+
+const std::vector<FlagDoc>& GlobalFlags() {
+  static const auto* flags = new std::vector<FlagDoc>{
+      {"state_dir", "", "DIR",
+       "the daemon's state directory (default /var/lib/scopedfs); the socket is DIR/admin.sock",
+       ValueKind::kDir, {}},
+      {"socket", "", "PATH", "the admin socket itself (overrides --state_dir)", ValueKind::kFile,
+       {}},
+      {"json", "", "",
+       "one JSON object on stdout instead of a table (proto field names; 64-bit numbers as "
+       "strings)",
+       ValueKind::kNone, {}},
+      {"timeout", "", "SECONDS", "how long to wait for the daemon (default 5)", ValueKind::kText,
+       {}},
+      {"color", "", "WHEN",
+       "colour: auto (the default: if stdout is a terminal and NO_COLOR is not set), "
+       "always or never; --json is never coloured",
+       ValueKind::kChoice, {"auto", "always", "never"}},
+  };
+  return *flags;
+}
+
+const std::vector<FilterKeyDoc>& FilterKeys() {
+  static const auto* keys = [] {
+    std::vector<std::string> ops = OperationNames();
+    ops.push_back("open");
+    return new std::vector<FilterKeyDoc>{
+        {"app", "NAME[,NAME]", {}},
+        {"uid", "N[,N]", {}},
+        {"path", "DIR/OR/FILE", {}},
+        {"op", "OP[,OP]", ops},
+        {"decision", "D[,D]", {"allow", "redacted", "deny", "hide"}},
+        {"since", "TIME", {}},
+        {"until", "TIME", {}},
+    };
+  }();
+  return *keys;
+}
+
+std::set<std::string> GlobalFlagNames() {
+  std::set<std::string> names;
+  for (const FlagDoc& f : GlobalFlags()) names.insert(absl::StrReplaceAll(f.name, {{"-", "_"}}));
+  return names;
+}
+
+std::set<std::string> CommandFlagNames(const std::string& command) {
+  std::set<std::string> names;
+  if (const CommandDoc* c = FindCommand(command)) {
+    for (const FlagDoc& f : c->flags) names.insert(absl::StrReplaceAll(f.name, {{"-", "_"}}));
+  }
+  return names;
+}
+
+bool IsKnownFlagName(const std::string& absl_name) {
+  if (GlobalFlagNames().count(absl_name)) return true;
+  for (const CommandDoc& c : Commands()) {
+    if (CommandFlagNames(c.name).count(absl_name)) return true;
+  }
+  return false;
+}
+
+std::string LongFlagName(const std::string& name) {
+  for (const CommandDoc& c : Commands()) {
+    for (const FlagDoc& f : c.flags) {
+      if (!f.short_name.empty() && f.short_name == name) {
+        return absl::StrReplaceAll(f.name, {{"-", "_"}});
+      }
+    }
+  }
+  return name;
+}
+
+std::string OverviewHelp() {
+  std::string out =
+      "scopedctl: administers a running scopedfsd through its admin socket.\n\n"
+      "Usage: scopedctl [FLAGS] COMMAND [ARGS]      (flags may come anywhere)\n"
+      "       scopedctl COMMAND --help              (one command: its flags and examples)\n\n"
+      "Commands:\n";
+  const CommandDoc* last_filter = nullptr;
+  for (const CommandDoc& c : Commands()) {
+    if (c.args == ValueKind::kFilter) last_filter = &c;
+  }
+  for (const CommandDoc& c : Commands()) {
+    absl::StrAppend(&out, "  ", Usage(c), "\n", Indent(c.description, 6));
+    if (&c == last_filter) absl::StrAppend(&out, Indent(kFilterHelp, 6));
+  }
+  std::vector<FlagDoc> flags = GlobalFlags();
+  flags.push_back({"help", "", "", "this text; after a command (scopedctl COMMAND --help): that "
+                   "command's usage, flags and examples", ValueKind::kNone, {}});
+  absl::StrAppend(&out, "\nFlags:\n", FlagTable(flags),
+                  "  Multi-word flags take '-' or '_' (--expect-generation, "
+                  "--expect_generation).\n"
+                  "  FILE \"-\" is standard input.\n"
+                  "\nExamples:\n");
+  std::set<std::string> shown;  // One example per command, none twice.
+  for (const CommandDoc& c : Commands()) {
+    if (!c.needs_daemon) continue;
+    for (const std::string& e : c.examples) {
+      if (shown.insert(e).second) {
+        absl::StrAppend(&out, "  ", e, "\n");
+        break;
+      }
+    }
+  }
+  absl::StrAppend(
+      &out, "  scopedctl --state_dir=/tmp/demo/state status --json\n",
+      "\nMore: scopedctl COMMAND --help (e.g. scopedctl audit tail --help); bash\n"
+      "completion: scopedctl completion bash (see scopedctl completion --help).\n",
+      "\nExit status: 0 success; 1 failure (one line \"scopedctl: error: ...\" on\n"
+      "stderr), an invalid policy (validate) or a difference (diff); 2 a command\n"
+      "line mistake. Only root and the daemon's admin uids may use the socket.\n");
+  return out;
+}
+
+std::string CommandHelp(const CommandDoc& c) {
+  std::string out = absl::StrCat("scopedctl ", c.name, ": ", c.summary, ".\n\n",
+                                 "Usage: scopedctl ", Usage(c), "\n\n", Indent(c.description, 2));
+  if (c.args == ValueKind::kFilter) absl::StrAppend(&out, "\n", Indent(kFilterHelp, 2));
+  if (!c.flags.empty()) absl::StrAppend(&out, "\nFlags:\n", FlagTable(c.flags));
+  if (c.needs_daemon) {
+    std::vector<std::string> global;
+    for (const FlagDoc& f : GlobalFlags()) global.push_back(FlagUsage(f));
+    absl::StrAppend(&out, "\nGlobal flags (see scopedctl --help):\n  ",
+                    absl::StrJoin(global, " "), "\n");
+  }
+  if (!c.examples.empty()) {
+    absl::StrAppend(&out, "\nExamples:\n");
+    for (const std::string& e : c.examples) absl::StrAppend(&out, "  ", e, "\n");
+  }
+  return out;
+}
+
+std::string GroupHelp(const std::string& group) {
+  std::string out =
+      absl::StrCat("scopedctl ", group, " COMMAND: ", JoinOr(GroupVerbs(group)), ".\n");
+  for (const CommandDoc& c : Commands()) {
+    if (absl::StartsWith(c.name, group + " ")) {
+      absl::StrAppend(&out, "\n", std::string(72, '-'), "\n", CommandHelp(c));
+    }
+  }
+  return out;
+}
+
+std::string BashCompletionScript() {
+  std::vector<std::string> command_words = CommandWords();
+  std::vector<FlagDoc> all_flags = GlobalFlags();
+  for (const CommandDoc& c : Commands()) {
+    for (const FlagDoc& f : c.flags) {
+      bool seen = false;
+      for (const FlagDoc& g : all_flags) seen |= g.name == f.name;
+      if (!seen) all_flags.push_back(f);
+    }
+  }
+
+  std::string s = R"(# bash completion for scopedctl.
+# Generated by `scopedctl completion bash` from scopedctl's command table:
+# regenerate it rather than edit it. Install it system-wide with
+#   scopedctl completion bash > /usr/share/bash-completion/completions/scopedctl
+# or for one shell: source <(scopedctl completion bash)
+
+# _scopedctl_values FLAG VALUE: the completions of FLAG's value.
+_scopedctl_values() {
+  case $1 in
+)";
+  for (const FlagDoc& f : all_flags) {
+    switch (f.kind) {
+      case ValueKind::kChoice:
+        absl::StrAppend(&s, "    ", FlagPattern(f), ") compgen -W ", Words(f.choices),
+                        " -- \"$2\" ;;\n");
+        break;
+      case ValueKind::kFile:
+        absl::StrAppend(&s, "    ", FlagPattern(f), ") compgen -f -- \"$2\" ;;\n");
+        break;
+      case ValueKind::kDir:
+        absl::StrAppend(&s, "    ", FlagPattern(f), ") compgen -d -- \"$2\" ;;\n");
+        break;
+      default:
+        break;
+    }
+  }
+  s += R"(  esac
+}
+
+# _scopedctl_path_flag FLAG: whether FLAG's value is a file or directory name.
+_scopedctl_path_flag() {
+  case $1 in
+)";
+  std::vector<std::string> path_patterns;
+  for (const FlagDoc& f : all_flags) {
+    if (f.kind == ValueKind::kFile || f.kind == ValueKind::kDir) {
+      path_patterns.push_back(FlagPattern(f));
+    }
+  }
+  absl::StrAppend(&s, "    ", absl::StrJoin(path_patterns, "|"), ") return 0 ;;\n");
+  s += R"(  esac
+  return 1
+}
+
+# _scopedctl_filter WORD: audit filter terms KEY=VALUE[,VALUE...].
+_scopedctl_filter() {
+  local key value head=""
+  if [[ $1 != *=* ]]; then
+)";
+  std::vector<std::string> keys;
+  for (const FilterKeyDoc& k : FilterKeys()) keys.push_back(k.key + "=");
+  absl::StrAppend(&s, "    compgen -W ", Words(keys), " -- \"$1\"\n");
+  s += R"(    return
+  fi
+  key=${1%%=*} value=${1#*=}
+  [[ $value == *,* ]] && head=${value%,*}, value=${value##*,}
+  case $key in
+)";
+  for (const FilterKeyDoc& k : FilterKeys()) {
+    if (k.choices.empty()) continue;
+    absl::StrAppend(&s, "    ", k.key, ") compgen -W ", Words(k.choices),
+                    " -P \"$key=$head\" -- \"$value\" ;;\n");
+  }
+  s += R"(  esac
+}
+
+_scopedctl() {
+  local word=${COMP_WORDS[COMP_CWORD]}
+  (($# >= 2)) && word=$2
+  # The whole word up to the cursor: bash splits "op=re" and "--op=re" at
+  # the '=', and completes only the part after it.
+  local cur=$word prefix
+  if [[ -n ${COMP_LINE-} ]]; then
+    cur=${COMP_LINE:0:${COMP_POINT:-${#COMP_LINE}}}
+    cur=${cur##*[[:space:]]}
+    [[ $cur == *"$word" ]] || cur=$word
+  fi
+  prefix=${cur%"$word"}
+
+  # The positional words before the cursor (flags and their values left out).
+  local -a pos=()
+  local i w skip=0 helping=0
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=${COMP_WORDS[i]}
+    if ((skip)); then skip=0; continue; fi
+    case $w in
+      =) skip=1 ;;
+)";
+  std::vector<std::string> value_patterns;
+  for (const FlagDoc& f : all_flags) {
+    if (!f.value.empty()) value_patterns.push_back(FlagPattern(f));
+  }
+  absl::StrAppend(&s, "      ", absl::StrJoin(value_patterns, "|"),
+                  ") [[ ${COMP_WORDS[i+1]-} == = ]] || skip=1 ;;\n");
+  s += R"(      -*) ;;
+      *) pos+=("$w") ;;
+    esac
+  done
+  if [[ ${pos[0]-} == help ]]; then
+    helping=1
+    pos=("${pos[@]:1}")
+  fi
+  local command=${pos[0]-} nargs=$((${#pos[@]} - 1))
+  case $command in
+)";
+  std::vector<std::string> groups;
+  for (const std::string& w : command_words) {
+    if (IsCommandGroup(w)) groups.push_back(w);
+  }
+  absl::StrAppend(&s, "    ", absl::StrJoin(groups, "|"),
+                  ") ((${#pos[@]} >= 2)) && command+=\" ${pos[1]}\"; nargs=$((${#pos[@]} - 2)) ;;\n");
+  s += R"(  esac
+
+  local flags=""
+  case $command in
+)";
+  for (const CommandDoc& c : Commands()) {
+    if (c.flags.empty()) continue;
+    absl::StrAppend(&s, "    \"", c.name, "\") flags=", Words(FlagWords(c.flags)), " ;;\n");
+  }
+  absl::StrAppend(&s, "  esac\n  local global=", Words(FlagWords(GlobalFlags())), "\n");
+  s += R"(
+  COMPREPLY=()
+  local prev=""
+  ((COMP_CWORD >= 1)) && prev=${COMP_WORDS[COMP_CWORD-1]}
+  if [[ $cur == --*=* ]]; then
+    _scopedctl_path_flag "${cur%%=*}" && compopt -o filenames 2>/dev/null
+    mapfile -t COMPREPLY < <(_scopedctl_values "${cur%%=*}" "${cur#*=}")
+    ((${#COMPREPLY[@]})) && COMPREPLY=("${COMPREPLY[@]/#/"${cur%%=*}="}")
+  elif [[ $cur != -* && $prev == -* && $word != = ]] &&
+       [[ -n $(_scopedctl_values "$prev" "") ]]; then
+    prefix=""
+    _scopedctl_path_flag "$prev" && compopt -o filenames 2>/dev/null
+    mapfile -t COMPREPLY < <(_scopedctl_values "$prev" "$cur")
+  elif [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$global $flags --help" -- "$cur")
+  elif ((${#pos[@]} == 0)); then
+)";
+  absl::StrAppend(&s, "    mapfile -t COMPREPLY < <(compgen -W ", Words(command_words),
+                  " -- \"$cur\")\n");
+  for (const std::string& g : groups) {
+    absl::StrAppend(&s, "  elif [[ ${pos[0]} == ", g, " && ${#pos[@]} == 1 ]]; then\n",
+                    "    mapfile -t COMPREPLY < <(compgen -W ", Words(GroupVerbs(g)),
+                    " -- \"$cur\")\n");
+  }
+  s += R"(  elif ((helping)); then
+    :
+  else
+    case $command in
+)";
+  for (const CommandDoc& c : Commands()) {
+    switch (c.args) {
+      case ValueKind::kFile:
+        absl::StrAppend(&s, "      \"", c.name,
+                        "\") ((nargs == 0)) && { compopt -o filenames 2>/dev/null; mapfile -t "
+                        "COMPREPLY < <(compgen -f -- \"$cur\"); } ;;\n");
+        break;
+      case ValueKind::kChoice:
+        absl::StrAppend(&s, "      \"", c.name,
+                        "\") ((nargs == 0)) && mapfile -t COMPREPLY < <(compgen -W ",
+                        Words(c.args_choices), " -- \"$cur\") ;;\n");
+        break;
+      case ValueKind::kFilter:
+        absl::StrAppend(&s, "      \"", c.name,
+                        "\") mapfile -t COMPREPLY < <(_scopedctl_filter \"$cur\") ;;\n");
+        break;
+      default:
+        break;
+    }
+  }
+  s += R"(    esac
+  fi
+  # Back to what bash replaces: the part of the word after its last '='.
+  if [[ -n $prefix ]]; then
+    COMPREPLY=("${COMPREPLY[@]#"$prefix"}")
+  fi
+  local c
+  for c in "${COMPREPLY[@]}"; do
+    [[ $c == *= ]] && compopt -o nospace 2>/dev/null
+  done
+  return 0
+}
+
+complete -F _scopedctl scopedctl
+)";
+  return s;
+}
+
+}  // namespace scopedfs::tools
