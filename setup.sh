@@ -16,7 +16,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
       fio psmisc attr openssl libsystemd-dev sudo
-      imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox)
+      imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox
+      clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14)
 
 missing=()
 for p in "${PKGS[@]}"; do

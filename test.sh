@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Sets the machine up (idempotent, see setup.sh) and runs every test.
+# Sets the machine up (idempotent, see setup.sh) and runs every test, the way
+# CI does (.ci/run):
+#   1. bazel test //...                  unit, mount, fault, stress, tour tests
+#   2. bazel test --config=asan //...    the same under ASan+UBSan, with the
+#                                        long-running tests shortened
+#   3. fuzz/run.sh --seconds=N           each libFuzzer target briefly (clang)
 # Mount tests need root (CAP_SYS_ADMIN) and /dev/fuse; elsewhere they report
 # SKIPPED loudly instead of passing.
+#   ./test.sh [--quick]  (--quick: step 1 only)   extra args go to step 1's bazel
 set -euo pipefail
 cd "$(dirname "$0")"
+QUICK=0
+if [ "${1:-}" = "--quick" ]; then QUICK=1; shift; fi
 ./setup.sh
+step() { echo "=== test.sh: $* ($(date -u +%T))"; }
+step "1/3 bazel test //..."
 bazel test //... "$@"
+[ "$QUICK" = 1 ] && exit 0
+step "2/3 bazel test --config=asan //..."
+bazel test --config=asan //... \
+  --test_env=SCOPEDFS_STRESS_SECONDS=5 --test_env=SCOPEDFS_RANDOM_STEPS=400 \
+  --test_env=SCOPEDFS_FAULT_OPENS=20000 --test_env=SCOPEDFS_FAULT_STREAMS=200 \
+  --test_env=SCOPEDFS_FAULT_HELD=1000
+step "3/3 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-20}"
+fuzz/run.sh --seconds="${SCOPEDFS_FUZZ_SECONDS:-20}" --jobs=2
+step "all passed"

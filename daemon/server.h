@@ -11,6 +11,7 @@
 #include <string>
 
 #include "daemon/access.h"
+#include "daemon/fuse/file_handle.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
 #include "daemon/redaction_cache.h"
@@ -38,6 +39,7 @@ class Server {
   PolicyStore& policy() { return *policy_; }
   AccessMediator& access() { return access_; }
   RedactionCache& redactions() { return redactions_; }
+  OpenHandles& handles() { return handles_; }
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
 
@@ -71,6 +73,7 @@ class Server {
   PolicyStore* const policy_;
   AccessMediator access_;
   RedactionCache redactions_;
+  OpenHandles handles_;  // After nodes_: freed first (handles hold no node).
   audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};
 };

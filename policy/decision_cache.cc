@@ -8,8 +8,11 @@ DecisionCache::DecisionCache(size_t capacity)
     : shard_capacity_(capacity == 0 ? 1 : (capacity + kShards - 1) / kShards) {}
 
 DecisionCache::Shard& DecisionCache::ShardFor(const Key& key) const {
-  // High bits for the shard: the map itself uses the low ones.
-  const size_t h = absl::Hash<Key>{}(key);
+  // High bits for the shard: the map itself uses the low ones. Not the
+  // generation: a request keeps its shard across policy swaps, so the first
+  // put of a newer generation empties the shard that held the older entries
+  // (with the generation hashed, a shard could keep dead entries forever).
+  const size_t h = absl::HashOf(key.uid, key.gid, key.node_id, key.op);
   return shards_[(h >> 56) % kShards];
 }
 

@@ -335,7 +335,12 @@ bool Engine::Impl::RuleMatches(const CompiledRule& r, const Eval& ev, int* patte
 
 bool Engine::Impl::CallerMatches(const CompiledRule& r, const Eval& ev) const {
   const Request& req = *ev.req;
-  if (r.op_mask != 0 && !((r.op_mask >> req.op) & 1)) return false;
+  // An operation outside the mask's range (an unknown enum value from the
+  // admin API) is in no rule's list; shifting by it would be undefined.
+  if (r.op_mask != 0 && (static_cast<uint32_t>(req.op) >= 32 ||
+                         !((r.op_mask >> req.op) & 1))) {
+    return false;
+  }
   if (!r.apps.empty() &&
       (ev.app < 0 || !std::binary_search(r.apps.begin(), r.apps.end(),
                                          static_cast<uint32_t>(ev.app)))) {

@@ -785,5 +785,28 @@ TEST(EngineIndexTest, VisibilityMayVaryIsConservative) {
   EXPECT_GT(stable, 100);  // the test checks something
 }
 
+// Found by //fuzz:admin_fuzz: ExplainRequest.operation is an open enum, so
+// the admin API can hand the engine any int. An unknown operation is in no
+// rule's operation list (it used to be a shift by >= 32: undefined, and on
+// x86 operation 34 matched rules for READ, 2 = 34 % 32).
+TEST(EngineTest, UnknownOperationMatchesNoOperationList) {
+  auto e = MustCompile(absl::StrCat(kApps, R"pb(
+    rules { id: "read" operations: READ action: ALLOW }
+    rules { id: "any-op" paths: "Any/" action: HIDE }
+  )pb"));
+  ASSERT_NE(e, nullptr);
+  for (int op : {34, 66, 1000000, -30, -1}) {
+    Request r = Req(1001, "DCIM/a.jpg", static_cast<v1::Operation>(op));
+    Verdict v = e->Decide(r);
+    EXPECT_EQ(v.action, v1::DENY) << op;
+    EXPECT_EQ(RuleId(v), "<default>") << op;
+    EXPECT_EQ(e->Explain(r).action(), v1::DENY) << op;
+    // Rules without an operation list still apply.
+    r.path = "Any/x";
+    EXPECT_EQ(RuleId(e->Decide(r)), "any-op") << op;
+  }
+  EXPECT_EQ(RuleId(e->Decide(Req(1001, "DCIM/a.jpg", v1::READ))), "read");
+}
+
 }  // namespace
 }  // namespace scopedfs::policy

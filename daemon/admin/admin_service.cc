@@ -124,6 +124,11 @@ grpc::Status AdminService::Explain(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "operation is required");
   }
+  if (!v1::Operation_IsValid(request->operation())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("unknown operation ",
+                                     static_cast<int>(request->operation())));
+  }
   // Relative to the mount root; a trailing '/' asks about a directory.
   absl::string_view path = request->path();
   while (absl::ConsumePrefix(&path, "/")) {

@@ -5,9 +5,14 @@
 
 #include <fuse_lowlevel.h>
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "daemon/passthrough.h"
 #include "daemon/redaction_cache.h"
 
@@ -24,6 +29,40 @@ struct FileHandle {
 inline FileHandle& HandleOf(const fuse_file_info* fi) {
   return *reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(fi->fh));
 }
+
+// Every handle the kernel holds (fi->fh): the kernel gives each back in
+// RELEASE, except when the daemon stops first (files still open at
+// shutdown), and then this frees them.
+class OpenHandles {
+ public:
+  OpenHandles() = default;
+  OpenHandles(const OpenHandles&) = delete;
+  OpenHandles& operator=(const OpenHandles&) = delete;
+  ~OpenHandles() {
+    for (FileHandle* h : handles_) {
+      close(h->fd);
+      delete h;
+    }
+  }
+  // Keeps `h` and returns the value for fi->fh.
+  uint64_t Adopt(std::unique_ptr<FileHandle> h) {
+    absl::MutexLock lock(&mu_);
+    FileHandle* raw = h.release();
+    handles_.insert(raw);
+    return reinterpret_cast<uintptr_t>(raw);
+  }
+  // Gives back the handle of `fi` (RELEASE, or an open the kernel refused).
+  std::unique_ptr<FileHandle> Take(const fuse_file_info* fi) {
+    FileHandle* raw = &HandleOf(fi);
+    absl::MutexLock lock(&mu_);
+    handles_.erase(raw);
+    return std::unique_ptr<FileHandle>(raw);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_set<FileHandle*> handles_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace scopedfs
 

@@ -85,7 +85,7 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
     fi->direct_io = direct;
     fi->keep_cache = !direct;
     Stats::Add(server.stats().opens_cached);
-    fi->fh = reinterpret_cast<uintptr_t>(handle.release());
+    fi->fh = server.handles().Adopt(std::move(handle));
     return 0;
   }
   handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
@@ -103,13 +103,13 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
     fi->keep_cache = !direct;
     Stats::Add(server.stats().opens_cached);
   }
-  fi->fh = reinterpret_cast<uintptr_t>(handle.release());
+  fi->fh = server.handles().Adopt(std::move(handle));
   return 0;
 }
 
 // Undoes an open whose reply the kernel did not take.
 void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h(&HandleOf(fi));
+  std::unique_ptr<FileHandle> h = ServerOf(req).handles().Take(fi);
   ReleaseOpenMode(req, node, h->mode, h->writable, ServerOf(req).stats());
   close(h->fd);
 }
@@ -305,7 +305,7 @@ void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> handle(&HandleOf(fi));
+  std::unique_ptr<FileHandle> handle = ServerOf(req).handles().Take(fi);
   ReleaseOpenMode(req, NodeOf(req, ino), handle->mode, handle->writable,
                   ServerOf(req).stats());
   close(handle->fd);

@@ -1,0 +1,274 @@
+// admin_fuzz: the daemon-independent part of the Admin service's request
+// handling (daemon/admin/admin_service.cc, mirrored here because daemon/
+// needs libfuse). The first byte picks the request type and its encoding:
+//   byte % 4: 0 ValidatePolicyRequest, 1 ApplyPolicyRequest,
+//             2 ExplainRequest, 3 QueryAuditRequest
+//   byte & 0x80: the rest is protobuf text format, else the binary wire form
+//     (text seeds are readable; the binary form is what gRPC hands over).
+// Handling and invariants:
+//   Validate/Apply: the policy (message or text) -> ValidatePolicy ->
+//     Engine::Compile; Compile succeeds exactly when validation finds no
+//     error; every error names a field and says something. An applied
+//     policy answers Explain.
+//   Explain: on the compiled default policy, with the service's path
+//     handling (leading '/' dropped, a trailing '/' asks about a directory).
+//   QueryAudit: page token and limit as the service parses them, then
+//     audit::Database::Query on a temporary database of fixed events. The
+//     page is in order, inside the page bounds, at most limit + 1 events,
+//     every event Matches the filter, and it is exactly what filtering all
+//     events with Matches gives (SQL and Matches agree).
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "audit/database.h"
+#include "audit/event.h"
+#include "audit/filter_text.h"
+#include "fuzz/fuzz_util.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/text_format.h"
+#include "policy/default_policy.h"
+#include "policy/engine.h"
+#include "policy/policy_text.h"
+#include "policy/validate.h"
+#include "scopedfs/v1/admin.pb.h"
+
+namespace {
+
+namespace v1 = scopedfs::v1;
+namespace policy = scopedfs::policy;
+namespace audit = scopedfs::audit;
+
+// libprotobuf logs every string field with bad UTF-8 it parses: quiet.
+const bool kQuietProtobuf = [] {
+  google::protobuf::SetLogHandler(nullptr);
+  return true;
+}();
+
+bool ParseRequest(google::protobuf::Message* msg, bool text,
+                  const uint8_t* data, size_t size) {
+  if (text) {
+    google::protobuf::TextFormat::Parser parser;
+    parser.AllowPartialMessage(true);
+    // Quiet: the fuzzer makes many bad messages.
+    class Silent : public google::protobuf::io::ErrorCollector {
+      void AddError(int, int, const std::string&) override {}
+    } silent;
+    parser.RecordErrorsTo(&silent);
+    return parser.ParseFromString(
+        std::string(reinterpret_cast<const char*>(data), size), msg);
+  }
+  return msg->ParseFromArray(data, static_cast<int>(size));
+}
+
+// As the service's PolicyOf.
+template <typename Request>
+absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
+  if (request.has_policy()) return request.policy();
+  if (request.source_case() == Request::kText) {
+    return policy::ParsePolicyText(request.text());
+  }
+  return absl::InvalidArgumentError("no policy in the request");
+}
+
+void Validate(const absl::StatusOr<v1::Policy>& parsed, uint64_t generation) {
+  if (!parsed.ok()) return;
+  const std::vector<policy::PolicyError> errors =
+      policy::ValidatePolicy(*parsed);
+  for (const policy::PolicyError& e : errors) {
+    FUZZ_CHECK(!e.field.empty() && !e.message.empty(),
+               "an error without field or message: '%s' '%s'", e.field.c_str(),
+               e.message.c_str());
+  }
+  (void)policy::FormatPolicyErrors(errors);
+  auto engine = policy::Engine::Compile(*parsed, generation);
+  FUZZ_CHECK(engine.ok() == errors.empty(),
+             "Compile %s but ValidatePolicy found %zu errors: %s",
+             engine.ok() ? "succeeds" : "fails", errors.size(),
+             engine.ok() ? "" : std::string(engine.status().message()).c_str());
+  if (!engine.ok()) return;
+  FUZZ_CHECK((*engine)->generation() == generation, "generation");
+  // An applied policy answers Explain (the daemon swaps it in).
+  for (const char* path : {"", "DCIM/a.jpg", "Android/data/x/y"}) {
+    policy::Request req;
+    req.uid = 10001;
+    req.gid = 10001;
+    req.path = path;
+    const v1::Decision d = (*engine)->Explain(req);
+    FUZZ_CHECK(d.action() != v1::ACTION_UNSPECIFIED, "Explain action");
+  }
+}
+
+const policy::Engine& DefaultEngine() {
+  static const std::shared_ptr<const policy::Engine> engine = [] {
+    auto parsed = policy::ParsePolicyText(policy::DefaultPolicyText());
+    FUZZ_CHECK(parsed.ok(), "default policy");
+    auto compiled = policy::Engine::Compile(*parsed, 1);
+    FUZZ_CHECK(compiled.ok(), "default policy");
+    return *compiled;
+  }();
+  return *engine;
+}
+
+void Explain(const v1::ExplainRequest& request) {
+  if (request.operation() == v1::OPERATION_UNSPECIFIED) return;
+  absl::string_view path = request.path();
+  while (absl::ConsumePrefix(&path, "/")) {
+  }
+  const bool is_dir = absl::EndsWith(path, "/");
+  while (absl::ConsumeSuffix(&path, "/")) {
+  }
+  policy::Request req;
+  req.uid = request.uid();
+  req.gid = request.gid();
+  req.path = path;
+  req.op = request.operation();
+  req.is_dir = is_dir;
+  req.caller_is_owner = request.caller_is_owner();
+  const std::string app = request.app();
+  if (request.caller_case() == v1::ExplainRequest::kApp) req.app_name = &app;
+  const v1::Decision d = DefaultEngine().Explain(req);
+  const policy::Verdict v = DefaultEngine().Decide(req);
+  FUZZ_CHECK(d.action() == v.action && d.rule_index() == v.rule_index,
+             "Explain and Decide disagree");
+  FUZZ_CHECK(!d.reason().empty(), "Explain without a reason");
+}
+
+// The fixed audit trail.
+struct Trail {
+  std::string dir;
+  std::unique_ptr<audit::Database> db;
+  std::vector<v1::AuditEvent> events;  // as stored, ids ascending
+};
+
+Trail& TheTrail() {
+  static Trail* const trail = [] {
+    auto* t = new Trail;
+    const char* base = getenv("TMPDIR");
+    std::string tmpl = absl::StrCat(base ? base : "/tmp", "/admin_fuzz_XXXXXX");
+    FUZZ_CHECK(mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
+    t->dir = tmpl;
+    auto db = audit::Database::Open(t->dir + "/audit.db",
+                                    audit::Database::Mode::kReadWrite);
+    FUZZ_CHECK(db.ok(), "open: %s", std::string(db.status().message()).c_str());
+    t->db = std::move(*db);
+    const char* paths[] = {"", "DCIM", "DCIM/a.jpg", "DCIM/Camera/b.jpg",
+                           "DCIMX/c", "DCIM0", "a", "a/b", "a/b/c", "\xff/x",
+                           "Download/x y.pdf", "DCIM/"};
+    const char* apps[] = {"", "com.example.gallery", "camera", "x"};
+    std::vector<audit::Event> events;
+    for (int i = 0; i < 48; ++i) {
+      audit::Event e;
+      e.time_unix_nanos = 1764064800000000000 + int64_t{i} * 1000000000;
+      if (i % 11 == 0) e.time_unix_nanos = i;  // near the epoch
+      e.uid = static_cast<uint32_t>(i % 5 == 0 ? 0 : 10000 + i % 7);
+      e.gid = e.uid;
+      e.pid = 100 + i;
+      e.operation = 1 + i % 7;
+      e.decision = 1 + i % 4;
+      e.path = paths[i % (sizeof(paths) / sizeof(paths[0]))];
+      e.app = apps[i % 4];
+      e.rule_id = "r";
+      events.push_back(e);
+    }
+    auto last = t->db->Commit(events, {});
+    FUZZ_CHECK(last.ok() && *last == events.size(), "commit");
+    auto all = t->db->Query(v1::AuditFilter(), 0, 0, false, 1000);
+    FUZZ_CHECK(all.ok() && all->size() == events.size(), "read back");
+    t->events = std::move(*all);
+    atexit([] {
+      Trail& t = TheTrail();
+      t.db.reset();
+      for (const char* f : {"/audit.db", "/audit.db-wal", "/audit.db-shm"}) {
+        unlink((t.dir + f).c_str());
+      }
+      rmdir(t.dir.c_str());
+    });
+    return t;
+  }();
+  return *trail;
+}
+
+void QueryAudit(const v1::QueryAuditRequest& request) {
+  constexpr uint32_t kDefaultPage = 100;
+  constexpr uint32_t kMaxPage = 10000;
+  Trail& trail = TheTrail();
+  const bool newest_first = request.newest_first();
+  uint32_t limit = request.limit() == 0 ? kDefaultPage : request.limit();
+  limit = std::min(limit, kMaxPage);
+  uint64_t after = 0, before = 0;
+  if (!request.page_token().empty()) {
+    absl::string_view token = request.page_token();
+    uint64_t id = 0;
+    if (!absl::ConsumePrefix(&token, newest_first ? "b" : "a") ||
+        !absl::SimpleAtoi(token, &id) || id == 0) {
+      return;  // InvalidArgument
+    }
+    (newest_first ? before : after) = id;
+  }
+  auto events = trail.db->Query(request.filter(), after, before, newest_first,
+                                size_t{limit} + 1);
+  if (!events.ok()) return;  // e.g. too many SQL variables
+  FUZZ_CHECK(events->size() <= size_t{limit} + 1, "too many events");
+  std::vector<uint64_t> expected;
+  for (const v1::AuditEvent& e : trail.events) {
+    if (e.id() <= after || (before != 0 && e.id() >= before)) continue;
+    if (audit::Matches(request.filter(), e)) expected.push_back(e.id());
+  }
+  if (newest_first) std::reverse(expected.begin(), expected.end());
+  if (expected.size() > size_t{limit} + 1) expected.resize(size_t{limit} + 1);
+  std::vector<uint64_t> got;
+  for (const v1::AuditEvent& e : *events) got.push_back(e.id());
+  FUZZ_CHECK(got == expected,
+             "Query returned %zu events, Matches selects %zu (filter: %s)",
+             got.size(), expected.size(),
+             request.filter().ShortDebugString().c_str());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1 || size > 16384) return 0;
+  const uint8_t selector = data[0];
+  const bool text = (selector & 0x80) != 0;
+  ++data;
+  --size;
+  switch (selector % 4) {
+    case 0: {
+      v1::ValidatePolicyRequest request;
+      if (!ParseRequest(&request, text, data, size)) return 0;
+      Validate(PolicyOf(request), 0);
+      break;
+    }
+    case 1: {
+      v1::ApplyPolicyRequest request;
+      if (!ParseRequest(&request, text, data, size)) return 0;
+      Validate(PolicyOf(request), request.expected_generation() + 1);
+      break;
+    }
+    case 2: {
+      v1::ExplainRequest request;
+      if (!ParseRequest(&request, text, data, size)) return 0;
+      Explain(request);
+      break;
+    }
+    case 3: {
+      v1::QueryAuditRequest request;
+      if (!ParseRequest(&request, text, data, size)) return 0;
+      QueryAudit(request);
+      break;
+    }
+  }
+  return 0;
+}
