@@ -1,6 +1,5 @@
-// admin_fuzz: the daemon-independent part of the Admin service's request
-// handling (daemon/admin/admin_service.cc, mirrored here because daemon/
-// needs libfuse). The first byte picks the request type and its encoding:
+// admin_fuzz: the Admin service's request handling that needs no daemon
+// (daemon/admin/requests.h, the very code admin_service.cc calls). The first byte picks the request type and its encoding:
 //   byte % 4: 0 ValidatePolicyRequest, 1 ApplyPolicyRequest,
 //             2 ExplainRequest, 3 QueryAuditRequest
 //   byte & 0x80: the rest is protobuf text format, else the binary wire form
@@ -34,6 +33,7 @@
 #include "audit/database.h"
 #include "audit/event.h"
 #include "audit/filter_text.h"
+#include "daemon/admin/requests.h"
 #include "fuzz/fuzz_util.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/stubs/logging.h"
@@ -70,16 +70,6 @@ bool ParseRequest(google::protobuf::Message* msg, bool text,
         std::string(reinterpret_cast<const char*>(data), size), msg);
   }
   return msg->ParseFromArray(data, static_cast<int>(size));
-}
-
-// As the service's PolicyOf.
-template <typename Request>
-absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
-  if (request.has_policy()) return request.policy();
-  if (request.source_case() == Request::kText) {
-    return policy::ParsePolicyText(request.text());
-  }
-  return absl::InvalidArgumentError("no policy in the request");
 }
 
 void Validate(const absl::StatusOr<v1::Policy>& parsed, uint64_t generation) {
@@ -122,22 +112,9 @@ const policy::Engine& DefaultEngine() {
 }
 
 void Explain(const v1::ExplainRequest& request) {
-  if (request.operation() == v1::OPERATION_UNSPECIFIED) return;
-  absl::string_view path = request.path();
-  while (absl::ConsumePrefix(&path, "/")) {
-  }
-  const bool is_dir = absl::EndsWith(path, "/");
-  while (absl::ConsumeSuffix(&path, "/")) {
-  }
-  policy::Request req;
-  req.uid = request.uid();
-  req.gid = request.gid();
-  req.path = path;
-  req.op = request.operation();
-  req.is_dir = is_dir;
-  req.caller_is_owner = request.caller_is_owner();
-  const std::string app = request.app();
-  if (request.caller_case() == v1::ExplainRequest::kApp) req.app_name = &app;
+  scopedfs::admin::ExplainCall call;
+  if (!scopedfs::admin::PrepareExplain(request, &call).ok()) return;
+  const policy::Request& req = call.req;
   const v1::Decision d = DefaultEngine().Explain(req);
   const policy::Verdict v = DefaultEngine().Decide(req);
   FUZZ_CHECK(d.action() == v.action && d.rule_index() == v.rule_index,
@@ -201,22 +178,12 @@ Trail& TheTrail() {
 }
 
 void QueryAudit(const v1::QueryAuditRequest& request) {
-  constexpr uint32_t kDefaultPage = 100;
-  constexpr uint32_t kMaxPage = 10000;
   Trail& trail = TheTrail();
-  const bool newest_first = request.newest_first();
-  uint32_t limit = request.limit() == 0 ? kDefaultPage : request.limit();
-  limit = std::min(limit, kMaxPage);
-  uint64_t after = 0, before = 0;
-  if (!request.page_token().empty()) {
-    absl::string_view token = request.page_token();
-    uint64_t id = 0;
-    if (!absl::ConsumePrefix(&token, newest_first ? "b" : "a") ||
-        !absl::SimpleAtoi(token, &id) || id == 0) {
-      return;  // InvalidArgument
-    }
-    (newest_first ? before : after) = id;
-  }
+  auto page = scopedfs::admin::AuditPageOf(request);
+  if (!page.ok()) return;  // InvalidArgument
+  const bool newest_first = page->newest_first;
+  const uint32_t limit = page->limit;
+  const uint64_t after = page->after_id, before = page->before_id;
   auto events = trail.db->Query(request.filter(), after, before, newest_first,
                                 size_t{limit} + 1);
   if (!events.ok()) return;  // e.g. too many SQL variables
@@ -248,13 +215,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       v1::ValidatePolicyRequest request;
       if (!ParseRequest(&request, text, data, size)) return 0;
-      Validate(PolicyOf(request), 0);
+      Validate(scopedfs::admin::PolicyOf(request), 0);
+      const v1::ValidatePolicyResponse r = scopedfs::admin::Validate(request);
+      FUZZ_CHECK(r.valid() == (r.errors_size() == 0), "valid disagrees with errors");
       break;
     }
     case 1: {
       v1::ApplyPolicyRequest request;
       if (!ParseRequest(&request, text, data, size)) return 0;
-      Validate(PolicyOf(request), request.expected_generation() + 1);
+      Validate(scopedfs::admin::PolicyOf(request), request.expected_generation() + 1);
       break;
     }
     case 2: {

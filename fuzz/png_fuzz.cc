@@ -12,18 +12,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace redact = scopedfs::redact;
-  const std::string bytes(reinterpret_cast<const char*>(data), size);
-  const redact::StringSource source(bytes);
-  const redact::Profile profile;
-  std::vector<redact::ByteRange> out;
-  const absl::Status s = redact::FindPngLocationRanges(source, profile, &out);
-  scopedfs::fuzz::CheckWithin(out, 0, size, "FindPngLocationRanges");
-  if (!s.ok()) return 0;
-  scopedfs::fuzz::CheckNormalizeAndZero(out, bytes);
-  if (redact::DetectFormat(source) == redact::Format::kPng) {
-    auto all = redact::FindLocationRanges(source, profile);
-    FUZZ_CHECK(all.ok(), "FindLocationRanges fails where the PNG parser did not");
-    FUZZ_CHECK(*all == redact::Normalize(out), "FindLocationRanges differs");
-  }
-  return 0;
+  return scopedfs::fuzz::FuzzFormatParser(data, size, redact::FindPngLocationRanges,
+                                          redact::Format::kPng, "FindPngLocationRanges");
 }

@@ -9,6 +9,8 @@
 
 #include "fuzz/fuzz_util.h"
 #include "redact/ranges.h"
+#include "redact/redact.h"
+#include "redact/source.h"
 
 namespace scopedfs::fuzz {
 
@@ -63,6 +65,29 @@ inline void CheckNormalizeAndZero(const std::vector<redact::ByteRange>& raw,
     redact::ZeroRanges(norm, off, pieces.data() + off, n);
   }
   FUZZ_CHECK(pieces == whole, "ZeroRanges in chunks differs");
+}
+
+// One whole-file format parser (FindJpegLocationRanges and the like) on any
+// bytes: ranges inside the file, normalized and zeroed consistently, and,
+// when the input is of that `format`, exactly what FindLocationRanges (the
+// dispatcher the daemon calls) returns.
+template <typename Parser>
+int FuzzFormatParser(const uint8_t* data, size_t size, Parser parser,
+                     redact::Format format, const char* name) {
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const redact::StringSource source(bytes);
+  const redact::Profile profile;
+  std::vector<redact::ByteRange> out;
+  const absl::Status s = parser(source, profile, &out);
+  CheckWithin(out, 0, size, name);
+  if (!s.ok()) return 0;
+  CheckNormalizeAndZero(out, bytes);
+  if (redact::DetectFormat(source) == format) {
+    auto all = redact::FindLocationRanges(source, profile);
+    FUZZ_CHECK(all.ok(), "FindLocationRanges fails where %s did not", name);
+    FUZZ_CHECK(*all == redact::Normalize(out), "FindLocationRanges differs from %s", name);
+  }
+  return 0;
 }
 
 }  // namespace scopedfs::fuzz

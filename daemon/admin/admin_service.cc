@@ -1,15 +1,9 @@
 #include "daemon/admin/admin_service.h"
 
-#include <algorithm>
-
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
+#include "daemon/admin/requests.h"
 #include "daemon/log.h"
 #include "policy/policy_text.h"
-#include "policy/validate.h"
 
 namespace scopedfs {
 namespace {
@@ -19,36 +13,6 @@ grpc::Status ToGrpc(const absl::Status& st) {
                       std::string(st.message()));
 }
 
-// The policy a request carries, as a message or as text format.
-template <typename Request>
-absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
-  if (request.has_policy()) return request.policy();
-  if (request.source_case() == Request::kText) {
-    return policy::ParsePolicyText(request.text());
-  }
-  return absl::InvalidArgumentError("no policy in the request");
-}
-
-// Query pages: "a<id>" continues oldest-first after id, "b<id>" continues
-// newest-first before id.
-std::string PageToken(bool newest_first, uint64_t id) {
-  return absl::StrCat(newest_first ? "b" : "a", id);
-}
-
-absl::StatusOr<uint64_t> ParsePageToken(absl::string_view token,
-                                        bool newest_first) {
-  uint64_t id = 0;
-  if (!absl::ConsumePrefix(&token, newest_first ? "b" : "a") ||
-      !absl::SimpleAtoi(token, &id) || id == 0) {
-    return absl::InvalidArgumentError(
-        "bad page_token (it must come from a previous response of a query "
-        "in the same order)");
-  }
-  return id;
-}
-
-constexpr uint32_t kDefaultPage = 100;
-constexpr uint32_t kMaxPage = 10000;
 // Events a stream reads from the database at a time.
 constexpr size_t kStreamChunk = 1000;
 
@@ -86,20 +50,7 @@ grpc::Status AdminService::ValidatePolicy(
     grpc::ServerContext* context, const v1::ValidatePolicyRequest* request,
     v1::ValidatePolicyResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  auto parsed = PolicyOf(*request);
-  if (!parsed.ok()) {
-    response->set_valid(false);
-    v1::PolicyError* e = response->add_errors();
-    e->set_field("text");
-    e->set_message(std::string(parsed.status().message()));
-    return grpc::Status::OK;
-  }
-  for (const policy::PolicyError& err : policy::ValidatePolicy(*parsed)) {
-    v1::PolicyError* e = response->add_errors();
-    e->set_field(err.field);
-    e->set_message(err.message);
-  }
-  response->set_valid(response->errors_size() == 0);
+  *response = admin::Validate(*request);
   return grpc::Status::OK;
 }
 
@@ -107,7 +58,7 @@ grpc::Status AdminService::ApplyPolicy(grpc::ServerContext* context,
                                        const v1::ApplyPolicyRequest* request,
                                        v1::ApplyPolicyResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  auto parsed = PolicyOf(*request);
+  auto parsed = admin::PolicyOf(*request);
   if (!parsed.ok()) return ToGrpc(parsed.status());
   auto generation =
       ctx_.policy->Apply(*parsed, request->expected_generation());
@@ -120,32 +71,11 @@ grpc::Status AdminService::Explain(grpc::ServerContext* context,
                                    const v1::ExplainRequest* request,
                                    v1::ExplainResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  if (request->operation() == v1::OPERATION_UNSPECIFIED) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "operation is required");
+  admin::ExplainCall call;
+  if (auto st = admin::PrepareExplain(*request, &call); !st.ok()) {
+    return ToGrpc(st);
   }
-  if (!v1::Operation_IsValid(request->operation())) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("unknown operation ",
-                                     static_cast<int>(request->operation())));
-  }
-  // Relative to the mount root; a trailing '/' asks about a directory.
-  absl::string_view path = request->path();
-  while (absl::ConsumePrefix(&path, "/")) {
-  }
-  const bool is_dir = absl::EndsWith(path, "/");
-  while (absl::ConsumeSuffix(&path, "/")) {
-  }
-  policy::Request req;
-  req.uid = request->uid();
-  req.gid = request->gid();
-  req.path = path;
-  req.op = request->operation();
-  req.is_dir = is_dir;
-  req.caller_is_owner = request->caller_is_owner();
-  const std::string app = request->app();
-  if (request->caller_case() == v1::ExplainRequest::kApp) req.app_name = &app;
-  *response->mutable_decision() = ctx_.policy->engine()->Explain(req);
+  *response->mutable_decision() = ctx_.policy->engine()->Explain(call.req);
   return grpc::Status::OK;
 }
 
@@ -231,25 +161,13 @@ grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
   if (log == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no audit log");
   }
-  const bool newest_first = request->newest_first();
-  uint32_t limit = request->limit() == 0 ? kDefaultPage : request->limit();
-  limit = std::min(limit, kMaxPage);
-  uint64_t after = 0, before = 0;
-  if (!request->page_token().empty()) {
-    auto id = ParsePageToken(request->page_token(), newest_first);
-    if (!id.ok()) return ToGrpc(id.status());
-    (newest_first ? before : after) = *id;
-  }
+  auto page = admin::AuditPageOf(*request);
+  if (!page.ok()) return ToGrpc(page.status());
   // One more than asked tells whether another page follows.
-  auto events = log->Query(request->filter(), after, before,
-                                  newest_first, size_t{limit} + 1);
+  auto events = log->Query(request->filter(), page->after_id, page->before_id,
+                           page->newest_first, size_t{page->limit} + 1);
   if (!events.ok()) return ToGrpc(events.status());
-  const bool more = events->size() > limit;
-  if (more) events->resize(limit);
-  for (v1::AuditEvent& e : *events) *response->add_events() = std::move(e);
-  if (more && !events->empty()) {
-    response->set_next_page_token(PageToken(newest_first, events->back().id()));
-  }
+  admin::FillAuditPage(*page, *std::move(events), response);
   return grpc::Status::OK;
 }
 

@@ -1,0 +1,91 @@
+#include "daemon/admin/requests.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "policy/validate.h"
+
+namespace scopedfs::admin {
+
+v1::ValidatePolicyResponse Validate(const v1::ValidatePolicyRequest& request) {
+  v1::ValidatePolicyResponse response;
+  auto parsed = PolicyOf(request);
+  if (!parsed.ok()) {
+    v1::PolicyError* e = response.add_errors();
+    e->set_field("text");
+    e->set_message(std::string(parsed.status().message()));
+  } else {
+    for (const policy::PolicyError& err : policy::ValidatePolicy(*parsed)) {
+      v1::PolicyError* e = response.add_errors();
+      e->set_field(err.field);
+      e->set_message(err.message);
+    }
+  }
+  response.set_valid(response.errors_size() == 0);
+  return response;
+}
+
+absl::Status PrepareExplain(const v1::ExplainRequest& request, ExplainCall* call) {
+  if (request.operation() == v1::OPERATION_UNSPECIFIED) {
+    return absl::InvalidArgumentError("operation is required");
+  }
+  if (!v1::Operation_IsValid(request.operation())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown operation ", static_cast<int>(request.operation())));
+  }
+  absl::string_view path = request.path();
+  while (absl::ConsumePrefix(&path, "/")) {
+  }
+  const bool is_dir = absl::EndsWith(path, "/");
+  while (absl::ConsumeSuffix(&path, "/")) {
+  }
+  call->req = policy::Request();
+  call->req.uid = request.uid();
+  call->req.gid = request.gid();
+  call->req.path = path;
+  call->req.op = request.operation();
+  call->req.is_dir = is_dir;
+  call->req.caller_is_owner = request.caller_is_owner();
+  if (request.caller_case() == v1::ExplainRequest::kApp) {
+    call->app = request.app();
+    call->req.app_name = &call->app;
+  }
+  return absl::OkStatus();
+}
+
+// Page tokens: "a<id>" continues oldest-first after id, "b<id>" continues
+// newest-first before id.
+absl::StatusOr<AuditPage> AuditPageOf(const v1::QueryAuditRequest& request) {
+  AuditPage page;
+  page.newest_first = request.newest_first();
+  page.limit = std::min(request.limit() == 0 ? kDefaultAuditPage : request.limit(),
+                        kMaxAuditPage);
+  if (!request.page_token().empty()) {
+    absl::string_view token = request.page_token();
+    uint64_t id = 0;
+    if (!absl::ConsumePrefix(&token, page.newest_first ? "b" : "a") ||
+        !absl::SimpleAtoi(token, &id) || id == 0) {
+      return absl::InvalidArgumentError(
+          "bad page_token (it must come from a previous response of a query "
+          "in the same order)");
+    }
+    (page.newest_first ? page.before_id : page.after_id) = id;
+  }
+  return page;
+}
+
+void FillAuditPage(const AuditPage& page, std::vector<v1::AuditEvent> events,
+                   v1::QueryAuditResponse* response) {
+  const bool more = events.size() > page.limit;
+  if (more) events.resize(page.limit);
+  if (more && !events.empty()) {
+    response->set_next_page_token(
+        absl::StrCat(page.newest_first ? "b" : "a", events.back().id()));
+  }
+  for (v1::AuditEvent& e : events) *response->add_events() = std::move(e);
+}
+
+}  // namespace scopedfs::admin

@@ -1,0 +1,67 @@
+// The Admin service's request handling that needs no running daemon: how a
+// request becomes a policy, an engine request or an audit page. The service
+// (admin_service.cc) and the fuzzer (fuzz/admin_fuzz.cc) share it, so what
+// is fuzzed is what serves.
+#ifndef SCOPEDFS_DAEMON_ADMIN_REQUESTS_H_
+#define SCOPEDFS_DAEMON_ADMIN_REQUESTS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "policy/engine.h"
+#include "policy/policy_text.h"
+#include "scopedfs/v1/admin.pb.h"
+
+namespace scopedfs::admin {
+
+// The policy a ValidatePolicy or ApplyPolicy request carries (a message, or
+// protobuf text format).
+template <typename Request>
+absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
+  if (request.has_policy()) return request.policy();
+  if (request.source_case() == Request::kText) {
+    return policy::ParsePolicyText(request.text());
+  }
+  return absl::InvalidArgumentError("no policy in the request");
+}
+
+// ValidatePolicy's answer: every error with its field path (a text that does
+// not parse is one error on the field "text").
+v1::ValidatePolicyResponse Validate(const v1::ValidatePolicyRequest& request);
+
+// An Explain request as an engine request. `req.path` views the request's
+// path and `req.app_name` points at `app`: keep both alive, don't copy.
+struct ExplainCall {
+  ExplainCall() = default;
+  ExplainCall(const ExplainCall&) = delete;
+  ExplainCall& operator=(const ExplainCall&) = delete;
+  policy::Request req;
+  std::string app;
+};
+// InvalidArgument for a missing or unknown operation. The path is relative
+// to the mount root: leading '/' are dropped, a trailing '/' asks about a
+// directory.
+absl::Status PrepareExplain(const v1::ExplainRequest& request, ExplainCall* call);
+
+// The slice of the audit trail a QueryAudit request asks for.
+struct AuditPage {
+  uint64_t after_id = 0;   // exclusive; 0: from the start
+  uint64_t before_id = 0;  // exclusive; 0: no bound
+  uint32_t limit = 0;
+  bool newest_first = false;
+};
+constexpr uint32_t kDefaultAuditPage = 100;
+constexpr uint32_t kMaxAuditPage = 10000;
+// InvalidArgument for a page token that is not one of ours (or of the other
+// order).
+absl::StatusOr<AuditPage> AuditPageOf(const v1::QueryAuditRequest& request);
+// Fills `response` from up to limit + 1 `events` (the extra one only says
+// that another page follows: it sets next_page_token).
+void FillAuditPage(const AuditPage& page, std::vector<v1::AuditEvent> events,
+                   v1::QueryAuditResponse* response);
+
+}  // namespace scopedfs::admin
+
+#endif  // SCOPEDFS_DAEMON_ADMIN_REQUESTS_H_
