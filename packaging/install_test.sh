@@ -22,8 +22,11 @@ done
 # The installed daemon finds the installed libfuse by itself.
 help=$(env -u LD_LIBRARY_PATH "$stage/opt/sfs/sbin/scopedfsd" --help 2>&1 || true)
 grep -q '^usage: scopedfsd' <<<"$help" || fail "installed scopedfsd does not run: $help"
-ldd "$stage/opt/sfs/sbin/scopedfsd" | grep -q "libfuse3.so.4 => $stage/opt/sfs/sbin/../lib/scopedfs/" \
-  || fail "scopedfsd does not resolve libfuse from PREFIX/lib/scopedfs: $(ldd "$stage/opt/sfs/sbin/scopedfsd" | grep fuse)"
+# (Captured first: with pipefail, grep -q closing the pipe early makes ldd
+# die of SIGPIPE and the pipeline fail.)
+deps=$(ldd "$stage/opt/sfs/sbin/scopedfsd")
+grep -q "libfuse3.so.4 => $stage/opt/sfs/sbin/../lib/scopedfs/" <<<"$deps" \
+  || fail "scopedfsd does not resolve libfuse from PREFIX/lib/scopedfs: $(grep fuse <<<"$deps")"
 for unit in scopedfsd.service scopedfsd@.service; do
   u="$stage/etc/systemd/system/$unit"
   ! grep -n '@[A-Z]*@' "$u" || fail "$unit has unexpanded placeholders"

@@ -44,8 +44,8 @@ n=$(grep -c "GPS Position *: 48 deg 51' 30.24\" N, 2 deg 17' 40.20\" E" <<<"$out
 # The social app's exiftool prints no position at all: the line after the
 # gallery's is already the audit table's header.
 first=$(grep -n -m1 "GPS Position" <<<"$out" | cut -d: -f1)
-sed -n "$((first + 1))p" <<<"$out" | grep -q '^ID ' \
-  || fail "the social app saw location data: $(sed -n "$((first + 1))p" <<<"$out")"
+next_line=$(sed -n "$((first + 1))p" <<<"$out")
+[[ "$next_line" == ID\ * ]] || fail "the social app saw location data: $next_line"
 grep -q "$(printf '/exiftool ')" <<<"$out" || fail "audit rows lack the process name"
 # Step 4: the audit trail names both apps and the deciding rules.
 grep -Eq "com.example.gallery +read +allow +media-read +DCIM/Camera/beach.jpg" <<<"$out" \
