@@ -7,9 +7,9 @@
 //   SCOPEDFS_STRESS_CLIENTS  client processes (default 4)
 //   SCOPEDFS_STRESS_SEED     base seed (default: from the clock; printed)
 // Long run, e.g.:
-//   SCOPEDFS_STRESS_SECONDS=600 SCOPEDFS_STRESS_CLIENTS=8 \
-//     TEST_SRCDIR=$PWD/.bazel/bin/tests/stress_test.runfiles \
-//     .bazel/bin/tests/stress_test
+//   SCOPEDFS_STRESS_SECONDS=600 SCOPEDFS_STRESS_CLIENTS=8
+//     TEST_SRCDIR=$PWD/.bazel/bin/tests/stress_test.runfiles
+//     .bazel/bin/tests/stress_test          (one command line)
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -280,7 +280,7 @@ class Client {
   }
 
   bool CheckBacking() {
-    for (const std::string dir : {own_, std::string("shared")}) {
+    for (const std::string& dir : {own_, std::string("shared")}) {
       const std::string prefix = dir == own_ ? "" : absl::StrCat("c", i_, "_");
       std::set<std::string> listed, expected;
       DIR* d = opendir(m_.B(dir).c_str());
