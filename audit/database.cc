@@ -335,14 +335,8 @@ absl::Status Database::RemoveTreeRows(absl::string_view root) {
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, Owner>>>
-Database::SelectTree(absl::string_view root) {
-  const std::string lo = internal::DescendantsLow(root);
-  const std::string hi = internal::DescendantsHigh(root);
-  sqlite3_stmt* s = select_tree_;
-  ResetOnExit reset(s);
-  BindText(s, 1, root);
-  BindText(s, 2, lo);
-  BindText(s, 3, hi);
+Database::ReadOwners(sqlite3_stmt* s) {
+  // Columns: path, app, uid, dev, ino, time_ns.
   std::vector<std::pair<std::string, Owner>> out;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -356,6 +350,18 @@ Database::SelectTree(absl::string_view root) {
   }
   if (rc != SQLITE_DONE) return Error("reading owners");
   return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, Owner>>>
+Database::SelectTree(absl::string_view root) {
+  const std::string lo = internal::DescendantsLow(root);
+  const std::string hi = internal::DescendantsHigh(root);
+  sqlite3_stmt* s = select_tree_;
+  ResetOnExit reset(s);
+  BindText(s, 1, root);
+  BindText(s, 2, lo);
+  BindText(s, 3, hi);
+  return ReadOwners(s);
 }
 
 absl::Status Database::ApplyChange(const OwnerChange& change) {
@@ -570,19 +576,7 @@ Database::LoadOwners() {
     return Error("reading owners");
   }
   StmtPtr stmt(raw);
-  std::vector<std::pair<std::string, Owner>> out;
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    Owner o;
-    o.app = ColumnText(raw, 1);
-    o.uid = static_cast<uint32_t>(sqlite3_column_int64(raw, 2));
-    o.dev = static_cast<uint64_t>(sqlite3_column_int64(raw, 3));
-    o.ino = static_cast<uint64_t>(sqlite3_column_int64(raw, 4));
-    o.time_unix_nanos = sqlite3_column_int64(raw, 5);
-    out.emplace_back(ColumnText(raw, 0), std::move(o));
-  }
-  if (rc != SQLITE_DONE) return Error("reading owners");
-  return out;
+  return ReadOwners(raw);
 }
 
 absl::StatusOr<uint64_t> Database::LastId() {

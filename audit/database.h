@@ -87,6 +87,9 @@ class Database {
   absl::Status RemoveTreeRows(absl::string_view root);
   absl::StatusOr<std::vector<std::pair<std::string, Owner>>> SelectTree(
       absl::string_view root);
+  // Steps `s` (selecting path, app, uid, dev, ino, time_ns) to the end.
+  absl::StatusOr<std::vector<std::pair<std::string, Owner>>> ReadOwners(
+      sqlite3_stmt* s);
   absl::StatusOr<size_t> DeleteOldest(const char* sql, int64_t bound,
                                       size_t limit);
 
