@@ -219,22 +219,7 @@ class Client {
         const bool shared = rng_.Below(2) == 0;
         const std::string dir = shared ? "shared" : own_;
         const std::string prefix = shared ? absl::StrCat("c", i_, "_") : "";
-        std::set<std::string> listed, expected;
-        DIR* d = opendir(m_.M(dir).c_str());
-        if (!d) return Fail("opendir %s: %s", dir.c_str(), strerror(errno)), false;
-        while (dirent* e = readdir(d)) {
-          const std::string n = e->d_name;
-          if (n != "." && n != ".." && n.rfind(prefix, 0) == 0) listed.insert(dir + "/" + n);
-        }
-        closedir(d);
-        for (auto& [path, data] : model_) {
-          if (path.rfind(dir + "/" + prefix, 0) == 0) expected.insert(path);
-        }
-        if (listed != expected) {
-          return Fail("readdir %s: %zu names, model %zu", dir.c_str(), listed.size(),
-                      expected.size()), false;
-        }
-        return true;
+        return ListingMatchesModel(m_.M(dir), dir, prefix, "readdir");
       }
       case kMmap: {
         if (model_.empty()) return true;
@@ -279,24 +264,32 @@ class Client {
     return true;
   }
 
+  // Whether the names starting with `prefix` in `listed_dir` (`dir` in the
+  // mount or in the backing dir) are exactly the model's files in `dir`.
+  bool ListingMatchesModel(const std::string& listed_dir, const std::string& dir,
+                           const std::string& prefix, const char* what) {
+    std::set<std::string> listed, expected;
+    DIR* d = opendir(listed_dir.c_str());
+    if (!d) return Fail("%s: opendir %s: %s", what, dir.c_str(), strerror(errno)), false;
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != ".." && n.rfind(prefix, 0) == 0) listed.insert(dir + "/" + n);
+    }
+    closedir(d);
+    for (auto& [path, data] : model_) {
+      if (path.rfind(dir + "/" + prefix, 0) == 0) expected.insert(path);
+    }
+    if (listed != expected) {
+      return Fail("%s %s: %zu names, model %zu", what, dir.c_str(), listed.size(),
+                  expected.size()), false;
+    }
+    return true;
+  }
+
   bool CheckBacking() {
     for (const std::string& dir : {own_, std::string("shared")}) {
       const std::string prefix = dir == own_ ? "" : absl::StrCat("c", i_, "_");
-      std::set<std::string> listed, expected;
-      DIR* d = opendir(m_.B(dir).c_str());
-      if (!d) return Fail("opendir backing %s: %s", dir.c_str(), strerror(errno)), false;
-      while (dirent* e = readdir(d)) {
-        const std::string n = e->d_name;
-        if (n != "." && n != ".." && n.rfind(prefix, 0) == 0) listed.insert(dir + "/" + n);
-      }
-      closedir(d);
-      for (auto& [path, data] : model_) {
-        if (path.rfind(dir + "/" + prefix, 0) == 0) expected.insert(path);
-      }
-      if (listed != expected) {
-        return Fail("backing %s: %zu names, model %zu", dir.c_str(), listed.size(),
-                    expected.size()), false;
-      }
+      if (!ListingMatchesModel(m_.B(dir), dir, prefix, "backing")) return false;
     }
     for (auto& [path, data] : model_) {
       if (ReadFile(m_.B(path)) != data) {
