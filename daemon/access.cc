@@ -78,14 +78,24 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
 }
 
 void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
-                            absl::string_view path, v1::Operation op,
-                            int open_flags, const policy::Verdict& verdict,
-                            int err, uint64_t latency_nanos, AuditMode audit) {
+                            absl::FunctionRef<std::string()> path_of,
+                            v1::Operation op, int open_flags,
+                            const policy::Verdict& verdict, int err,
+                            uint64_t latency_nanos, AuditMode audit) {
   stats_->decision_latency.Record(latency_nanos);
-  if (LogEnabled(LogLevel::kDebug)) {
+  const bool trace = LogEnabled(LogLevel::kDebug);
+  const bool audited =
+      audit == AuditMode::kAlways || (audit == AuditMode::kIfRefused && err != 0);
+  if (!trace && !audited) return;
+  if (audited && (audit_ == nullptr || !verdict.audit || !store_events_)) {
+    if (audit_ != nullptr) audit_->CountUnstored();
+    if (!trace) return;  // The path is not needed: spare building it.
+  }
+  std::string path = path_of();
+  if (trace) {
     LogFields(LogLevel::kDebug, "decision",
               {{"op", v1::Operation_Name(op)},
-               {"path", std::string(path)},
+               {"path", path},
                {"uid", absl::StrCat(caller.uid)},
                {"pid", absl::StrCat(caller.pid)},
                {"app", verdict.app != nullptr ? *verdict.app : ""},
@@ -94,20 +104,16 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
                {"errno", absl::StrCat(err)},
                {"latency_ns", absl::StrCat(latency_nanos)}});
   }
-  if (audit == AuditMode::kAlways || (audit == AuditMode::kIfRefused && err != 0)) {
-    Audit(engine, caller, path, op, open_flags, verdict, err, latency_nanos);
+  if (audited && audit_ != nullptr && verdict.audit && store_events_) {
+    Audit(engine, caller, std::move(path), op, open_flags, verdict, err,
+          latency_nanos);
   }
 }
 
 void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
-                           absl::string_view path, v1::Operation op,
-                           int open_flags, const policy::Verdict& verdict,
-                           int err, uint64_t latency_nanos) {
-  if (audit_ == nullptr) return;
-  if (!verdict.audit || !store_events_) {
-    audit_->CountUnstored();
-    return;
-  }
+                           std::string path, v1::Operation op, int open_flags,
+                           const policy::Verdict& verdict, int err,
+                           uint64_t latency_nanos) {
   audit::Event e;
   e.time_unix_nanos = RealtimeNanos();
   e.uid = caller.uid;
@@ -119,7 +125,7 @@ void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
   e.error = err;
   e.policy_generation = engine.generation();
   e.latency_nanos = latency_nanos;
-  e.path = std::string(path);
+  e.path = std::move(path);
   if (verdict.app != nullptr) e.app = *verdict.app;
   if (verdict.rule_id != nullptr) e.rule_id = *verdict.rule_id;
   audit::ProcessInfoCache::Info info = process_info_.Lookup(caller.pid);
@@ -176,8 +182,8 @@ int AccessMediator::CheckNode(const Caller& caller, Node* node,
   const auto engine = policy_->engine();
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   const int err = RecordOutcome(verdict.action, op);
-  Finish(*engine, caller, nodes_->PathOf(node), op, 0, verdict, err,
-         MonotonicNanos() - start, AuditMode::kAlways);
+  Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
+         err, MonotonicNanos() - start, AuditMode::kAlways);
   return err;
 }
 
@@ -217,8 +223,8 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
   }
   // ESTALE is no answer the client sees: the kernel retries the open after
   // a fresh lookup, and that open is the one audited.
-  Finish(*engine, caller, nodes_->PathOf(node), op, open_flags, verdict,
-         out.err, MonotonicNanos() - start,
+  Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, open_flags,
+         verdict, out.err, MonotonicNanos() - start,
          out.err == ESTALE ? AuditMode::kNever : AuditMode::kAlways);
   return out;
 }
@@ -241,7 +247,7 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
   const policy::Verdict verdict =
       Decide(*engine, caller, path, op, is_dir, target);
   const int err = RecordOutcome(verdict.action, op);
-  Finish(*engine, caller, path, op, open_flags, verdict, err,
+  Finish(*engine, caller, [&] { return path; }, op, open_flags, verdict, err,
          MonotonicNanos() - start, audit);
   return err;
 }
@@ -261,8 +267,8 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
     const policy::Verdict verdict =
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
     out.err = RecordOutcome(verdict.action, v1::LOOKUP);
-    Finish(*engine, caller, path, v1::LOOKUP, 0, verdict, out.err,
-           MonotonicNanos() - start, audit);
+    Finish(*engine, caller, [&] { return path; }, v1::LOOKUP, 0, verdict,
+           out.err, MonotonicNanos() - start, audit);
     if (out.err != 0) return out;
   }
   if (type == S_IFREG && engine->HasRedactionRules()) {

@@ -42,6 +42,7 @@
 
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "audit/audit_log.h"
 #include "audit/process_info.h"
@@ -141,13 +142,15 @@ class AccessMediator {
                          const Target& target);
   // After a decision: its latency, the debug trace line, and the audit
   // event as `audit` says.
+  // `path_of` is called only when a trace line or a stored event needs the
+  // path (building a node's path walks its parents).
   void Finish(const policy::Engine& engine, const Caller& caller,
-              absl::string_view path, v1::Operation op, int open_flags,
-              const policy::Verdict& verdict, int err, uint64_t latency_nanos,
-              AuditMode audit);
-  // Hands the decision to the audit log (if it is to be stored).
+              absl::FunctionRef<std::string()> path_of, v1::Operation op,
+              int open_flags, const policy::Verdict& verdict, int err,
+              uint64_t latency_nanos, AuditMode audit);
+  // Hands a decision to be stored to the audit log.
   void Audit(const policy::Engine& engine, const Caller& caller,
-             absl::string_view path, v1::Operation op, int open_flags,
+             std::string path, v1::Operation op, int open_flags,
              const policy::Verdict& verdict, int err, uint64_t latency_nanos);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
