@@ -40,10 +40,7 @@ std::string RenderStats(const Server& server, uint64_t sequence) {
 
 void Server::ForEachCounter(
     const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
-  stats_.ForEach(nodes_.size(), [&fn](const std::string& name, uint64_t value) {
-    fn(name, value,
-       name == "nodes" || name == "open_fds" || name == "open_pipe_fds");
-  });
+  stats_.ForEach(nodes_.size(), fn);
   if (audit_ == nullptr) return;
   const audit::AuditLog::Counters a = audit_->counters();
   fn("audit_events_submitted", a.submitted, false);

@@ -67,7 +67,7 @@ LatencyHistogram::Snapshot LatencyHistogram::Read() const {
 
 void Stats::ForEach(
     size_t nodes,
-    const std::function<void(const std::string&, uint64_t)>& fn) const {
+    const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
   static constexpr struct {
     const char* name;
     Counter Stats::*counter;
@@ -94,7 +94,7 @@ void Stats::ForEach(
       {"readdir_hidden", &Stats::readdir_hidden},
   };
   for (const auto& c : kCounters) {
-    fn(c.name, (this->*c.counter).load(std::memory_order_relaxed));
+    fn(c.name, (this->*c.counter).load(std::memory_order_relaxed), false);
   }
   for (int op = 1; op < kOps; ++op) {
     for (int action = 1; action < kActions; ++action) {
@@ -102,13 +102,13 @@ void Stats::ForEach(
                       absl::AsciiStrToLower(v1::Operation_Name(op)),
                       "\",decision=\"",
                       absl::AsciiStrToLower(v1::Action_Name(action)), "\"}"),
-         decisions_by_op[op][action].load(std::memory_order_relaxed));
+         decisions_by_op[op][action].load(std::memory_order_relaxed), false);
     }
   }
-  fn("nodes", nodes);
+  fn("nodes", nodes, true);
   const FdCounts fds = CountOpenFds();
-  fn("open_fds", fds.all);
-  fn("open_pipe_fds", fds.pipes);
+  fn("open_fds", fds.all, true);
+  fn("open_pipe_fds", fds.pipes, true);
 }
 
 

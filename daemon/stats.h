@@ -81,12 +81,14 @@ struct Stats {
     }
   }
 
-  // Visits every counter by name, then the gauges: nodes, open_fds,
-  // open_pipe_fds (libfuse keeps a splice pipe pair per worker thread).
+  // Visits every counter by name (gauge: false), then the gauges (true):
+  // nodes, open_fds, open_pipe_fds (libfuse keeps a splice pipe pair per
+  // worker thread).
   // Decisions by operation are named
   // decisions{operation="read",decision="allow"} (Prometheus style).
   void ForEach(size_t nodes,
-               const std::function<void(const std::string&, uint64_t)>& fn) const;
+               const std::function<void(const std::string& name, uint64_t value,
+                                        bool gauge)>& fn) const;
 };
 
 
