@@ -1,5 +1,6 @@
 // audit::Database: schema, round trips, filters, pagination, ids, owners,
 // refusal of foreign files, concurrent readers, retention.
+#include "tests/file_util.h"
 #include "audit/database.h"
 
 #include <sqlite3.h>
@@ -24,6 +25,9 @@
 namespace scopedfs::audit {
 namespace {
 
+using ::scopedfs::testing::ReadFile;
+using ::scopedfs::testing::WriteFile;
+
 using Mode = Database::Mode;
 
 std::string MakeTempDir() {
@@ -33,18 +37,6 @@ std::string MakeTempDir() {
   char* dir = mkdtemp(tmpl.data());
   EXPECT_NE(dir, nullptr);
   return tmpl;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
 }
 
 Event MakeEvent(int i) {

@@ -245,16 +245,4 @@ int RunAs(const Identity& who, const std::function<int()>& fn) {
   return WEXITSTATUS(status);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 }  // namespace scopedfs::testing

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tests/file_util.h"
 
 namespace scopedfs::testing {
 
@@ -117,8 +118,6 @@ int RunAs(const Identity& who, const std::function<int()>& fn);
 // `return ErrnoOf(open(...))`-style in RunAs lambdas.
 inline int ErrnoOf(long res, int err) { return res < 0 ? err : 0; }
 
-std::string ReadFile(const std::string& path);
-void WriteFile(const std::string& path, const std::string& data);
 
 }  // namespace scopedfs::testing
 

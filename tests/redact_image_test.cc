@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/file_util.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,22 +27,14 @@
 namespace scopedfs::redact {
 namespace {
 
+using ::scopedfs::testing::ReadFile;
+using ::scopedfs::testing::WriteFile;
+
 // Runs a shell command; returns its exit status, stdout in `out`.
 int Shell(const std::string& cmd, std::string* out = nullptr) {
   testing::ShellResult r = testing::RunShell(cmd);
   if (out != nullptr) *out = std::move(r.output);
   return r.status;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
 }
 
 std::string Dir() {

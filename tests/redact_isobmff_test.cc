@@ -1,5 +1,6 @@
 // ISO-BMFF location finder: synthetic box trees with exact expected ranges,
 // malformed/fuzzed input, real ffmpeg/exiftool files, and a 1 GiB sparse file.
+#include "tests/file_util.h"
 #include "tests/shell.h"
 #include "redact/isobmff.h"
 
@@ -32,6 +33,9 @@
 
 namespace scopedfs::redact {
 namespace {
+
+using ::scopedfs::testing::ReadFile;
+using ::scopedfs::testing::WriteFile;
 
 // ---- Box writer -----------------------------------------------------------
 
@@ -661,18 +665,6 @@ bool HaveTool(const char* tool) {
                          .c_str()) == 0;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteAll(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
-
 // Runs a shell command; returns its stdout, sets *rc.
 std::string Shell(const std::string& cmd, int* rc) {
   testing::ShellResult r = testing::RunShell(cmd);
@@ -744,7 +736,7 @@ class RealFileTest : public ::testing::Test {
     std::vector<std::string> all_before, all_after;
     std::vector<std::string> before = CoordinateLines(path, &all_before);
     ASSERT_FALSE(before.empty()) << path << ": no location to begin with";
-    std::string data = ReadAll(path);
+    std::string data = ReadFile(path);
     int fd = open(path.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
     FdSource fds(fd, data.size());
@@ -777,7 +769,7 @@ class RealFileTest : public ::testing::Test {
     }
     EXPECT_EQ(red.substr(next), data.substr(next));
     std::string red_path = path + ".redacted" + path.substr(path.rfind('.'));
-    WriteAll(red_path, red);
+    WriteFile(red_path, red);
     std::vector<std::string> after = CoordinateLines(red_path, &all_after);
     EXPECT_TRUE(after.empty()) << path << " still has location:\n"
                                << absl::StrJoin(after, "\n");

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/file_util.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -37,6 +38,8 @@ extern char** environ;
 
 namespace scopedfs {
 namespace {
+
+using ::scopedfs::testing::ReadFile;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -192,13 +195,6 @@ struct Result {
   std::string err;
 };
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
@@ -286,8 +282,8 @@ class ScopedctlTest : public ::testing::Test {
     int status = 0;
     waitpid(pid, &status, 0);
     result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = ReadAll(out);
-    result.err = ReadAll(err);
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
     return result;
   }
 

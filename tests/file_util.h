@@ -1,0 +1,16 @@
+// Whole-file reads and writes for tests.
+#ifndef SCOPEDFS_TESTS_FILE_UTIL_H_
+#define SCOPEDFS_TESTS_FILE_UTIL_H_
+
+#include <string>
+
+namespace scopedfs::testing {
+
+// The file's bytes; empty if it cannot be read.
+std::string ReadFile(const std::string& path);
+// Replaces the file's content with `data` (creating it).
+void WriteFile(const std::string& path, const std::string& data);
+
+}  // namespace scopedfs::testing
+
+#endif  // SCOPEDFS_TESTS_FILE_UTIL_H_
