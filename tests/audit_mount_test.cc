@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -273,6 +274,23 @@ TEST_F(AuditMountTest, DeniedAndHiddenDecisionsAreAuditedWithTheirRule) {
   }
 }
 
+// A connection of our own to the daemon's audit database, closed (and any
+// lock released) on every path, failed assertions included. It waits for the
+// daemon's writer, which may hold the lock for a moment (its first retention
+// pass runs right after start), as any SQLite client would.
+using SqliteHandle = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
+SqliteHandle OpenRaw(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  SqliteHandle db(raw, &sqlite3_close);
+  if (rc != SQLITE_OK) {
+    ADD_FAILURE() << "opening " << path << ": " << sqlite3_errstr(rc);
+    return SqliteHandle(nullptr, &sqlite3_close);
+  }
+  sqlite3_busy_timeout(db.get(), 30000);
+  return db;
+}
+
 // The audit database held locked by someone else: the writer cannot commit,
 // a queue of 2 overflows, and the clients do not notice.
 class TinyQueueTest : public AuditMountTest {
@@ -282,9 +300,9 @@ class TinyQueueTest : public AuditMountTest {
 
 TEST_F(TinyQueueTest, FullQueueDropsAndCountsWhileOpensStayFast) {
   MakeClientFiles();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(AuditDb(*mnt_).c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  SqliteHandle db = OpenRaw(AuditDb(*mnt_), SQLITE_OPEN_READWRITE);
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(sqlite3_exec(db.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   constexpr int kOpens = 5000;
   Clients clients;
   clients.Start(*mnt_, kOpens);
@@ -297,8 +315,8 @@ TEST_F(TinyQueueTest, FullQueueDropsAndCountsWhileOpensStayFast) {
   // The writer is stuck in SQLite's busy wait (5 s) for as long as the lock
   // is held; an open that waited for it would take seconds.
   EXPECT_LT(worst_us, 1000000u) << "an open waited for the audit writer";
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  db.reset();
   clients.Release();
   auto s = StatsWhen([](auto& s) {
     return s["audit_queue_depth"] == 0 &&
@@ -477,15 +495,17 @@ TEST_F(OwnerTest, KillNineUnderLoadKeepsCommittedEventsAndOwners) {
   // The database opened cleanly (the daemon would have refused to start),
   // and is consistent.
   {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(AuditDb(*mnt_).c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-              SQLITE_OK);
+    SqliteHandle db = OpenRaw(AuditDb(*mnt_), SQLITE_OPEN_READONLY);
+    ASSERT_NE(db, nullptr);
     sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+    ASSERT_EQ(sqlite3_prepare_v2(db.get(), "PRAGMA integrity_check", -1, &st, nullptr),
+              SQLITE_OK);
+    const int rc = sqlite3_step(st);
+    const std::string verdict =
+        rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0)) : "";
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_ROW);
+    EXPECT_EQ(verdict, "ok");
   }
   std::vector<v1::AuditEvent> after = QueryDb(*mnt_, v1::AuditFilter());
   ASSERT_GE(after.size(), before.size());
