@@ -25,6 +25,6 @@ bazel test --config=asan \
   --test_env=SCOPEDFS_FAULT_OPENS=20000 --test_env=SCOPEDFS_FAULT_STREAMS=200 \
   --test_env=SCOPEDFS_FAULT_HELD=1000 --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 \
   -- //... -//tests:redact_image_test -//tests:redact_isobmff_test
-step "3/3 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-15}"
-fuzz/run.sh --seconds="${SCOPEDFS_FUZZ_SECONDS:-15}" --jobs=2
+step "3/3 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-30}"
+fuzz/run.sh --seconds="${SCOPEDFS_FUZZ_SECONDS:-30}" --jobs=2
 step "all passed"
