@@ -125,7 +125,7 @@ size_t AuditLog::WriteBatch(std::vector<Event>* batch) {
     live_bytes_.store(db_->LiveBytes(), std::memory_order_relaxed);
     file_bytes_.store(db_->FileBytes(), std::memory_order_relaxed);
     stored_.fetch_add(n_events, std::memory_order_relaxed);
-    owner_changes_done_.fetch_add(n_changes, std::memory_order_relaxed);
+    owner_changes_done_.fetch_add(n_changes, std::memory_order_release);
     absl::MutexLock lock(&mu_);
     last_id_ = std::max(last_id_, *last);
     commit_cv_.SignalAll();
@@ -275,7 +275,10 @@ AuditLog::Counters AuditLog::counters() const {
   c.batches = batches_.load(std::memory_order_relaxed);
   c.retention_deleted = retention_deleted_.load(std::memory_order_relaxed);
   c.queue_depth = queue_.SizeApprox();
-  c.owner_changes_pending = owners_.pending_changes();
+  // Logged but not committed, those in the writer's hands included. Done is
+  // read first: it never passes what was logged before it.
+  const uint64_t done = owner_changes_done_.load(std::memory_order_acquire);
+  c.owner_changes_pending = owners_.changes_logged() - done;
   c.owners = owners_.size();
   c.db_live_bytes = live_bytes_.load(std::memory_order_relaxed);
   c.db_file_bytes = file_bytes_.load(std::memory_order_relaxed);

@@ -87,7 +87,7 @@ class AuditLog {
     uint64_t batches = 0;
     uint64_t retention_deleted = 0;
     uint64_t queue_depth = 0;         // gauge
-    uint64_t owner_changes_pending = 0;  // gauge
+    uint64_t owner_changes_pending = 0;  // gauge: logged, not yet committed
     uint64_t owners = 0;              // gauge
     uint64_t db_live_bytes = 0;       // gauge (as of the last batch)
     uint64_t db_file_bytes = 0;       // gauge

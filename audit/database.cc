@@ -17,7 +17,8 @@ namespace {
 
 // PRAGMA application_id of every scopedfs audit database ("SFSA").
 constexpr int64_t kApplicationId = 0x53465341;
-constexpr int64_t kSchemaVersion = 1;
+// 2: owners.birth_ns. Version 1 files are upgraded when opened for writing.
+constexpr int64_t kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 // Free pages given back per retention step.
 constexpr int kVacuumPages = 512;
@@ -47,8 +48,19 @@ CREATE TABLE owners(
   uid INTEGER NOT NULL,
   dev INTEGER NOT NULL,
   ino INTEGER NOT NULL,
-  time_ns INTEGER NOT NULL) WITHOUT ROWID;
+  time_ns INTEGER NOT NULL,
+  birth_ns INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 )sql";
+
+// From each older schema version to the next, in one transaction each.
+constexpr const char* kUpgrades[] = {
+    /* 1 -> 2 */ "ALTER TABLE owners ADD COLUMN birth_ns INTEGER NOT NULL "
+                 "DEFAULT 0",
+};
+static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == kSchemaVersion - 1,
+              "one upgrade per older schema version");
+
+constexpr char kOwnerColumns[] = "path, app, uid, dev, ino, time_ns, birth_ns";
 
 constexpr char kEventColumns[] =
     "id, time_ns, uid, gid, pid, comm, exe, app, path, operation, "
@@ -260,13 +272,15 @@ absl::Status Database::Initialize(Mode mode) {
         "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
         "('audit', 'owners')");
     if (!tables.ok()) return tables.status();
-    if (*version != kSchemaVersion || *tables != 2) {
+    if (*version < 1 || *tables != 2) {
       return absl::DataLossError(absl::StrCat(
           path_, " is a damaged scopedfs audit database (schema version ",
           *version, ", ", *tables, " of 2 tables); refusing to use it"));
     }
+    // Read-only users only read events, whose table every version shares.
     if (mode == Mode::kReadWrite) {
       if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+      if (absl::Status s = Upgrade(); !s.ok()) return s;
     }
   }
 
@@ -282,9 +296,8 @@ absl::Status Database::Initialize(Mode mode) {
        "operation, open_flags, decision, error, rule_id, generation, "
        "latency_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
        "?12, ?13, ?14, ?15)"},
-      {&set_owner_,
-       "INSERT OR REPLACE INTO owners(path, app, uid, dev, ino, time_ns) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&set_owner_, absl::StrCat("INSERT OR REPLACE INTO owners(", kOwnerColumns,
+                                 ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")},
       {&remove_owner_, "DELETE FROM owners WHERE path = ?1"},
       {&remove_tree_,
        "DELETE FROM owners WHERE path = ?1 OR (path >= ?2 AND path < ?3)"},
@@ -294,8 +307,8 @@ absl::Status Database::Initialize(Mode mode) {
        "UPDATE owners SET path = ?5 || CAST(substr(CAST(path AS BLOB), ?4) "
        "AS TEXT) WHERE path = ?1 OR (path >= ?2 AND path < ?3)"},
       {&select_tree_,
-       "SELECT path, app, uid, dev, ino, time_ns FROM owners "
-       "WHERE path = ?1 OR (path >= ?2 AND path < ?3)"},
+       absl::StrCat("SELECT ", kOwnerColumns, " FROM owners ",
+                    "WHERE path = ?1 OR (path >= ?2 AND path < ?3)")},
   };
   for (auto& st : statements) {
     absl::StatusOr<sqlite3_stmt*> s = Prepare(st.sql);
@@ -308,6 +321,38 @@ absl::Status Database::Initialize(Mode mode) {
   return absl::OkStatus();
 }
 
+absl::Status Database::Upgrade() {
+  for (;;) {
+    if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+    int64_t from = 0;
+    bool done = false;
+    absl::Status s = [&]() -> absl::Status {
+      // Read under the lock: another process may have upgraded it meanwhile.
+      absl::StatusOr<int64_t> version = QueryInt("PRAGMA user_version");
+      if (!version.ok()) return version.status();
+      from = *version;
+      if (from >= kSchemaVersion) {
+        done = true;
+        return Exec("COMMIT");
+      }
+      if (absl::Status st = Exec(kUpgrades[from - 1]); !st.ok()) return st;
+      if (absl::Status st =
+              Exec(absl::StrCat("PRAGMA user_version=", from + 1).c_str());
+          !st.ok()) {
+        return st;
+      }
+      return Exec("COMMIT");
+    }();
+    if (!s.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return absl::Status(
+          s.code(), absl::StrCat(path_, ": upgrading the audit schema from version ",
+                                 from, ": ", s.message()));
+    }
+    if (done) return absl::OkStatus();
+  }
+}
+
 absl::Status Database::InsertOwner(absl::string_view path,
                                    const Owner& owner) {
   sqlite3_stmt* s = set_owner_;
@@ -318,6 +363,7 @@ absl::Status Database::InsertOwner(absl::string_view path,
   BindInt(s, 4, Signed(owner.dev));
   BindInt(s, 5, Signed(owner.ino));
   BindInt(s, 6, owner.time_unix_nanos);
+  BindInt(s, 7, owner.birth_nanos);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("storing an owner");
   return absl::OkStatus();
 }
@@ -336,7 +382,7 @@ absl::Status Database::RemoveTreeRows(absl::string_view root) {
 
 absl::StatusOr<std::vector<std::pair<std::string, Owner>>>
 Database::ReadOwners(sqlite3_stmt* s) {
-  // Columns: path, app, uid, dev, ino, time_ns.
+  // Columns: kOwnerColumns.
   std::vector<std::pair<std::string, Owner>> out;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -346,6 +392,7 @@ Database::ReadOwners(sqlite3_stmt* s) {
     o.dev = static_cast<uint64_t>(sqlite3_column_int64(s, 3));
     o.ino = static_cast<uint64_t>(sqlite3_column_int64(s, 4));
     o.time_unix_nanos = sqlite3_column_int64(s, 5);
+    o.birth_nanos = sqlite3_column_int64(s, 6);
     out.emplace_back(ColumnText(s, 0), std::move(o));
   }
   if (rc != SQLITE_DONE) return Error("reading owners");
@@ -570,9 +617,8 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
 absl::StatusOr<std::vector<std::pair<std::string, Owner>>>
 Database::LoadOwners() {
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT path, app, uid, dev, ino, time_ns FROM owners",
-                         -1, &raw, nullptr) != SQLITE_OK) {
+  const std::string sql = absl::StrCat("SELECT ", kOwnerColumns, " FROM owners");
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
     return Error("reading owners");
   }
   StmtPtr stmt(raw);

@@ -78,6 +78,8 @@ class Database {
  private:
   Database(sqlite3* db, std::string path);
   absl::Status Initialize(Mode mode);
+  // Brings an older schema up to this build's, one version per transaction.
+  absl::Status Upgrade();
   absl::Status Exec(const char* sql);
   absl::Status Error(absl::string_view what) const;
   absl::StatusOr<int64_t> QueryInt(const char* sql);

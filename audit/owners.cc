@@ -26,28 +26,50 @@ void OwnerIndex::Notify() {
 }
 
 std::optional<Owner> OwnerIndex::Get(absl::string_view path, uint64_t dev,
-                                     uint64_t ino) {
-  bool stale = false;
+                                     uint64_t ino, BirthTimeFn birth_time) {
+  Owner owner;
   {
     absl::MutexLock lock(&mu_);
     auto it = records_.find(path);
     if (it == records_.end()) return std::nullopt;
-    if (it->second.dev == dev && it->second.ino == ino) return it->second;
-    // Replaced or renamed behind our back: fail closed, forget it.
+    owner = it->second;
+  }
+  // The birth time is a system call: asked without the lock held.
+  if (owner.dev == dev && owner.ino == ino) {
+    if (owner.birth_nanos == 0) return owner;
+    const std::optional<int64_t> born = birth_time();
+    if (!born.has_value()) return std::nullopt;  // Cannot tell: not owned.
+    if (*born == owner.birth_nanos) return owner;
+  }
+  // Replaced or renamed behind our back: fail closed, forget it.
+  DropStale(path, owner);
+  return std::nullopt;
+}
+
+void OwnerIndex::DropStale(absl::string_view path, const Owner& seen) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = records_.find(path);
+    // A record set meanwhile (a create through the mount) is not ours to drop.
+    if (it == records_.end() || it->second.dev != seen.dev ||
+        it->second.ino != seen.ino ||
+        it->second.birth_nanos != seen.birth_nanos ||
+        it->second.time_unix_nanos != seen.time_unix_nanos) {
+      return;
+    }
     records_.erase(it);
     OwnerChange change;
     change.kind = OwnerChange::kRemove;
     change.path = std::string(path);
     LogLocked(std::move(change));
-    stale = true;
   }
-  if (stale) Notify();
-  return std::nullopt;
+  Notify();
 }
 
 bool OwnerIndex::IsOwner(absl::string_view path, uint64_t dev, uint64_t ino,
-                         absl::string_view caller_app, uint32_t caller_uid) {
-  const std::optional<Owner> owner = Get(path, dev, ino);
+                         BirthTimeFn birth_time, absl::string_view caller_app,
+                         uint32_t caller_uid) {
+  const std::optional<Owner> owner = Get(path, dev, ino, birth_time);
   if (!owner.has_value()) return false;
   if (!caller_app.empty()) return owner->app == caller_app;
   return owner->app.empty() && owner->uid == caller_uid;

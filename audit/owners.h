@@ -6,10 +6,14 @@
 // Keyed by path relative to the mount root, like MediaProvider's rows: a
 // rename moves the record (a directory rename every record below it), an
 // unlink or rmdir removes it. Each record also keeps the inode (dev, ino) it
-// was made for: a record whose inode no longer matches the file at its path
-// (the file was replaced or renamed behind the daemon's back, in the backing
-// dir) is stale. Stale records are never honoured (the file counts as owned
-// by nobody: fail closed) and are dropped when found.
+// was made for, and the inode's birth time (statx btime): a record whose
+// inode no longer matches the file at its path (the file was replaced or
+// renamed behind the daemon's back, in the backing dir) is stale. The birth
+// time matters because file systems reuse the number of a deleted inode at
+// once (ext4 does): a file deleted and re-created behind our back often has
+// the old number, never the old birth time. Stale records are never honoured
+// (the file counts as owned by nobody: fail closed) and are dropped when
+// found.
 //
 // The index lives in memory (the FUSE threads ask it on every decision the
 // policy's owner rules need) and every change is also logged for the
@@ -28,6 +32,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
@@ -38,8 +43,16 @@ struct Owner {
   uint32_t uid = 0;    // the creating caller's uid
   uint64_t dev = 0;    // the inode the record is for
   uint64_t ino = 0;
+  // The inode's birth time; 0 if its file system keeps none (or the record
+  // predates birth times), in which case (dev, ino) alone identify it.
+  int64_t birth_nanos = 0;
   int64_t time_unix_nanos = 0;
 };
+
+// The birth time of the file a question is about, asked only when a record
+// for its (dev, ino) keeps one: 0 if its file system keeps none, nullopt if
+// it cannot be told now (the file is then not owned, and the record kept).
+using BirthTimeFn = absl::FunctionRef<std::optional<int64_t>()>;
 
 // One change for the database, in the order the index applied them.
 struct OwnerChange {
@@ -58,15 +71,18 @@ class OwnerIndex {
   // Fills the index from the database at start (no changes logged).
   void Load(std::vector<std::pair<std::string, Owner>> records);
 
-  // The record at `path` if it is for inode (dev, ino). A record for another
-  // inode is stale: removed (and the removal logged), nullopt returned.
-  std::optional<Owner> Get(absl::string_view path, uint64_t dev, uint64_t ino);
+  // The record at `path` if it is for inode (dev, ino) born at
+  // `birth_time()`. A record for another inode is stale: removed (and the
+  // removal logged), nullopt returned.
+  std::optional<Owner> Get(absl::string_view path, uint64_t dev, uint64_t ino,
+                           BirthTimeFn birth_time);
 
   // Whether a caller (its app name, empty if none, and uid) owns the file
-  // (dev, ino) at `path`: same app, or for a caller that is no app, no app
-  // recorded and the same uid.
+  // (dev, ino, birth_time()) at `path`: same app, or for a caller that is no
+  // app, no app recorded and the same uid.
   bool IsOwner(absl::string_view path, uint64_t dev, uint64_t ino,
-               absl::string_view caller_app, uint32_t caller_uid);
+               BirthTimeFn birth_time, absl::string_view caller_app,
+               uint32_t caller_uid);
 
   // Records (or replaces) the owner of `path`.
   void Set(absl::string_view path, Owner owner);
@@ -99,6 +115,8 @@ class OwnerIndex {
   void SetChangeListener(std::function<void()> listener);
 
  private:
+  // Drops the record at `path` as stale if it still is `seen`.
+  void DropStale(absl::string_view path, const Owner& seen);
   // Appends to the log; the caller holds mu_.
   void LogLocked(OwnerChange change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Erases `root` and its descendants; returns how many were erased.

@@ -2,7 +2,11 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
@@ -30,15 +34,46 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
   }
 }
 
-// The file a decision is about: (dev, ino) for the owner store; ino 0 when
-// the name does not exist (yet).
+namespace {
+
+// The birth time (statx btime) of `name` under `dirfd` ("": `dirfd` itself)
+// if it is still inode `ino`: 0 if its file system keeps none; nullopt if
+// it cannot be told (gone, replaced, or statx failed).
+std::optional<int64_t> BirthTimeAt(int dirfd, const std::string& name,
+                                   uint64_t ino) {
+  struct statx stx;
+  const int flags = AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0);
+  if (statx(dirfd, name.c_str(), flags, STATX_INO | STATX_BTIME, &stx) != 0 ||
+      stx.stx_ino != ino) {
+    return std::nullopt;
+  }
+  if ((stx.stx_mask & STATX_BTIME) == 0) return 0;
+  return static_cast<int64_t>(stx.stx_btime.tv_sec) * 1000000000 +
+         stx.stx_btime.tv_nsec;
+}
+
+}  // namespace
+
+// The file a decision is about, for the owner store: (dev, ino), ino 0 when
+// the name does not exist (yet), and where to ask for its birth time (only
+// asked when an owner record keeps one): `name` under `dirfd`, or `dirfd`
+// itself when `name` is empty.
 struct AccessMediator::Target {
   uint64_t dev = 0;
   uint64_t ino = 0;
+  int dirfd = -1;
+  absl::string_view name;
 
-  static Target Of(const Node* node) { return {node->dev, node->ino}; }
-  static Target Of(const struct stat* st) {
-    return st == nullptr ? Target{} : Target{st->st_dev, st->st_ino};
+  static Target Of(const Node* node) {
+    return {node->dev, node->ino, node->fd, {}};
+  }
+  static Target Of(const struct stat* st, const Node* parent,
+                   absl::string_view name) {
+    if (st == nullptr) return Target{};
+    return {st->st_dev, st->st_ino, parent->fd, name};
+  }
+  std::optional<int64_t> BirthNanos() const {
+    return BirthTimeAt(dirfd, std::string(name), ino);
   }
 };
 
@@ -72,7 +107,8 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
   if (target.ino != 0 && audit_ != nullptr && engine.UsesOwnership()) {
     const std::string* app = engine.AppOf(caller.uid, caller.gid);
     req.caller_is_owner = audit_->owners().IsOwner(
-        path, target.dev, target.ino, app != nullptr ? *app : "", caller.uid);
+        path, target.dev, target.ino, [&] { return target.BirthNanos(); },
+        app != nullptr ? *app : "", caller.uid);
   }
   return engine.Decide(req);
 }
@@ -236,13 +272,13 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
   const std::string path = ChildPath(parent, name);
-  Target target = Target::Of(existing);
+  Target target = Target::Of(existing, parent, name);
   struct stat st;
   if (existing == nullptr && op != v1::CREATE && audit_ != nullptr &&
       engine->UsesOwnership() &&
       fstatat(parent->fd, std::string(name).c_str(), &st,
               AT_SYMLINK_NOFOLLOW) == 0) {
-    target = Target::Of(&st);
+    target = Target::Of(&st, parent, name);
   }
   const policy::Verdict verdict =
       Decide(*engine, caller, path, op, is_dir, target);
@@ -260,7 +296,7 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
   const std::string path = ChildPath(parent, name);
   const mode_t type = st.st_mode & S_IFMT;
   const bool is_dir = type == S_IFDIR;
-  const Target target = Target::Of(&st);
+  const Target target = Target::Of(&st, parent, name);
   LookupVerdict out;
   out.shared_cache_ok = !engine->VisibilityMayVary(path);
   if (mediate) {
@@ -288,6 +324,11 @@ void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
                                  absl::string_view name,
                                  const struct stat& st) {
   if (audit_ == nullptr) return;
+  const std::optional<int64_t> birth =
+      BirthTimeAt(parent->fd, std::string(name), st.st_ino);
+  // Replaced behind our back already (or unreadable): record nothing, the
+  // file counts as owned by nobody (fail closed).
+  if (!birth.has_value()) return;
   const auto engine = policy_->engine();
   const std::string* app = engine->AppOf(caller.uid, caller.gid);
   audit::Owner owner;
@@ -295,6 +336,7 @@ void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
   owner.uid = caller.uid;
   owner.dev = st.st_dev;
   owner.ino = st.st_ino;
+  owner.birth_nanos = *birth;
   owner.time_unix_nanos = RealtimeNanos();
   audit_->owners().Set(ChildPath(parent, name), std::move(owner));
 }

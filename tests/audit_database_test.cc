@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <optional>
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -24,6 +25,9 @@
 
 namespace scopedfs::audit {
 namespace {
+
+// The files these records are about have no birth time (nor do the records).
+constexpr auto kNoBirthTime = []() -> std::optional<int64_t> { return 0; };
 
 using ::scopedfs::testing::ReadFile;
 using ::scopedfs::testing::WriteFile;
@@ -104,7 +108,7 @@ TEST_F(DatabaseTest, FreshFileSettings) {
   auto db = OpenRw();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(RawPragma("auto_vacuum"), 2);  // INCREMENTAL
-  EXPECT_EQ(RawPragma("user_version"), 1);
+  EXPECT_EQ(RawPragma("user_version"), 2);
   EXPECT_NE(RawPragma("application_id"), 0);
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
@@ -432,7 +436,7 @@ TEST_F(DatabaseTest, OwnerIndexAndDatabaseAgreeOnRandomChanges) {
       ASSERT_TRUE(rows.ok());
       ASSERT_EQ(rows->size(), index.size()) << "round " << round;
       for (const auto& [path, o] : *rows) {
-        auto got = index.Get(path, o.dev, o.ino);
+        auto got = index.Get(path, o.dev, o.ino, kNoBirthTime);
         ASSERT_TRUE(got.has_value()) << path << " round " << round;
         EXPECT_EQ(got->app, o.app);
         EXPECT_EQ(got->uid, o.uid);
@@ -500,7 +504,7 @@ TEST_F(DatabaseTest, NewerSchemaVersionRefused) {
   { ASSERT_NE(OpenRw(), nullptr); }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=2", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -508,6 +512,87 @@ TEST_F(DatabaseTest, NewerSchemaVersionRefused) {
   ASSERT_FALSE(db.ok());
   EXPECT_NE(db.status().message().find("newer"), std::string::npos)
       << db.status();
+}
+
+TEST_F(DatabaseTest, OwnerBirthTimeIsKept) {
+  {
+    auto db = OpenRw();
+    ASSERT_NE(db, nullptr);
+    Owner o = O("gallery", 1000, 1);
+    o.birth_nanos = 1795614806123456789;
+    ASSERT_TRUE(db->Commit({}, {SetC("a", o), SetC("b", O("", 1001, 2))}).ok());
+  }
+  auto db = OpenRw();
+  ASSERT_NE(db, nullptr);
+  auto owners = db->LoadOwners();
+  ASSERT_TRUE(owners.ok()) << owners.status();
+  ASSERT_EQ(owners->size(), 2u);
+  EXPECT_EQ((*owners)[0].first, "a");
+  EXPECT_EQ((*owners)[0].second.birth_nanos, 1795614806123456789);
+  EXPECT_EQ((*owners)[1].second.birth_nanos, 0);
+}
+
+// A database written by the first release (schema 1: owners without birth
+// times) is upgraded in place when the daemon opens it, its rows kept.
+TEST_F(DatabaseTest, SchemaOneIsUpgradedKeepingItsRows) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    const int rc = sqlite3_exec(
+        raw,
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "time_ns INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT "
+        "NULL, pid INTEGER NOT NULL, comm TEXT NOT NULL, exe TEXT NOT NULL, "
+        "app TEXT NOT NULL, path TEXT NOT NULL, operation INTEGER NOT NULL, "
+        "open_flags INTEGER NOT NULL, decision INTEGER NOT NULL, error "
+        "INTEGER NOT NULL, rule_id TEXT NOT NULL, generation INTEGER NOT "
+        "NULL, latency_ns INTEGER NOT NULL);"
+        "CREATE INDEX audit_time ON audit(time_ns);"
+        "CREATE TABLE owners(path TEXT PRIMARY KEY, app TEXT NOT NULL, uid "
+        "INTEGER NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL, "
+        "time_ns INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO audit VALUES(7, 1, 1000, 1000, 1, 'cat', '/bin/cat', "
+        "'', 'DCIM/a.jpg', 1, 0, 1, 0, 'r', 1, 10);"
+        "INSERT INTO owners VALUES('DCIM/a.jpg', 'gallery', 1000, 42, 5, "
+        "50);"
+        "PRAGMA application_id=1397117761; PRAGMA user_version=1;",
+        nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    ASSERT_EQ(rc, SQLITE_OK);
+  }
+  // Read-only users (queries, --check-config) read it as it is.
+  {
+    auto ro = Database::Open(path_, Mode::kReadOnly);
+    ASSERT_TRUE(ro.ok()) << ro.status();
+    auto events = (*ro)->Query(v1::AuditFilter(), 0, 0, false, 10);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].id(), 7u);
+  }
+  auto db = OpenRw();
+  ASSERT_NE(db, nullptr);
+  auto owners = db->LoadOwners();
+  ASSERT_TRUE(owners.ok()) << owners.status();
+  ASSERT_EQ(owners->size(), 1u);
+  EXPECT_EQ((*owners)[0].second.app, "gallery");
+  EXPECT_EQ((*owners)[0].second.ino, 5u);
+  EXPECT_EQ((*owners)[0].second.birth_nanos, 0);
+  Owner o = O("camera", 1001, 6);
+  o.birth_nanos = 99;
+  auto last = db->Commit({MakeEvent(1)}, {SetC("b", o)});
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, 8u);  // ids go on after the old rows
+  db.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
 }
 
 TEST_F(DatabaseTest, ReadOnlyMissingFile) {

@@ -1,6 +1,7 @@
 // OwnerIndex: ownership rules, stale records, tree moves, the change log.
 #include "audit/owners.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,9 @@
 
 namespace scopedfs::audit {
 namespace {
+
+// The files these records are about have no birth time (nor do the records).
+constexpr auto kNoBirthTime = []() -> std::optional<int64_t> { return 0; };
 
 Owner O(const std::string& app, uint32_t uid, uint64_t ino) {
   Owner o;
@@ -37,37 +41,72 @@ TEST(OwnerIndexTest, IsOwnerRules) {
   idx.Set("app.jpg", O("gallery", 10123, 1));
   idx.Set("shell.txt", O("", 1000, 2));
   // Same app, any uid.
-  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, "gallery", 10123));
-  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, "gallery", 20123));
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, "camera", 10123));
+  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "gallery", 10123));
+  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "gallery", 20123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "camera", 10123));
   // A caller that is no app never owns an app's file, even with its uid.
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, "", 10123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "", 10123));
   // No app recorded: the same uid, when the caller is no app either.
-  EXPECT_TRUE(idx.IsOwner("shell.txt", 9, 2, "", 1000));
-  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, "", 1001));
-  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, "gallery", 1000));
+  EXPECT_TRUE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "", 1000));
+  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "", 1001));
+  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "gallery", 1000));
   // No record.
-  EXPECT_FALSE(idx.IsOwner("other", 9, 3, "gallery", 10123));
-  EXPECT_FALSE(idx.IsOwner("", 9, 3, "", 0));
+  EXPECT_FALSE(idx.IsOwner("other", 9, 3, kNoBirthTime, "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("", 9, 3, kNoBirthTime, "", 0));
   // Wrong device is stale too.
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 8, 1, "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 8, 1, kNoBirthTime, "gallery", 10123));
   EXPECT_EQ(idx.size(), 1u);
+}
+
+// ext4 gives a new file the number of one just deleted: the birth time
+// tells them apart.
+TEST(OwnerIndexTest, BirthTimeTellsAReusedInodeNumberApart) {
+  OwnerIndex idx;
+  Owner o = O("gallery", 10123, 100);
+  o.birth_nanos = 5000;
+  idx.Set("f", o);
+  idx.TakeChanges();
+  int asked = 0;
+  auto born = [&](std::optional<int64_t> t) {
+    return [&asked, t]() -> std::optional<int64_t> {
+      ++asked;
+      return t;
+    };
+  };
+  EXPECT_TRUE(idx.IsOwner("f", 9, 100, born(5000), "gallery", 10123));
+  EXPECT_EQ(asked, 1);
+  // Cannot tell now (statx failed): not owned, and the record stays.
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(std::nullopt), "gallery", 10123));
+  EXPECT_EQ(idx.size(), 1u);
+  EXPECT_EQ(idx.pending_changes(), 0u);
+  // Same number, born later: another file. Stale, dropped for good.
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(6000), "gallery", 10123));
+  EXPECT_EQ(idx.size(), 0u);
+  EXPECT_EQ(Describe(idx.TakeChanges()), "remove f;");
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(5000), "gallery", 10123));
+  // A file system without birth times (0): the record keeps none, and
+  // (dev, ino) alone decide; the birth time is never asked.
+  asked = 0;
+  idx.Set("g", O("gallery", 10123, 7));
+  EXPECT_TRUE(idx.IsOwner("g", 9, 7, born(1), "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("g", 9, 8, born(1), "gallery", 10123));
+  EXPECT_EQ(asked, 0);
 }
 
 TEST(OwnerIndexTest, StaleRecordRemovedAndLogged) {
   OwnerIndex idx;
   idx.Set("f", O("gallery", 1, 100));
   EXPECT_EQ(Describe(idx.TakeChanges()), "set f gallery;");
-  auto got = idx.Get("f", 9, 100);
+  auto got = idx.Get("f", 9, 100, kNoBirthTime);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->app, "gallery");
   EXPECT_EQ(idx.pending_changes(), 0u);
   // The file was replaced behind our back: another inode.
-  EXPECT_FALSE(idx.Get("f", 9, 101).has_value());
+  EXPECT_FALSE(idx.Get("f", 9, 101, kNoBirthTime).has_value());
   EXPECT_EQ(idx.size(), 0u);
   EXPECT_EQ(Describe(idx.TakeChanges()), "remove f;");
   // Gone for good, even for the old inode.
-  EXPECT_FALSE(idx.Get("f", 9, 100).has_value());
+  EXPECT_FALSE(idx.Get("f", 9, 100, kNoBirthTime).has_value());
   EXPECT_EQ(idx.pending_changes(), 0u);
 }
 
@@ -96,17 +135,17 @@ TEST(OwnerIndexTest, MoveTreeComponentWise) {
   idx.MoveTree("a", "t");
   EXPECT_EQ(Describe(idx.TakeChanges()), "move a t;");
   EXPECT_EQ(idx.size(), 5u);
-  EXPECT_TRUE(idx.Get("t", 9, 1).has_value());
-  EXPECT_TRUE(idx.Get("t/b", 9, 2).has_value());
-  EXPECT_TRUE(idx.Get("t/b/c", 9, 3).has_value());
-  EXPECT_FALSE(idx.Get("t/old", 9, 7).has_value());  // replaced
-  EXPECT_FALSE(idx.Get("a", 9, 1).has_value());
-  EXPECT_TRUE(idx.Get("ab", 9, 4).has_value());
-  EXPECT_TRUE(idx.Get("a0", 9, 5).has_value());
+  EXPECT_TRUE(idx.Get("t", 9, 1, kNoBirthTime).has_value());
+  EXPECT_TRUE(idx.Get("t/b", 9, 2, kNoBirthTime).has_value());
+  EXPECT_TRUE(idx.Get("t/b/c", 9, 3, kNoBirthTime).has_value());
+  EXPECT_FALSE(idx.Get("t/old", 9, 7, kNoBirthTime).has_value());  // replaced
+  EXPECT_FALSE(idx.Get("a", 9, 1, kNoBirthTime).has_value());
+  EXPECT_TRUE(idx.Get("ab", 9, 4, kNoBirthTime).has_value());
+  EXPECT_TRUE(idx.Get("a0", 9, 5, kNoBirthTime).has_value());
   // Moving a file over a file.
   idx.MoveTree("ab", "a0");
-  EXPECT_FALSE(idx.Get("ab", 9, 4).has_value());
-  auto moved = idx.Get("a0", 9, 4);
+  EXPECT_FALSE(idx.Get("ab", 9, 4, kNoBirthTime).has_value());
+  auto moved = idx.Get("a0", 9, 4, kNoBirthTime);
   ASSERT_TRUE(moved.has_value());
   EXPECT_EQ(moved->app, "h");
   EXPECT_EQ(idx.size(), 4u);
@@ -125,8 +164,8 @@ TEST(OwnerIndexTest, RemoveTree) {
   idx.Set("dd", O("g", 1, 5));
   idx.RemoveTree("d");
   EXPECT_EQ(idx.size(), 2u);
-  EXPECT_TRUE(idx.Get("d.txt", 9, 4).has_value());
-  EXPECT_TRUE(idx.Get("dd", 9, 5).has_value());
+  EXPECT_TRUE(idx.Get("d.txt", 9, 4, kNoBirthTime).has_value());
+  EXPECT_TRUE(idx.Get("dd", 9, 5, kNoBirthTime).has_value());
 }
 
 TEST(OwnerIndexTest, ExchangeSwapsTrees) {
@@ -141,16 +180,16 @@ TEST(OwnerIndexTest, ExchangeSwapsTrees) {
   idx.Exchange("a", "b");
   EXPECT_EQ(Describe(idx.TakeChanges()), "exchange a b;");
   EXPECT_EQ(idx.size(), 6u);
-  EXPECT_EQ(idx.Get("b", 9, 1)->app, "ga");
-  EXPECT_EQ(idx.Get("b/1", 9, 2)->app, "ga");
-  EXPECT_EQ(idx.Get("a", 9, 3)->app, "gb");
-  EXPECT_EQ(idx.Get("a/2", 9, 4)->app, "gb");
-  EXPECT_EQ(idx.Get("a/2/3", 9, 5)->app, "gb");
-  EXPECT_EQ(idx.Get("ax", 9, 6)->app, "gx");
+  EXPECT_EQ(idx.Get("b", 9, 1, kNoBirthTime)->app, "ga");
+  EXPECT_EQ(idx.Get("b/1", 9, 2, kNoBirthTime)->app, "ga");
+  EXPECT_EQ(idx.Get("a", 9, 3, kNoBirthTime)->app, "gb");
+  EXPECT_EQ(idx.Get("a/2", 9, 4, kNoBirthTime)->app, "gb");
+  EXPECT_EQ(idx.Get("a/2/3", 9, 5, kNoBirthTime)->app, "gb");
+  EXPECT_EQ(idx.Get("ax", 9, 6, kNoBirthTime)->app, "gx");
   // One side owned only.
   idx.Exchange("ax", "new");
-  EXPECT_TRUE(idx.Get("new", 9, 6).has_value());
-  EXPECT_FALSE(idx.Get("ax", 9, 6).has_value());
+  EXPECT_TRUE(idx.Get("new", 9, 6, kNoBirthTime).has_value());
+  EXPECT_FALSE(idx.Get("ax", 9, 6, kNoBirthTime).has_value());
   // Nested: refused (the kernel refuses too).
   idx.TakeChanges();
   idx.Exchange("a", "a/2");
@@ -182,7 +221,7 @@ TEST(OwnerIndexTest, LoadReplacesContentsWithoutLogging) {
   idx.Load({{"x", O("g", 1, 5)}, {"y", O("", 7, 6)}});
   EXPECT_EQ(idx.size(), 2u);
   EXPECT_EQ(idx.pending_changes(), 0u);
-  EXPECT_TRUE(idx.IsOwner("y", 9, 6, "", 7));
+  EXPECT_TRUE(idx.IsOwner("y", 9, 6, kNoBirthTime, "", 7));
 }
 
 TEST(OwnerIndexTest, ListenerCalledPerLoggedChange) {
@@ -191,7 +230,7 @@ TEST(OwnerIndexTest, ListenerCalledPerLoggedChange) {
   idx.SetChangeListener([&] { ++calls; });
   idx.Set("a", O("g", 1, 1));
   idx.Remove("none");
-  idx.Get("a", 9, 2);  // stale
+  idx.Get("a", 9, 2, kNoBirthTime);  // stale
   EXPECT_EQ(calls, 2);
 }
 

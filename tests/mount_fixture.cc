@@ -148,6 +148,9 @@ absl::Status ScopedfsMount::Launch() {
   args.push_back(backing_);
   args.push_back(mount_);
   const std::string stderr_file = dir_->Sub("daemon.stderr");
+  // The previous daemon's last counters (written at its exit) must not pass
+  // for this one's: its sequence starts over.
+  unlink((state_dir_ + "/stats").c_str());
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
