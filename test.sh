@@ -23,7 +23,8 @@ step "2/3 bazel test --config=asan //..."
 bazel test --config=asan \
   --test_env=SCOPEDFS_STRESS_SECONDS=5 --test_env=SCOPEDFS_RANDOM_STEPS=400 \
   --test_env=SCOPEDFS_FAULT_OPENS=20000 --test_env=SCOPEDFS_FAULT_STREAMS=200 \
-  --test_env=SCOPEDFS_FAULT_HELD=1000 --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 \
+  --test_env=SCOPEDFS_FAULT_HELD=1000 --test_env=SCOPEDFS_FAULT_DISTINCT=30000 \
+  --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 \
   -- //... -//tests:redact_image_test -//tests:redact_isobmff_test
 step "3/3 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-30}"
 fuzz/run.sh --seconds="${SCOPEDFS_FUZZ_SECONDS:-30}" --jobs=2

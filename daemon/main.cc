@@ -45,6 +45,7 @@
 #include "daemon/policy_store.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/log.h"
+#include "daemon/node_reclaimer.h"
 #include "daemon/server.h"
 #include "daemon/state_dir.h"
 
@@ -111,6 +112,11 @@ ABSL_FLAG(std::string, admin_tls_cert, "", "PEM server certificate for --admin_t
 ABSL_FLAG(std::string, admin_tls_key, "", "PEM server key for --admin_tcp.");
 ABSL_FLAG(std::string, admin_tls_client_ca, "",
           "PEM CA that admin client certificates must chain to.");
+ABSL_FLAG(uint64_t, max_nodes, 0,
+          "Most inodes the kernel may keep known at once (each costs the "
+          "daemon a descriptor). Above it the daemon asks the kernel to drop "
+          "the least recently used files' entries. 0: half the descriptor "
+          "limit.");
 ABSL_FLAG(double, timeout, 1.0,
           "Seconds the kernel may cache entries and attributes. Changes made "
           "through the mount are always seen at once; changes made directly "
@@ -127,18 +133,19 @@ constexpr int kExitFailure = 1;
   std::exit(status);
 }
 
-void RaiseFdLimit() {
+// Returns the descriptor limit in force afterwards.
+rlim_t RaiseFdLimit() {
   // Every node the kernel knows holds an O_PATH descriptor, and every file a
   // client holds open one more: a client may hold as many files as its own
   // limit allows, so ours must be far higher. Root may raise the hard limit
   // up to fs.nr_open; otherwise take what the hard limit gives.
   rlimit lim;
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
   std::ifstream nr_open_file("/proc/sys/fs/nr_open");
   rlim_t nr_open = 0;
   if (nr_open_file >> nr_open && nr_open > lim.rlim_max) {
     const rlimit raised = {nr_open, nr_open};
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return nr_open;
   }
   if (lim.rlim_cur < lim.rlim_max) {
     lim.rlim_cur = lim.rlim_max;
@@ -152,6 +159,7 @@ void RaiseFdLimit() {
             "LimitNOFILE / ulimit -Hn",
             lim.rlim_cur, lim.rlim_cur / 2);
   }
+  return lim.rlim_cur;
 }
 
 void HandleStaleMount(const std::string& mountpoint) {
@@ -440,7 +448,9 @@ int Run(int argc, char** argv) {
   auto policy = PolicyStore::Load(&*state, policy_options);
   if (!policy.ok()) Die(kExitUsage, std::string(policy.status().message()));
 
-  RaiseFdLimit();
+  const rlim_t fd_limit = RaiseFdLimit();
+  uint64_t max_nodes = absl::GetFlag(FLAGS_max_nodes);
+  if (max_nodes == 0) max_nodes = NodeReclaimer::DefaultMaxNodes(fd_limit);
   umask(0);  // The kernel already applied the caller's umask.
 
   const int root_fd = open(source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -474,7 +484,8 @@ int Run(int argc, char** argv) {
     umount2(mountpoint.c_str(), MNT_DETACH);
     Die(kExitFailure, absl::StrCat("cannot mount at '", mountpoint, "'"));
   }
-  SFS_LOG(kInfo, "serving %s at %s (%d threads)", source, mountpoint, threads);
+  SFS_LOG(kInfo, "serving %s at %s (%d threads, up to %d nodes)", source,
+          mountpoint, threads, max_nodes);
   if (fuse_daemonize(foreground) != 0) {
     fuse_session_unmount(se);
     Die(kExitFailure, "cannot detach from the terminal");
@@ -535,6 +546,8 @@ int Run(int argc, char** argv) {
     SFS_LOG(kInfo, "systemd watchdog: pinging every %d ms", usec / 2000);
   }
 
+  auto reclaimer = std::make_unique<NodeReclaimer>(
+      &server.nodes(), &server.stats(), se, static_cast<size_t>(max_nodes));
   pthread_sigmask(SIG_UNBLOCK, &shutdown_signals, nullptr);
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
@@ -542,6 +555,7 @@ int Run(int argc, char** argv) {
   fuse_loop_cfg_set_idle_threads(loop, threads);
   const int res = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
+  reclaimer.reset();  // No kernel notification after the loop.
   notifier.Stopping();
   admin_server->reset();  // No policy change (and kernel notification) after this.
 

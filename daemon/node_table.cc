@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -50,23 +52,30 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     close(fd);
     return root_.get();
   }
-  absl::MutexLock lock(&mu_);
-  auto [it, inserted] =
-      nodes_.try_emplace(Key{st.st_dev, st.st_ino, redacted_view});
-  if (inserted) {
-    it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
-                                        st.st_mode & S_IFMT, redacted_view);
-    it->second->cache_tag = next_tag_++;
-  } else {
-    close(fd);
+  Node* node;
+  bool grew = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] =
+        nodes_.try_emplace(Key{st.st_dev, st.st_ino, redacted_view});
+    if (inserted) {
+      it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
+                                          st.st_mode & S_IFMT, redacted_view);
+      it->second->cache_tag = next_tag_++;
+      grew = nodes_.size() > grow_above_;
+    } else {
+      close(fd);
+    }
+    node = it->second.get();
+    AddLookup(node, parent, name);
   }
-  Node* node = it->second.get();
-  AddLookup(node, parent, name);
+  if (grew && grow_listener_) grow_listener_();
   return node;
 }
 
 void NodeTable::AddLookup(Node* node, Node* parent, absl::string_view name) {
   ++node->nlookup;
+  node->last_lookup = ++clock_;
   if (parent != nullptr && parent != node &&
       (node->parent.get() != parent || node->name != name)) {
     node->parent = SharedOf(parent);
@@ -145,6 +154,31 @@ std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
                         node->type == S_IFDIR, node->redacted_view});
   }
   return out;
+}
+
+std::vector<NodeTable::Entry> NodeTable::Coldest(size_t n) const {
+  std::vector<std::pair<uint64_t, const Node*>> candidates;
+  std::vector<Entry> out;
+  absl::MutexLock lock(&mu_);
+  candidates.reserve(nodes_.size());
+  for (const auto& [key, node] : nodes_) {
+    if (node->parent == nullptr || node->type == S_IFDIR) continue;
+    candidates.emplace_back(node->last_lookup, node.get());
+  }
+  n = std::min(n, candidates.size());
+  std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Node* node = candidates[i].second;
+    out.push_back(Entry{IdOf(node->parent.get()), node->name, IdOf(node),
+                        false, node->redacted_view});
+  }
+  return out;
+}
+
+void NodeTable::SetGrowthListener(size_t above, std::function<void()> fn) {
+  grow_above_ = above;
+  grow_listener_ = std::move(fn);
 }
 
 size_t NodeTable::size() const {

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -70,6 +71,7 @@ struct Node {
   uint64_t nlookup = 0;
   std::shared_ptr<Node> parent;  // Null for the root.
   std::string name;              // Last name under `parent`.
+  uint64_t last_lookup = 0;      // The table's clock then (see Coldest).
 
   // Identifies this node *and its current name* in decision caches: unique
   // over the daemon's life (a node's address may be reused), renewed
@@ -117,6 +119,17 @@ class NodeTable {
   };
   std::vector<Entry> Snapshot() const;
 
+  // The `n` least recently looked-up nodes the kernel could be asked to
+  // forget (NodeReclaimer): never the root nor a directory (dropping a
+  // directory's entry would detach mounts below it, and its cached children
+  // keep it anyway).
+  std::vector<Entry> Coldest(size_t n) const;
+
+  // Calls `fn` (without the table's lock) each time a new node makes the
+  // table larger than `above`. Set before the table is shared; reset (empty
+  // `fn`) only once nothing acquires nodes any more.
+  void SetGrowthListener(size_t above, std::function<void()> fn);
+
   // Subtracts `n` lookups; erases and destroys the node at zero. Returns true
   // if the node was erased. The root is never erased.
   bool Forget(Node* node, uint64_t n);
@@ -133,6 +146,9 @@ class NodeTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::flat_hash_map<Key, std::shared_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
+  uint64_t clock_ ABSL_GUARDED_BY(mu_) = 0;  // Counts lookups.
+  size_t grow_above_ = 0;
+  std::function<void()> grow_listener_;
   std::shared_ptr<Node> root_;
   std::atomic<uint64_t> next_tag_{1};
 };

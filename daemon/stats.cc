@@ -91,6 +91,7 @@ void Stats::ForEach(
       {"decision_cache_hits", &Stats::decision_cache_hits},
       {"lookups", &Stats::lookups},
       {"forgets", &Stats::forgets},
+      {"node_reclaim_requests", &Stats::node_reclaim_requests},
       {"readdir_hidden", &Stats::readdir_hidden},
   };
   for (const auto& c : kCounters) {

@@ -58,6 +58,9 @@ struct Stats {
   Counter decision_cache_hits{0};
   Counter lookups{0};
   Counter forgets{0};
+  // Entries the kernel was asked to drop to keep the node table within
+  // --max_nodes (NodeReclaimer).
+  Counter node_reclaim_requests{0};
   // Readdir entries left out because the policy hides them from the caller
   // (counted only; lookups of hidden names are audited).
   Counter readdir_hidden{0};

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -138,6 +139,39 @@ TEST_F(NodeTableTest, PathsFollowLookupsRenamesAndSurviveForgottenParents) {
   EXPECT_EQ(snapshot[0].id, table_->IdOf(b));
   EXPECT_TRUE(table_->Forget(b, 1));
   rename((dir_ + "/d/b").c_str(), (dir_ + "/b").c_str());
+  rmdir((dir_ + "/d").c_str());
+}
+
+// The reclaimer's view: files least recently looked up first, never the
+// root or a directory; and a call when the table grows past a size.
+TEST_F(NodeTableTest, ColdestAreTheLeastRecentlyLookedUpFiles) {
+  ASSERT_EQ(mkdir((dir_ + "/d").c_str(), 0755), 0);
+  int grew = 0;
+  table_->SetGrowthListener(2, [&] { ++grew; });
+  struct stat st;
+  int fd = OpenPath("a", &st);
+  Node* a = table_->Acquire(fd, st, table_->Root(), "a");
+  fd = OpenPath("d", &st);
+  Node* d = table_->Acquire(fd, st, table_->Root(), "d");
+  EXPECT_EQ(grew, 0);
+  fd = OpenPath("b", &st);
+  Node* b = table_->Acquire(fd, st, table_->Root(), "b");
+  EXPECT_EQ(grew, 1);  // 3 nodes > 2
+  // a again (a known inode, another name): now the most recent.
+  fd = OpenPath("a2", &st);
+  EXPECT_EQ(table_->Acquire(fd, st, table_->Root(), "a2"), a);
+  EXPECT_EQ(grew, 1);  // no new node
+
+  std::vector<NodeTable::Entry> coldest = table_->Coldest(1);
+  ASSERT_EQ(coldest.size(), 1u);
+  EXPECT_EQ(coldest[0].id, table_->IdOf(b));
+  EXPECT_EQ(coldest[0].name, "b");
+  EXPECT_EQ(coldest[0].parent_id, 1u);
+  coldest = table_->Coldest(10);  // the directory is never offered
+  ASSERT_EQ(coldest.size(), 2u);
+  for (const auto& e : coldest) EXPECT_NE(e.id, table_->IdOf(d));
+  table_->SetGrowthListener(0, nullptr);
+  EXPECT_TRUE(table_->Forget(d, 1));
   rmdir((dir_ + "/d").c_str());
 }
 

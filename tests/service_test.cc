@@ -122,7 +122,7 @@ TEST(ServiceTest, ConfigFileMountsAndCommandLineFlagsOverrideIt) {
   const std::string config = d.tmp.Sub("scopedfs.textproto");
   WriteFile(config, absl::StrCat("source: \"", d.backing, "\"\nmountpoint: \"", d.mnt,
                                  "\"\nstate_dir: \"", d.state,
-                                 "\"\nthreads: 3\ntimeout: 0\npassthrough: false\n"
+                                 "\"\nthreads: 3\ntimeout: 0\npassthrough: false\nmax_nodes: 777\n"
                                  "mount_options: \"fsname=from-config\"\n"));
   WriteFile(d.backing + "/f", "hello");
   // --passthrough on the command line wins over the file's false.
@@ -134,7 +134,7 @@ TEST(ServiceTest, ConfigFileMountsAndCommandLineFlagsOverrideIt) {
   EXPECT_EQ(stat((d.state + "/admin.sock").c_str(), &st), 0) << "state_dir from the file";
   EXPECT_NE(ReadFile("/proc/self/mountinfo").find("from-config"), std::string::npos);
   const std::string log = ReadFile(d.tmp.Sub("stderr"));
-  EXPECT_NE(log.find("(3 threads)"), std::string::npos) << log;
+  EXPECT_NE(log.find("(3 threads, up to 777 nodes)"), std::string::npos) << log;
   EXPECT_NE(log.find("kernel passthrough on"), std::string::npos) << log;
   EXPECT_EQ(daemon.Stop(), 0);
 }
