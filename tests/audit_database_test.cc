@@ -584,15 +584,7 @@ TEST_F(DatabaseTest, SchemaOneIsUpgradedKeepingItsRows) {
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 8u);  // ids go on after the old rows
   db.reset();
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
+  EXPECT_EQ(RawPragma("user_version"), 2);
 }
 
 TEST_F(DatabaseTest, ReadOnlyMissingFile) {

@@ -345,6 +345,16 @@ class OwnerTest : public AuditMountTest {
     // daemon's back and needs the next open to look the name up again.
     return {"--policy=" + policy, "--timeout=0"};
   }
+  // The errno of creating `rel` (mode 0666) in the mount as `uid`.
+  int CreateAs(uid_t uid, const std::string& rel) {
+    return RunAs(User(uid), [&] {
+      umask(0);
+      const int fd = open(M(rel).c_str(), O_CREAT | O_WRONLY, 0666);
+      if (fd < 0) return errno;
+      close(fd);
+      return 0;
+    });
+  }
   // The errno of opening `rel` in the mount for writing as `uid`.
   int OpenForWrite(uid_t uid, const std::string& rel) {
     return RunAs(User(uid), [&] {
@@ -371,14 +381,7 @@ TEST_F(OwnerTest, CreatorOwnsAcrossRenameAndRestartUntilReplacedBehindTheBack) {
               return mkdir(M("shared/dir").c_str(), 0777) == 0 ? 0 : errno;
             }),
             0);
-  ASSERT_EQ(RunAs(User(kAlpha), [&] {
-              umask(0);
-              const int fd = open(M("shared/dir/in.txt").c_str(), O_CREAT | O_WRONLY, 0666);
-              if (fd < 0) return errno;
-              close(fd);
-              return 0;
-            }),
-            0);
+  ASSERT_EQ(CreateAs(kAlpha, "shared/dir/in.txt"), 0);
   EXPECT_EQ(OpenForWrite(kAlpha, "shared/a.txt"), 0);
   EXPECT_EQ(OpenForWrite(kBeta, "shared/a.txt"), EACCES);
 
@@ -448,14 +451,7 @@ TEST_F(OwnerTest, CreatorOwnsAcrossRenameAndRestartUntilReplacedBehindTheBack) {
 TEST_F(OwnerTest, ReusedInodeNumberBehindTheBackIsNotTheCreatorsFile) {
   mkdir(B("shared").c_str(), 0777);
   chmod(B("shared").c_str(), 0777);
-  ASSERT_EQ(RunAs(User(kAlpha), [&] {
-              umask(0);
-              const int fd = open(M("shared/r.txt").c_str(), O_CREAT | O_WRONLY, 0666);
-              if (fd < 0) return errno;
-              close(fd);
-              return 0;
-            }),
-            0);
+  ASSERT_EQ(CreateAs(kAlpha, "shared/r.txt"), 0);
   EXPECT_EQ(OpenForWrite(kAlpha, "shared/r.txt"), 0);
   WaitOwnersCommitted();
   struct stat old_st;
