@@ -63,17 +63,22 @@ void NodeReclaimer::Loop() {
     if (nodes_->size() <= max_nodes_) continue;
     const uint64_t forgets_before = stats_->forgets.load();
     const size_t asked = ReclaimOnce();
-    absl::SleepFor(backoff);
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), backoff);
+      if (stop_) return;
+    }
     // A client still scanning keeps the table growing, which is no reason
-    // to slow down; a pass whose entries the kernel did not forget is.
+    // to slow down; a pass whose entries the kernel did not forget (or that
+    // found none to ask for) is.
     const uint64_t forgotten = stats_->forgets.load() - forgets_before;
-    if (forgotten * 2 < asked) {
+    if (asked == 0 || forgotten * 2 < asked) {
       backoff = std::min(backoff * 2, kMaxBackoff);
       SFS_LOG_EVERY_SEC(kWarning,
                         "node table holds %d nodes (limit %d, see "
                         "--max_nodes); the kernel forgot %d of the %d "
-                        "entries it was asked to drop (files held open "
-                        "keep theirs)",
+                        "entries it was asked to drop (directories and "
+                        "files held open keep theirs)",
                         nodes_->size(), max_nodes_, forgotten, asked);
     } else {
       backoff = kSettle;
