@@ -75,6 +75,17 @@ int BindText(sqlite3_stmt* s, int i, absl::string_view v) {
 int BindInt(sqlite3_stmt* s, int i, int64_t v) {
   return sqlite3_bind_int64(s, i, v);
 }
+// Binds a tree of owner rows: its root (?1) and the paths below it
+// (?2 <= path < ?3). The bounds are temporaries, so SQLite copies them.
+void BindTree(sqlite3_stmt* s, absl::string_view root) {
+  BindText(s, 1, root);
+  const std::string lo = internal::DescendantsLow(root);
+  const std::string hi = internal::DescendantsHigh(root);
+  sqlite3_bind_text(s, 2, lo.data(), static_cast<int>(lo.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, hi.data(), static_cast<int>(hi.size()),
+                    SQLITE_TRANSIENT);
+}
 int64_t Signed(uint64_t v) { return static_cast<int64_t>(v); }
 int64_t ClampToSigned(uint64_t v) {
   return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
@@ -369,13 +380,9 @@ absl::Status Database::InsertOwner(absl::string_view path,
 }
 
 absl::Status Database::RemoveTreeRows(absl::string_view root) {
-  const std::string lo = internal::DescendantsLow(root);
-  const std::string hi = internal::DescendantsHigh(root);
   sqlite3_stmt* s = remove_tree_;
   ResetOnExit reset(s);
-  BindText(s, 1, root);
-  BindText(s, 2, lo);
-  BindText(s, 3, hi);
+  BindTree(s, root);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("removing owners");
   return absl::OkStatus();
 }
@@ -401,13 +408,9 @@ Database::ReadOwners(sqlite3_stmt* s) {
 
 absl::StatusOr<std::vector<std::pair<std::string, Owner>>>
 Database::SelectTree(absl::string_view root) {
-  const std::string lo = internal::DescendantsLow(root);
-  const std::string hi = internal::DescendantsHigh(root);
   sqlite3_stmt* s = select_tree_;
   ResetOnExit reset(s);
-  BindText(s, 1, root);
-  BindText(s, 2, lo);
-  BindText(s, 3, hi);
+  BindTree(s, root);
   return ReadOwners(s);
 }
 
@@ -428,13 +431,9 @@ absl::Status Database::ApplyChange(const OwnerChange& change) {
       if (change.path == change.to) return absl::OkStatus();
       // What the rename replaced goes first (as in OwnerIndex::MoveTree).
       if (absl::Status s = RemoveTreeRows(change.to); !s.ok()) return s;
-      const std::string lo = internal::DescendantsLow(change.path);
-      const std::string hi = internal::DescendantsHigh(change.path);
       sqlite3_stmt* s = move_tree_;
       ResetOnExit reset(s);
-      BindText(s, 1, change.path);
-      BindText(s, 2, lo);
-      BindText(s, 3, hi);
+      BindTree(s, change.path);
       BindInt(s, 4, static_cast<int64_t>(change.path.size()) + 1);
       BindText(s, 5, change.to);
       if (sqlite3_step(s) != SQLITE_DONE) return Error("moving owners");
