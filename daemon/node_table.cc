@@ -144,14 +144,18 @@ std::string NodeTable::PathOf(const Node* node) const {
   return path;
 }
 
+NodeTable::Entry NodeTable::EntryOf(const Node& node) const {
+  return Entry{IdOf(node.parent.get()), node.name, IdOf(&node),
+               node.type == S_IFDIR, node.redacted_view};
+}
+
 std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
   absl::MutexLock lock(&mu_);
   std::vector<Entry> out;
   out.reserve(nodes_.size());
   for (const auto& [key, node] : nodes_) {
     if (node->parent == nullptr) continue;
-    out.push_back(Entry{IdOf(node->parent.get()), node->name, IdOf(node.get()),
-                        node->type == S_IFDIR, node->redacted_view});
+    out.push_back(EntryOf(*node));
   }
   return out;
 }
@@ -169,9 +173,7 @@ std::vector<NodeTable::Entry> NodeTable::Coldest(size_t n) const {
   std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const Node* node = candidates[i].second;
-    out.push_back(Entry{IdOf(node->parent.get()), node->name, IdOf(node),
-                        false, node->redacted_view});
+    out.push_back(EntryOf(*candidates[i].second));
   }
   return out;
 }

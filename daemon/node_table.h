@@ -141,6 +141,8 @@ class NodeTable {
   using Key = std::tuple<dev_t, ino_t, bool>;  // (dev, ino, redacted view)
   mutable absl::Mutex mu_;
   std::shared_ptr<Node> SharedOf(Node* node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The entry (parent id and name) by which the kernel knows a non-root node.
+  Entry EntryOf(const Node& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One more lookup of `node`, now known as `name` under `parent`.
   void AddLookup(Node* node, Node* parent, absl::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
