@@ -885,6 +885,21 @@ TEST_F(AdminStreamsTest, ThousandAuditStreamsWhileFuseServes) {
 // ---------------------------------------------------------------------------
 // A client that opens very many files.
 
+// Makes `n` files named 0..n-1 in `dir`, each holding its own name.
+void MakeNumberedFiles(const std::string& dir, uint64_t n) {
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY);
+  ASSERT_GE(dfd, 0);
+  for (uint64_t i = 0; i < n; ++i) {
+    const std::string name = absl::StrCat(i);
+    const int fd = openat(dfd, name.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644);
+    ASSERT_GE(fd, 0) << name << ": " << strerror(errno);
+    ASSERT_EQ(write(fd, name.data(), name.size()), static_cast<ssize_t>(name.size()));
+    close(fd);
+  }
+  close(dfd);
+}
+
 class ManyOpensTest : public MountTest {
  protected:
   void SetUp() override {
@@ -906,8 +921,7 @@ TEST_F(ManyOpensTest, OpenCloseStormAndThousandsHeldLeaveNoNodesOrFdsBehind) {
   // DaemonRaisesItsDescriptorLimitToTheKernelMaximum below).
   const int kHeld = static_cast<int>(
       std::min<rlim_t>(lim.rlim_cur - 100, EnvOr("SCOPEDFS_FAULT_HELD", 5000)));
-  ASSERT_EQ(mkdir(B("many").c_str(), 0755), 0);
-  for (int i = 0; i < kHeld; ++i) WriteFile(B(absl::StrCat("many/", i)), absl::StrCat(i));
+  ASSERT_NO_FATAL_FAILURE(MakeNumberedFiles(B("many"), kHeld));
   for (int i = 0; i < 8; ++i) WriteFile(B(absl::StrCat("few", i)), absl::StrCat("few", i));
   DropCaches();
   auto base = StatsWhen([](auto&) { return true; });
@@ -1017,21 +1031,6 @@ TEST_F(ManyOpensTest, DaemonRaisesItsDescriptorLimitToTheKernelMaximum) {
 // pressure: before NodeReclaimer, opens here failed with EMFILE after about
 // 20000 files, for every client.
 
-// Makes `n` files named 0..n-1 in `dir`, each holding its own name.
-void MakeNumberedFiles(const std::string& dir, uint64_t n) {
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
-  const int dfd = open(dir.c_str(), O_PATH | O_DIRECTORY);
-  ASSERT_GE(dfd, 0);
-  for (uint64_t i = 0; i < n; ++i) {
-    const std::string name = absl::StrCat(i);
-    const int fd = openat(dfd, name.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644);
-    ASSERT_GE(fd, 0) << name << ": " << strerror(errno);
-    ASSERT_EQ(write(fd, name.data(), name.size()), static_cast<ssize_t>(name.size()));
-    close(fd);
-  }
-  close(dfd);
-}
-
 struct OpenAllResult {
   uint64_t failures = 0;
   int first_errno = 0;
@@ -1094,7 +1093,7 @@ class SmallNodeLimitTest : public MountTest {
 // past it.
 TEST_F(DistinctFilesTest, MoreFilesThanTheDaemonHasDescriptorsAllOpen) {
   const uint64_t n = EnvOr("SCOPEDFS_FAULT_DISTINCT", 100000);
-  MakeNumberedFiles(B("library"), n);
+  ASSERT_NO_FATAL_FAILURE(MakeNumberedFiles(B("library"), n));
   const uint64_t fd_limit = DaemonFdLimits(mnt_->pid()).soft;
   const uint64_t max_nodes = fd_limit / 2;
   if (n <= max_nodes) {
@@ -1123,7 +1122,7 @@ TEST_F(DistinctFilesTest, MoreFilesThanTheDaemonHasDescriptorsAllOpen) {
 // kernel's cache are looked up again, and a file held open is unaffected.
 TEST_F(SmallNodeLimitTest, NodeTableStaysBoundedOverRepeatedScans) {
   constexpr uint64_t kFiles = 8000;
-  MakeNumberedFiles(B("library"), kFiles);
+  ASSERT_NO_FATAL_FAILURE(MakeNumberedFiles(B("library"), kFiles));
   uint64_t peak = 0;
   for (int round = 0; round < 3; ++round) {
     const OpenAllResult r = OpenEachFile(M("library"), kFiles, 1);
