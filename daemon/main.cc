@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <memory>
 #include <cstring>
 #include <string>
@@ -39,9 +38,7 @@
 #include "daemon/command_line.h"
 #include "daemon/config_file.h"
 #include "daemon/service_notify.h"
-#include "policy/default_policy.h"
 #include "policy/engine.h"
-#include "policy/policy_text.h"
 #include "daemon/policy_store.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/log.h"
@@ -309,32 +306,18 @@ int CheckConfig(const std::string& source_arg,
   if (auto st = CheckAuditFlags(); !st.ok()) {
     problems.push_back(std::string(st.message()));
   }
-  // The policy the daemon would start with.
-  const std::string stored = state_dir + "/" + PolicyStore::kPolicyFile;
-  std::string policy_file = absl::GetFlag(FLAGS_policy);
-  if (access(stored.c_str(), F_OK) == 0) policy_file = stored;
-  absl::StatusOr<v1::Policy> policy;
-  if (policy_file.empty()) {
-    policy = policy::ParsePolicyText(policy::DefaultPolicyText());
-    policy_file = "(embedded default)";
+  // The policy the daemon would start with (a stored policy that does not
+  // compile is a problem here, as it is for a start without the fallback).
+  PolicyStore::LoadOptions policy_options;
+  policy_options.seed_file = absl::GetFlag(FLAGS_policy);
+  if (auto initial = PolicyStore::ReadInitial(state_dir, policy_options);
+      !initial.ok()) {
+    problems.push_back(absl::StrCat("policy: ", initial.status().message()));
   } else {
-    std::ifstream in(policy_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    policy = in ? policy::ParsePolicyText(text.str())
-                : absl::InvalidArgumentError("cannot read it");
-  }
-  if (policy.ok()) {
-    auto engine = policy::Engine::Compile(*policy, 1);
-    if (!engine.ok()) policy = engine.status();
-  }
-  if (!policy.ok()) {
-    problems.push_back(absl::StrCat("policy ", policy_file, ": ",
-                                    policy.status().message()));
-  } else {
-    notes.push_back(absl::StrCat("policy ", policy_file, ": ",
-                                 policy->rules_size(), " rules, ",
-                                 policy->apps_size(), " apps"));
+    const v1::Policy& policy = initial->engine->policy();
+    notes.push_back(absl::StrCat("policy ", initial->origin, ": ",
+                                 policy.rules_size(), " rules, ",
+                                 policy.apps_size(), " apps"));
   }
   const std::string audit_db = state_dir + "/audit.db";
   if (access(audit_db.c_str(), F_OK) == 0) {

@@ -38,22 +38,16 @@ absl::StatusOr<std::shared_ptr<const policy::Engine>> CompileText(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
-    StateDir* state, const LoadOptions& options) {
-  std::unique_ptr<PolicyStore> store(new PolicyStore(state));
-  const std::string stored_path = absl::StrCat(state->path(), "/", kPolicyFile);
+absl::StatusOr<PolicyStore::Initial> PolicyStore::ReadInitial(
+    const std::string& state_path, const LoadOptions& options) {
+  const std::string stored_path = absl::StrCat(state_path, "/", kPolicyFile);
   auto stored = ReadWholeFile(stored_path);
   if (stored.ok()) {
     auto parsed = policy::ParsePolicyText(*stored);
     const uint64_t generation =
         parsed.ok() && parsed->generation() > 0 ? parsed->generation() : 1;
     auto engine = CompileText(*stored, stored_path, generation);
-    if (engine.ok()) {
-      store->engine_ = *std::move(engine);
-      SFS_LOG(kInfo, "policy generation %d loaded from %s", generation,
-              stored_path);
-      return store;
-    }
+    if (engine.ok()) return Initial{*std::move(engine), stored_path, true};
     if (!options.fallback_to_default) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the stored policy is invalid: ", engine.status().message(),
@@ -73,9 +67,22 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
   }
   auto engine = CompileText(text, origin, 1);
   if (!engine.ok()) return engine.status();
-  store->engine_ = *std::move(engine);
+  return Initial{*std::move(engine), origin, false};
+}
+
+absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
+    StateDir* state, const LoadOptions& options) {
+  auto initial = ReadInitial(state->path(), options);
+  if (!initial.ok()) return initial.status();
+  std::unique_ptr<PolicyStore> store(new PolicyStore(state));
+  store->engine_ = initial->engine;
+  if (initial->stored) {
+    SFS_LOG(kInfo, "policy generation %d loaded from %s",
+            store->engine_->generation(), initial->origin);
+    return store;
+  }
   if (auto st = store->Persist(store->engine_->policy()); !st.ok()) return st;
-  SFS_LOG(kInfo, "policy generation 1 from %s", origin);
+  SFS_LOG(kInfo, "policy generation 1 from %s", initial->origin);
   return store;
 }
 

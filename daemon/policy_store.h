@@ -38,6 +38,17 @@ class PolicyStore {
   static absl::StatusOr<std::unique_ptr<PolicyStore>> Load(
       StateDir* state, const LoadOptions& options);
 
+  // The policy Load would start with, read and compiled but neither adopted
+  // nor persisted, from the state dir at `state_path` without taking it (a
+  // running daemon may hold it): what --check-config validates.
+  struct Initial {
+    std::shared_ptr<const policy::Engine> engine;
+    std::string origin;   // The file it came from, or the embedded default.
+    bool stored = false;  // Read from the state dir (nothing to persist).
+  };
+  static absl::StatusOr<Initial> ReadInitial(const std::string& state_path,
+                                             const LoadOptions& options);
+
   std::shared_ptr<const policy::Engine> engine() const {
     return std::atomic_load(&engine_);
   }
