@@ -17,9 +17,9 @@ absl::StatusOr<std::shared_ptr<const RangeList>> RedactionCache::RangesFor(
   }
   // Parsed outside the lock: a slow file must not stall other opens.
   const redact::FdSource source(fd, st.st_size);
-  auto ranges = redact::FindLocationRanges(source, profile);
-  if (!ranges.ok()) return ranges.status();
-  auto shared = std::make_shared<const RangeList>(*std::move(ranges));
+  auto plan = redact::PlanRedaction(source, profile);
+  if (!plan.ok()) return plan.status();
+  auto shared = std::make_shared<const RangeList>(std::move(plan->ranges));
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= kMaxEntries) cache_.clear();
   cache_[key] = shared;

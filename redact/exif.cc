@@ -7,6 +7,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "redact/redact.h"
+#include "redact/xmp.h"
 
 namespace scopedfs::redact {
 namespace {
@@ -235,6 +237,47 @@ absl::Status FindTiffXmpPackets(const Source& source, uint64_t tiff_offset,
     packets->push_back({tiff.offset() + r.offset, r.length});
   }
   return absl::OkStatus();
+}
+
+absl::Status FindTiffLocationRanges(const Source& source,
+                                    const Profile& profile,
+                                    std::vector<ByteRange>* out) {
+  // No container to fall back to: any error fails closed.
+  if (profile.exif_gps) {
+    if (absl::Status s = FindExifGpsRanges(source, 0, source.size(), out);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (profile.xmp_location) {
+    std::vector<ByteRange> packets;
+    if (absl::Status s =
+            FindTiffXmpPackets(source, 0, source.size(), &packets);
+        !s.ok()) {
+      return s;
+    }
+    for (const ByteRange& p : packets) {
+      if (absl::Status s =
+              FindXmpLocationRanges(source, p.offset, p.length, out);
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// TODO(allowlist): stubs until the allowlist redactors land.
+absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
+                                     uint64_t tiff_length, const Profile&,
+                                     std::vector<ByteRange>* out) {
+  out->push_back({tiff_offset, tiff_length});
+  return absl::OkStatus();
+}
+
+absl::Status FindTiffAllowlistRanges(const Source&, const Profile&,
+                                     std::vector<ByteRange>*) {
+  return absl::UnimplementedError("TIFF allowlist redactor not written yet");
 }
 
 }  // namespace scopedfs::redact

@@ -32,6 +32,35 @@ absl::Status FindTiffXmpPackets(const Source& source, uint64_t tiff_offset,
                                 uint64_t tiff_length,
                                 std::vector<ByteRange>* packets);
 
+struct Profile;
+
+// kAllowlist for an EXIF structure embedded in another format (JPEG APP1,
+// PNG eXIf, WebP EXIF, the HEIF/AVIF Exif item), starting at `tiff_offset`
+// and spanning `tiff_length` bytes: appends ranges that zero every byte of
+// [tiff_offset, tiff_offset + tiff_length) except the TIFF header, IFD0's
+// entry count and next-IFD offset, and the entries (and values) of the
+// allowlisted tags (redact/README.md); with profile.keep_capture_time, also
+// the Exif sub-IFD's capture-time tags. An EXIF it cannot follow is zeroed
+// whole (never an error unless `source` cannot be read).
+absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
+                                     uint64_t tiff_length,
+                                     const Profile& profile,
+                                     std::vector<ByteRange>* out);
+
+// A TIFF file (TIFF, DNG, TIFF-based raw), whole-file views:
+//   kAllowlist: keeps the tags image data needs to decode (redact/README.md)
+//     in every IFD of the main chain and of SubIFDs; zeroes every other
+//     entry and value, MakerNotes, XMP, IPTC, IRB, Exif and GPS IFDs.
+//   kLocationOnly: the GPS IFD (as FindExifGpsRanges, wherever its pointer
+//     is) and the XMP packets' location properties.
+// Errors on a structure it cannot follow (no container to fall back to).
+absl::Status FindTiffAllowlistRanges(const Source& source,
+                                     const Profile& profile,
+                                     std::vector<ByteRange>* out);
+absl::Status FindTiffLocationRanges(const Source& source,
+                                    const Profile& profile,
+                                    std::vector<ByteRange>* out);
+
 }  // namespace scopedfs::redact
 
 #endif  // SCOPEDFS_REDACT_EXIF_H_

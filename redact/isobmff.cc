@@ -712,4 +712,10 @@ absl::Status FindIsoBmffLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
+// TODO(allowlist): stub until the allowlist redactor lands.
+absl::Status FindIsoBmffAllowlistRanges(const Source&, const Profile&,
+                                   std::vector<ByteRange>*) {
+  return absl::UnimplementedError("allowlist redactor not written yet");
+}
+
 }  // namespace scopedfs::redact

@@ -157,4 +157,10 @@ absl::Status FindJpegLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
+// TODO(allowlist): stub until the allowlist redactor lands.
+absl::Status FindJpegAllowlistRanges(const Source&, const Profile&,
+                                   std::vector<ByteRange>*) {
+  return absl::UnimplementedError("allowlist redactor not written yet");
+}
+
 }  // namespace scopedfs::redact

@@ -29,6 +29,13 @@ absl::Status FindJpegLocationRanges(const Source& source,
                                     const Profile& profile,
                                     std::vector<ByteRange>* out);
 
+// kAllowlist (redact/README.md): keeps what decoding needs and the
+// allowlisted metadata, zeroes every other segment/chunk payload and every
+// byte after the end of the image.
+absl::Status FindJpegAllowlistRanges(const Source& source,
+                                    const Profile& profile,
+                                    std::vector<ByteRange>* out);
+
 }  // namespace scopedfs::redact
 
 #endif  // SCOPEDFS_REDACT_JPEG_H_

@@ -156,4 +156,10 @@ absl::Status FindPngLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
+// TODO(allowlist): stub until the allowlist redactor lands.
+absl::Status FindPngAllowlistRanges(const Source&, const Profile&,
+                                   std::vector<ByteRange>*) {
+  return absl::UnimplementedError("allowlist redactor not written yet");
+}
+
 }  // namespace scopedfs::redact
