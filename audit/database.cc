@@ -17,8 +17,9 @@ namespace {
 
 // PRAGMA application_id of every scopedfs audit database ("SFSA").
 constexpr int64_t kApplicationId = 0x53465341;
-// 2: owners.birth_ns. Version 1 files are upgraded when opened for writing.
-constexpr int64_t kSchemaVersion = 2;
+// 2: owners.birth_ns. 3: audit.redaction. Older files are upgraded when
+// opened for writing.
+constexpr int64_t kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 // Free pages given back per retention step.
 constexpr int kVacuumPages = 512;
@@ -40,7 +41,8 @@ CREATE TABLE audit(
   error INTEGER NOT NULL,
   rule_id TEXT NOT NULL,
   generation INTEGER NOT NULL,
-  latency_ns INTEGER NOT NULL);
+  latency_ns INTEGER NOT NULL,
+  redaction TEXT NOT NULL DEFAULT '');
 CREATE INDEX audit_time ON audit(time_ns);
 CREATE TABLE owners(
   path TEXT PRIMARY KEY,
@@ -56,6 +58,8 @@ CREATE TABLE owners(
 constexpr const char* kUpgrades[] = {
     /* 1 -> 2 */ "ALTER TABLE owners ADD COLUMN birth_ns INTEGER NOT NULL "
                  "DEFAULT 0",
+    /* 2 -> 3 */ "ALTER TABLE audit ADD COLUMN redaction TEXT NOT NULL "
+                 "DEFAULT ''",
 };
 static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == kSchemaVersion - 1,
               "one upgrade per older schema version");
@@ -64,7 +68,7 @@ constexpr char kOwnerColumns[] = "path, app, uid, dev, ino, time_ns, birth_ns";
 
 constexpr char kEventColumns[] =
     "id, time_ns, uid, gid, pid, comm, exe, app, path, operation, "
-    "open_flags, decision, error, rule_id, generation, latency_ns";
+    "open_flags, decision, error, rule_id, generation, latency_ns, ";
 
 // Binds text without copying: the caller keeps it alive until the reset.
 // (A null pointer would bind NULL, so empty strings get a real one.)
@@ -288,8 +292,11 @@ absl::Status Database::Initialize(Mode mode) {
           path_, " is a damaged scopedfs audit database (schema version ",
           *version, ", ", *tables, " of 2 tables); refusing to use it"));
     }
-    // Read-only users only read events, whose table every version shares.
+    // Read-only users only read events; before version 3 they had no
+    // redaction column (Query reads it as empty).
+    events_have_redaction_ = *version >= 3;
     if (mode == Mode::kReadWrite) {
+      events_have_redaction_ = true;  // Upgrade() adds it.
       if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
       if (absl::Status s = Upgrade(); !s.ok()) return s;
     }
@@ -305,8 +312,8 @@ absl::Status Database::Initialize(Mode mode) {
       {&insert_event_,
        "INSERT INTO audit(time_ns, uid, gid, pid, comm, exe, app, path, "
        "operation, open_flags, decision, error, rule_id, generation, "
-       "latency_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-       "?12, ?13, ?14, ?15)"},
+       "latency_ns, redaction) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+       "?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       {&set_owner_, absl::StrCat("INSERT OR REPLACE INTO owners(", kOwnerColumns,
                                  ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")},
       {&remove_owner_, "DELETE FROM owners WHERE path = ?1"},
@@ -504,6 +511,7 @@ absl::StatusOr<uint64_t> Database::Commit(
       BindText(s, 13, e.rule_id);
       BindInt(s, 14, Signed(e.policy_generation));
       BindInt(s, 15, Signed(e.latency_nanos));
+      BindText(s, 16, e.redaction);
       if (sqlite3_step(s) != SQLITE_DONE) return Error("storing an event");
       last = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
     }
@@ -526,8 +534,10 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
   if (limit == 0) return out;
   using Value = std::variant<int64_t, std::string>;
   std::vector<Value> values;
-  std::string sql = absl::StrCat("SELECT ", kEventColumns,
-                                 " FROM audit WHERE id > ?");
+  std::string sql =
+      absl::StrCat("SELECT ", kEventColumns,
+                   events_have_redaction_ ? "redaction" : "'' AS redaction",
+                   " FROM audit WHERE id > ?");
   values.push_back(ClampToSigned(after_id));
   if (before_id != 0) {
     absl::StrAppend(&sql, " AND id < ?");
@@ -608,6 +618,7 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
     e.set_policy_generation(
         static_cast<uint64_t>(sqlite3_column_int64(raw, 14)));
     e.set_latency_nanos(static_cast<uint64_t>(sqlite3_column_int64(raw, 15)));
+    e.set_redaction(ColumnText(raw, 16));
   }
   if (rc != SQLITE_DONE) return Error("querying events");
   return out;

@@ -96,6 +96,8 @@ class Database {
                                       size_t limit);
 
   sqlite3* db_;
+  // False for a read-only file of schema version < 3.
+  bool events_have_redaction_ = true;
   const std::string path_;
   uint64_t last_id_ = 0;
   // Prepared once (read-write connections).

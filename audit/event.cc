@@ -20,6 +20,7 @@ v1::AuditEvent ToProto(const Event& e, uint64_t id) {
   p.set_rule_id(e.rule_id);
   p.set_policy_generation(e.policy_generation);
   p.set_latency_nanos(e.latency_nanos);
+  p.set_redaction(e.redaction);
   return p;
 }
 

@@ -26,6 +26,10 @@ struct Event {
   std::string path;
   std::string app;
   std::string rule_id;
+  // For an open served through a redacted view: what was redacted
+  // ("profile=location mode=allowlist format=jpeg ranges=3"), or why the
+  // view was refused ("refused: ..."); empty otherwise.
+  std::string redaction;
   // Filled by the writer thread (best effort; see ProcessInfoCache).
   std::string comm;
   std::string exe;

@@ -136,8 +136,14 @@ struct Engine::Impl {
 
     v1::FileClass Class() const {
       if (cls == v1::FILE_CLASS_UNSPECIFIED) {
-        cls = ClassifyFile(parts.empty() ? absl::string_view() : parts.back(),
-                           req->is_dir || parts.empty(), req->head);
+        const bool is_dir = req->is_dir || parts.empty();
+        const v1::FileClass content = req->content_class;
+        cls = !is_dir && content != v1::FILE_CLASS_UNSPECIFIED &&
+                      content != v1::OTHER
+                  ? content
+                  : ClassifyFile(
+                        parts.empty() ? absl::string_view() : parts.back(),
+                        is_dir, req->head);
       }
       return cls;
     }
@@ -480,13 +486,15 @@ absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& 
 Verdict Engine::Decide(const Request& req) const {
   Impl::Eval ev;
   impl_->Prepare(req, &ev);
-  return impl_->Evaluate(ev);
+  Verdict v = impl_->Evaluate(ev);
+  v.class_consulted = ev.cls != v1::FILE_CLASS_UNSPECIFIED;
+  return v;
 }
 
 v1::Decision Engine::Explain(const Request& req) const {
   Impl::Eval ev;
   impl_->Prepare(req, &ev);
-  Verdict v = impl_->Evaluate(ev);
+  const Verdict v = impl_->Evaluate(ev);
   v1::Decision d;
   d.set_action(v.action);
   d.set_rule_index(v.rule_index);

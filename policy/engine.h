@@ -14,8 +14,9 @@
 //   4. Rules in order, the first that matches decides; else default_action.
 //      A rule matches when every condition holds: apps (non-empty: only those
 //      identified apps), paths (empty: any; a pattern using {app} only matches
-//      identified callers), classes (ClassifyFile of the last component, is_dir
-//      and head), operations, owner (Request.caller_is_owner), the app holds
+//      identified callers), classes (the content's class when known and not
+//      OTHER, else by the last component's extension: ClassifyFile),
+//      operations, owner (Request.caller_is_owner), the app holds
 //      all require_permissions and none of lacking_permissions (a caller that
 //      is no app holds none).
 //
@@ -50,9 +51,12 @@ struct Request {
   bool is_dir = false;
   // The caller's app created the file (owner store).
   bool caller_is_owner = false;
-  // The first bytes of the file if known (magic fallback for the class); may
-  // be empty.
+  // The file's content, for the class (policy/README.md, "File classes"):
+  // its first bytes if known (may be empty), or the class the daemon already
+  // derived from them (ClassifyMagic; UNSPECIFIED: not known). A content
+  // class other than OTHER wins over the name's extension.
   absl::string_view head;
+  v1::FileClass content_class = v1::FILE_CLASS_UNSPECIFIED;
   // Explain by app name: identify the caller as this app instead of by
   // uid/gid (no system-uid bypass; uid still gives {user}).
   const std::string* app_name = nullptr;
@@ -67,6 +71,9 @@ struct Verdict {
   const std::string* rule_id = nullptr;
   const std::string* app = nullptr;                // the caller's app name
   const std::string* redaction_profile = nullptr;  // for ALLOW_REDACTED
+  // Whether some rule's class condition was evaluated: only then can the
+  // file's content change the verdict (the daemon reads it only then).
+  bool class_consulted = false;
 };
 
 class Engine {

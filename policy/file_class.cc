@@ -27,6 +27,18 @@ constexpr ExtClass kExtensions[] = {
     {"xls", v1::DOCUMENT},  {"xlsx", v1::DOCUMENT}, {"ods", v1::DOCUMENT},
     {"ppt", v1::DOCUMENT},  {"pptx", v1::DOCUMENT}, {"odp", v1::DOCUMENT},
     {"rtf", v1::DOCUMENT},  {"csv", v1::DOCUMENT},  {"epub", v1::DOCUMENT},
+    // Image and video formats, including those no redactor parses: a
+    // redaction rule then applies to them and the open is refused.
+    {"jpe", v1::IMAGE},     {"apng", v1::IMAGE},    {"hif", v1::IMAGE},
+    {"jxl", v1::IMAGE},     {"jp2", v1::IMAGE},     {"j2k", v1::IMAGE},
+    {"psd", v1::IMAGE},     {"cr2", v1::IMAGE},     {"cr3", v1::IMAGE},
+    {"crw", v1::IMAGE},     {"nef", v1::IMAGE},     {"nrw", v1::IMAGE},
+    {"arw", v1::IMAGE},     {"srf", v1::IMAGE},     {"sr2", v1::IMAGE},
+    {"orf", v1::IMAGE},     {"rw2", v1::IMAGE},     {"raf", v1::IMAGE},
+    {"pef", v1::IMAGE},     {"srw", v1::IMAGE},     {"x3f", v1::IMAGE},
+    {"3g2", v1::VIDEO},     {"mpg", v1::VIDEO},     {"mpeg", v1::VIDEO},
+    {"wmv", v1::VIDEO},     {"asf", v1::VIDEO},     {"flv", v1::VIDEO},
+    {"mts", v1::VIDEO},     {"m2ts", v1::VIDEO},
 };
 constexpr size_t kMaxExtension = 4;
 
@@ -58,9 +70,12 @@ v1::FileClass ClassifyMagic(absl::string_view h) {
   if (StartsWith(h, absl::string_view("\x89PNG\r\n\x1a\n", 8))) return v1::IMAGE;
   if (StartsWith(h, "GIF87a") || StartsWith(h, "GIF89a")) return v1::IMAGE;
   if (StartsWith(h, absl::string_view("II*\0", 4)) ||
-      StartsWith(h, absl::string_view("MM\0*", 4))) {
-    return v1::IMAGE;  // TIFF, DNG and most raw formats
+      StartsWith(h, absl::string_view("MM\0*", 4)) ||
+      StartsWith(h, "IIRO") || StartsWith(h, "IIRS") || StartsWith(h, "MMOR") ||
+      StartsWith(h, absl::string_view("IIU\0", 4))) {
+    return v1::IMAGE;  // TIFF, DNG and most raw formats (ORF, RW2 included)
   }
+  if (h.size() >= 14 && StartsWith(h, "BM")) return v1::IMAGE;
   if (h.size() >= 12 && StartsWith(h, "RIFF")) {
     absl::string_view form = h.substr(8, 4);
     if (form == "WEBP") return v1::IMAGE;
@@ -80,7 +95,16 @@ v1::FileClass ClassifyMagic(absl::string_view h) {
       c = ClassifyBrand(h.substr(off, 4));
       if (c != v1::FILE_CLASS_UNSPECIFIED) return c;
     }
-    return v1::OTHER;
+    // An unknown brand is still ISO-BMFF, which can carry location boxes:
+    // VIDEO (fail closed; its redactor handles any brand).
+    return v1::VIDEO;
+  }
+  if (h.size() >= 8) {
+    // Old QuickTime files start with another box than ftyp.
+    const absl::string_view type = h.substr(4, 4);
+    for (absl::string_view t : {"moov", "mdat", "wide", "free", "skip", "pnot"}) {
+      if (type == t) return v1::VIDEO;
+    }
   }
   if (StartsWith(h, "\x1A\x45\xDF\xA3")) return v1::VIDEO;  // Matroska / WebM
   if (StartsWith(h, "ID3") || StartsWith(h, "fLaC") || StartsWith(h, "OggS")) {
@@ -97,6 +121,9 @@ v1::FileClass ClassifyMagic(absl::string_view h) {
 v1::FileClass ClassifyFile(absl::string_view name, bool is_dir,
                            absl::string_view head) {
   if (is_dir) return v1::DIRECTORY;
+  if (const v1::FileClass content = ClassifyMagic(head); content != v1::OTHER) {
+    return content;
+  }
   size_t slash = name.rfind('/');
   if (slash != absl::string_view::npos) name.remove_prefix(slash + 1);
   size_t dot = name.rfind('.');
@@ -114,7 +141,7 @@ v1::FileClass ClassifyFile(absl::string_view name, bool is_dir,
       }
     }
   }
-  return ClassifyMagic(head);
+  return v1::OTHER;
 }
 
 }  // namespace scopedfs::policy

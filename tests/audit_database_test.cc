@@ -108,7 +108,7 @@ TEST_F(DatabaseTest, FreshFileSettings) {
   auto db = OpenRw();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(RawPragma("auto_vacuum"), 2);  // INCREMENTAL
-  EXPECT_EQ(RawPragma("user_version"), 2);
+  EXPECT_EQ(RawPragma("user_version"), 3);
   EXPECT_NE(RawPragma("application_id"), 0);
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
@@ -584,7 +584,7 @@ TEST_F(DatabaseTest, SchemaOneIsUpgradedKeepingItsRows) {
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 8u);  // ids go on after the old rows
   db.reset();
-  EXPECT_EQ(RawPragma("user_version"), 2);
+  EXPECT_EQ(RawPragma("user_version"), 3);
 }
 
 TEST_F(DatabaseTest, ReadOnlyMissingFile) {

@@ -1,9 +1,13 @@
-// File classes: by extension, magic bytes as the fallback.
+// File classes: by content (magic bytes) first, the extension when the
+// content is not recognised; every IMAGE/VIDEO content has a redactor.
 #include "policy/file_class.h"
 
+#include <random>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "redact/redact.h"
+#include "redact/source.h"
 
 namespace scopedfs::policy {
 namespace {
@@ -55,9 +59,25 @@ TEST(FileClassTest, DirectoriesAreDirectories) {
   EXPECT_EQ(ClassifyFile("album.jpg", true, "\xFF\xD8\xFF"), v1::DIRECTORY);
 }
 
-TEST(FileClassTest, ExtensionWinsOverMagic) {
-  EXPECT_EQ(ClassifyFile("notes.txt", false, "\xFF\xD8\xFF\xE0"), v1::DOCUMENT);
-  EXPECT_EQ(ClassifyFile("a.mp3", false, "%PDF-1.7"), v1::AUDIO);
+// A renamed file keeps its real class: the name is only a hint.
+TEST(FileClassTest, ContentWinsOverExtension) {
+  const std::string jpeg = "\xFF\xD8\xFF\xE0";
+  for (const char* name : {"notes.txt", "IMG_0001.bin", "photo", "x.pdf",
+                           "a.mp3", ".jpg", "a.JPG"}) {
+    EXPECT_EQ(ClassifyFile(name, false, jpeg), v1::IMAGE) << name;
+  }
+  EXPECT_EQ(ClassifyFile("a.mp3", false, "%PDF-1.7"), v1::DOCUMENT);
+  EXPECT_EQ(ClassifyFile("clip.jpg", false, S("\0\0\0\x18" "ftypmp42\0\0\0\0mp42isom")),
+            v1::VIDEO);
+}
+
+// Content no parser recognises leaves the extension in charge, so a file
+// named like an image stays an image (and a redacted caller is refused it).
+TEST(FileClassTest, UnrecognisedContentKeepsTheExtensionsClass) {
+  EXPECT_EQ(ClassifyFile("a.jpg", false, "hello world"), v1::IMAGE);
+  EXPECT_EQ(ClassifyFile("a.jxl", false, S("\0\0\0\x0cJXL \r\n\x87\n")), v1::IMAGE);
+  EXPECT_EQ(ClassifyFile("a.txt", false, "hello world"), v1::DOCUMENT);
+  EXPECT_EQ(ClassifyFile("a.bin", false, "hello world"), v1::OTHER);
 }
 
 TEST(FileClassTest, MagicFallback) {
@@ -83,7 +103,11 @@ TEST(FileClassTest, MagicFallback) {
       {"m4a", S("\0\0\0\x1c" "ftypM4A \0\0\0\0M4A mp42isom"), v1::AUDIO},
       {"unknown major, known compatible",
        S("\0\0\0\x18" "ftypzzzz\0\0\0\0zzzzmif1"), v1::IMAGE},
-      {"unknown brands", S("\0\0\0\x14" "ftypzzzz\0\0\0\0zzzz"), v1::OTHER},
+      {"unknown brands", S("\0\0\0\x14" "ftypzzzz\0\0\0\0zzzz"), v1::VIDEO},
+      {"quicktime without ftyp", S("\0\0\0\x08" "wide\0\0\0\x10mdat"), v1::VIDEO},
+      {"bmp", S("BM\x46\0\0\0\0\0\0\0\x36\0\0\0\x28\0"), v1::IMAGE},
+      {"orf", S("IIRO\x08\0\0\0"), v1::IMAGE},
+      {"rw2", S("IIU\0\x08\0\0\0"), v1::IMAGE},
       {"avi", S("RIFF\x10\0\0\0AVI LIST"), v1::VIDEO},
       {"wav", S("RIFF\x10\0\0\0WAVEfmt "), v1::AUDIO},
       {"mkv", "\x1A\x45\xDF\xA3\x9F", v1::VIDEO},
@@ -102,6 +126,44 @@ TEST(FileClassTest, MagicFallback) {
     EXPECT_EQ(ClassifyFile("blob.unknownext", false, c.head), c.want) << c.what;
     EXPECT_EQ(ClassifyMagic(c.head), c.want) << c.what;
   }
+}
+
+// Every content the classifier calls IMAGE or VIDEO has a redactor: the
+// magic of each such format above, and thousands of variants of them (random
+// bytes after the magic, random prefixes of it), must reach a format
+// redact::PlanRedaction can process, never kUnknown (which would be refused
+// to every redacted caller: a format nobody can read).
+TEST(FileClassTest, EveryImageAndVideoContentHasARedactor) {
+  const std::string samples[] = {
+      Bytes({0xFF, 0xD8, 0xFF, 0xE1}),
+      Bytes({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}),
+      "GIF87a", "GIF89a", S("II*\0"), S("MM\0*"), "IIRO", "IIRS", "MMOR",
+      S("IIU\0"), "BM", "RIFF\x10\0\0\0WEBP", S("RIFF\x10\0\0\0AVI "),
+      S("\0\0\0\x18" "ftypheic"), S("\0\0\0\x18" "ftypmp42"),
+      S("\0\0\0\x18" "ftypzzzz"), S("\0\0\0\x08" "moov"),
+      S("\0\0\0\x08" "mdat"), S("\0\0\0\x08" "wide"),
+      S("\0\0\0\x08" "free"), S("\0\0\0\x08" "skip"),
+      S("\0\0\0\x08" "pnot"), "\x1A\x45\xDF\xA3"};
+  std::mt19937 rng(1234);
+  int media = 0;
+  for (const std::string& magic : samples) {
+    for (int i = 0; i < 500; ++i) {
+      std::string head = magic.substr(0, i % 7 == 0 ? rng() % (magic.size() + 1)
+                                                     : magic.size());
+      const size_t extra = rng() % 24;
+      for (size_t k = 0; k < extra; ++k) head.push_back(static_cast<char>(rng()));
+      const v1::FileClass cls = ClassifyMagic(head);
+      if (cls != v1::IMAGE && cls != v1::VIDEO) continue;
+      ++media;
+      const redact::StringSource source(head);
+      const redact::Format format = redact::DetectFormat(source);
+      EXPECT_TRUE(redact::HasRedactor(format))
+          << "classified " << v1::FileClass_Name(cls)
+          << " but no redactor: magic #" << (&magic - samples) << " head size "
+          << head.size();
+    }
+  }
+  EXPECT_GT(media, 5000);
 }
 
 }  // namespace

@@ -54,6 +54,14 @@ std::string AuditHeader() {
                          "PID/COMM", "APP", "OP", "DECISION", "RULE", "PATH");
 }
 
+namespace {
+// The path, and for an open of a redacted view what was redacted.
+std::string PathWithRedaction(const v1::AuditEvent& e) {
+  if (e.redaction().empty()) return e.path();
+  return absl::StrCat(e.path(), " [", e.redaction(), "]");
+}
+}  // namespace
+
 std::string FormatAuditEvent(const v1::AuditEvent& e, bool color) {
   // The decision is padded by hand: its escape sequences take no columns.
   const std::string outcome = OutcomeOf(e);
@@ -62,7 +70,7 @@ std::string FormatAuditEvent(const v1::AuditEvent& e, bool color) {
                          e.uid(), WhoOf(e), e.app().empty() ? "-" : e.app(),
                          Lower(v1::Operation_Name(e.operation())),
                          PaintedOutcome(OutputOptions{false, color}, e), pad,
-                         e.rule_id().empty() ? "-" : e.rule_id(), e.path());
+                         e.rule_id().empty() ? "-" : e.rule_id(), PathWithRedaction(e));
 }
 
 int AuditTail(AdminClient& client, const OutputOptions& out, const AuditTailArgs& args) {
@@ -135,7 +143,7 @@ int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryAr
         table.AddRow({absl::StrCat(e.id()), TimeOf(e), absl::StrCat(e.uid()), WhoOf(e),
                       e.app().empty() ? "-" : e.app(), Lower(v1::Operation_Name(e.operation())),
                       PaintedOutcome(out, e), e.rule_id().empty() ? "-" : e.rule_id(),
-                      e.path()});
+                      PathWithRedaction(e)});
       }
       ++printed;
     }
