@@ -17,13 +17,14 @@
 // yet) is counted apart and does not fail the test. A summary table per
 // format is printed for each profile.
 //
-// Knobs: SCOPEDFS_ORACLE_VARIANTS (variants per format, default 12: the
+// Knobs: SCOPEDFS_ORACLE_VARIANTS (variants per format, default 20: the
 // whole test in well under 3 minutes on 2 cores), SCOPEDFS_ORACLE_SEED
 // (default 1). The long run:
 //   SCOPEDFS_ORACLE_VARIANTS=500 bazel test //tests:redact_oracle_test \
 //     --test_output=all --test_timeout=7200
 // Tools (convert, identify, exiftool, ffmpeg, ffprobe) missing: SKIPPED,
 // loudly.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -48,6 +49,7 @@
 namespace scopedfs::redact {
 namespace {
 
+using Clock = std::chrono::steady_clock;
 using ::scopedfs::testing::DecodeResult;
 using ::scopedfs::testing::ExifTag;
 using ::scopedfs::testing::MediaVariant;
@@ -66,6 +68,10 @@ int EnvInt(const char* name, int def) {
 std::string Dir() {
   const char* d = std::getenv("TEST_TMPDIR");
   return absl::StrCat(d != nullptr ? d : "/tmp", "/oracle");
+}
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
 }
 
 std::string Apply(const std::string& data, const std::vector<ByteRange>& r) {
@@ -102,11 +108,12 @@ class RedactOracleTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!testing::HaveMediaTools(&missing_)) return;
-    const int per_format = EnvInt("SCOPEDFS_ORACLE_VARIANTS", 12);
+    const int per_format = EnvInt("SCOPEDFS_ORACLE_VARIANTS", 20);
     const int seed = EnvInt("SCOPEDFS_ORACLE_SEED", 1);
     std::printf("oracle: %d variants per format, seed %d, in %s\n",
                 per_format, seed, Dir().c_str());
     RunShell("rm -rf '" + Dir() + "' && mkdir -p '" + Dir() + "'");
+    const Clock::time_point t0 = Clock::now();
     std::vector<MediaVariant> all;
     if (!testing::GenerateMediaVariants(Dir(), per_format, seed, &all,
                                         &error_)) {
@@ -119,8 +126,15 @@ class RedactOracleTest : public ::testing::Test {
       decode.push_back({v.path, testing::IsVideoFormat(v.format)});
       ++generated_[v.format];
     }
+    const Clock::time_point t1 = Clock::now();
     auto tags = testing::ExiftoolBatch(paths, Dir());
+    const Clock::time_point t2 = Clock::now();
     auto decoded = testing::DecodeBatch(decode, Dir());
+    const Clock::time_point t3 = Clock::now();
+    std::printf("oracle: %zu variants generated in %.1f s, exiftool %.1f s, "
+                "decoding %.1f s\n",
+                all.size(), Seconds(t1 - t0), Seconds(t2 - t1),
+                Seconds(t3 - t2));
     for (const MediaVariant& v : all) {
       Item item{v, LeakLines(tags[v.path]), decoded[v.path]};
       if (item.located.empty()) {
@@ -218,9 +232,18 @@ void RedactOracleTest::RunProfile(const char* label, const Profile& profile) {
     paths.push_back(d.path);
     decode.push_back({d.path, testing::IsVideoFormat(d.item->v.format)});
   }
+  const Clock::time_point t0 = Clock::now();
   auto tags = testing::ExiftoolBatch(paths, out_dir);
+  const Clock::time_point t1 = Clock::now();
   auto decoded = testing::DecodeBatch(decode, out_dir);
+  std::printf("%s: %zu redacted copies, exiftool %.1f s, decoding %.1f s\n",
+              label, done.size(), Seconds(t1 - t0),
+              Seconds(Clock::now() - t1));
   std::map<std::string, std::vector<std::string>> leak_list, decode_list;
+  // format -> base or transform kind -> (redacted variants, leaking or
+  // broken ones): which quirk a failure comes with.
+  std::map<std::string, std::map<std::string, std::pair<int, int>>>
+      by_transform;
   for (const Done& d : done) {
     const Item& item = *d.item;
     Row& row = rows[item.v.format];
@@ -255,7 +278,17 @@ void RedactOracleTest::RunProfile(const char* label, const Profile& profile) {
       ADD_FAILURE() << label << ": redacted copy broken: " << msg
                     << "\n  redacted: " << d.path;
     }
-    if (leaks.empty() && d.byte_leaks.empty() && decode_ok) ++row.clean;
+    const bool bad = !leaks.empty() || !d.byte_leaks.empty() || !decode_ok;
+    if (!bad) ++row.clean;
+    std::set<std::string> kinds;
+    for (const std::string& t : item.v.transforms) {
+      kinds.insert(t.substr(0, t.find('(')));
+    }
+    for (const std::string& k : kinds) {
+      auto& [n, failed] = by_transform[item.v.format][k];
+      ++n;
+      failed += bad;
+    }
   }
 
   // The report.
@@ -298,6 +331,15 @@ void RedactOracleTest::RunProfile(const char* label, const Profile& profile) {
       if (list.size() > limit) std::printf("  ... %zu more\n", list.size() - limit);
     }
   };
+  for (const auto& [format, kinds] : by_transform) {
+    if (leak_list[format].empty() && decode_list[format].empty()) continue;
+    std::printf("--- %s: leaking or broken / redacted variants, by base and "
+                "transform:\n", format.c_str());
+    for (const auto& [kind, counts] : kinds) {
+      std::printf("  %-28s %3d / %3d%s\n", kind.c_str(), counts.second,
+                  counts.first, counts.second == counts.first ? "  ALL" : "");
+    }
+  }
   print("LEAKS", leak_list, 1000);
   print("DECODE FAILURES", decode_list, 1000);
   print("REFUSED", refusals, 1000);
