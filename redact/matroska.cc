@@ -8,7 +8,9 @@
 //   * top level: the EBML header and Segments kept; from the first other
 //     element (or undecodable bytes) to the end of the file: zeroed.
 //   * Segment: SeekHead, Cues, Cluster, CRC-32 kept; Info and Tracks walked;
-//     Tags, Attachments, Chapters, Void and unknown elements zeroed.
+//     Void and unknown elements zeroed; in Tags, Attachments and Chapters
+//     the master elements stay (readers parse them) and every leaf payload
+//     is zeroed.
 //   * Info: TimecodeScale, Duration, SegmentUID, CRC-32 kept; everything
 //     else (Title, DateUTC, MuxingApp, WritingApp, file names, ...) zeroed.
 //   * Tracks: TrackEntry kept but for its Name.
@@ -63,6 +65,27 @@ struct Element {
 bool IsSegmentChild(uint32_t id) {
   return id == kSeekHead || id == kInfo || id == kTracks || id == kCluster ||
          id == kCues || id == kTags || id == kAttachments || id == kChapters;
+}
+
+constexpr int kMaxMetadataDepth = 12;  // SimpleTags and ChapterAtoms nest
+
+// Master elements inside Tags, Chapters and Attachments.
+bool IsMetadataMaster(uint32_t id) {
+  switch (id) {
+    case 0x7373:  // Tag
+    case 0x63C0:  // Targets
+    case 0x67C8:  // SimpleTag
+    case 0x45B9:  // EditionEntry
+    case 0xB6:    // ChapterAtom
+    case 0x8F:    // ChapterTrack
+    case 0x80:    // ChapterDisplay
+    case 0x6944:  // ChapProcess
+    case 0x6911:  // ChapProcessCommand
+    case 0x61A7:  // AttachedFile
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool IsClusterChild(uint32_t id) {
@@ -217,10 +240,34 @@ class MatroskaWalker {
         return Info(e);
       case kTracks:
         return Tracks(e);
-      default:  // Tags, Attachments, Chapters, Void, unknown
+      case kTags:
+      case kAttachments:
+      case kChapters:
+        return MetadataMaster(e, /*depth=*/0);
+      default:  // Void, unknown: readers skip them unread
         ZeroPayload(e);
         return absl::OkStatus();
     }
+  }
+
+  // Tags, Attachments and Chapters: readers (ffmpeg via the SeekHead) parse
+  // their children, and a zeroed child header is not valid EBML. So their
+  // master elements stay and every leaf payload (names, strings, dates,
+  // binaries, attached files, unknown elements) is zeroed: zero bytes read
+  // as empty strings, 0 and empty binaries.
+  absl::Status MetadataMaster(const Element& master, int depth) {
+    if (depth >= kMaxMetadataDepth || master.unknown_size) {
+      ZeroPayload(master);
+      return absl::OkStatus();
+    }
+    return Children(master.data, master.end,
+                    [this, depth](const Element& e, uint64_t*) {
+                      if (IsMetadataMaster(e.id)) {
+                        return MetadataMaster(e, depth + 1);
+                      }
+                      ZeroPayload(e);
+                      return absl::OkStatus();
+                    });
   }
 
   absl::Status Info(const Element& info) {
