@@ -5,11 +5,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
+#include "daemon/proc_fd_path.h"
 
 namespace scopedfs {
 
@@ -54,26 +60,50 @@ std::optional<int64_t> BirthTimeAt(int dirfd, const std::string& name,
 
 }  // namespace
 
-// The file a decision is about, for the owner store: (dev, ino), ino 0 when
-// the name does not exist (yet), and where to ask for its birth time (only
-// asked when an owner record keeps one): `name` under `dirfd`, or `dirfd`
-// itself when `name` is empty.
+// The file a decision is about, for the owner store and the content class:
+// (dev, ino), ino 0 when the name does not exist (yet), and where to find it
+// (for its birth time, only asked when an owner record keeps one, and its
+// first bytes, only read when a class condition takes part): `name` under
+// `dirfd`, or `dirfd` itself (an O_PATH descriptor) when `name` is empty.
 struct AccessMediator::Target {
   uint64_t dev = 0;
   uint64_t ino = 0;
   int dirfd = -1;
   absl::string_view name;
+  mode_t type = 0;                    // S_IFMT bits; 0 when it does not exist.
+  const struct stat* st = nullptr;    // Its status, when the caller has it.
+  // The content class when the caller already knows it.
+  std::optional<v1::FileClass> content_class;
 
   static Target Of(const Node* node) {
-    return {node->dev, node->ino, node->fd, {}};
+    Target t;
+    t.dev = node->dev;
+    t.ino = node->ino;
+    t.dirfd = node->fd;
+    t.type = node->type;
+    return t;
   }
   static Target Of(const struct stat* st, const Node* parent,
                    absl::string_view name) {
     if (st == nullptr) return Target{};
-    return {st->st_dev, st->st_ino, parent->fd, name};
+    Target t;
+    t.dev = st->st_dev;
+    t.ino = st->st_ino;
+    t.dirfd = parent->fd;
+    t.name = name;
+    t.type = st->st_mode & S_IFMT;
+    t.st = st;
+    return t;
   }
   std::optional<int64_t> BirthNanos() const {
     return BirthTimeAt(dirfd, std::string(name), ino);
+  }
+  // Only regular files are classed by content (directories are DIRECTORY,
+  // and reading a device or FIFO could block or have effects).
+  std::optional<v1::FileClass> ContentClass(ContentClasses& contents) const {
+    if (content_class.has_value()) return content_class;
+    if (name.empty()) return contents.Of(dirfd);
+    return contents.At(dirfd, std::string(name).c_str(), *st);
   }
 };
 
@@ -110,6 +140,24 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
         path, target.dev, target.ino, [&] { return target.BirthNanos(); },
         app != nullptr ? *app : "", caller.uid);
   }
+  if (target.content_class.has_value()) req.content_class = *target.content_class;
+  const policy::Verdict verdict = engine.Decide(req);
+  if (!verdict.class_consulted || target.type != S_IFREG ||
+      target.content_class.has_value() ||
+      (target.name.empty() ? false : target.st == nullptr)) {
+    return verdict;
+  }
+  // A class condition took part: the content, not the name, says what the
+  // file is (a JPEG named "x.txt" is an IMAGE).
+  const std::optional<v1::FileClass> content = target.ContentClass(contents_);
+  if (!content.has_value()) {
+    // Unreadable or replaced under us: no class we can vouch for.
+    policy::Verdict deny;
+    deny.app = verdict.app;
+    return deny;
+  }
+  if (*content == v1::OTHER) return verdict;  // The name decided; so be it.
+  req.content_class = *content;
   return engine.Decide(req);
 }
 
@@ -117,7 +165,8 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
                             absl::FunctionRef<std::string()> path_of,
                             v1::Operation op, int open_flags,
                             const policy::Verdict& verdict, int err,
-                            uint64_t latency_nanos, AuditMode audit) {
+                            uint64_t latency_nanos, AuditMode audit,
+                            std::string redaction) {
   stats_->decision_latency.Record(latency_nanos);
   const bool trace = LogEnabled(LogLevel::kDebug);
   const bool audited =
@@ -138,18 +187,19 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
                {"action", v1::Action_Name(verdict.action)},
                {"rule", verdict.rule_id != nullptr ? *verdict.rule_id : ""},
                {"errno", absl::StrCat(err)},
+               {"redaction", redaction},
                {"latency_ns", absl::StrCat(latency_nanos)}});
   }
   if (audited && audit_ != nullptr && verdict.audit && store_events_) {
     Audit(engine, caller, std::move(path), op, open_flags, verdict, err,
-          latency_nanos);
+          latency_nanos, std::move(redaction));
   }
 }
 
 void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
                            std::string path, v1::Operation op, int open_flags,
                            const policy::Verdict& verdict, int err,
-                           uint64_t latency_nanos) {
+                           uint64_t latency_nanos, std::string redaction) {
   audit::Event e;
   e.time_unix_nanos = RealtimeNanos();
   e.uid = caller.uid;
@@ -164,6 +214,7 @@ void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
   e.path = std::move(path);
   if (verdict.app != nullptr) e.app = *verdict.app;
   if (verdict.rule_id != nullptr) e.rule_id = *verdict.rule_id;
+  e.redaction = std::move(redaction);
   audit::ProcessInfoCache::Info info = process_info_.Lookup(caller.pid);
   e.comm = std::move(info.comm);
   e.exe = std::move(info.exe);
@@ -197,9 +248,23 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
                                             const policy::Engine& engine) {
   // The owner store only changes a node's verdict through a name change,
   // which renews its cache tag (or clears the cache, for directories).
+  // The content can change without a name change (rewritten in place, even
+  // behind the daemon's back): its class is part of the key, read first
+  // (one fstat when the file version's class is known).
+  Target target = Target::Of(node);
+  if (node->type == S_IFREG && engine.UsesClasses()) {
+    target.content_class = contents_.Of(node->fd);
+    if (!target.content_class.has_value()) {
+      policy::Verdict deny;  // Unreadable: fail closed, and do not cache.
+      deny.app = engine.AppOf(caller.uid, caller.gid);
+      return deny;
+    }
+  }
+  const int content_bits =
+      target.content_class.has_value() ? (*target.content_class + 1) << 8 : 0;
   const policy::DecisionCache::Key key{caller.uid, caller.gid,
                                        node->cache_tag.load(),
-                                       static_cast<int>(op),
+                                       static_cast<int>(op) | content_bits,
                                        engine.generation()};
   if (auto cached = cache_.Get(key)) {
     Stats::Add(stats_->decision_cache_hits);
@@ -207,7 +272,7 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
   }
   const policy::Verdict verdict =
       Decide(engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR,
-             Target::Of(node));
+             target);
   cache_.Put(key, verdict);
   return verdict;
 }
@@ -231,6 +296,7 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
   const auto engine = policy_->engine();
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   OpenVerdict out;
+  std::string redaction;
   out.err = RecordOutcome(verdict.action, op);
   if (out.err == 0) {
     const bool wants_redacted =
@@ -244,25 +310,78 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
     } else if (wants_redacted && op != v1::READ) {
       out.err = EACCES;  // No writes through a redacted view.
     } else if (wants_redacted) {
-      out.redacted = true;
-      for (const v1::RedactionProfile& p :
-           engine->policy().redaction_profiles()) {
-        if (verdict.redaction_profile != nullptr &&
-            p.name() == *verdict.redaction_profile) {
-          out.profile.exif_gps = p.exif_gps();
-          out.profile.xmp_location = p.xmp_location();
-          out.profile.video_location = p.video_location();
-        }
-      }
-      Stats::Add(stats_->opens_redacted);
+      PlanView(*engine, verdict, node, &out, &redaction);
     }
   }
   // ESTALE is no answer the client sees: the kernel retries the open after
   // a fresh lookup, and that open is the one audited.
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, open_flags,
          verdict, out.err, MonotonicNanos() - start,
-         out.err == ESTALE ? AuditMode::kNever : AuditMode::kAlways);
+         out.err == ESTALE ? AuditMode::kNever : AuditMode::kAlways,
+         std::move(redaction));
   return out;
+}
+
+namespace {
+
+redact::Profile ProfileOf(const v1::RedactionProfile& p) {
+  redact::Profile profile;
+  profile.mode = p.mode() == v1::REDACTION_MODE_LOCATION_ONLY
+                     ? redact::Profile::Mode::kLocationOnly
+                     : redact::Profile::Mode::kAllowlist;
+  profile.keep_capture_time = p.keep_capture_time();
+  profile.exif_gps = p.exif_gps();
+  profile.xmp_location = p.xmp_location();
+  profile.video_location = p.video_location();
+  return profile;
+}
+
+}  // namespace
+
+void AccessMediator::PlanView(const policy::Engine& engine,
+                              const policy::Verdict& verdict, Node* node,
+                              OpenVerdict* out, std::string* described) {
+  // Validation guarantees the profile exists; were it missing, the strictest
+  // profile (the allowlist) applies.
+  redact::Profile profile;
+  std::string profile_name;
+  for (const v1::RedactionProfile& p : engine.policy().redaction_profiles()) {
+    if (verdict.redaction_profile != nullptr &&
+        p.name() == *verdict.redaction_profile) {
+      profile = ProfileOf(p);
+      profile_name = p.name();
+    }
+  }
+  const auto refuse = [&](const std::string& why) {
+    SFS_LOG_EVERY_SEC(kWarning, "refusing a redacted open: %s", why);
+    Stats::Add(stats_->redacted_opens_refused);
+    *described = absl::StrCat("refused: ", why);
+    out->err = EACCES;  // Fail closed: no view we cannot vouch for.
+  };
+  // The view's own read-only descriptor: the plan is made on it, and the
+  // handle keeps it (O_NOATIME where allowed: reading metadata is no access
+  // by the client).
+  const ProcFdPath proc(node->fd);
+  int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    refuse(absl::StrCat("cannot read the file: ", std::strerror(errno)));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  absl::StatusOr<std::shared_ptr<const RedactionPlan>> plan =
+      redactions_.PlanFor(fd, st, profile);
+  if (!plan.ok()) {
+    refuse(std::string(plan.status().message()));
+    close(fd);
+    return;
+  }
+  *described = DescribeRedaction(profile_name, profile, **plan);
+  out->fd = fd;
+  out->view = std::make_unique<RedactedView>(&redactions_, stats_, profile, st,
+                                             *std::move(plan));
+  Stats::Add(stats_->opens_redacted);
 }
 
 int AccessMediator::CheckName(const Caller& caller, Node* parent,

@@ -41,13 +41,17 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "audit/audit_log.h"
 #include "audit/process_info.h"
+#include "daemon/content_class.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
+#include "daemon/redacted_view.h"
+#include "daemon/redaction_cache.h"
 #include "daemon/stats.h"
 #include "policy/decision_cache.h"
 #include "redact/redact.h"
@@ -71,7 +75,9 @@ Caller CallerOf(fuse_req* req);
 class AccessMediator {
  public:
   AccessMediator(PolicyStore* policy, NodeTable* nodes, Stats* stats)
-      : policy_(policy), nodes_(nodes), stats_(stats) {}
+      : policy_(policy), nodes_(nodes), stats_(stats), contents_(stats) {}
+
+  RedactionCache& redactions() { return redactions_; }
 
   // The audit log and owner store; null (the default) means neither; with
   // `store_events` false, decisions are counted but not stored. Set before
@@ -91,12 +97,17 @@ class AccessMediator {
                 const struct stat* existing = nullptr);
 
   struct OpenVerdict {
-    int err = 0;            // 0, or the errno to answer.
-    bool redacted = false;  // Serve the redacted view's bytes.
-    redact::Profile profile;
+    int err = 0;  // 0, or the errno to answer.
+    // For an open of a redacted view: a read-only descriptor of the file
+    // (the handle's, owned by the caller) and the view serving its reads,
+    // planned on that descriptor.
+    int fd = -1;
+    std::unique_ptr<RedactedView> view;
   };
   // An open of `node` (READ or WRITE, `open_flags` for the audit trail),
-  // view included.
+  // view included. A redacted view is planned here, so the audit row says
+  // what it redacts, and a file no redactor can vouch for is refused
+  // (EACCES) whatever its name says.
   OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op,
                         int open_flags);
 
@@ -136,22 +147,31 @@ class AccessMediator {
 
  private:
   struct Target;
-  // Decides `op` on `path` (the file `target`, if it exists), timed.
+  // Decides `op` on `path` (the file `target`, if it exists). A decision
+  // that a class condition took part in is made again with the file's
+  // content class (read only then: ContentOf); content that cannot be read
+  // fails closed (DENY).
   policy::Verdict Decide(const policy::Engine& engine, const Caller& caller,
                          absl::string_view path, v1::Operation op, bool is_dir,
                          const Target& target);
+  // Plans the redacted view of `node` for an allowed redacted open.
+  void PlanView(const policy::Engine& engine, const policy::Verdict& verdict,
+                Node* node, OpenVerdict* out, std::string* described);
   // After a decision: its latency, the debug trace line, and the audit
   // event as `audit` says.
   // `path_of` is called only when a trace line or a stored event needs the
   // path (building a node's path walks its parents).
+  // `redaction`: what a redacted open redacted (audit rows only).
   void Finish(const policy::Engine& engine, const Caller& caller,
               absl::FunctionRef<std::string()> path_of, v1::Operation op,
               int open_flags, const policy::Verdict& verdict, int err,
-              uint64_t latency_nanos, AuditMode audit);
+              uint64_t latency_nanos, AuditMode audit,
+              std::string redaction = {});
   // Hands a decision to be stored to the audit log.
   void Audit(const policy::Engine& engine, const Caller& caller,
              std::string path, v1::Operation op, int open_flags,
-             const policy::Verdict& verdict, int err, uint64_t latency_nanos);
+             const policy::Verdict& verdict, int err, uint64_t latency_nanos,
+             std::string redaction);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.
@@ -169,6 +189,8 @@ class AccessMediator {
   // Callers' process names, read while their request is in flight.
   audit::SharedProcessInfoCache process_info_;
   policy::DecisionCache cache_;
+  ContentClasses contents_;
+  RedactionCache redactions_;
 };
 
 // The errno a decision means for an operation (0: proceed).

@@ -458,6 +458,7 @@ int Run(int argc, char** argv) {
   fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), &server);
   fuse_opt_free_args(&args);  // libfuse may have copied argv; it parsed it.
   if (se == nullptr) Die(kExitUsage, "invalid mount options (see above)");
+  server.set_session(se);
   if (fuse_set_signal_handlers(se) != 0) {
     Die(kExitFailure, "cannot install signal handlers");
   }

@@ -1,12 +1,18 @@
 #include "daemon/redaction_cache.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
 namespace scopedfs {
 
-absl::StatusOr<std::shared_ptr<const RangeList>> RedactionCache::RangesFor(
+absl::StatusOr<std::shared_ptr<const RedactionPlan>> RedactionCache::PlanFor(
     int fd, const struct stat& st, const redact::Profile& profile) {
-  const int profile_bits = (profile.exif_gps ? 1 : 0) |
-                           (profile.xmp_location ? 2 : 0) |
-                           (profile.video_location ? 4 : 0);
+  const bool allowlist = profile.mode == redact::Profile::Mode::kAllowlist;
+  const int profile_bits =
+      (profile.exif_gps ? 1 : 0) | (profile.xmp_location ? 2 : 0) |
+      (profile.video_location ? 4 : 0) | (allowlist ? 8 : 0) |
+      (profile.keep_capture_time ? 16 : 0);
   const Key key{st.st_dev,         st.st_ino,          st.st_size,
                 st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
                 st.st_ctim.tv_nsec, profile_bits};
@@ -17,13 +23,28 @@ absl::StatusOr<std::shared_ptr<const RangeList>> RedactionCache::RangesFor(
   }
   // Parsed outside the lock: a slow file must not stall other opens.
   const redact::FdSource source(fd, st.st_size);
-  auto plan = redact::PlanRedaction(source, profile);
-  if (!plan.ok()) return plan.status();
-  auto shared = std::make_shared<const RangeList>(std::move(plan->ranges));
+  absl::StatusOr<redact::Redaction> planned =
+      redact::PlanRedaction(source, profile);
+  if (!planned.ok()) return planned.status();
+  auto plan = std::make_shared<RedactionPlan>();
+  plan->format = planned->format;
+  plan->ranges = std::move(planned->ranges);
+  std::shared_ptr<const RedactionPlan> shared = std::move(plan);
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= kMaxEntries) cache_.clear();
   cache_[key] = shared;
   return shared;
+}
+
+std::string DescribeRedaction(const std::string& profile_name,
+                              const redact::Profile& profile,
+                              const RedactionPlan& plan) {
+  return absl::StrCat(
+      "profile=", profile_name, " mode=",
+      profile.mode == redact::Profile::Mode::kAllowlist ? "allowlist"
+                                                        : "location",
+      " format=", redact::FormatName(plan.format),
+      " ranges=", plan.ranges.size());
 }
 
 }  // namespace scopedfs

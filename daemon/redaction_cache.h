@@ -1,7 +1,7 @@
-// Redaction ranges per file version: computing them reads the file's
-// metadata, so a file opened again unchanged reuses them. Keyed by
-// (dev, ino, size, mtime, ctime, profile): any change to the file changes
-// the key. Bounded; a full cache starts over.
+// Redaction plans per file version: planning reads the file's metadata, so
+// a file opened again unchanged reuses its plan. Keyed by (dev, ino, size,
+// mtime, ctime, profile): any change to the file changes the key. Bounded;
+// a full cache starts over.
 #ifndef SCOPEDFS_DAEMON_REDACTION_CACHE_H_
 #define SCOPEDFS_DAEMON_REDACTION_CACHE_H_
 
@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -21,11 +22,17 @@ namespace scopedfs {
 
 using RangeList = std::vector<redact::ByteRange>;
 
+// One file version's redaction: its format and the ranges a view zeroes.
+struct RedactionPlan {
+  redact::Format format = redact::Format::kUnknown;
+  RangeList ranges;
+};
+
 class RedactionCache {
  public:
-  // The ranges of the open file `fd` (status `st`) under `profile`.
+  // The plan for the open file `fd` (status `st`) under `profile`.
   // An error means the open must be refused (fail closed).
-  absl::StatusOr<std::shared_ptr<const RangeList>> RangesFor(
+  absl::StatusOr<std::shared_ptr<const RedactionPlan>> PlanFor(
       int fd, const struct stat& st, const redact::Profile& profile);
 
  private:
@@ -33,9 +40,14 @@ class RedactionCache {
                          int64_t, int>;
   static constexpr size_t kMaxEntries = 4096;
   absl::Mutex mu_;
-  absl::flat_hash_map<Key, std::shared_ptr<const RangeList>> cache_
+  absl::flat_hash_map<Key, std::shared_ptr<const RedactionPlan>> cache_
       ABSL_GUARDED_BY(mu_);
 };
+
+// "profile=NAME mode=allowlist format=jpeg ranges=N", for the audit trail.
+std::string DescribeRedaction(const std::string& profile_name,
+                              const redact::Profile& profile,
+                              const RedactionPlan& plan);
 
 }  // namespace scopedfs
 

@@ -30,6 +30,17 @@ void Server::InvalidateAfterPolicyChange(fuse_session* se) {
           entries.size());
 }
 
+void Server::InvalidateRedactedView(const Node* node) {
+  if (session_ == nullptr || node->redacted_view || node->type != S_IFREG) {
+    return;
+  }
+  // Only the id is used: if the kernel forgets the view meanwhile, it
+  // answers ENOENT and nothing happens.
+  const Node* view = nodes_.Find(node->dev, node->ino, /*redacted_view=*/true);
+  if (view == nullptr) return;
+  fuse_lowlevel_notify_inval_inode(session_, nodes_.IdOf(view), 0, 0);
+}
+
 std::string RenderStats(const Server& server, uint64_t sequence) {
   std::string out = absl::StrCat("sequence ", sequence, "\n");
   server.ForEachCounter([&out](const std::string& name, uint64_t value, bool) {

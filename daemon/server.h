@@ -14,7 +14,6 @@
 #include "daemon/fuse/file_handle.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
-#include "daemon/redaction_cache.h"
 #include "daemon/stats.h"
 
 struct fuse_session;
@@ -38,7 +37,6 @@ class Server {
   NodeTable& nodes() { return nodes_; }
   PolicyStore& policy() { return *policy_; }
   AccessMediator& access() { return access_; }
-  RedactionCache& redactions() { return redactions_; }
   OpenHandles& handles() { return handles_; }
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
@@ -66,16 +64,27 @@ class Server {
   // files keep working: a policy decides opens, not the I/O of open files.
   void InvalidateAfterPolicyChange(fuse_session* se);
 
+  // The session, for notifications sent while serving. Set before the
+  // mount serves.
+  void set_session(fuse_session* se) { session_ = se; }
+
+  // After the file `node` may have changed through the mount (a writer's
+  // flush or release, a truncate, a write served by the daemon): the kernel
+  // drops the page cache of its redacted view, if it has one, so readers of
+  // the view read the new version, redacted by its own plan. (Their cached
+  // pages were redacted versions of the old one: stale, never unredacted.)
+  void InvalidateRedactedView(const Node* node);
+
  private:
   NodeTable nodes_;
   Stats stats_;
   const ServerOptions options_;
   PolicyStore* const policy_;
   AccessMediator access_;
-  RedactionCache redactions_;
   OpenHandles handles_;  // After nodes_: freed first (handles hold no node).
   audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};
+  fuse_session* session_ = nullptr;
 };
 
 // "name value" lines (sequence first), for the SIGUSR1 dump.

@@ -47,6 +47,15 @@ struct Stats {
   Counter opens_cached{0};  // Served by the daemon through the page cache.
   Counter opens_redacted{0};  // Redacted views, served by the daemon.
   Counter redacted_reads{0};
+  // Redacted opens refused because no redactor could vouch for the file
+  // (unknown or unparseable format), and views re-planned because the file
+  // changed under an open redacted descriptor.
+  Counter redacted_opens_refused{0};
+  Counter redacted_replans{0};
+  // Content sniffs (a file's first bytes read for its class), and those that
+  // failed (the decision then fails closed).
+  Counter content_sniffs{0};
+  Counter content_sniff_failures{0};
   Counter backing_registered{0};
   Counter backing_released{0};
   Counter backing_failures{0};

@@ -122,6 +122,8 @@ struct Engine::Impl {
   bool has_redaction_rules = false;
   // Some rule has an owner condition (see UsesOwnership).
   bool uses_ownership = false;
+  // Some rule has a classes condition (see UsesClasses).
+  bool uses_classes = false;
 
   // Per-request state of one decision.
   struct Eval {
@@ -479,6 +481,7 @@ absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& 
   for (const v1::Rule& rule : policy.rules()) {
     impl->has_redaction_rules |= rule.action() == v1::ALLOW_REDACTED;
     impl->uses_ownership |= rule.owner() != v1::ANY_OWNER;
+    impl->uses_classes |= rule.classes_size() > 0;
   }
   return std::shared_ptr<const Engine>(new Engine(std::move(impl)));
 }
@@ -575,6 +578,7 @@ uint64_t Engine::generation() const { return impl_->generation; }
 bool Engine::HasRedactionRules() const { return impl_->has_redaction_rules; }
 
 bool Engine::UsesOwnership() const { return impl_->uses_ownership; }
+bool Engine::UsesClasses() const { return impl_->uses_classes; }
 
 const std::string* Engine::AppOf(uint32_t uid, uint32_t gid) const {
   const int32_t app = impl_->Identify(uid, gid);

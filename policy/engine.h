@@ -115,6 +115,9 @@ class Engine {
   // Whether any rule has an owner condition: only then does a decision need
   // Request.caller_is_owner (the daemon skips the owner store otherwise).
   bool UsesOwnership() const;
+  // Whether any rule has a classes condition: only then can a file's content
+  // change a verdict (the daemon reads no content otherwise).
+  bool UsesClasses() const;
   // The app a caller with (uid, gid) is identified as (rule 3 above), or
   // null when it is none. Valid while the engine lives.
   const std::string* AppOf(uint32_t uid, uint32_t gid) const;

@@ -1,7 +1,9 @@
 #include "redact/exif.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -21,6 +23,10 @@ constexpr uint64_t kMaxGpsValue = 1 << 20;  // one out-of-line GPS value
 constexpr uint64_t kMaxXmpValue = 1 << 26;  // an XMP packet
 
 constexpr uint16_t kTagGpsInfo = 0x8825;
+constexpr uint16_t kTagExifIfd = 0x8769;
+constexpr uint16_t kTagSubIfds = 330;
+constexpr uint16_t kTagInteropIfd = 0xa005;
+constexpr uint32_t kMaxSubIfds = 64;  // pointers in one SubIFDs entry
 constexpr uint16_t kTagXmlPacket = 700;
 
 struct Entry {
@@ -54,15 +60,20 @@ class Tiff {
   Tiff(const Source& source, uint64_t offset, uint64_t length)
       : source_(source), offset_(offset), length_(length) {}
 
-  absl::Status Init(uint32_t* ifd0) {
+  // `any_magic`: whole TIFF-based raw files (ORF "IIRO"/"IIRS"/"MMOR",
+  // RW2 "IIU\0") replace 42 with a magic of their own; DetectFormat has
+  // already vouched for them, so only the byte order matters here.
+  absl::Status Init(uint32_t* ifd0, bool any_magic = false) {
     if (offset_ > source_.size() || length_ > source_.size() - offset_) {
       return absl::OutOfRangeError("TIFF structure outside the file");
     }
     std::string h;
     if (absl::Status s = Read(0, 8, &h); !s.ok()) return s;
-    if (h.compare(0, 4, "II*\0", 4) == 0) {
+    if (h.compare(0, 4, "II*\0", 4) == 0 ||
+        (any_magic && h.compare(0, 2, "II") == 0)) {
       little_ = true;
-    } else if (h.compare(0, 4, "MM\0*", 4) == 0) {
+    } else if (h.compare(0, 4, "MM\0*", 4) == 0 ||
+               (any_magic && h.compare(0, 2, "MM") == 0)) {
       little_ = false;
     } else {
       return absl::InvalidArgumentError("no TIFF header");
@@ -77,7 +88,34 @@ class Tiff {
           absl::StrCat("TIFF read of ", n, " bytes at ", rel, " past ",
                        length_));
     }
-    return source_.Read(offset_ + rel, n, out);
+    absl::Status s = source_.Read(offset_ + rel, n, out);
+    // Inside our bounds the source must be readable: its failure is an I/O
+    // error the caller reports, not a malformed structure.
+    if (!s.ok()) source_failed_ = true;
+    return s;
+  }
+
+  bool source_failed() const { return source_failed_; }
+  uint64_t length() const { return length_; }
+
+  // The LONG/IFD values of a pointer entry (SubIFDs, ExifIFD, ...), at most
+  // `max` of them.
+  absl::Status ReadPointers(const Entry& e, uint64_t entry_rel, uint32_t max,
+                            std::vector<uint32_t>* out) const {
+    if ((e.type != 4 && e.type != 13) || e.count == 0 || e.count > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed IFD pointer in tag ", e.tag));
+    }
+    ByteRange where;
+    if (absl::Status s = ValueRange(e, entry_rel, 4 * max, &where); !s.ok()) {
+      return s;
+    }
+    std::string buf;
+    if (absl::Status s = Read(where.offset, where.length, &buf); !s.ok()) {
+      return s;
+    }
+    for (uint32_t i = 0; i < e.count; ++i) out->push_back(U32(&buf[4 * i]));
+    return absl::OkStatus();
   }
 
   absl::Status ReadIfd(uint32_t rel, Ifd* ifd) const {
@@ -161,7 +199,51 @@ class Tiff {
   uint64_t offset_;
   uint64_t length_;
   bool little_ = true;
+  mutable bool source_failed_ = false;
 };
+
+// Every IFD reachable from IFD0: the main chain, the Exif IFD (34665) of
+// any of them, and SubIFDs (330) with their chains. The Exif IFD's own
+// next pointer is not followed: writers leave junk there and readers
+// ignore it. Revisits are skipped, so loops end.
+absl::Status CollectIfds(const Tiff& tiff, uint32_t ifd0,
+                         std::vector<std::pair<uint32_t, Ifd>>* out) {
+  absl::flat_hash_set<uint32_t> seen;
+  struct Todo {
+    uint32_t rel;
+    bool chain;
+  };
+  std::vector<Todo> todo = {{ifd0, true}};
+  std::vector<uint32_t> targets;
+  while (!todo.empty()) {
+    Todo t = todo.back();
+    todo.pop_back();
+    for (uint32_t rel = t.rel; rel != 0 && seen.insert(rel).second;) {
+      if (seen.size() > kMaxIfds) {
+        return absl::InvalidArgumentError("too many IFDs");
+      }
+      Ifd ifd;
+      if (absl::Status s = tiff.ReadIfd(rel, &ifd); !s.ok()) return s;
+      for (uint32_t i = 0; i < ifd.count; ++i) {
+        const Entry& e = ifd.entries[i];
+        if (e.tag != kTagExifIfd && e.tag != kTagSubIfds) continue;
+        targets.clear();
+        if (absl::Status s =
+                tiff.ReadPointers(e, rel + 2 + 12 * i, kMaxSubIfds, &targets);
+            !s.ok()) {
+          return s;
+        }
+        for (uint32_t target : targets) {
+          todo.push_back({target, e.tag == kTagSubIfds});
+        }
+      }
+      const uint32_t next = t.chain ? ifd.next : 0;
+      out->emplace_back(rel, std::move(ifd));
+      rel = next;
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -170,12 +252,19 @@ absl::Status FindExifGpsRanges(const Source& source, uint64_t tiff_offset,
                                std::vector<ByteRange>* out) {
   Tiff tiff(source, tiff_offset, tiff_length);
   uint32_t ifd0;
-  if (absl::Status s = tiff.Init(&ifd0); !s.ok()) return s;
+  if (absl::Status s = tiff.Init(&ifd0, /*any_magic=*/true); !s.ok()) {
+    return s;
+  }
   if (ifd0 == 0) return absl::InvalidArgumentError("no IFD0");
 
-  // GPSInfo belongs in IFD0, but multi-page TIFFs may have one per page.
+  // GPSInfo belongs in IFD0, but multi-page TIFFs have one per page, and
+  // some writers put it in the Exif IFD or a SubIFD, where exiftool still
+  // finds it.
+  std::vector<std::pair<uint32_t, Ifd>> ifds;
+  absl::Status s = CollectIfds(tiff, ifd0, &ifds);
+  if (!s.ok()) return s;
   std::vector<uint32_t> gps_ifds;
-  absl::Status s = tiff.WalkChain(ifd0, [&](uint32_t, const Ifd& ifd) {
+  for (const auto& [rel, ifd] : ifds) {
     for (const Entry& e : ifd.entries) {
       if (e.tag != kTagGpsInfo) continue;
       if ((e.type != 4 && e.type != 13) || e.count != 1 || e.value == 0) {
@@ -183,9 +272,7 @@ absl::Status FindExifGpsRanges(const Source& source, uint64_t tiff_offset,
       }
       gps_ifds.push_back(e.value);
     }
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
+  }
 
   std::vector<ByteRange> found;
   for (uint32_t rel : gps_ifds) {
@@ -267,17 +354,297 @@ absl::Status FindTiffLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
-// TODO(allowlist): stubs until the allowlist redactors land.
-absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
-                                     uint64_t tiff_length, const Profile&,
-                                     std::vector<ByteRange>* out) {
-  out->push_back({tiff_offset, tiff_length});
+namespace {
+
+// A tag an allowlist keeps, with the only shape it may have: a bounded
+// value, so a crafted "Orientation" cannot keep a kilobyte of GPS data.
+struct Allowed {
+  uint16_t tag;
+  uint16_t type;
+  uint32_t max_count;
+};
+
+// IFD0 of an embedded EXIF: how to show the picture.
+constexpr Allowed kExifIfd0Tags[] = {
+    {0x0112, 3, 1},  // Orientation
+    {0x011a, 5, 1},  // XResolution
+    {0x011b, 5, 1},  // YResolution
+    {0x0128, 3, 1},  // ResolutionUnit
+    {0x0213, 3, 1},  // YCbCrPositioning
+};
+constexpr Allowed kIfd0TimeTags[] = {
+    {0x0132, 2, 32},  // DateTime ("YYYY:MM:DD HH:MM:SS\0" is 20)
+};
+// The Exif IFD with keep_capture_time.
+constexpr Allowed kExifTimeTags[] = {
+    {0x9003, 2, 32},  // DateTimeOriginal
+    {0x9004, 2, 32},  // CreateDate
+    {0x9010, 2, 16},  // OffsetTime
+    {0x9011, 2, 16},  // OffsetTimeOriginal
+    {0x9012, 2, 16},  // OffsetTimeDigitized
+    {0x9290, 2, 16},  // SubSecTime
+    {0x9291, 2, 16},  // SubSecTimeOriginal
+    {0x9292, 2, 16},  // SubSecTimeDigitized
+};
+
+template <size_t N>
+bool IsAllowed(const Allowed (&list)[N], const Entry& e) {
+  for (const Allowed& a : list) {
+    if (a.tag == e.tag) return a.type == e.type && e.count <= a.max_count;
+  }
+  return false;
+}
+
+// Keeps entry `i` of the IFD at `rel` and its value; false (keep nothing)
+// when the value does not lie inside the structure.
+bool KeepEntry(const Tiff& tiff, uint32_t rel, uint32_t i, const Entry& e,
+               std::vector<ByteRange>* keep) {
+  const uint64_t entry_rel = rel + 2 + 12 * uint64_t{i};
+  ByteRange value;
+  if (!tiff.ValueRange(e, entry_rel, 64, &value).ok()) return false;
+  keep->push_back({entry_rel, 12});
+  keep->push_back(value);  // inside the entry when inline
+  return true;
+}
+
+// The bytes of an embedded EXIF that stay (relative to its TIFF header).
+// Any error means nothing stays.
+absl::Status ExifKeep(Tiff& tiff, const Profile& profile,
+                      std::vector<ByteRange>* keep) {
+  uint32_t ifd0;
+  if (absl::Status s = tiff.Init(&ifd0); !s.ok()) return s;
+  Ifd ifd;
+  if (absl::Status s = tiff.ReadIfd(ifd0, &ifd); !s.ok()) return s;
+  keep->push_back({0, 8});     // header
+  keep->push_back({ifd0, 2});  // entry count; the next pointer is zeroed
+  for (uint32_t i = 0; i < ifd.count; ++i) {
+    const Entry& e = ifd.entries[i];
+    if (IsAllowed(kExifIfd0Tags, e) ||
+        (profile.keep_capture_time && IsAllowed(kIfd0TimeTags, e))) {
+      KeepEntry(tiff, ifd0, i, e, keep);
+      continue;
+    }
+    if (!profile.keep_capture_time || e.tag != kTagExifIfd ||
+        (e.type != 4 && e.type != 13) || e.count != 1) {
+      continue;
+    }
+    // The Exif IFD keeps its count and the capture-time entries only.
+    Ifd exif;
+    if (e.value == 0 || e.value == ifd0 ||
+        !tiff.ReadIfd(e.value, &exif).ok()) {
+      if (tiff.source_failed()) return absl::DataLossError("read failed");
+      continue;  // unreadable: the pointer goes with everything else
+    }
+    keep->push_back({ifd0 + 2 + 12 * uint64_t{i}, 12});
+    keep->push_back({e.value, 2});
+    for (uint32_t j = 0; j < exif.count; ++j) {
+      if (IsAllowed(kExifTimeTags, exif.entries[j])) {
+        KeepEntry(tiff, e.value, j, exif.entries[j], keep);
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
-absl::Status FindTiffAllowlistRanges(const Source&, const Profile&,
-                                     std::vector<ByteRange>*) {
-  return absl::UnimplementedError("TIFF allowlist redactor not written yet");
+// Appends the complement of `keep` (relative, any order) within
+// [0, length), shifted by `base`.
+void ZeroComplement(std::vector<ByteRange> keep, uint64_t base,
+                    uint64_t length, std::vector<ByteRange>* out) {
+  uint64_t at = 0;
+  for (const ByteRange& k : Normalize(std::move(keep))) {
+    if (k.offset >= length) break;
+    if (k.offset > at) out->push_back({base + at, k.offset - at});
+    at = std::max(at, std::min(k.end(), length));
+  }
+  if (at < length) out->push_back({base + at, length - at});
+}
+
+}  // namespace
+
+absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
+                                     uint64_t tiff_length,
+                                     const Profile& profile,
+                                     std::vector<ByteRange>* out) {
+  if (tiff_offset > source.size() ||
+      tiff_length > source.size() - tiff_offset) {
+    return absl::OutOfRangeError("EXIF outside the file");
+  }
+  // Fail closed by construction: what is not positively kept is zeroed.
+  Tiff tiff(source, tiff_offset, tiff_length);
+  std::vector<ByteRange> keep;
+  absl::Status s = ExifKeep(tiff, profile, &keep);
+  if (tiff.source_failed()) return s.ok() ? absl::DataLossError("read") : s;
+  if (!s.ok()) keep.clear();  // cannot follow it: all of it goes
+  ZeroComplement(std::move(keep), tiff_offset, tiff_length, out);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Tags that decoding the image data of a TIFF, DNG or TIFF-based raw
+// needs (plus orientation and resolution, which say how to show it).
+bool IsDecodeTag(uint16_t tag) {
+  switch (tag) {
+    case 254: case 255: case 256: case 257: case 258: case 259: case 262:
+    case 266: case 273: case 274: case 277: case 278: case 279: case 282:
+    case 283: case 284: case 296: case 301: case 317: case 318: case 319:
+    case 320: case 322: case 323: case 324: case 325: case 330: case 332:
+    case 338: case 339: case 347: case 513: case 514: case 529: case 530:
+    case 531: case 532: case 34675:
+    case 33421: case 33422:  // CFARepeatPatternDim, CFAPattern
+    case 50752:              // CR2 slices: how the raw strips interleave
+      return true;
+    // DNG colour/calibration/levels (50706-50741) minus free text, lens
+    // and private data.
+    case 50708:  // UniqueCameraModel
+    case 50709:  // LocalizedCameraModel
+    case 50735:  // CameraSerialNumber
+    case 50736:  // LensInfo
+    case 50740:  // DNGPrivateData (holds the original MakerNote)
+      return false;
+    default:
+      return tag >= 50706 && tag <= 50741;
+  }
+}
+
+constexpr int kMaxDepth = 8;  // SubIFDs / Exif / GPS / Interop nesting
+
+// Collects what a whole-TIFF allowlist view zeroes: entries outside the
+// allowlist, their out-of-line values and the IFDs they point to.
+class TiffAllowlist {
+ public:
+  TiffAllowlist(const Tiff& tiff, const Profile& profile,
+                std::vector<ByteRange>* zero)
+      : tiff_(tiff), profile_(profile), zero_(zero) {}
+
+  // An image IFD chain (main chain or a SubIFDs chain): every IFD keeps
+  // its count, next pointer and decode entries.
+  absl::Status KeepChain(uint32_t rel, int depth) {
+    while (rel != 0) {
+      uint32_t next;
+      if (absl::Status s = KeepIfd(rel, /*image=*/true, depth, &next);
+          !s.ok()) {
+        return s;
+      }
+      rel = next;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status KeepIfd(uint32_t rel, bool image, int depth, uint32_t* next) {
+    if (depth > kMaxDepth || !kept_.insert(rel).second ||
+        kept_.size() > kMaxIfds) {
+      return absl::InvalidArgumentError("IFDs too deep, many or looping");
+    }
+    Ifd ifd;
+    if (absl::Status s = tiff_.ReadIfd(rel, &ifd); !s.ok()) return s;
+    for (uint32_t i = 0; i < ifd.count; ++i) {
+      const Entry& e = ifd.entries[i];
+      const uint32_t entry_rel = rel + 2 + 12 * i;
+      absl::Status s = absl::OkStatus();
+      if (image && e.tag == kTagSubIfds) {
+        std::vector<uint32_t> subs;
+        s = tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &subs);
+        for (size_t k = 0; s.ok() && k < subs.size(); ++k) {
+          s = KeepChain(subs[k], depth + 1);
+        }
+      } else if (image && profile_.keep_capture_time &&
+                 e.tag == kTagExifIfd) {
+        std::vector<uint32_t> exif;
+        s = tiff_.ReadPointers(e, entry_rel, 1, &exif);
+        uint32_t ignored;
+        if (s.ok()) s = KeepIfd(exif[0], /*image=*/false, depth + 1, &ignored);
+      } else if (image ? (IsDecodeTag(e.tag) ||
+                          (profile_.keep_capture_time && e.tag == 306))
+                       : IsAllowed(kExifTimeTags, e)) {
+        // kept as is
+      } else {
+        s = ZeroEntry(e, entry_rel, depth);
+      }
+      if (!s.ok()) return s;
+    }
+    const uint64_t next_rel = rel + 2 + 12 * uint64_t{ifd.count};
+    // The Exif IFD (kept for capture time) has no business chaining on.
+    if (!image) zero_->push_back({next_rel, 4});
+    *next = image ? ifd.next : 0;
+    return absl::OkStatus();
+  }
+
+  // Zeroes the 12-byte entry, its value and, for pointers, what they point
+  // to. Values running past the end are zeroed up to it.
+  absl::Status ZeroEntry(const Entry& e, uint64_t entry_rel, int depth) {
+    zero_->push_back({entry_rel, 12});
+    const uint64_t size = TypeSize(e.type) * e.count;
+    if (size > 4 && e.value < tiff_.length()) {
+      zero_->push_back(
+          {e.value, std::min<uint64_t>(size, tiff_.length() - e.value)});
+    }
+    const bool pointer = e.tag == kTagExifIfd || e.tag == kTagGpsInfo ||
+                         e.tag == kTagInteropIfd || e.tag == kTagSubIfds ||
+                         e.type == 13;
+    if (!pointer || (e.type != 4 && e.type != 13)) return absl::OkStatus();
+    std::vector<uint32_t> targets;
+    if (!tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &targets).ok()) {
+      // Not a pointer we can follow: there is nothing it leads readers to.
+      return tiff_.source_failed() ? absl::DataLossError("read failed")
+                                   : absl::OkStatus();
+    }
+    for (uint32_t target : targets) {
+      if (absl::Status s = ZeroIfd(target, depth + 1); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  // A metadata IFD (Exif, GPS, Interop, SubIFDs of one): all of it.
+  absl::Status ZeroIfd(uint32_t rel, int depth) {
+    if (rel == 0 || rel >= tiff_.length() || !zeroed_.insert(rel).second) {
+      return absl::OkStatus();
+    }
+    if (depth > kMaxDepth || zeroed_.size() > kMaxIfds) {
+      return absl::InvalidArgumentError("metadata IFDs too deep or many");
+    }
+    Ifd ifd;
+    if (!tiff_.ReadIfd(rel, &ifd).ok()) {
+      if (tiff_.source_failed()) return absl::DataLossError("read failed");
+      // Cut off or a silly count: everything from it to the end.
+      zero_->push_back({rel, tiff_.length() - rel});
+      return absl::OkStatus();
+    }
+    zero_->push_back({rel, 2 + 12 * uint64_t{ifd.count} + 4});
+    for (uint32_t i = 0; i < ifd.count; ++i) {
+      if (absl::Status s =
+              ZeroEntry(ifd.entries[i], rel + 2 + 12 * uint64_t{i}, depth);
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const Tiff& tiff_;
+  const Profile& profile_;
+  std::vector<ByteRange>* zero_;
+  absl::flat_hash_set<uint32_t> kept_;
+  absl::flat_hash_set<uint32_t> zeroed_;
+};
+
+}  // namespace
+
+absl::Status FindTiffAllowlistRanges(const Source& source,
+                                     const Profile& profile,
+                                     std::vector<ByteRange>* out) {
+  Tiff tiff(source, 0, source.size());
+  uint32_t ifd0;
+  if (absl::Status s = tiff.Init(&ifd0, /*any_magic=*/true); !s.ok()) {
+    return s;
+  }
+  if (ifd0 == 0) return absl::InvalidArgumentError("no IFD0");
+  std::vector<ByteRange> zero;
+  TiffAllowlist walk(tiff, profile, &zero);
+  if (absl::Status s = walk.KeepChain(ifd0, 0); !s.ok()) return s;
+  out->insert(out->end(), zero.begin(), zero.end());
+  return absl::OkStatus();
 }
 
 }  // namespace scopedfs::redact

@@ -4,9 +4,9 @@
 // parsers still skip the box; ranges cover everything after the header, for a
 // FullBox including its version/flags):
 //   * 'loci' (3GPP location), '\xA9xyz' (QuickTime/ffmpeg ISO 6709 string),
-//     'gps ' and 'gps0' (dashcam): the whole payload, wherever they appear in
-//     the walked tree (top level, moov, trak, mdia, minf, udta, meta, moof,
-//     traf).
+//     '@xyz' (Samsung's), 'gps ' and 'gps0' (dashcam): the whole payload,
+//     wherever they appear in the walked tree (top level, moov, trak, mdia,
+//     minf, udta, meta, moof, traf).
 //   * ilst items (iTunes 'mdir' or QuickTime 'mdta' meta): for an item that is
 //     a location — type '\xA9xyz'/'loci'/'gps '/'gps0', a 1-based index into
 //     the sibling 'keys' box whose key names a location
@@ -38,6 +38,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -67,6 +68,7 @@ constexpr uint32_t FourCC(const char (&s)[5]) {
 
 constexpr uint32_t kLoci = FourCC("loci");
 constexpr uint32_t kXyz = 0xA978797Au;  // '\xA9' 'x' 'y' 'z'
+constexpr uint32_t kAtXyz = FourCC("@xyz");  // Samsung's ISO 6709 string
 constexpr uint32_t kGps = FourCC("gps ");
 constexpr uint32_t kGps0 = FourCC("gps0");
 constexpr uint32_t kUuid = FourCC("uuid");
@@ -90,7 +92,8 @@ constexpr uint8_t kXmpUuid[16] = {0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9,
                                   0x91, 0xE3, 0xAF, 0xAC};
 
 bool IsLocationBox(uint32_t type) {
-  return type == kLoci || type == kXyz || type == kGps || type == kGps0;
+  return type == kLoci || type == kXyz || type == kAtXyz || type == kGps ||
+         type == kGps0;
 }
 
 // Containers whose children are walked (plain boxes, no version/flags).
@@ -205,7 +208,7 @@ class Walker {
     return WalkChildren(0, source_.size(), /*depth=*/0, /*top=*/true);
   }
 
- private:
+ protected:
   void Add(uint64_t offset, uint64_t end) {
     if (end > offset) out_->push_back(ByteRange{offset, end - offset});
   }
@@ -568,7 +571,11 @@ class Walker {
     return source_.Read(box.payload(), box.payload_size(), data);
   }
 
-  absl::Status ParseIinf(const Box& iinf, std::map<uint32_t, ItemInfo>* items) {
+  // `all`, if given, also gets every infe entry in order, duplicates and
+  // version 0/1 entries (which have no item_type: type 0) included.
+  absl::Status ParseIinf(
+      const Box& iinf, std::map<uint32_t, ItemInfo>* items,
+      std::vector<std::pair<uint32_t, ItemInfo>>* all = nullptr) {
     std::string data;
     absl::Status s = ReadTable(iinf, &data);
     if (!s.ok()) return s;
@@ -599,7 +606,14 @@ class Walker {
       Cursor e(body);
       uint64_t v = e.U(1);
       e.Skip(3);
-      if (v < 2) continue;  // no item_type: not an Exif/XMP item
+      if (v < 2) {  // no item_type: not an Exif/XMP item
+        uint64_t old_id = e.U(2);
+        if (!e.ok()) return Malformed("truncated infe", iinf.offset);
+        if (all != nullptr) {
+          all->emplace_back(static_cast<uint32_t>(old_id), ItemInfo{});
+        }
+        continue;
+      }
       uint64_t id = e.U(v == 2 ? 2 : 4);
       e.Skip(2);  // protection index
       ItemInfo info;
@@ -607,6 +621,7 @@ class Walker {
       if (!e.ok()) return Malformed("truncated infe", iinf.offset);
       e.CString();  // item_name
       if (info.type == kMime) info.content_type = e.CString();
+      if (all != nullptr) all->emplace_back(static_cast<uint32_t>(id), info);
       if (items->count(static_cast<uint32_t>(id)) > 0) {
         // A duplicate ID: keep the one that needs redaction.
         if (info.type != kExif && info.type != kMime) continue;
@@ -699,6 +714,322 @@ class Walker {
   uint64_t boxes_ = 0;
 };
 
+
+// ---- kAllowlist -----------------------------------------------------------
+//
+// Keeps the boxes decoding needs and zeroes the payload of every other box
+// (headers stay, so parsers still skip them):
+//   * walked containers: moov, trak, edts, mdia, minf, stbl, mvex, moof,
+//     traf, mfra; kept whole: the leaf boxes of kKeptBoxes (sample tables,
+//     headers, fragments, mdat);
+//   * the file-level HEIF/AVIF 'meta' whose hdlr is 'pict': its item
+//     structure (hdlr, pitm, iloc, iinf, iref, idat, grpl, dinf, ipma) and
+//     the image properties of kKeptProperties stay; every other child is
+//     zeroed. The data of non-image items (kImageItems lists the image
+//     ones) is zeroed wherever iloc puts it (mdat or idat), but for the Exif
+//     item, which keeps what FindExifAllowlistRanges keeps;
+//   * Canon's CR3 'uuid' (85C0B687-...): CNCV, CCTP, CTBO and THMB stay; the
+//     CMT1-4 TIFF/EXIF blocks and anything else are zeroed;
+//   * zeroed: udta, every other meta (QuickTime mdta keys/ilst, iTunes
+//     mdir), every other uuid (XMP, PRVW, ...), free/skip/wide, unknown
+//     boxes, and bytes after the last box.
+// A box that cannot be followed zeroes the rest of its parent from its
+// first byte; unparseable iinf/iloc and items stored by reference are
+// errors, since their data cannot be located.
+
+constexpr uint8_t kCanonUuid[16] = {0x85, 0xC0, 0xB6, 0x87, 0x82, 0x0F,
+                                    0x11, 0xE0, 0x81, 0x11, 0xF4, 0xCE,
+                                    0x46, 0x2B, 0x6A, 0x48};
+
+bool IsAllowedContainer(uint32_t type) {
+  switch (type) {
+    case FourCC("moov"):
+    case FourCC("trak"):
+    case FourCC("edts"):
+    case FourCC("mdia"):
+    case FourCC("minf"):
+    case FourCC("stbl"):
+    case FourCC("mvex"):
+    case FourCC("moof"):
+    case FourCC("traf"):
+    case FourCC("mfra"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Leaf boxes kept whole: decoding structure and media data.
+bool IsKeptBox(uint32_t type) {
+  switch (type) {
+    case FourCC("ftyp"): case FourCC("styp"): case FourCC("mdat"):
+    case FourCC("mvhd"): case FourCC("tkhd"): case FourCC("elst"):
+    case FourCC("mdhd"): case FourCC("hdlr"): case FourCC("elng"):
+    case FourCC("vmhd"): case FourCC("smhd"): case FourCC("nmhd"):
+    case FourCC("hmhd"): case FourCC("sthd"): case FourCC("gmhd"):
+    case FourCC("dinf"): case FourCC("dref"): case FourCC("stsd"):
+    case FourCC("stts"): case FourCC("stss"): case FourCC("ctts"):
+    case FourCC("cslg"): case FourCC("stsc"): case FourCC("stsz"):
+    case FourCC("stz2"): case FourCC("stco"): case FourCC("co64"):
+    case FourCC("sgpd"): case FourCC("sbgp"): case FourCC("sdtp"):
+    case FourCC("stps"): case FourCC("subs"): case FourCC("saiz"):
+    case FourCC("saio"): case FourCC("tref"): case FourCC("trex"):
+    case FourCC("mehd"): case FourCC("mfhd"): case FourCC("tfhd"):
+    case FourCC("tfdt"): case FourCC("trun"): case FourCC("senc"):
+    case FourCC("sidx"): case FourCC("tfra"): case FourCC("mfro"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+// HEIF/AVIF item properties that describe how to decode and show an image.
+bool IsKeptProperty(uint32_t type) {
+  switch (type) {
+    case FourCC("ispe"): case FourCC("pixi"): case FourCC("colr"):
+    case FourCC("hvcC"): case FourCC("av1C"): case FourCC("avcC"):
+    case FourCC("vvcC"): case FourCC("jpgC"): case FourCC("uncC"):
+    case FourCC("cmpd"): case FourCC("irot"): case FourCC("imir"):
+    case FourCC("clap"): case FourCC("pasp"): case FourCC("auxC"):
+    case FourCC("rloc"): case FourCC("lsel"): case FourCC("a1op"):
+    case FourCC("a1lx"): case FourCC("clli"): case FourCC("mdcv"):
+    case FourCC("cclv"): case FourCC("amve"): case FourCC("iscl"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Item types whose data is an image (or a derivation of images).
+bool IsImageItem(uint32_t type) {
+  switch (type) {
+    case FourCC("hvc1"): case FourCC("hev1"): case FourCC("av01"):
+    case FourCC("avc1"): case FourCC("vvc1"): case FourCC("jpeg"):
+    case FourCC("j2k1"): case FourCC("unci"): case FourCC("hvt1"):
+    case FourCC("lhv1"): case FourCC("grid"): case FourCC("iden"):
+    case FourCC("iovl"): case FourCC("tmap"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+class AllowlistWalker : public Walker {
+ public:
+  using Walker::Walker;
+
+  absl::Status Run() {
+    return Walk(0, source_.size(), /*depth=*/0, /*top=*/true);
+  }
+
+ private:
+  absl::Status Walk(uint64_t begin, uint64_t end, int depth, bool top) {
+    if (depth > kMaxDepth) return Malformed("boxes nested too deep", begin);
+    uint64_t pos = begin;
+    while (pos < end) {
+      Box box;
+      absl::Status s = end - pos < 8 ? Malformed("short box", pos)
+                                     : ReadHeader(pos, end, top, &box);
+      if (absl::IsDataLoss(s)) {
+        Add(pos, end);  // cannot be followed: nothing after it is vouched for
+        return absl::OkStatus();
+      }
+      if (!s.ok()) return s;
+      s = Allow(box, depth);
+      if (!s.ok()) return s;
+      pos = box.end;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Allow(const Box& box, int depth) {
+    if (IsAllowedContainer(box.type)) {
+      return Walk(box.payload(), box.end, depth + 1, false);
+    }
+    if (IsKeptBox(box.type)) return absl::OkStatus();
+    if (box.type == kMeta && depth == 0) return FileMeta(box);
+    if (box.type == kUuid && IsCanonUuid(box)) return CanonUuid(box, depth);
+    AddPayload(box);
+    return absl::OkStatus();
+  }
+
+  bool IsCanonUuid(const Box& box) {
+    std::string id;
+    return source_.Read(box.payload() - 16, 16, &id).ok() &&
+           std::memcmp(id.data(), kCanonUuid, sizeof(kCanonUuid)) == 0;
+  }
+
+  absl::Status CanonUuid(const Box& uuid, int depth) {
+    std::vector<Box> children;
+    absl::Status s =
+        ListChildren(uuid.payload(), uuid.end, false, kMaxMetaChildren,
+                     &children);
+    if (absl::IsResourceExhausted(s)) return s;
+    if (!s.ok() || depth + 1 > kMaxDepth) {
+      AddPayload(uuid);
+      return absl::OkStatus();
+    }
+    for (const Box& child : children) {
+      bool keep = child.type == FourCC("CNCV") ||
+                  child.type == FourCC("CCTP") ||
+                  child.type == FourCC("CTBO") || child.type == FourCC("THMB");
+      if (!keep) AddPayload(child);  // CMT1-4 (TIFF/EXIF) and the rest
+    }
+    return absl::OkStatus();
+  }
+
+  // The handler type of an ISO 'meta' (a FullBox), 0 if none.
+  uint32_t HandlerOf(const std::vector<Box>& children) {
+    for (const Box& child : children) {
+      if (child.type != kHdlr) continue;
+      std::string h;
+      if (child.payload_size() < 12 ||
+          !source_.Read(child.payload(), 12, &h).ok()) {
+        return 0;
+      }
+      return static_cast<uint32_t>(BigEndian(h.data() + 8, 4));
+    }
+    return 0;
+  }
+
+  absl::Status FileMeta(const Box& meta) {
+    std::vector<Box> children;
+    absl::Status s = meta.payload_size() < 4
+                         ? Malformed("short meta", meta.offset)
+                         : ListChildren(meta.payload() + 4, meta.end, false,
+                                        kMaxMetaChildren, &children);
+    if (absl::IsResourceExhausted(s)) return s;
+    if (!s.ok() || HandlerOf(children) != FourCC("pict")) {
+      AddPayload(meta);  // not HEIF's item structure: metadata
+      return absl::OkStatus();
+    }
+    const Box* iinf = nullptr;
+    const Box* iloc = nullptr;
+    const Box* idat = nullptr;
+    for (const Box& child : children) {
+      switch (child.type) {
+        case FourCC("iinf"): iinf = &child; break;
+        case FourCC("iloc"): iloc = &child; break;
+        case FourCC("idat"): idat = &child; break;
+        case FourCC("iprp"):
+          s = Iprp(child);
+          if (!s.ok()) return s;
+          continue;
+        case FourCC("hdlr"): case FourCC("pitm"): case FourCC("iref"):
+        case FourCC("grpl"): case FourCC("dinf"):
+          continue;
+        default:
+          AddPayload(child);  // xml, bxml, udta, unknown
+          continue;
+      }
+    }
+    if (iinf == nullptr) return absl::OkStatus();  // no items
+    return MetadataItems(*iinf, iloc, idat);
+  }
+
+  absl::Status Iprp(const Box& iprp) {
+    std::vector<Box> children;
+    absl::Status s = ListChildren(iprp.payload(), iprp.end, false,
+                                  kMaxMetaChildren, &children);
+    if (!s.ok()) return s;  // properties decide decoding: fail closed
+    for (const Box& child : children) {
+      if (child.type == FourCC("ipma")) continue;
+      if (child.type != FourCC("ipco")) {
+        AddPayload(child);
+        continue;
+      }
+      std::vector<Box> properties;
+      s = ListChildren(child.payload(), child.end, false, kMaxMetaChildren,
+                       &properties);
+      if (!s.ok()) return s;
+      for (const Box& p : properties) {
+        if (!IsKeptProperty(p.type)) AddPayload(p);  // udes, crtt, unknown
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Zeroes the data of every item that is not an image; the Exif item keeps
+  // what the EXIF allowlist keeps.
+  absl::Status MetadataItems(const Box& iinf, const Box* iloc,
+                             const Box* idat) {
+    std::map<uint32_t, ItemInfo> unused;
+    std::vector<std::pair<uint32_t, ItemInfo>> all;
+    absl::Status s = ParseIinf(iinf, &unused, &all);
+    if (!s.ok()) return s;
+    // An ID listed twice is metadata if either entry says so.
+    std::map<uint32_t, ItemInfo> metadata;
+    for (const auto& [id, info] : all) {
+      if (IsImageItem(info.type)) continue;
+      auto it = metadata.find(id);
+      if (it == metadata.end() || it->second.type == kExif) {
+        metadata[id] = info;
+      }
+    }
+    if (metadata.empty() || iloc == nullptr) return absl::OkStatus();
+    std::map<uint32_t, std::vector<Extent>> extents;
+    s = ParseIloc(*iloc, idat, metadata, &extents);
+    if (!s.ok()) return s;
+    for (const auto& [id, list] : extents) {
+      s = MetadataItem(metadata[id].type, list);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status MetadataItem(uint32_t type, const std::vector<Extent>& list) {
+    bool contiguous = !list.empty();
+    for (size_t i = 1; i < list.size(); ++i) {
+      if (list[i].offset != list[i - 1].offset + list[i - 1].length) {
+        contiguous = false;
+      }
+    }
+    if (type != kExif || !contiguous) {
+      for (const Extent& e : list) Add(e.offset, e.offset + e.length);
+      return absl::OkStatus();
+    }
+    uint64_t start = list.front().offset;
+    uint64_t length = list.back().offset + list.back().length - start;
+    return ExifItemAllowlist(start, length);
+  }
+
+  // The Exif item: a 4-byte offset to the TIFF header (past "Exif\0\0"),
+  // then the TIFF structure; the offset field stays (structure).
+  absl::Status ExifItemAllowlist(uint64_t start, uint64_t length) {
+    std::string head;
+    uint64_t skip = UINT64_MAX;
+    if (length >= 4) {
+      absl::Status s = source_.Read(start, 4, &head);
+      if (!s.ok()) return s;
+      skip = BigEndian(head.data(), 4);
+    }
+    if (skip > length - 4 || length < 4) {
+      Add(start, start + length);
+      return absl::OkStatus();
+    }
+    uint64_t tiff = start + 4 + skip;
+    std::string magic;
+    if (start + length - tiff >= 6) {
+      absl::Status s = source_.Read(tiff, 6, &magic);
+      if (!s.ok()) return s;
+      if (magic == absl::string_view("Exif\0\0", 6)) tiff += 6;
+    }
+    std::vector<ByteRange> found;
+    absl::Status s = FindExifAllowlistRanges(source_, tiff, start + length - tiff,
+                                             profile_, &found);
+    if (!s.ok()) return s;
+    for (const ByteRange& r : found) {
+      if (r.offset < start || r.offset > start + length ||
+          r.length > start + length - r.offset) {
+        Add(start, start + length);  // not inside the item: trust none
+        return absl::OkStatus();
+      }
+    }
+    out_->insert(out_->end(), found.begin(), found.end());
+    return absl::OkStatus();
+  }
+};
+
 }  // namespace
 
 absl::Status FindIsoBmffLocationRanges(const Source& source,
@@ -712,10 +1043,14 @@ absl::Status FindIsoBmffLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
-// TODO(allowlist): stub until the allowlist redactor lands.
-absl::Status FindIsoBmffAllowlistRanges(const Source&, const Profile&,
-                                   std::vector<ByteRange>*) {
-  return absl::UnimplementedError("allowlist redactor not written yet");
+absl::Status FindIsoBmffAllowlistRanges(const Source& source,
+                                        const Profile& profile,
+                                        std::vector<ByteRange>* out) {
+  std::vector<ByteRange> found;
+  absl::Status s = AllowlistWalker(source, profile, &found).Run();
+  if (!s.ok()) return s;
+  out->insert(out->end(), found.begin(), found.end());
+  return absl::OkStatus();
 }
 
 }  // namespace scopedfs::redact

@@ -1,6 +1,7 @@
 #include "redact/jpeg.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,6 @@ constexpr int kMaxMarkers = 1 << 16;           // segments and fill bytes
 constexpr uint64_t kMaxExtendedXmp = 16 << 20;  // one reassembled packet
 constexpr size_t kMaxExtendedChunks = 4096;
 
-constexpr absl::string_view kExif("Exif\0", 5);  // then \0 (or \xff)
 constexpr absl::string_view kXmp("http://ns.adobe.com/xap/1.0/\0", 29);
 constexpr absl::string_view kXmpExt("http://ns.adobe.com/xmp/extension/\0",
                                     35);
@@ -72,6 +72,38 @@ absl::Status AddExtendedXmp(const Source& source, const ExtendedXmp& x,
   return absl::OkStatus();
 }
 
+// Where the TIFF header of an APP1 EXIF payload starts, as exiftool reads
+// it: "Exif\0" in any case after up to 4 junk bytes, then one pad byte.
+// npos when `head` is no EXIF.
+size_t ExifTiffStart(absl::string_view head) {
+  for (size_t junk = 0; junk <= 4 && junk + 6 <= head.size(); ++junk) {
+    absl::string_view id = head.substr(junk, 5);
+    if (id[4] == '\0' && absl::EqualsIgnoreCase(id.substr(0, 4), "Exif")) {
+      return junk + 6;
+    }
+  }
+  return absl::string_view::npos;
+}
+
+
+// An APP1 that exiftool reads as XMP although its header is not Adobe's
+// (Photoshop's "XMP\0", a bare "http...", or a packet after junk): where
+// the packet starts in `payload`, payload.size() when it cannot tell (the
+// whole payload then goes), npos when it is no XMP.
+size_t NonStandardXmpStart(absl::string_view payload) {
+  size_t start = absl::string_view::npos;
+  for (absl::string_view tag : {"<?xpacket", "<x:xmpmeta", "<rdf:RDF"}) {
+    start = std::min(start, payload.find(tag));
+  }
+  if (start != absl::string_view::npos) return start;
+  if (absl::StartsWith(payload, "http") ||
+      absl::StartsWith(payload, absl::string_view("XMP\0", 4)) ||
+      absl::StrContains(payload, "<exif:")) {
+    return payload.size();
+  }
+  return absl::string_view::npos;
+}
+
 }  // namespace
 
 absl::Status FindJpegLocationRanges(const Source& source,
@@ -118,20 +150,23 @@ absl::Status FindJpegLocationRanges(const Source& source,
         return s;
       }
       absl::string_view head(buf);
-      if (profile.exif_gps && absl::StartsWith(head, kExif) &&
-          head.size() >= 6) {
-        if (cut || !FindExifGpsRanges(source, payload + 6, payload_length - 6,
-                                      out)
-                        .ok()) {
+      const size_t tiff = ExifTiffStart(head);
+      if (tiff != absl::string_view::npos) {
+        if (profile.exif_gps &&
+            (cut || !FindExifGpsRanges(source, payload + tiff,
+                                       payload_length - tiff, out)
+                         .ok())) {
           out->push_back(whole);
         }
-      } else if (profile.xmp_location && absl::StartsWith(head, kXmp)) {
+      } else if (!profile.xmp_location) {
+        // nothing else to look for
+      } else if (absl::StartsWith(head, kXmp)) {
         if (cut || !FindXmpLocationRanges(source, payload + kXmp.size(),
                                           payload_length - kXmp.size(), out)
                         .ok()) {
           out->push_back(whole);
         }
-      } else if (profile.xmp_location && absl::StartsWith(head, kXmpExt)) {
+      } else if (absl::StartsWith(head, kXmpExt)) {
         if (cut || head.size() < kXmpExtHeader ||
             ++extended_chunks > kMaxExtendedChunks) {
           out->push_back(whole);
@@ -146,6 +181,19 @@ absl::Status FindJpegLocationRanges(const Source& source,
                               {payload + kXmpExtHeader,
                                payload_length - kXmpExtHeader}});
         }
+      } else {
+        if (absl::Status s = source.Read(payload, payload_length, &buf);
+            !s.ok()) {
+          return s;
+        }
+        const size_t at = NonStandardXmpStart(buf);
+        if (at == buf.size() ||
+            (at != absl::string_view::npos &&
+             (cut || !FindXmpLocationRanges(source, payload + at,
+                                            payload_length - at, out)
+                          .ok()))) {
+          out->push_back(whole);
+        }
       }
     }
     if (cut) break;
@@ -157,10 +205,161 @@ absl::Status FindJpegLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
-// TODO(allowlist): stub until the allowlist redactor lands.
-absl::Status FindJpegAllowlistRanges(const Source&, const Profile&,
-                                   std::vector<ByteRange>*) {
-  return absl::UnimplementedError("allowlist redactor not written yet");
+namespace {
+
+constexpr uint64_t kScanChunk = 64 << 10;  // entropy data read at a time
+
+bool IsStandalone(unsigned char marker) {
+  return marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8);
+}
+
+// Segments a decoder needs: frames (SOFn), Huffman/arithmetic tables,
+// quantization tables, restart interval, DNL, hierarchical (DHP, EXP) and
+// JPEG-LS (SOF55, LSE). SOS is handled by the walk.
+bool IsDecodeSegment(unsigned char marker) {
+  return (marker >= 0xc0 && marker <= 0xcf) ||
+         (marker >= 0xdb && marker <= 0xdf) || marker == 0xf7 ||
+         marker == 0xf8;
+}
+
+// The metadata segments that stay whole: JFIF/JFXX, ICC profile chunks,
+// Adobe colour transform (decoders need it for CMYK/YCCK).
+bool IsKeptAppSegment(unsigned char marker, absl::string_view head) {
+  switch (marker) {
+    case 0xe0:
+      return absl::StartsWith(head, absl::string_view("JFIF\0", 5)) ||
+             absl::StartsWith(head, absl::string_view("JFXX\0", 5));
+    case 0xe2:
+      return absl::StartsWith(head, absl::string_view("ICC_PROFILE\0", 12));
+    case 0xee:
+      return absl::StartsWith(head, "Adobe");
+    default:
+      return false;
+  }
+}
+
+// Offset of the first byte at or after `pos` that starts a marker: 0xFF
+// followed by anything but 0x00 (stuffing), RSTn (part of the scan) or
+// 0xFF (a fill byte: the marker starts later). `size` if none.
+absl::Status NextMarkerAfterScan(const Source& source, uint64_t pos,
+                                 uint64_t* marker) {
+  const uint64_t size = source.size();
+  std::string buf;
+  while (pos < size) {
+    // One byte of overlap so a 0xFF ending a chunk sees its successor.
+    const uint64_t n = std::min<uint64_t>(kScanChunk, size - pos);
+    if (absl::Status s = source.Read(pos, n, &buf); !s.ok()) return s;
+    for (size_t i = 0; i + 1 < buf.size(); ++i) {
+      if (static_cast<unsigned char>(buf[i]) != 0xff) {
+        const void* ff = std::memchr(&buf[i], 0xff, buf.size() - i);
+        if (ff == nullptr) break;
+        i = static_cast<const char*>(ff) - buf.data();
+        if (i + 1 >= buf.size()) break;
+      }
+      const unsigned char next = buf[i + 1];
+      if (next == 0x00 || next == 0xff || (next >= 0xd0 && next <= 0xd7)) {
+        continue;
+      }
+      *marker = pos + i;
+      return absl::OkStatus();
+    }
+    if (n < 2) break;
+    pos += n - 1;
+  }
+  *marker = size;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FindJpegAllowlistRanges(const Source& source,
+                                     const Profile& profile,
+                                     std::vector<ByteRange>* out) {
+  const uint64_t size = source.size();
+  std::string buf;
+  if (size < 2 || !source.Read(0, 2, &buf).ok() || buf != "\xff\xd8") {
+    return absl::InvalidArgumentError("not a JPEG");
+  }
+  // Everything from `from` to the end of the file goes: after EOI, or once
+  // the structure is lost (a decoder stops there too).
+  auto zero_rest = [&](uint64_t from) {
+    if (from < size) out->push_back({from, size - from});
+  };
+  uint64_t pos = 2;
+  for (int n = 0; pos < size; ++n) {
+    if (n == kMaxMarkers) {
+      zero_rest(pos);
+      break;
+    }
+    // The marker, after any fill bytes.
+    if (absl::Status s =
+            source.Read(pos, std::min<uint64_t>(size - pos, 64), &buf);
+        !s.ok()) {
+      return s;
+    }
+    size_t fill = 0;
+    while (fill < buf.size() && static_cast<unsigned char>(buf[fill]) == 0xff) {
+      ++fill;
+    }
+    if (fill == 0) {  // no marker where one must be
+      zero_rest(pos);
+      break;
+    }
+    if (fill == buf.size()) {  // a run of fill bytes: skip most of it
+      if (pos + fill >= size) break;
+      pos += fill - 1;
+      continue;
+    }
+    pos += fill - 1;  // the 0xFF that starts the marker
+    const unsigned char marker = buf[fill];
+    if (marker == 0xd9) {  // EOI: nothing after the image stays
+      zero_rest(pos + 2);
+      break;
+    }
+    if (IsStandalone(marker)) {
+      pos += 2;
+      continue;
+    }
+    if (marker == 0x00 || size - pos < 4) {
+      zero_rest(pos);
+      break;
+    }
+    if (absl::Status s = source.Read(pos + 2, 2, &buf); !s.ok()) return s;
+    const uint32_t length = Be(buf, 0, 2);
+    if (length < 2) {
+      zero_rest(pos);
+      break;
+    }
+    const uint64_t payload = pos + 4;
+    const uint64_t end = std::min<uint64_t>(pos + 2 + length, size);
+    if (marker == 0xda) {  // SOS: the scan's entropy data follows
+      if (absl::Status s = NextMarkerAfterScan(source, end, &pos); !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (!IsDecodeSegment(marker)) {
+      if (absl::Status s = source.Read(
+              payload, std::min<uint64_t>(end - payload, 16), &buf);
+          !s.ok()) {
+        return s;
+      }
+      const size_t tiff = marker == 0xe1 ? ExifTiffStart(buf)
+                                         : absl::string_view::npos;
+      if (tiff != absl::string_view::npos) {
+        // The identifier stays; the TIFF part keeps its allowlist.
+        if (absl::Status s = FindExifAllowlistRanges(
+                source, payload + tiff, end - payload - tiff, profile, out);
+            !s.ok()) {
+          return s;
+        }
+      } else if (!IsKeptAppSegment(marker, buf)) {
+        out->push_back({payload, end - payload});
+      }
+    }
+    pos = end;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace scopedfs::redact

@@ -35,14 +35,15 @@ bool IsLocationProperty(absl::string_view local) {
 }
 
 Text Classify(absl::string_view keyword) {
-  if (keyword == "XML:com.adobe.xmp") return Text::kXmp;
+  // exiftool matches these keywords in any case.
+  if (absl::EqualsIgnoreCase(keyword, "XML:com.adobe.xmp")) return Text::kXmp;
   if (size_t colon = keyword.rfind(':'); colon != absl::string_view::npos &&
       IsLocationProperty(keyword.substr(colon + 1))) {
     return absl::StartsWithIgnoreCase(keyword, "exif:") ? Text::kExifProperty
                                                         : Text::kXmpProperty;
   }
   constexpr absl::string_view kRaw = "Raw profile type ";
-  if (!absl::StartsWith(keyword, kRaw)) return Text::kOther;
+  if (!absl::StartsWithIgnoreCase(keyword, kRaw)) return Text::kOther;
   std::string type = absl::AsciiStrToLower(keyword.substr(kRaw.size()));
   if (type == "exif" || type == "app1") return Text::kRawExif;
   if (type == "xmp") return Text::kRawXmp;
@@ -131,7 +132,11 @@ absl::Status FindPngLocationRanges(const Source& source,
     const bool cut = data + length + 4 > size;  // data or CRC missing
     const uint64_t data_length = std::min<uint64_t>(length, size - data);
 
-    if (type == "eXIf" && profile.exif_gps) {
+    if (type == "zxIf" && profile.exif_gps) {
+      // Compressed EXIF (an early proposal exiftool still reads): we do not
+      // inflate it, so it goes whole.
+      out->push_back({data, data_length});
+    } else if ((type == "eXIf" || type == "exIf") && profile.exif_gps) {
       // Some writers keep JPEG's "Exif\0\0" in front of the TIFF header.
       uint64_t skip = 0;
       if (data_length >= 6 &&
@@ -156,10 +161,72 @@ absl::Status FindPngLocationRanges(const Source& source,
   return absl::OkStatus();
 }
 
-// TODO(allowlist): stub until the allowlist redactor lands.
-absl::Status FindPngAllowlistRanges(const Source&, const Profile&,
-                                   std::vector<ByteRange>*) {
-  return absl::UnimplementedError("allowlist redactor not written yet");
+namespace {
+
+// Chunks decoding (and showing: colour, gamma, aspect, animation) needs.
+bool IsKeptChunk(absl::string_view type) {
+  for (absl::string_view kept :
+       {"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP",
+        "sBIT", "bKGD", "pHYs", "sPLT", "cICP", "mDCv", "cLLi", "acTL", "fcTL",
+        "fdAT"}) {
+    if (type == kept) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status FindPngAllowlistRanges(const Source& source,
+                                    const Profile& profile,
+                                    std::vector<ByteRange>* out) {
+  const uint64_t size = source.size();
+  std::string buf;
+  if (size < 8 || !source.Read(0, 8, &buf).ok() || buf != kSignature) {
+    return absl::InvalidArgumentError("not a PNG");
+  }
+  uint64_t pos = 8;
+  for (int n = 0; pos < size; ++n) {
+    // Cut off, too many chunks or an impossible length: decoders stop
+    // here, so every byte from here on goes.
+    if (n == kMaxChunks || size - pos < 8) {
+      out->push_back({pos, size - pos});
+      break;
+    }
+    if (absl::Status s = source.Read(pos, 8, &buf); !s.ok()) return s;
+    const uint32_t length = Be32(buf, 0);
+    if (length > 0x7fffffff) {
+      out->push_back({pos, size - pos});
+      break;
+    }
+    const std::string type = buf.substr(4, 4);
+    const uint64_t data = pos + 8;
+    const uint64_t end = data + length + 4;  // after the CRC
+    if (end > size) {  // data or CRC missing: the rest of the chunk goes
+      if (!IsKeptChunk(type)) out->push_back({data, size - data});
+      break;
+    }
+    if (type == "eXIf" || type == "exIf") {
+      // Some writers keep JPEG's "Exif\0\0" in front of the TIFF header.
+      uint64_t skip = 0;
+      if (length >= 6) {
+        if (absl::Status s = source.Read(data, 6, &buf); !s.ok()) return s;
+        if (buf == absl::string_view("Exif\0\0", 6)) skip = 6;
+      }
+      if (absl::Status s = FindExifAllowlistRanges(
+              source, data + skip, length - skip, profile, out);
+          !s.ok()) {
+        return s;
+      }
+    } else if (!IsKeptChunk(type)) {  // zxIf, text, tIME, caBX, unknown
+      out->push_back({data, length});
+    }
+    if (type == "IEND") {  // nothing after the image stays
+      if (end < size) out->push_back({end, size - end});
+      break;
+    }
+    pos = end;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace scopedfs::redact

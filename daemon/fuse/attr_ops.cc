@@ -131,6 +131,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     fuse_reply_err(req, err);
     return;
   }
+  if (valid & FUSE_SET_ATTR_SIZE) ServerOf(req).InvalidateRedactedView(node);
   ReplyAttr(req, node);
 }
 

@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/passthrough.h"
-#include "daemon/redaction_cache.h"
+#include "daemon/redacted_view.h"
 
 namespace scopedfs {
 
@@ -22,8 +22,8 @@ struct FileHandle {
   int fd = -1;
   OpenMode mode = OpenMode::kDaemon;  // Which reference the open holds.
   bool writable = false;
-  // Set for an open of a redacted view: reads zero these ranges.
-  std::shared_ptr<const RangeList> redacted;
+  // Set for an open of a redacted view: every read goes through it.
+  std::unique_ptr<RedactedView> redacted;
 };
 
 inline FileHandle& HandleOf(const fuse_file_info* fi) {

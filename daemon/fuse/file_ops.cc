@@ -50,8 +50,7 @@ int BackingOpenFlags(int client_flags) {
 // Decides how the kernel serves the open and fills `fi`; keeps `handle`.
 // Returns 0 or an errno (the handle is then closed).
 int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
-                std::unique_ptr<FileHandle> handle,
-                const redact::Profile& profile = {}) {
+                std::unique_ptr<FileHandle> handle) {
   Server& server = ServerOf(req);
   struct stat st;
   if (fstat(handle->fd, &st) != 0) {
@@ -66,19 +65,13 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   int backing_id = 0;
   handle->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-  if (node->redacted_view) {
+  if (handle->redacted != nullptr) {
     // The view is its own inode: its page cache (reads, readahead, mmap) is
-    // filled only by the daemon's reads below, which zero the ranges; the
-    // real file is never its backing. Cached across opens like any file;
-    // a policy change drops it (Server::InvalidateAfterPolicyChange).
-    auto ranges = server.redactions().RangesFor(handle->fd, st, profile);
-    if (!ranges.ok()) {
-      SFS_LOG_EVERY_SEC(kWarning, "refusing a redacted open: %s",
-                        ranges.status().ToString());
-      close(handle->fd);
-      return EACCES;  // Fail closed: no view we cannot vouch for.
-    }
-    handle->redacted = *std::move(ranges);
+    // filled only by the daemon's reads below, which zero the planned
+    // ranges; the real file is never its backing. Cached across opens like
+    // any file; a policy change drops it (Server::InvalidateAfterPolicyChange)
+    // and so does a change of the real file through the mount
+    // (Server::InvalidateRedactedView).
     handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                    /*passthrough_active=*/false,
                                    server.stats(), &backing_id);
@@ -136,7 +129,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Node* node = NodeOf(req, ino);
   // The policy decides here: this is where an open is allowed or refused,
   // and whether it sees the real file or its redacted view.
-  const AccessMediator::OpenVerdict verdict = ServerOf(req).access().CheckOpen(
+  AccessMediator::OpenVerdict verdict = ServerOf(req).access().CheckOpen(
       CallerOf(req), node, OpenOperation(fi->flags), fi->flags);
   if (verdict.err != 0) {
     fuse_reply_err(req, verdict.err);
@@ -144,10 +137,14 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   // The kernel already checked the caller's access (default_permissions).
   // A truncating open runs as the caller, so the backing file system clears
-  // set-id bits as it would for this caller.
-  const int fd = CallAsCallerIf(req, (fi->flags & O_TRUNC) != 0, [&] {
-    return open(ProcFdPath(node->fd).c_str(), BackingOpenFlags(fi->flags));
-  });
+  // set-id bits as it would for this caller. A redacted view comes with the
+  // descriptor its plan was made on.
+  const int fd = verdict.view != nullptr
+                     ? verdict.fd
+                     : CallAsCallerIf(req, (fi->flags & O_TRUNC) != 0, [&] {
+                         return open(ProcFdPath(node->fd).c_str(),
+                                     BackingOpenFlags(fi->flags));
+                       });
   if (fd < 0) {
     const int err = errno;
     NoteBackingError("open", err);
@@ -156,8 +153,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
-  if (int err = SetOpenMode(req, node, fi, std::move(handle), verdict.profile);
-      err != 0) {
+  handle->redacted = std::move(verdict.view);
+  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
     fuse_reply_err(req, err);
     return;
   }
@@ -227,32 +224,19 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
-// Whether [off, off + size) touches a redacted range (ranges normalized).
-bool TouchesRanges(const RangeList& ranges, uint64_t off, uint64_t size) {
-  auto it = std::upper_bound(
-      ranges.begin(), ranges.end(), off,
-      [](uint64_t o, const redact::ByteRange& r) { return o < r.end(); });
-  return it != ranges.end() && it->offset < off + size;
-}
-
-// A read of a redacted view that touches a redacted range: the file's bytes
-// with the ranges zeroed (reads elsewhere are spliced like any other).
+// A read of a redacted view: the file's bytes with the ranges of the
+// version read zeroed (RedactedView), never spliced: the version must be
+// checked after the bytes are in our hands.
 void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
   std::unique_ptr<char[]> storage(new char[size]);
-  char* buf = storage.get();
-  ssize_t n;
-  do {
-    n = pread(h.fd, buf, size, off);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = h.redacted->Read(h.fd, storage.get(), size, off);
   if (n < 0) {
-    const int err = errno;
-    NoteBackingError("read", err);
-    fuse_reply_err(req, err);
+    NoteBackingError("read of a redacted file", static_cast<int>(-n));
+    fuse_reply_err(req, static_cast<int>(-n));
     return;
   }
-  redact::ZeroRanges(*h.redacted, off, buf, n);
   Stats::Add(ServerOf(req).stats().redacted_reads);
-  fuse_reply_buf(req, buf, n);
+  fuse_reply_buf(req, storage.get(), n);
 }
 
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
@@ -260,7 +244,7 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.read_requests);
   const FileHandle& h = HandleOf(fi);
-  if (h.redacted != nullptr && TouchesRanges(*h.redacted, off, size)) {
+  if (h.redacted != nullptr) {
     ReadRedacted(req, h, size, off);
     Stats::Add(stats.read_bytes, size);
     return;
@@ -275,7 +259,7 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   Stats::Add(stats.read_bytes, size);
 }
 
-void WriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
+void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
               fuse_file_info* fi) {
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.write_requests);
@@ -294,9 +278,11 @@ void WriteBuf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
   }
   Stats::Add(stats.write_bytes, n);
   fuse_reply_write(req, n);
+  ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
 }
 
-void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (HandleOf(fi).writable) ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
   // close(dup()) reports deferred write errors of the backing file system
   // (NFS and the like) to the client's close(), as a native close would.
   const int dup_fd = dup(HandleOf(fi).fd);
@@ -306,6 +292,9 @@ void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> handle = ServerOf(req).handles().Take(fi);
+  // Passthrough writes never reach the daemon: this is the latest moment it
+  // learns of them (reads of the view check the version anyway).
+  if (handle->writable) ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
   ReleaseOpenMode(req, NodeOf(req, ino), handle->mode, handle->writable,
                   ServerOf(req).stats());
   close(handle->fd);
@@ -333,12 +322,12 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
     // A copy in the backing file system would copy the real bytes: copy
     // the redacted ones through a buffer instead.
     std::string buf(std::min<size_t>(len, 1 << 20), '\0');
-    const ssize_t n = pread(in_h.fd, buf.data(), buf.size(), off_in);
+    const ssize_t n = in_h.redacted->Read(in_h.fd, buf.data(), buf.size(),
+                                          off_in);
     if (n < 0) {
-      fuse_reply_err(req, errno);
+      fuse_reply_err(req, static_cast<int>(-n));
       return;
     }
-    redact::ZeroRanges(*in_h.redacted, off_in, buf.data(), n);
     const int out_fd = HandleOf(fi_out).fd;
     const ssize_t w = AsCallerIfSetid(
         req, out_fd, [&] { return pwrite(out_fd, buf.data(), n, off_out); });

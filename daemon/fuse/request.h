@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "daemon/node_table.h"
+#include "daemon/proc_fd_path.h"
 #include "daemon/server.h"
 
 namespace scopedfs {
@@ -19,15 +20,6 @@ inline Server& ServerOf(fuse_req_t req) {
 inline Node* NodeOf(fuse_req_t req, fuse_ino_t ino) {
   return ServerOf(req).nodes().Get(ino);
 }
-
-// "/proc/self/fd/N": the kernel resolves it to the very inode behind `fd`, so
-// calls that have no *at form for O_PATH descriptors (chmod, truncate, xattrs,
-// reopening) reach the node without a path walk through the backing tree.
-struct ProcFdPath {
-  explicit ProcFdPath(int fd) { std::snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd); }
-  const char* c_str() const { return buf; }
-  char buf[32];
-};
 
 // Resolves `name` under `parent` (openat O_PATH|O_NOFOLLOW), adds the lookup
 // to the node table and fills `e`. With `mediate`, the policy first decides
