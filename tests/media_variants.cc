@@ -268,6 +268,46 @@ std::vector<std::pair<std::string, TransformFn>> JpegTransforms() {
                  *l = "mpf-style-second-image";
                  return true;
                }});
+  // A real MPF file: the primary image without its metadata, an APP2 MPF
+  // index, and the image with the location as the second MP image (where
+  // only a reader of the MPF index finds it).
+  t.push_back({"mpf", [](std::string* d, Rng*, std::string* l) {
+                 std::vector<JSeg> segs;
+                 size_t sos;
+                 if (!ParseJpeg(*d, &segs, &sos)) return false;
+                 std::string primary = d->substr(0, 2);
+                 for (const JSeg& s : segs) {
+                   if (!IsMetaApp(s)) primary += d->substr(s.off, s.len);
+                 }
+                 // The MPF segment goes right after SOI (and JFIF, if any).
+                 size_t at = 2;
+                 if (!segs.empty() && segs[0].m == 0xE0) at += segs[0].len;
+                 const std::string tiff_head = std::string("MM\0*", 4) + Enc(4, 8);
+                 // IFD: 3 entries, then the two 16-byte MP entries.
+                 const uint32_t entries_at = 8 + 2 + 3 * 12 + 4;
+                 std::string ifd = Enc(2, 3);
+                 ifd += Enc(2, 0xB000) + Enc(2, 7) + Enc(4, 4) + "0100";
+                 ifd += Enc(2, 0xB001) + Enc(2, 4) + Enc(4, 1) + Enc(4, 2);
+                 ifd += Enc(2, 0xB002) + Enc(2, 7) + Enc(4, 32) +
+                        Enc(4, entries_at);
+                 ifd += Enc(4, 0);
+                 const size_t app2_len = 2 + 2 + 4 + tiff_head.size() +
+                                         ifd.size() + 32;
+                 const size_t size1 = primary.size() + app2_len +
+                                      d->size() - sos;
+                 const size_t tiff_pos = at + 4 + 4;  // after "MPF\0"
+                 std::string mp = Enc(4, 0x20030000) + Enc(4, size1) +
+                                  Enc(4, 0) + Enc(4, 0);
+                 mp += Enc(4, 0x00010001) + Enc(4, d->size()) +
+                       Enc(4, size1 - tiff_pos) + Enc(4, 0);
+                 const std::string app2 = "\xFF\xE2" + Enc(2, app2_len - 2) +
+                                          std::string("MPF\0", 4) +
+                                          tiff_head + ifd + mp;
+                 primary.insert(at, app2);
+                 *d = primary + d->substr(sos) + *d;
+                 *l = "mpf-second-image-has-the-location";
+                 return true;
+               }});
   t.push_back({"pad", [=](std::string* d, Rng* rng, std::string* l) {
                  JSeg s;
                  if (!exif_seg(*d, &s)) return false;
@@ -1461,6 +1501,11 @@ bool GenerateMediaVariants(const std::string& dir, int per_format,
       out->push_back(std::move(v));
     }
   }
+  std::string manifest;
+  for (const MediaVariant& v : *out) {
+    absl::StrAppend(&manifest, v.path, " ", DescribeTransforms(v), "\n");
+  }
+  WriteFile(dir + "/variants.txt", manifest);
   return true;
 }
 
