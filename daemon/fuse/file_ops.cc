@@ -277,8 +277,8 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
     return;
   }
   Stats::Add(stats.write_bytes, n);
-  fuse_reply_write(req, n);
   ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
+  fuse_reply_write(req, n);  // Frees `req`: nothing of it after this.
 }
 
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
