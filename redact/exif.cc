@@ -377,9 +377,9 @@ constexpr Allowed kExifIfd0Tags[] = {
 constexpr Allowed kIfd0TimeTags[] = {
     {0x0132, 2, 32},  // DateTime ("YYYY:MM:DD HH:MM:SS\0" is 20)
 };
-// The Exif IFD with keep_capture_time. ExifVersion ("0232": says nothing
-// about the picture) is its first entry: zeroed, libtiff rejects the
-// directory (count 0 of an UNDEFINED value) and the times are lost.
+// The Exif IFD with keep_capture_time. ExifVersion ("0232", mandatory,
+// says nothing about the picture) stays too: it is the IFD's first entry,
+// and readers that check it would otherwise drop the times.
 constexpr Allowed kExifTimeTags[] = {
     {0x9000, 7, 4},   // ExifVersion
     {0x9003, 2, 32},  // DateTimeOriginal
@@ -418,7 +418,9 @@ bool KeepEntry(const Tiff& tiff, uint32_t rel, uint32_t i, const Entry& e,
 // libtiff refuse the directory. The type tells nothing about the picture.
 void KeepType(uint64_t rel, uint32_t i, const Entry& e,
               std::vector<ByteRange>* keep) {
-  if (TypeSize(e.type) != 0) keep->push_back({rel + 2 + 12 * uint64_t{i} + 2, 2});
+  if (TypeSize(e.type) != 0) {
+    keep->push_back({rel + 2 + 12 * uint64_t{i} + 2, 2});
+  }
 }
 
 // The bytes of an embedded EXIF that stay (relative to its TIFF header).
@@ -435,7 +437,7 @@ absl::Status ExifKeep(Tiff& tiff, const Profile& profile,
     const Entry& e = ifd.entries[i];
     if (IsAllowed(kExifIfd0Tags, e) ||
         (profile.keep_capture_time && IsAllowed(kIfd0TimeTags, e))) {
-      KeepEntry(tiff, ifd0, i, e, keep);
+      if (!KeepEntry(tiff, ifd0, i, e, keep)) KeepType(ifd0, i, e, keep);
       continue;
     }
     KeepType(ifd0, i, e, keep);

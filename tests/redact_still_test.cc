@@ -47,13 +47,11 @@ std::string Dir() {
 std::string Path(const std::string& name) { return Dir() + "/" + name; }
 
 // Location values we write; none may survive either mode.
-const char* const kLocationSecrets[] = {"Paris", "EiffelTower", "Lyon",
-                                        "RueSecrete", "Rhone", "48.858",
-                                        "2.294"};
+const char* const kLocationSecrets[] = {
+    "Paris", "EiffelTower", "Lyon", "RueSecrete", "Rhone", "48.858", "2.294"};
 // Other metadata values; none may survive the allowlist.
-const char* const kOtherSecrets[] = {"SecretComment", "SN123456",
-                                     "Usercomment", "SecretCam", "SN999",
-                                     "Someone"};
+const char* const kOtherSecrets[] = {"SecretComment", "SN123456", "Usercomment",
+                                     "SecretCam",     "SN999",    "Someone"};
 
 // Location and camera metadata exiftool writes everywhere.
 const char kLocationTags[] =
@@ -105,8 +103,8 @@ Oracle Exiftool(const std::string& path) {
     }
     std::string group(line.substr(0, close + 1));
     group.erase(std::remove(group.begin(), group.end(), ' '), group.end());
-    std::string name(absl::StripAsciiWhitespace(
-        line.substr(close + 1, colon - close - 1)));
+    std::string name(
+        absl::StripAsciiWhitespace(line.substr(close + 1, colon - close - 1)));
     std::string key = absl::StrCat(group, " ", name);
     o.tags.emplace(key, std::string(line.substr(colon + 3)));
     if (IsLocationTag(name)) o.location.emplace_back(line);
@@ -151,9 +149,9 @@ std::string Redact(const std::string& name, Mode mode,
   EXPECT_TRUE(r.ok()) << name << ": " << r.status();
   if (!r.ok()) return "";
   ExpectSane(r->ranges, data.size(), name);
-  const std::string out = Path(absl::StrCat(
-      mode == Mode::kAllowlist ? "allow" : "loc", keep_capture_time ? "-t-" : "-",
-      name));
+  const std::string out =
+      Path(absl::StrCat(mode == Mode::kAllowlist ? "allow" : "loc",
+                        keep_capture_time ? "-t-" : "-", name));
   WriteFile(out, Apply(data, r->ranges));
   return out;
 }
@@ -236,8 +234,7 @@ std::string Chunk(const std::string& type, const std::string& data) {
 
 // The offset of the first chunk of `type`, npos if none.
 size_t FindChunk(const std::string& png, absl::string_view type) {
-  for (size_t pos = 8; pos + 8 <= png.size();
-       pos += 12 + Be32(png, pos)) {
+  for (size_t pos = 8; pos + 8 <= png.size(); pos += 12 + Be32(png, pos)) {
     if (png.compare(pos + 4, 4, type.data(), 4) == 0) return pos;
   }
   return std::string::npos;
@@ -294,10 +291,8 @@ class RedactStillTest : public ::testing::Test {
             "'-ThumbnailImage<=thumb.jpg' full.jpg",
         "convert -size 96x64 gradient:red-blue -interlace JPEG prog.jpg && " +
             all + "prog.jpg",
-        "convert -size 64x48 gradient:red-blue full.png && " + all +
-            "full.png",
-        "convert -size 64x48 gradient:red-blue full.tif && " + all +
-            "full.tif",
+        "convert -size 64x48 gradient:red-blue full.png && " + all + "full.png",
+        "convert -size 64x48 gradient:red-blue full.tif && " + all + "full.tif",
         "convert -size 64x48 gradient:red-blue -endian MSB msb.tif && " + all +
             "msb.tif",
         "convert -size 64x48 gradient:red-blue dng.tif && " + all +
@@ -330,13 +325,13 @@ class RedactStillTest : public ::testing::Test {
     const size_t sos1 = prog.find("\xff\xda");
     const size_t sos2 = prog.find("\xff\xda", sos1 + 2);
     ASSERT_NE(sos2, std::string::npos) << "prog.jpg has one scan";
-    WriteFile(Path("scans.jpg"),
-              prog.substr(0, sos2) +
-                  Segment(0xe1, std::string("http://ns.adobe.com/xap/1.0/\0",
-                                            29) +
-                                    "<x:xmpmeta><rdf:Description "
-                                    "photoshop:City='Paris'/></x:xmpmeta>") +
-                  Segment(0xfe, "Paris comment") + prog.substr(sos2));
+    WriteFile(
+        Path("scans.jpg"),
+        prog.substr(0, sos2) +
+            Segment(0xe1, std::string("http://ns.adobe.com/xap/1.0/\0", 29) +
+                              "<x:xmpmeta><rdf:Description "
+                              "photoshop:City='Paris'/></x:xmpmeta>") +
+            Segment(0xfe, "Paris comment") + prog.substr(sos2));
 
     const std::string jpeg = ReadFile(Path("loc.jpg"));
     const size_t exif = FindSegment(jpeg, 0xe1, "Exif");
@@ -345,9 +340,9 @@ class RedactStillTest : public ::testing::Test {
     ASSERT_NE(xmp, std::string::npos);
     const std::string exif_payload = SegmentPayload(jpeg, exif);
     // Markers without length and fill bytes before the EXIF APP1.
-    WriteFile(Path("q-standalone.jpg"),
-              jpeg.substr(0, exif) + "\xff\x01\xff\xd0\xff\xd7" +
-                  jpeg.substr(exif));
+    WriteFile(
+        Path("q-standalone.jpg"),
+        jpeg.substr(0, exif) + "\xff\x01\xff\xd0\xff\xd7" + jpeg.substr(exif));
     WriteFile(Path("q-fill.jpg"),
               jpeg.substr(0, exif) + "\xff\xff\xff" + jpeg.substr(exif));
     WriteFile(Path("q-caps.jpg"),
@@ -357,10 +352,10 @@ class RedactStillTest : public ::testing::Test {
               ReplaceSegment(jpeg, exif, Segment(0xe1, "ab" + exif_payload)));
     // Photoshop's "XMP\0" header instead of Adobe's namespace.
     std::string xmp_payload = SegmentPayload(jpeg, xmp).substr(29);
-    WriteFile(Path("q-xmphdr.jpg"),
-              ReplaceSegment(jpeg, xmp,
-                             Segment(0xe1, std::string("XMP\0", 4) +
-                                               xmp_payload)));
+    WriteFile(
+        Path("q-xmphdr.jpg"),
+        ReplaceSegment(jpeg, xmp,
+                       Segment(0xe1, std::string("XMP\0", 4) + xmp_payload)));
     WriteFile(Path("q-gpsinexif.jpg"),
               ReplaceSegment(jpeg, exif, Segment(0xe1, GpsInExifIfd())));
 
@@ -412,9 +407,9 @@ class RedactStillTest : public ::testing::Test {
 };
 bool RedactStillTest::tools_ = false;
 
-const char* const kAllowlistFiles[] = {
-    "full.jpg", "prog.jpg",    "scans.jpg", "trailer.jpg", "full.png",
-    "trailer.png", "full.tif", "msb.tif",   "dng.tif"};
+const char* const kAllowlistFiles[] = {"full.jpg",    "prog.jpg", "scans.jpg",
+                                       "trailer.jpg", "full.png", "trailer.png",
+                                       "full.tif",    "msb.tif",  "dng.tif"};
 
 void ExpectNoSecrets(const std::string& path, bool all) {
   const std::string bytes = ReadFile(path);
@@ -423,8 +418,9 @@ void ExpectNoSecrets(const std::string& path, bool all) {
                                   << absl::StrJoin(o.location, "\n");
   std::vector<const char*> secrets(std::begin(kLocationSecrets),
                                    std::end(kLocationSecrets));
-  if (all) secrets.insert(secrets.end(), std::begin(kOtherSecrets),
-                          std::end(kOtherSecrets));
+  if (all)
+    secrets.insert(secrets.end(), std::begin(kOtherSecrets),
+                   std::end(kOtherSecrets));
   for (const char* secret : secrets) {
     EXPECT_FALSE(absl::StrContains(o.text, secret)) << path << ": " << secret;
     if (all) {
@@ -491,9 +487,9 @@ TEST_F(RedactStillTest, ThumbnailAndTrailersGo) {
   EXPECT_TRUE(Exiftool(Path("full.jpg")).HasName("ThumbnailImage"));
   const size_t jpeg_size = ReadFile(Path("full.jpg")).size();
   const size_t png_size = ReadFile(Path("full.png")).size();
-  for (auto [name, size] : {std::pair<const char*, size_t>{"trailer.jpg",
-                                                          jpeg_size},
-                            {"trailer.png", png_size}}) {
+  for (auto [name, size] :
+       {std::pair<const char*, size_t>{"trailer.jpg", jpeg_size},
+        {"trailer.png", png_size}}) {
     SCOPED_TRACE(name);
     const std::string redacted = ReadFile(Redact(name, Mode::kAllowlist));
     ASSERT_GT(redacted.size(), size);
@@ -515,7 +511,7 @@ TEST_F(RedactStillTest, SegmentsBetweenScansGo) {
 }
 
 const char* const kQuirks[] = {
-    "q-standalone.jpg", "q-fill.jpg",   "q-caps.jpg",     "q-junk.jpg",
+    "q-standalone.jpg", "q-fill.jpg",      "q-caps.jpg", "q-junk.jpg",
     "q-xmphdr.jpg",     "q-gpsinexif.jpg", "q-exIf.png", "q-zxIf.png",
     "q-xmpcase.png",    "q-rawcase.png"};
 
