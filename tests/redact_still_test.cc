@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -610,6 +611,26 @@ TEST_F(RedactStillTest, EveryPrefixErrorsOrStaysInBounds) {
       }
     }
   }
+  // And random corruptions, allowlist mode (the default): still bounded.
+  std::mt19937 rng(1);
+  for (const std::string& name : names) {
+    const std::string data = ReadFile(Path(name));
+    for (int i = 0; i < 300; ++i) {
+      std::string m = data;
+      for (int k = 1 + rng() % 6; k > 0; --k) {
+        static const char kValues[] = {'\0', '\xff', '\x01', '\x7f'};
+        m[rng() % m.size()] =
+            rng() % 2 ? static_cast<char>(rng()) : kValues[rng() % 4];
+      }
+      absl::StatusOr<Redaction> r = Plan(m, Mode::kAllowlist, i % 2 == 0);
+      ++runs;
+      if (!r.ok()) {
+        ++errors;
+        continue;
+      }
+      ExpectSane(r->ranges, m.size(), absl::StrCat(name, " mutation ", i));
+    }
+  }
   std::printf("%d runs, %d errors, %d prefixes for exiftool\n", runs, errors,
               sampled);
   std::string out;
@@ -630,6 +651,54 @@ TEST_F(RedactStillTest, EveryPrefixErrorsOrStaysInBounds) {
     EXPECT_FALSE(IsLocationTag(line.substr(close + 1, colon - close - 1)))
         << line;
   }
+}
+
+// Exactly what the allowlists keep of a hand-made EXIF (no tools needed):
+// TIFF header at 0, IFD0 {Orientation, ExifIFD} at 8, Exif IFD
+// {DateTimeOriginal, GPSInfo} at 38, GPS IFD at 68, DateTimeOriginal's
+// value at 98, GPSLatitude's at 118, end at 142.
+TEST(ExifAllowlistLayoutTest, JpegKeepsExactlyTheAllowlist) {
+  const std::string jpeg =
+      "\xff\xd8" + Segment(0xe1, GpsInExifIfd()) + "\xff\xd9";
+  const uint64_t t = 2 + 4 + 6;  // SOI, marker and length, "Exif\0\0"
+  absl::StatusOr<Redaction> r = Plan(jpeg, Mode::kAllowlist);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // ExifIFD entry: only its type stays; then everything to the end.
+  EXPECT_EQ(r->ranges,
+            (std::vector<ByteRange>{{t + 22, 2}, {t + 26, 142 - 26}}));
+  r = Plan(jpeg, Mode::kAllowlist, /*keep_capture_time=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // IFD0's next pointer; GPSInfo entry but its type, the Exif IFD's next
+  // pointer and the GPS IFD; GPSLatitude's value.
+  EXPECT_EQ(r->ranges,
+            (std::vector<ByteRange>{
+                {t + 34, 4}, {t + 52, 2}, {t + 56, 42}, {t + 118, 24}}));
+  // Location-only: the GPS IFD reached through the Exif IFD, and its value.
+  r = Plan(jpeg, Mode::kLocationOnly);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ranges, (std::vector<ByteRange>{{t + 68, 30}, {t + 118, 24}}));
+}
+
+TEST(ExifAllowlistLayoutTest, TiffZeroesPointedToIfdsWhole) {
+  const std::string tiff = GpsInExifIfd().substr(6);
+  absl::StatusOr<Redaction> r = Plan(tiff, Mode::kAllowlist);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->format, Format::kTiff);
+  // Orientation stays; the ExifIFD entry but its type; the Exif IFD, the
+  // GPS IFD and their values.
+  EXPECT_EQ(r->ranges,
+            (std::vector<ByteRange>{{22, 2}, {26, 8}, {38, 142 - 38}}));
+}
+
+TEST(ExifAllowlistLayoutTest, UnfollowableExifGoesWhole) {
+  std::string exif = GpsInExifIfd();
+  exif.replace(10, 4, Le32(100000));  // IFD0 offset past the end
+  const std::string jpeg = "\xff\xd8" + Segment(0xe1, exif) + "\xff\xd9";
+  absl::StatusOr<Redaction> r = Plan(jpeg, Mode::kAllowlist);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ranges, (std::vector<ByteRange>{{12, 142}}));
+  // A whole TIFF has nothing to fall back to.
+  EXPECT_FALSE(Plan(exif.substr(6), Mode::kAllowlist).ok());
 }
 
 }  // namespace
