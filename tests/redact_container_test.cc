@@ -163,6 +163,25 @@ TEST(GifTest, KeepsImageAndAnimationZeroesOtherExtensions) {
   CheckCorruptions(file);
 }
 
+TEST(GifTest, AllowlistedExtensionsKeepOnlyTheirDefinedBytes) {
+  GifParts p;
+  std::string gce = absl::StrCat("\x21\xF9\x06", std::string(4, '\x01'),
+                                 "GC", "\x07HiddenA", std::string(1, '\0'));
+  std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0",
+                                  "\x03\x01\x02\x03", "\x07HiddenB",
+                                  std::string(1, '\0'));
+  std::string file =
+      absl::StrCat(p.header, gce, loop, p.image, "\x3B");
+  absl::StatusOr<std::string> view = Redacted(file);
+  ASSERT_TRUE(view.ok()) << view.status();
+  ExpectKept(file, *view, "\x21\xF9\x06\x01\x01\x01\x01");
+  ExpectZeroed(file, *view, "GC");
+  ExpectKept(file, *view, "\x03\x01\x02\x03\x07");
+  ExpectZeroed(file, *view, "HiddenA");
+  ExpectZeroed(file, *view, "HiddenB");
+  ExpectKept(file, *view, p.image);
+}
+
 TEST(GifTest, TruncatedExtensionZeroedToTheEnd) {
   GifParts p;
   std::string file = absl::StrCat(p.header, p.image,
@@ -307,6 +326,12 @@ struct MkvParts {
   std::string unknown = EbmlShort(0x4DBB, "UnknownSecret");  // Seek at top
   std::string block = EbmlShort(0xA3, "block-bytes");
   std::string cluster_time = EbmlShort(0xE7, "\x05");
+  // Tags > Tag > SimpleTag > TagName, TagString.
+  std::string tag_name = EbmlShort(0x45A3, "LOCATION");
+  std::string tag_string = EbmlShort(0x4487, "SimpleTagSecret");
+  std::string simple_tag = Ebml(
+      0x1254C367, Ebml(0x7373, Ebml(0x67C8, absl::StrCat(tag_name,
+                                                          tag_string))));
 };
 
 TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
@@ -317,8 +342,12 @@ TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
       Ebml(0x1654AE6B, Ebml(0xAE, absl::StrCat(p.codec, p.name)));
   std::string cluster =
       Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
+  std::string hidden_cluster = Ebml(
+      0x1F43B675, absl::StrCat(p.block, EbmlShort(0x4DBC, "ClusterSecret")));
   std::string segment = Ebml(0x18538067, absl::StrCat(info, tracks, p.unknown,
-                                                      cluster, p.tags));
+                                                      cluster, p.tags,
+                                                      hidden_cluster,
+                                                      p.simple_tag));
   std::string file = absl::StrCat(p.header, segment, "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
@@ -326,9 +355,16 @@ TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
                                   cluster}) {
     ExpectKept(file, *view, kept);
   }
+  // A structured tag keeps its element headers, so readers still parse it.
+  size_t at = file.find(p.simple_tag);
+  EXPECT_EQ(view->substr(at, p.simple_tag.size() - 15 - 3 - 8),
+            file.substr(at, p.simple_tag.size() - 15 - 3 - 8));
+  ExpectKept(file, *view, "\x44\x87\x8F");  // TagString's header
+  ExpectZeroed(file, *view, "LOCATION");
+  ExpectZeroed(file, *view, "SimpleTagSecret");
   for (const char* secret :
        {"TitleSecret", "WritingAppSecret", "TrackNameSecret", "TagsSecret",
-        "UnknownSecret", "TrailingSecret"}) {
+        "UnknownSecret", "ClusterSecret", "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
