@@ -259,7 +259,12 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
                                 odml));
   std::string info = List("INFO", Chunk("INAM", "TitleSecret"));
   std::string junk = Chunk("JUNK", "JunkSecret");
-  std::string movi = List("movi", Chunk("00dc", "frame-bytes"));
+  std::string movi = List(
+      "movi", absl::StrCat(Chunk("00dc", "frame-bytes"),
+                           Chunk("JUNK", "MoviJunkSecret"),
+                           List("rec ", absl::StrCat(Chunk("01wb", "audio"),
+                                                     Chunk("gps0", "GpsSecret"))),
+                           Chunk("ix00", "index")));
   std::string idx1 = Chunk("idx1", std::string(16, '\x05'));
   std::string avix = Riff(
       "AVIX", absl::StrCat(List("movi", Chunk("00dc", "more-frames")),
@@ -269,14 +274,17 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
                    avix, "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const std::string& kept : {avih, strh, strf, odml, movi, idx1,
-                                  std::string("more-frames")}) {
+  for (const std::string& kept :
+       {avih, strh, strf, odml, Chunk("00dc", "frame-bytes"),
+        Chunk("01wb", "audio"), Chunk("ix00", "index"), idx1,
+        std::string("more-frames")}) {
     ExpectKept(file, *view, kept);
   }
   ExpectKept(file, *view, "LIST\x18\0\0\0INFO"s);
   for (const char* secret :
        {"StreamNameSecret", "DriverSecret!", "INAM\x0b", "TitleSecret",
-        "JunkSecret", "SoftwareSecret", "TrailingSecret"}) {
+        "JunkSecret", "MoviJunkSecret", "GpsSecret", "SoftwareSecret",
+        "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
