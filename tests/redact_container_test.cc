@@ -474,6 +474,60 @@ TEST(IsoBmffTest, KeepsStructureZeroesMetadataUnknownAndTrailing) {
   CheckCorruptions(file);
 }
 
+// A track with `handler` whose samples sit in `chunks` (offsets), two
+// samples per chunk of `sample_size` bytes.
+std::string Trak(absl::string_view handler, const std::vector<uint64_t>& chunks,
+                 uint64_t sample_size, bool co64) {
+  std::string offsets = BE(chunks.size(), 4);
+  for (uint64_t c : chunks) absl::StrAppend(&offsets, BE(c, co64 ? 8 : 4));
+  std::string stbl = Box(
+      "stbl",
+      absl::StrCat(FullBox("stsd", BE(0, 4)),
+                   FullBox("stsc", absl::StrCat(BE(1, 4), BE(1, 4), BE(2, 4),
+                                                BE(1, 4))),
+                   FullBox("stsz", absl::StrCat(BE(0, 4),
+                                                BE(2 * chunks.size(), 4),
+                                                [&] {
+                                                  std::string t;
+                                                  for (size_t i = 0;
+                                                       i < 2 * chunks.size();
+                                                       ++i) {
+                                                    t += BE(sample_size, 4);
+                                                  }
+                                                  return t;
+                                                }())),
+                   FullBox(co64 ? "co64" : "stco", offsets)));
+  std::string hdlr = FullBox(
+      "hdlr", absl::StrCat(BE(0, 4), handler, std::string(13, '\0')));
+  return Box("trak", Box("mdia", absl::StrCat(hdlr, Box("minf", stbl))));
+}
+
+TEST(IsoBmffTest, TimedMetadataTrackSamplesZeroedVideoKept) {
+  // mdat: video V1 V2 | gps G1 G2 | video V3 V4 | gps G3 G4 (8 bytes each).
+  const std::string samples =
+      "VideoAa1VideoAa2GpsLog01GpsLog02VideoAa3VideoAa4GpsLog03GpsLog04";
+  auto build = [&](uint64_t at, bool co64) {
+    std::string moov = Box(
+        "moov", absl::StrCat(Trak("vide", {at, at + 32}, 8, false),
+                             Trak("meta", {at + 16, at + 48}, 8, co64)));
+    return absl::StrCat(Box("ftyp", "isom\0\0\0\0isom"s), moov,
+                        Box("mdat", samples));
+  };
+  for (bool co64 : {false, true}) {
+    std::string probe = build(0, co64);
+    std::string file = build(probe.size() - samples.size(), co64);
+    absl::StatusOr<std::string> view = Redacted(file);
+    ASSERT_TRUE(view.ok()) << view.status();
+    for (const char* kept : {"VideoAa1VideoAa2", "VideoAa3VideoAa4"}) {
+      ExpectKept(file, *view, kept);
+    }
+    for (const char* gps : {"GpsLog01GpsLog02", "GpsLog03GpsLog04"}) {
+      ExpectZeroed(file, *view, gps);
+    }
+    CheckPrefixes(file);
+  }
+}
+
 TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   // Items: 1 hvc1 in mdat, 2 Exif in mdat, 3 mime (XMP) in idat.
   std::string infe1 = FullBox("infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1",
