@@ -377,11 +377,13 @@ TEST_P(RedactionContentTest, RangesFollowTheFileRewrittenInPlace) {
     if (fd < 0) return 200;
     char c = 1;
     if (write(go[1], &c, 1) != 1) return 201;
-    for (int i = 0; i < 300; ++i) {
+    // At least 300 rewrites and a second, so the reader meets many versions.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (int i = 0; i < 300 || std::chrono::steady_clock::now() < until; ++i) {
       const std::string& v = i % 2 == 0 ? vb : va;
       if (pwrite(fd, v.data(), size, 0) != static_cast<ssize_t>(size)) return 202;
     }
-    // Ends on version B (i = 298 wrote vb, 299 va): write B once more.
+    // End on version B.
     if (pwrite(fd, vb.data(), size, 0) != static_cast<ssize_t>(size)) return 203;
     close(fd);
     return 0;
