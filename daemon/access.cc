@@ -364,23 +364,20 @@ void AccessMediator::PlanView(const policy::Engine& engine,
   const ProcFdPath proc(node->fd);
   int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
+  if (fd < 0) {
     refuse(absl::StrCat("cannot read the file: ", std::strerror(errno)));
-    if (fd >= 0) close(fd);
     return;
   }
-  absl::StatusOr<std::shared_ptr<const RedactionPlan>> plan =
-      redactions_.PlanFor(fd, st, profile);
-  if (!plan.ok()) {
-    refuse(std::string(plan.status().message()));
+  auto view = std::make_unique<RedactedView>(&redactions_, &open_writers_,
+                                             stats_, profile);
+  if (absl::Status planned = view->Prepare(fd); !planned.ok()) {
+    refuse(std::string(planned.message()));
     close(fd);
     return;
   }
-  *described = DescribeRedaction(profile_name, profile, **plan);
+  *described = DescribeRedaction(profile_name, profile, *view->plan());
   out->fd = fd;
-  out->view = std::make_unique<RedactedView>(&redactions_, stats_, profile, st,
-                                             *std::move(plan));
+  out->view = std::move(view);
   Stats::Add(stats_->opens_redacted);
 }
 

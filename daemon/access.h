@@ -49,6 +49,7 @@
 #include "audit/process_info.h"
 #include "daemon/content_class.h"
 #include "daemon/node_table.h"
+#include "daemon/open_writers.h"
 #include "daemon/policy_store.h"
 #include "daemon/redacted_view.h"
 #include "daemon/redaction_cache.h"
@@ -78,6 +79,8 @@ class AccessMediator {
       : policy_(policy), nodes_(nodes), stats_(stats), contents_(stats) {}
 
   RedactionCache& redactions() { return redactions_; }
+  // Opens for writing through the mount, per file (kept by the FUSE ops).
+  OpenWriters& open_writers() { return open_writers_; }
 
   // The audit log and owner store; null (the default) means neither; with
   // `store_events` false, decisions are counted but not stored. Set before
@@ -191,6 +194,7 @@ class AccessMediator {
   policy::DecisionCache cache_;
   ContentClasses contents_;
   RedactionCache redactions_;
+  OpenWriters open_writers_;
 };
 
 // The errno a decision means for an operation (0: proceed).

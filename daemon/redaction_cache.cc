@@ -6,22 +6,27 @@
 
 namespace scopedfs {
 
-absl::StatusOr<std::shared_ptr<const RedactionPlan>> RedactionCache::PlanFor(
-    int fd, const struct stat& st, const redact::Profile& profile) {
+RedactionCache::Key RedactionCache::KeyOf(const struct stat& st,
+                                          const redact::Profile& profile) {
   const bool allowlist = profile.mode == redact::Profile::Mode::kAllowlist;
   const int profile_bits =
       (profile.exif_gps ? 1 : 0) | (profile.xmp_location ? 2 : 0) |
       (profile.video_location ? 4 : 0) | (allowlist ? 8 : 0) |
       (profile.keep_capture_time ? 16 : 0);
-  const Key key{st.st_dev,         st.st_ino,          st.st_size,
-                st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
-                st.st_ctim.tv_nsec, profile_bits};
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-  }
-  // Parsed outside the lock: a slow file must not stall other opens.
+  return Key{st.st_dev,         st.st_ino,          st.st_size,
+             st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+             st.st_ctim.tv_nsec, profile_bits};
+}
+
+std::shared_ptr<const RedactionPlan> RedactionCache::Find(
+    const struct stat& st, const redact::Profile& profile) {
+  absl::MutexLock lock(&mu_);
+  auto it = cache_.find(KeyOf(st, profile));
+  return it != cache_.end() ? it->second : nullptr;
+}
+
+absl::StatusOr<std::shared_ptr<const RedactionPlan>> RedactionCache::Plan(
+    int fd, const struct stat& st, const redact::Profile& profile) {
   const redact::FdSource source(fd, st.st_size);
   absl::StatusOr<redact::Redaction> planned =
       redact::PlanRedaction(source, profile);
@@ -29,11 +34,15 @@ absl::StatusOr<std::shared_ptr<const RedactionPlan>> RedactionCache::PlanFor(
   auto plan = std::make_shared<RedactionPlan>();
   plan->format = planned->format;
   plan->ranges = std::move(planned->ranges);
-  std::shared_ptr<const RedactionPlan> shared = std::move(plan);
+  return std::shared_ptr<const RedactionPlan>(std::move(plan));
+}
+
+void RedactionCache::Remember(const struct stat& st,
+                              const redact::Profile& profile,
+                              std::shared_ptr<const RedactionPlan> plan) {
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= kMaxEntries) cache_.clear();
-  cache_[key] = shared;
-  return shared;
+  cache_[KeyOf(st, profile)] = std::move(plan);
 }
 
 std::string DescribeRedaction(const std::string& profile_name,

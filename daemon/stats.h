@@ -52,6 +52,8 @@ struct Stats {
   // changed under an open redacted descriptor.
   Counter redacted_opens_refused{0};
   Counter redacted_replans{0};
+  // Redacted reads that failed (EIO) because the file kept changing.
+  Counter redacted_reads_unstable{0};
   // Content sniffs (a file's first bytes read for its class), and those that
   // failed (the decision then fails closed).
   Counter content_sniffs{0};

@@ -303,7 +303,9 @@ absl::Status FindTiffXmpPackets(const Source& source, uint64_t tiff_offset,
                                 std::vector<ByteRange>* packets) {
   Tiff tiff(source, tiff_offset, tiff_length);
   uint32_t ifd0;
-  if (absl::Status s = tiff.Init(&ifd0); !s.ok()) return s;
+  if (absl::Status s = tiff.Init(&ifd0, /*any_magic=*/true); !s.ok()) {
+    return s;
+  }
   std::vector<ByteRange> found;
   absl::Status s = tiff.WalkChain(ifd0, [&](uint32_t rel, const Ifd& ifd) {
     for (uint32_t i = 0; i < ifd.count; ++i) {
@@ -375,8 +377,11 @@ constexpr Allowed kExifIfd0Tags[] = {
 constexpr Allowed kIfd0TimeTags[] = {
     {0x0132, 2, 32},  // DateTime ("YYYY:MM:DD HH:MM:SS\0" is 20)
 };
-// The Exif IFD with keep_capture_time.
+// The Exif IFD with keep_capture_time. ExifVersion ("0232", mandatory,
+// says nothing about the picture) stays too: it is the IFD's first entry,
+// and readers that check it would otherwise drop the times.
 constexpr Allowed kExifTimeTags[] = {
+    {0x9000, 7, 4},   // ExifVersion
     {0x9003, 2, 32},  // DateTimeOriginal
     {0x9004, 2, 32},  // CreateDate
     {0x9010, 2, 16},  // OffsetTime
@@ -407,6 +412,17 @@ bool KeepEntry(const Tiff& tiff, uint32_t rel, uint32_t i, const Entry& e,
   return true;
 }
 
+// A zeroed entry keeps its 2-byte type when that is a valid one: tag 0,
+// count 0 and no value then read as an empty unknown tag everywhere, while
+// type 0 makes exiftool drop the whole IFD when it is the first entry and
+// libtiff refuse the directory. The type tells nothing about the picture.
+void KeepType(uint64_t rel, uint32_t i, const Entry& e,
+              std::vector<ByteRange>* keep) {
+  if (TypeSize(e.type) != 0) {
+    keep->push_back({rel + 2 + 12 * uint64_t{i} + 2, 2});
+  }
+}
+
 // The bytes of an embedded EXIF that stay (relative to its TIFF header).
 // Any error means nothing stays.
 absl::Status ExifKeep(Tiff& tiff, const Profile& profile,
@@ -421,9 +437,10 @@ absl::Status ExifKeep(Tiff& tiff, const Profile& profile,
     const Entry& e = ifd.entries[i];
     if (IsAllowed(kExifIfd0Tags, e) ||
         (profile.keep_capture_time && IsAllowed(kIfd0TimeTags, e))) {
-      KeepEntry(tiff, ifd0, i, e, keep);
+      if (!KeepEntry(tiff, ifd0, i, e, keep)) KeepType(ifd0, i, e, keep);
       continue;
     }
+    KeepType(ifd0, i, e, keep);
     if (!profile.keep_capture_time || e.tag != kTagExifIfd ||
         (e.type != 4 && e.type != 13) || e.count != 1) {
       continue;
@@ -438,8 +455,9 @@ absl::Status ExifKeep(Tiff& tiff, const Profile& profile,
     keep->push_back({ifd0 + 2 + 12 * uint64_t{i}, 12});
     keep->push_back({e.value, 2});
     for (uint32_t j = 0; j < exif.count; ++j) {
-      if (IsAllowed(kExifTimeTags, exif.entries[j])) {
-        KeepEntry(tiff, e.value, j, exif.entries[j], keep);
+      if (!IsAllowed(kExifTimeTags, exif.entries[j]) ||
+          !KeepEntry(tiff, e.value, j, exif.entries[j], keep)) {
+        KeepType(e.value, j, exif.entries[j], keep);
       }
     }
   }
@@ -522,7 +540,7 @@ class TiffAllowlist {
   absl::Status KeepChain(uint32_t rel, int depth) {
     while (rel != 0) {
       uint32_t next;
-      if (absl::Status s = KeepIfd(rel, /*image=*/true, depth, &next);
+      if (absl::Status s = KeepIfd(rel, depth, &next);
           !s.ok()) {
         return s;
       }
@@ -532,7 +550,10 @@ class TiffAllowlist {
   }
 
  private:
-  absl::Status KeepIfd(uint32_t rel, bool image, int depth, uint32_t* next) {
+  // Keeps the decode entries (and with keep_capture_time DateTime 306,
+  // not the Exif IFD: libtiff rejects an Exif IFD with emptied entries,
+  // and a TIFF's DateTime is the capture time for most writers).
+  absl::Status KeepIfd(uint32_t rel, int depth, uint32_t* next) {
     if (depth > kMaxDepth || !kept_.insert(rel).second ||
         kept_.size() > kMaxIfds) {
       return absl::InvalidArgumentError("IFDs too deep, many or looping");
@@ -543,38 +564,35 @@ class TiffAllowlist {
       const Entry& e = ifd.entries[i];
       const uint32_t entry_rel = rel + 2 + 12 * i;
       absl::Status s = absl::OkStatus();
-      if (image && e.tag == kTagSubIfds) {
+      if (e.tag == kTagSubIfds) {
         std::vector<uint32_t> subs;
         s = tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &subs);
         for (size_t k = 0; s.ok() && k < subs.size(); ++k) {
           s = KeepChain(subs[k], depth + 1);
         }
-      } else if (image && profile_.keep_capture_time &&
-                 e.tag == kTagExifIfd) {
-        std::vector<uint32_t> exif;
-        s = tiff_.ReadPointers(e, entry_rel, 1, &exif);
-        uint32_t ignored;
-        if (s.ok()) s = KeepIfd(exif[0], /*image=*/false, depth + 1, &ignored);
-      } else if (image ? (IsDecodeTag(e.tag) ||
-                          (profile_.keep_capture_time && e.tag == 306))
-                       : IsAllowed(kExifTimeTags, e)) {
+      } else if (IsDecodeTag(e.tag) ||
+                 (profile_.keep_capture_time && e.tag == 306)) {
         // kept as is
       } else {
-        s = ZeroEntry(e, entry_rel, depth);
+        s = ZeroEntry(e, entry_rel, depth, /*keep_type=*/true);
       }
       if (!s.ok()) return s;
     }
-    const uint64_t next_rel = rel + 2 + 12 * uint64_t{ifd.count};
-    // The Exif IFD (kept for capture time) has no business chaining on.
-    if (!image) zero_->push_back({next_rel, 4});
-    *next = image ? ifd.next : 0;
+    *next = ifd.next;
     return absl::OkStatus();
   }
 
-  // Zeroes the 12-byte entry, its value and, for pointers, what they point
-  // to. Values running past the end are zeroed up to it.
-  absl::Status ZeroEntry(const Entry& e, uint64_t entry_rel, int depth) {
-    zero_->push_back({entry_rel, 12});
+  // Zeroes the 12-byte entry (but its type in the IFDs that stay), its
+  // value and, for pointers, what they point to. Values running past the
+  // end are zeroed up to it.
+  absl::Status ZeroEntry(const Entry& e, uint64_t entry_rel, int depth,
+                         bool keep_type) {
+    if (keep_type && TypeSize(e.type) != 0) {  // as KeepType above
+      zero_->push_back({entry_rel, 2});
+      zero_->push_back({entry_rel + 4, 8});
+    } else {
+      zero_->push_back({entry_rel, 12});
+    }
     const uint64_t size = TypeSize(e.type) * e.count;
     if (size > 4 && e.value < tiff_.length()) {
       zero_->push_back(
@@ -614,7 +632,8 @@ class TiffAllowlist {
     zero_->push_back({rel, 2 + 12 * uint64_t{ifd.count} + 4});
     for (uint32_t i = 0; i < ifd.count; ++i) {
       if (absl::Status s =
-              ZeroEntry(ifd.entries[i], rel + 2 + 12 * uint64_t{i}, depth);
+              ZeroEntry(ifd.entries[i], rel + 2 + 12 * uint64_t{i}, depth,
+                        /*keep_type=*/false);
           !s.ok()) {
         return s;
       }

@@ -14,7 +14,9 @@ namespace scopedfs::redact {
 
 // The TIFF structure starts at `tiff_offset` ("II*\0" or "MM\0*") and spans
 // `tiff_length` bytes of `source`; offsets inside it are relative to
-// tiff_offset. Appends to `out` the ranges holding GPS data: the whole GPS
+// tiff_offset (whole files may use a raw format's magic instead of 42).
+// Appends to `out` the ranges holding GPS data of every GPSInfo pointer in
+// the main IFD chain, the Exif IFDs and SubIFDs (330): the whole GPS
 // IFD — its entry count (zeroed, so readers see an empty IFD and report no
 // GPS tag at all), its 12-byte entries (tag, type, count, inline value), its
 // next-IFD offset — and every out-of-line value an entry points to. The
@@ -38,10 +40,16 @@ struct Profile;
 // PNG eXIf, WebP EXIF, the HEIF/AVIF Exif item), starting at `tiff_offset`
 // and spanning `tiff_length` bytes: appends ranges that zero every byte of
 // [tiff_offset, tiff_offset + tiff_length) except the TIFF header, IFD0's
-// entry count and next-IFD offset, and the entries (and values) of the
-// allowlisted tags (redact/README.md); with profile.keep_capture_time, also
-// the Exif sub-IFD's capture-time tags. An EXIF it cannot follow is zeroed
-// whole (never an error unless `source` cannot be read).
+// entry count and the entries (and values) of the allowlisted tags
+// (redact/README.md: Orientation, X/YResolution, ResolutionUnit,
+// YCbCrPositioning, each only in its standard type and count); IFD0's
+// next-IFD offset (IFD1, the thumbnail) is zeroed. With
+// profile.keep_capture_time, also IFD0's DateTime, the ExifIFD pointer and
+// in the Exif IFD its entry count, ExifVersion and the capture-time tags
+// (DateTimeOriginal, CreateDate, OffsetTime*, SubSecTime*). A zeroed entry
+// keeps only its 2-byte type (tag 0, count 0: readers skip it; a type 0
+// first entry makes exiftool drop the IFD). An EXIF it cannot follow is
+// zeroed whole (never an error unless `source` cannot be read).
 absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
                                      uint64_t tiff_length,
                                      const Profile& profile,
@@ -49,8 +57,13 @@ absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
 
 // A TIFF file (TIFF, DNG, TIFF-based raw), whole-file views:
 //   kAllowlist: keeps the tags image data needs to decode (redact/README.md)
-//     in every IFD of the main chain and of SubIFDs; zeroes every other
-//     entry and value, MakerNotes, XMP, IPTC, IRB, Exif and GPS IFDs.
+//     in every IFD of the main chain and of SubIFDs (with their next
+//     pointers, so pages and previews stay), and DateTime 306 with
+//     keep_capture_time; zeroes every other entry (but its type, as above)
+//     and its out-of-line value, and whole the IFDs such entries point to
+//     (Exif, GPS, Interop, type-IFD tags) with their values: MakerNotes,
+//     XMP, IPTC, IRB, DNGPrivateData. Image data and unreferenced bytes
+//     stay. Errors on IFDs it cannot follow, loops, too many or too deep.
 //   kLocationOnly: the GPS IFD (as FindExifGpsRanges, wherever its pointer
 //     is) and the XMP packets' location properties.
 // Errors on a structure it cannot follow (no container to fall back to).

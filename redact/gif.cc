@@ -5,8 +5,9 @@
 // descriptors (0x2C, optional local colour table, LZW code size, data
 // sub-blocks) and extensions (0x21, label, data sub-blocks). A sub-block is
 // a length byte followed by that many data bytes; a zero length ends the
-// sequence. Only the data bytes of extensions outside the allowlist are
-// zeroed: the length bytes are the structure decoders walk to skip them.
+// sequence. Only data bytes are zeroed (those of extensions outside the
+// allowlist, and of allowlisted ones beyond what their format defines): the
+// length bytes are the structure decoders walk to skip them.
 //
 // XMP in GIF is an Application extension whose raw packet is followed by a
 // 258-byte "magic trailer" built so that walking it as sub-blocks lands on
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -102,14 +104,24 @@ class GifWalker {
     if (end > begin) out_->push_back(ByteRange{begin, end - begin});
   }
 
-  // Walks the sub-blocks starting at `pos`; zeroes their data bytes when
-  // `zero`. *next is the byte after the terminator. *ok is false if the file
-  // ends first: the rest of the file from `pos` is zeroed when `zero`.
-  absl::Status SubBlocks(uint64_t pos, bool zero, uint64_t* next, bool* ok) {
+  // How much of an extension's sub-blocks a decoder needs: the first
+  // keep.size() sub-blocks keep up to keep[i] data bytes, the rest of their
+  // data and every later sub-block's data are zeroed. Image data: all kept.
+  struct Keep {
+    bool all = false;
+    std::vector<uint8_t> bytes;
+  };
+
+  // Walks the sub-blocks starting at `pos`, zeroing the data bytes `keep`
+  // does not cover. *next is the byte after the terminator. *ok is false if
+  // the file ends first: unless all is kept, the rest of the file from
+  // `pos` is zeroed.
+  absl::Status SubBlocks(uint64_t pos, const Keep& keep, uint64_t* next,
+                         bool* ok) {
     const uint64_t size = source_.size();
     const uint64_t start = pos;
     *ok = false;
-    while (pos < size) {
+    for (size_t block = 0; pos < size; ++block) {
       uint8_t length = 0;
       if (!reader_.Byte(pos, &length)) return reader_.status();
       if (length == 0) {
@@ -118,10 +130,15 @@ class GifWalker {
         return absl::OkStatus();
       }
       if (length > size - pos - 1) break;  // cut inside the data
-      if (zero) Zero(pos + 1, pos + 1 + length);
+      if (!keep.all) {
+        uint8_t kept = block < keep.bytes.size()
+                           ? std::min(length, keep.bytes[block])
+                           : 0;
+        Zero(pos + 1 + kept, pos + 1 + length);
+      }
       pos += 1 + length;
     }
-    if (zero) Zero(start, size);
+    if (!keep.all) Zero(start, size);
     return absl::OkStatus();
   }
 
@@ -135,7 +152,7 @@ class GifWalker {
     if (!reader_.Byte(pos + 9, &flags)) return reader_.status();
     uint64_t data = pos + 10 + ColourTableSize(flags) + 1;
     if (data >= size) return absl::OkStatus();
-    return SubBlocks(data, /*zero=*/false, next, ok);
+    return SubBlocks(data, Keep{/*all=*/true, {}}, next, ok);
   }
 
   absl::Status Extension(uint64_t pos, uint64_t* next, bool* ok) {
@@ -144,14 +161,19 @@ class GifWalker {
     if (size - pos < 2) return absl::OkStatus();
     uint8_t label = 0;
     if (!reader_.Byte(pos + 1, &label)) return reader_.status();
-    bool keep = false;
+    Keep keep;
     if (label == 0xF9) {
-      keep = true;  // Graphic Control: delay, disposal, transparency
+      // Graphic Control: one 4-byte block (disposal, delay, transparency).
+      keep.bytes = {4};
     } else if (label == 0xFF) {
-      absl::Status s = IsLoopingApplication(pos + 2, &keep);
+      bool looping = false;
+      absl::Status s = IsLoopingApplication(pos + 2, &looping);
       if (!s.ok()) return s;
+      // The identifier, then a loop-count (3 bytes) or buffering (5 bytes)
+      // block.
+      if (looping) keep.bytes = {11, 5};
     }
-    return SubBlocks(pos + 2, /*zero=*/!keep, next, ok);
+    return SubBlocks(pos + 2, keep, next, ok);
   }
 
   // NETSCAPE2.0 / ANIMEXTS1.0: the animation loop count. Their first

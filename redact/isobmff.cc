@@ -58,6 +58,8 @@ constexpr uint64_t kMaxBoxes = 200000;        // headers visited per file
 constexpr uint64_t kMaxMetaChildren = 4096;   // children of one meta box
 constexpr uint64_t kMaxTableBytes = 16 << 20; // keys/iinf/iloc payloads read
 constexpr uint64_t kMaxNameBytes = 4096;      // '----' item 'name' payload
+constexpr uint64_t kMaxSamples = 1 << 22;     // chunks or samples of a timed
+                                              // metadata track
 
 constexpr uint32_t FourCC(const char (&s)[5]) {
   return (uint32_t{static_cast<uint8_t>(s[0])} << 24) |
@@ -720,12 +722,13 @@ class Walker {
 // Keeps the boxes decoding needs and zeroes the payload of every other box
 // (headers stay, so parsers still skip them):
 //   * walked containers: moov, trak, edts, mdia, minf, stbl, mvex, moof,
-//     traf, mfra; kept whole: the leaf boxes of kKeptBoxes (sample tables,
-//     headers, fragments, mdat);
+//     traf, mfra; kept whole: the leaf boxes of IsKeptBox (sample tables,
+//     headers, fragments, mdat) but the samples of timed metadata tracks
+//     (handler 'meta' or 'camm': GPS logs), located by their sample tables;
 //   * the file-level HEIF/AVIF 'meta' whose hdlr is 'pict': its item
 //     structure (hdlr, pitm, iloc, iinf, iref, idat, grpl, dinf, ipma) and
-//     the image properties of kKeptProperties stay; every other child is
-//     zeroed. The data of non-image items (kImageItems lists the image
+//     the image properties of IsKeptProperty stay; every other child is
+//     zeroed. The data of non-image items (IsImageItem lists the image
 //     ones) is zeroed wherever iloc puts it (mdat or idat), but for the Exif
 //     item, which keeps what FindExifAllowlistRanges keeps;
 //   * Canon's CR3 'uuid' (85C0B687-...): CNCV, CCTP, CTBO and THMB stay; the
@@ -844,12 +847,210 @@ class AllowlistWalker : public Walker {
 
   absl::Status Allow(const Box& box, int depth) {
     if (IsAllowedContainer(box.type)) {
-      return Walk(box.payload(), box.end, depth + 1, false);
+      absl::Status s = Walk(box.payload(), box.end, depth + 1, false);
+      if (!s.ok() || box.type != FourCC("trak")) return s;
+      return TimedMetadataSamples(box);
     }
     if (IsKeptBox(box.type)) return absl::OkStatus();
     if (box.type == kMeta && depth == 0) return FileMeta(box);
     if (box.type == kUuid && IsCanonUuid(box)) return CanonUuid(box, depth);
     AddPayload(box);
+    return absl::OkStatus();
+  }
+
+  // ---- Timed metadata tracks ----
+  //
+  // A track whose handler is 'meta' (GoPro GPMF, Apple mebx, Sony rtmd) or
+  // 'camm' (Google camera motion) carries metadata, often a GPS log, as
+  // samples in mdat: its samples are zeroed, located through the sample
+  // tables (stco/co64, stsc, stsz/stz2). Fragmented tracks' samples (trun)
+  // are not located (redact/README.md).
+
+  // The child of `parent` with `type` (first one), or false.
+  bool FindChild(const Box& parent, uint32_t type, Box* found) {
+    std::vector<Box> children;
+    if (!ListChildren(parent.payload(), parent.end, false, kMaxMetaChildren,
+                      &children)
+             .ok()) {
+      return false;
+    }
+    for (const Box& child : children) {
+      if (child.type == type) {
+        *found = child;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  absl::Status TimedMetadataSamples(const Box& trak) {
+    Box mdia, hdlr, minf, stbl;
+    if (!FindChild(trak, FourCC("mdia"), &mdia) ||
+        !FindChild(mdia, kHdlr, &hdlr) || hdlr.payload_size() < 12) {
+      return absl::OkStatus();  // no handler: nothing says it is metadata
+    }
+    std::string h;
+    absl::Status s = source_.Read(hdlr.payload(), 12, &h);
+    if (!s.ok()) return s;
+    const uint32_t handler = static_cast<uint32_t>(BigEndian(h.data() + 8, 4));
+    if (handler != FourCC("meta") && handler != FourCC("camm")) {
+      return absl::OkStatus();
+    }
+    if (!FindChild(mdia, FourCC("minf"), &minf) ||
+        !FindChild(minf, FourCC("stbl"), &stbl)) {
+      return absl::OkStatus();  // no sample table: no samples
+    }
+    return ZeroSamples(trak, stbl);
+  }
+
+  absl::Status ZeroSamples(const Box& trak, const Box& stbl) {
+    std::vector<uint64_t> chunks;
+    std::vector<std::pair<uint64_t, uint64_t>> per_chunk;  // first, samples
+    std::vector<uint32_t> sizes;
+    uint64_t fixed_size = 0;
+    uint64_t count = 0;
+    absl::Status s = SampleTables(stbl, &chunks, &per_chunk, &fixed_size,
+                                  &sizes, &count);
+    if (!s.ok()) {
+      return Malformed(absl::StrCat("metadata track's sample tables: ",
+                                    s.message()),
+                       trak.offset);
+    }
+    const uint64_t file_size = source_.size();
+    uint64_t sample = 0;
+    size_t entry = 0;
+    for (uint64_t i = 0; i < chunks.size() && sample < count; ++i) {
+      // stsc: the last entry whose first chunk (1-based) is <= i + 1.
+      while (entry + 1 < per_chunk.size() &&
+             per_chunk[entry + 1].first <= i + 1) {
+        ++entry;
+      }
+      uint64_t n = per_chunk.empty() ? 0 : per_chunk[entry].second;
+      n = std::min(n, count - sample);
+      uint64_t bytes = 0;
+      if (fixed_size != 0) {
+        bytes = n * fixed_size;  // both < 2^32
+      } else {
+        for (uint64_t k = 0; k < n; ++k) bytes += sizes[sample + k];
+      }
+      sample += n;
+      uint64_t at = chunks[i];
+      if (at >= file_size) continue;
+      Add(at, at + std::min(bytes, file_size - at));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads the sample tables of `stbl` (each at most kMaxTableBytes).
+  absl::Status SampleTables(const Box& stbl, std::vector<uint64_t>* chunks,
+                            std::vector<std::pair<uint64_t, uint64_t>>* stsc,
+                            uint64_t* fixed_size, std::vector<uint32_t>* sizes,
+                            uint64_t* count) {
+    std::vector<Box> children;
+    absl::Status s = ListChildren(stbl.payload(), stbl.end, false,
+                                  kMaxMetaChildren, &children);
+    if (!s.ok()) return s;
+    bool have_chunks = false, have_stsc = false, have_sizes = false;
+    for (const Box& child : children) {
+      std::string data;
+      switch (child.type) {
+        case FourCC("stco"):
+        case FourCC("co64"):
+          s = ReadTable(child, &data);
+          if (s.ok()) s = ChunkOffsets(data, child.type == FourCC("co64") ? 8
+                                                                          : 4,
+                                       chunks);
+          have_chunks = true;
+          break;
+        case FourCC("stsc"):
+          s = ReadTable(child, &data);
+          if (s.ok()) s = SampleToChunk(data, stsc);
+          have_stsc = true;
+          break;
+        case FourCC("stsz"):
+        case FourCC("stz2"):
+          s = ReadTable(child, &data);
+          if (s.ok()) {
+            s = SampleSizes(data, child.type == FourCC("stz2"), fixed_size,
+                            sizes, count);
+          }
+          have_sizes = true;
+          break;
+        default:
+          continue;
+      }
+      if (!s.ok()) return s;
+    }
+    if (!have_chunks && !have_stsc && !have_sizes) return absl::OkStatus();
+    if (!have_chunks || !have_stsc || !have_sizes) {
+      return absl::DataLossError("incomplete");
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status ChunkOffsets(absl::string_view data, int width,
+                                   std::vector<uint64_t>* chunks) {
+    Cursor c(data);
+    c.Skip(4);
+    uint64_t n = c.U(4);
+    if (!c.ok() || n > c.remaining() / width || n > kMaxSamples) {
+      return absl::DataLossError("bad chunk offsets");
+    }
+    for (uint64_t i = 0; i < n; ++i) chunks->push_back(c.U(width));
+    return absl::OkStatus();
+  }
+
+  static absl::Status SampleToChunk(
+      absl::string_view data, std::vector<std::pair<uint64_t, uint64_t>>* out) {
+    Cursor c(data);
+    c.Skip(4);
+    uint64_t n = c.U(4);
+    if (!c.ok() || n > c.remaining() / 12) {
+      return absl::DataLossError("bad stsc");
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t first = c.U(4);
+      uint64_t samples = c.U(4);
+      c.Skip(4);  // sample description index
+      if (!out->empty() && first <= out->back().first) {
+        return absl::DataLossError("stsc not increasing");
+      }
+      out->emplace_back(first, samples);
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status SampleSizes(absl::string_view data, bool compact,
+                                  uint64_t* fixed_size,
+                                  std::vector<uint32_t>* sizes,
+                                  uint64_t* count) {
+    Cursor c(data);
+    c.Skip(4);
+    int bits = 32;
+    if (compact) {
+      c.Skip(3);
+      bits = static_cast<int>(c.U(1));
+      if (bits != 4 && bits != 8 && bits != 16) {
+        return absl::DataLossError("bad stz2 field size");
+      }
+    } else {
+      *fixed_size = c.U(4);
+    }
+    *count = c.U(4);
+    if (!c.ok()) return absl::DataLossError("bad sample sizes");
+    if (*fixed_size != 0) return absl::OkStatus();
+    if (*count > c.remaining() * 8 / bits || *count > kMaxSamples) {
+      return absl::DataLossError("sample sizes past the table");
+    }
+    for (uint64_t i = 0; i < *count; ++i) {
+      if (bits == 4) {
+        uint64_t pair = c.U(1);
+        sizes->push_back(static_cast<uint32_t>(pair >> 4));
+        if (++i < *count) sizes->push_back(static_cast<uint32_t>(pair & 0xF));
+      } else {
+        sizes->push_back(static_cast<uint32_t>(c.U(bits / 8)));
+      }
+    }
     return absl::OkStatus();
   }
 

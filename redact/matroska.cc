@@ -7,17 +7,18 @@
 // payload of elements outside the allowlist:
 //   * top level: the EBML header and Segments kept; from the first other
 //     element (or undecodable bytes) to the end of the file: zeroed.
-//   * Segment: SeekHead, Cues, Cluster, CRC-32 kept; Info and Tracks walked;
+//   * Segment: SeekHead, Cues, CRC-32 kept; Info, Tracks, Cluster walked;
 //     Void and unknown elements zeroed; in Tags, Attachments and Chapters
 //     the master elements stay (readers parse them) and every leaf payload
 //     is zeroed.
 //   * Info: TimecodeScale, Duration, SegmentUID, CRC-32 kept; everything
 //     else (Title, DateUTC, MuxingApp, WritingApp, file names, ...) zeroed.
 //   * Tracks: TrackEntry kept but for its Name.
-//   * An unknown-size Cluster ends where an element that cannot be a
-//     Cluster child starts (a Matroska reader's rule); its children are
-//     walked: blocks and timing kept, Void and unknown children zeroed. An
-//     unknown-size Segment extends to the end of the file.
+//   * Cluster: children walked (headers only): blocks and timing kept,
+//     Void and unknown children zeroed. An unknown-size Cluster ends where
+//     an element that cannot be a Cluster child starts (a Matroska reader's
+//     rule), so metadata written after it is still seen. An unknown-size
+//     Segment extends to the end of the file.
 // An element that cannot be followed (bad ID or size, claiming more than
 // its parent, unknown size where not allowed) zeroes the rest of its parent
 // from its first byte.
@@ -82,6 +83,32 @@ bool IsMetadataMaster(uint32_t id) {
     case 0x6944:  // ChapProcess
     case 0x6911:  // ChapProcessCommand
     case 0x61A7:  // AttachedFile
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Leaf elements of Tags, Chapters and Attachments (their payloads are
+// zeroed; their headers are schema IDs and sizes).
+bool IsMetadataLeaf(uint32_t id) {
+  switch (id) {
+    // Tags
+    case 0x45A3: case 0x447A: case 0x447B: case 0x4484: case 0x44B4:
+    case 0x4487: case 0x4485: case 0x68CA: case 0x63CA: case 0x63C5:
+    case 0x63C9: case 0x63C4: case 0x63C6:
+    // Chapters
+    case 0x45BC: case 0x45BD: case 0x45DB: case 0x45DD: case 0x4520:
+    case 0x4521: case 0x45E4: case 0x73C4: case 0x5654: case 0x91:
+    case 0x92: case 0x98: case 0x4598: case 0x6E67: case 0x4588:
+    case 0x6EBC: case 0x63C3: case 0x89: case 0x85: case 0x437C:
+    case 0x437D: case 0x437E: case 0x6955: case 0x450D: case 0x6922:
+    case 0x6933:
+    // Attachments
+    case 0x467E: case 0x466E: case 0x4660: case 0x465C: case 0x46AE:
+    case 0x4675: case 0x4661: case 0x4662:
+    // Anywhere
+    case kCrc32: case kVoid:
       return true;
     default:
       return false;
@@ -234,8 +261,7 @@ class MatroskaWalker {
       case kCrc32:
         return absl::OkStatus();
       case kCluster:
-        if (e.unknown_size) return OpenCluster(e, next);
-        return absl::OkStatus();  // blocks: not read
+        return Cluster(e, next);
       case kInfo:
         return Info(e);
       case kTracks:
@@ -253,19 +279,27 @@ class MatroskaWalker {
   // Tags, Attachments and Chapters: readers (ffmpeg via the SeekHead) parse
   // their children, and a zeroed child header is not valid EBML. So their
   // master elements stay and every leaf payload (names, strings, dates,
-  // binaries, attached files, unknown elements) is zeroed: zero bytes read
-  // as empty strings, 0 and empty binaries.
+  // binaries, attached files) is zeroed: zero bytes read as empty strings,
+  // 0 and empty binaries. An element outside their schema zeroes the rest
+  // of its master, header included.
   absl::Status MetadataMaster(const Element& master, int depth) {
     if (depth >= kMaxMetadataDepth || master.unknown_size) {
       ZeroPayload(master);
       return absl::OkStatus();
     }
     return Children(master.data, master.end,
-                    [this, depth](const Element& e, uint64_t*) {
+                    [this, depth, &master](const Element& e, uint64_t* next) {
                       if (IsMetadataMaster(e.id)) {
                         return MetadataMaster(e, depth + 1);
                       }
-                      ZeroPayload(e);
+                      if (IsMetadataLeaf(e.id)) {
+                        ZeroPayload(e);
+                        return absl::OkStatus();
+                      }
+                      // Not this schema's: even its header bytes may be
+                      // text. Zero the rest of the master.
+                      Zero(e.offset, master.end);
+                      *next = UINT64_MAX;
                       return absl::OkStatus();
                     });
   }
@@ -298,15 +332,18 @@ class MatroskaWalker {
     });
   }
 
-  // An unknown-size Cluster: it ends where a Segment-level (or top-level)
-  // element starts; *next is that position.
-  absl::Status OpenCluster(const Element& cluster, uint64_t* next) {
+  // A Cluster's children: blocks and timing kept (their payloads are not
+  // read), Void and unknown children zeroed. An unknown-size Cluster ends
+  // where a Segment-level (or top-level) element starts; *next is where the
+  // Cluster ends.
+  absl::Status Cluster(const Element& cluster, uint64_t* next) {
     *next = cluster.end;
     uint64_t stop = cluster.end;
     absl::Status s = Children(
         cluster.data, cluster.end,
-        [this, &stop](const Element& e, uint64_t* after) {
-          if (IsSegmentChild(e.id) || e.id == kEbml || e.id == kSegment) {
+        [this, &stop, &cluster](const Element& e, uint64_t* after) {
+          if (cluster.unknown_size &&
+              (IsSegmentChild(e.id) || e.id == kEbml || e.id == kSegment)) {
             stop = e.offset;
             *after = UINT64_MAX;  // ends the walk (past `end`)
             return absl::OkStatus();

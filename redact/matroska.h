@@ -11,10 +11,14 @@
 
 namespace scopedfs::redact {
 
-// Keeps the EBML header, Segment, SeekHead, Info (timing fields), Tracks,
-// Cluster, Cues; zeroes the payload of Tags, Attachments, Chapters, Info's
-// free-text and date fields, Void and every unknown element (element IDs
-// and sizes stay), and bytes after the last top-level element.
+// Keeps the EBML header, Segment, SeekHead, Info (timing fields), Tracks
+// (but track names), Cluster, Cues; zeroes Info's free-text and date
+// fields, the leaf payloads of Tags, Attachments and Chapters (their master
+// elements stay, so readers still parse them), Void and every unknown
+// element (element IDs and sizes stay), and bytes after the last top-level
+// element. An unknown-size Cluster ends at the next Segment-level element;
+// an unknown-size Segment at the end of the file. An element that cannot be
+// followed zeroes the rest of its parent.
 absl::Status FindMatroskaAllowlistRanges(const Source& source,
                                          const Profile& profile,
                                          std::vector<ByteRange>* out);

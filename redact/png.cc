@@ -132,11 +132,11 @@ absl::Status FindPngLocationRanges(const Source& source,
     const bool cut = data + length + 4 > size;  // data or CRC missing
     const uint64_t data_length = std::min<uint64_t>(length, size - data);
 
-    if (type == "zxIf" && profile.exif_gps) {
+    if (absl::EqualsIgnoreCase(type, "zxIf") && profile.exif_gps) {
       // Compressed EXIF (an early proposal exiftool still reads): we do not
       // inflate it, so it goes whole.
       out->push_back({data, data_length});
-    } else if ((type == "eXIf" || type == "exIf") && profile.exif_gps) {
+    } else if (absl::EqualsIgnoreCase(type, "eXIf") && profile.exif_gps) {
       // Some writers keep JPEG's "Exif\0\0" in front of the TIFF header.
       uint64_t skip = 0;
       if (data_length >= 6 &&
@@ -205,7 +205,7 @@ absl::Status FindPngAllowlistRanges(const Source& source,
       if (!IsKeptChunk(type)) out->push_back({data, size - data});
       break;
     }
-    if (type == "eXIf" || type == "exIf") {
+    if (absl::EqualsIgnoreCase(type, "eXIf")) {  // exiftool: any case
       // Some writers keep JPEG's "Exif\0\0" in front of the TIFF header.
       uint64_t skip = 0;
       if (length >= 6) {

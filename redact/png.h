@@ -15,12 +15,15 @@ namespace scopedfs::redact {
 // (chunk length, type and CRC are never touched; the CRC of a chunk with
 // zeroed bytes no longer matches, and decoders skip or ignore such an
 // ancillary chunk):
-//   eXIf: the GPS IFD ranges (exif.h); if the EXIF cannot be parsed, the
-//     whole chunk data.
-//   tEXt/iTXt "XML:com.adobe.xmp", uncompressed: the packet's location
-//     ranges (xmp.h); compressed (zTXt, iTXt): the whole compressed text.
-//   tEXt/zTXt/iTXt "Raw profile type exif|APP1|xmp" (ImageMagick's way to
-//     carry EXIF/XMP, hex-encoded): the whole chunk data, keyword included.
+//   eXIf in any case (exIf, EXIF, ...; exiftool reads them all): the GPS
+//     IFD ranges (exif.h); if the EXIF cannot be parsed, the whole chunk
+//     data. zxIf (compressed EXIF) in any case: the whole chunk data.
+//   tEXt/iTXt "XML:com.adobe.xmp" (any case), uncompressed: the packet's
+//     location ranges (xmp.h); compressed (zTXt, iTXt): the whole
+//     compressed text.
+//   tEXt/zTXt/iTXt "Raw profile type exif|APP1|xmp" (any case;
+//     ImageMagick's way to carry EXIF/XMP, hex-encoded): the whole chunk
+//     data, keyword included.
 //   tEXt/zTXt/iTXt whose keyword names a location property (ImageMagick
 //     copies properties into chunks such as "exif:GPSLatitude",
 //     "photoshop:City": after the last ':' GPS*, City, State, Country,
@@ -33,9 +36,14 @@ absl::Status FindPngLocationRanges(const Source& source,
                                    const Profile& profile,
                                    std::vector<ByteRange>* out);
 
-// kAllowlist (redact/README.md): keeps what decoding needs and the
-// allowlisted metadata, zeroes every other segment/chunk payload and every
-// byte after the end of the image.
+// kAllowlist (redact/README.md): keeps IHDR, PLTE, IDAT, IEND, tRNS,
+// gAMA, cHRM, sRGB, iCCP, sBIT, bKGD, pHYs, sPLT, cICP, mDCv, cLLi and
+// APNG's acTL/fcTL/fdAT; eXIf (any case, an "Exif\0\0" prefix skipped)
+// through the EXIF allowlist (exif.h); zeroes the data of every other chunk
+// (text, tIME, zxIf, caBX, unknown; length, type and CRC stay) and every
+// byte after IEND. A cut chunk that is not kept: its data to the end; a
+// cut header or impossible length: everything from it. Errors only
+// without the signature.
 absl::Status FindPngAllowlistRanges(const Source& source,
                                     const Profile& profile,
                                     std::vector<ByteRange>* out);

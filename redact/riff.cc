@@ -27,7 +27,9 @@
 namespace scopedfs::redact {
 namespace {
 
-constexpr uint64_t kMaxChunks = 1 << 20;  // headers visited per file
+// Headers visited per file: an AVI's movi has a chunk per frame and audio
+// packet (a 2-hour film: about a million).
+constexpr uint64_t kMaxChunks = uint64_t{1} << 24;
 constexpr int kMaxDepth = 4;
 
 constexpr uint32_t FourCC(const char (&s)[5]) {
@@ -55,7 +57,25 @@ struct Chunk {
 };
 
 // What a walk keeps, by where the chunks are.
-enum class Level { kWebp, kAnmf, kAvi, kAvix, kHdrl, kStrl };
+enum class Level { kWebp, kAnmf, kAvi, kAvix, kHdrl, kStrl, kMovi };
+
+bool IsDigit(uint32_t c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(uint32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// "##dc", "##wb", ...: a stream's data (the fourcc is little-endian, so
+// the first character is the low byte).
+bool IsStreamChunk(uint32_t id) {
+  return IsDigit(id & 0xFF) && IsDigit((id >> 8) & 0xFF) &&
+         IsAlpha((id >> 16) & 0xFF) && IsAlpha(id >> 24);
+}
+
+// "ix##": an OpenDML standard index.
+bool IsStandardIndex(uint32_t id) {
+  return (id & 0xFFFF) == ('i' | ('x' << 8)) && IsDigit((id >> 16) & 0xFF) &&
+         IsDigit(id >> 24);
+}
 
 class RiffWalker {
  public:
@@ -166,11 +186,14 @@ class RiffWalker {
     }
     const uint64_t body = c.payload + 4;  // the list type stays
     const uint32_t type = c.list_type;
-    if (type == FourCC("movi") && (level == Level::kAvi ||
-                                   level == Level::kAvix)) {
-      return absl::OkStatus();  // media data and its ix## indexes
-    }
     if (depth < kMaxDepth) {
+      if (type == FourCC("movi") &&
+          (level == Level::kAvi || level == Level::kAvix)) {
+        return Walk(body, c.end, c.declared_end, Level::kMovi, depth + 1);
+      }
+      if (type == FourCC("rec ") && level == Level::kMovi) {
+        return Walk(body, c.end, c.declared_end, Level::kMovi, depth + 1);
+      }
       if (type == FourCC("hdrl") && level == Level::kAvi) {
         return Walk(body, c.end, c.declared_end, Level::kHdrl, depth + 1);
       }
@@ -200,6 +223,8 @@ class RiffWalker {
         return false;
       case Level::kHdrl:
         return id == FourCC("avih");
+      case Level::kMovi:
+        return IsStreamChunk(id) || IsStandardIndex(id);
       case Level::kStrl:
         // Stream header and format, the OpenDML super index and the video
         // properties; strd (codec driver data) and strn (a free-text name)

@@ -17,9 +17,13 @@ namespace scopedfs::redact {
 absl::Status FindWebpAllowlistRanges(const Source& source,
                                      const Profile& profile,
                                      std::vector<ByteRange>* out);
-// AVI: keeps the hdrl list (avih, strl/strh/strf), movi and idx1; zeroes
-// the payload of INFO lists, JUNK, strd/strn and every other chunk, and
-// bytes after the RIFF size(s).
+// AVI: keeps the hdrl list (avih, strl/strh/strf/indx/vprp, odml), movi
+// lists (stream data chunks, rec lists, ix## indexes) and idx1, in the
+// first RIFF and in OpenDML "AVIX" RIFFs after it; zeroes the payload of
+// INFO lists, JUNK, strd/strn and every other chunk (list types stay), and
+// bytes after the last RIFF.
+// Both: chunk headers stay; a chunk overrunning its parent zeroes the rest
+// of the parent; a chunk cut by the end of the file ends there.
 absl::Status FindAviAllowlistRanges(const Source& source,
                                     const Profile& profile,
                                     std::vector<ByteRange>* out);

@@ -1,7 +1,8 @@
 // The redacted view in a live mount: bob (ALLOW_REDACTED) reads photos with
 // their location zeroed through every read path, while alice reads the
 // real bytes through passthrough at the same time. exiftool is the
-// independent oracle.
+// independent oracle. The profile here is LOCATION_ONLY (other metadata
+// stays); redaction_content_test covers the default allowlist profile.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ constexpr uid_t kBob = 1001;    // Photos redacted.
 constexpr char kPolicy[] = R"pb(
   apps { name: "alice" uids: 1000 }
   apps { name: "bob" uids: 1001 }
-  redaction_profiles { name: "location" exif_gps: true xmp_location: true video_location: true }
+  redaction_profiles { name: "location" mode: REDACTION_MODE_LOCATION_ONLY exif_gps: true xmp_location: true video_location: true }
   rules { id: "bob-redacted" apps: "bob" paths: "photos/" operations: READ classes: [IMAGE, VIDEO] action: ALLOW_REDACTED redaction_profile: "location" }
   rules { id: "bob-read-only" apps: "bob" paths: "photos/" operations: [WRITE, SETATTR, DELETE, RENAME, CREATE] action: DENY }
   default_action: ALLOW

@@ -84,6 +84,9 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                  server.passthrough_active(), server.stats(),
                                  &backing_id);
+  // Before the client can write: redacted readers of this file must know a
+  // write may be in progress (daemon/redacted_view.h).
+  if (handle->writable) server.access().open_writers().Opened(node->dev, node->ino);
   fi->direct_io = direct;
   if (handle->mode == OpenMode::kPassthrough) {
     fi->backing_id = backing_id;
@@ -103,6 +106,7 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
 // Undoes an open whose reply the kernel did not take.
 void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> h = ServerOf(req).handles().Take(fi);
+  if (h->writable) ServerOf(req).access().open_writers().Closed(node->dev, node->ino);
   ReleaseOpenMode(req, node, h->mode, h->writable, ServerOf(req).stats());
   close(h->fd);
 }
@@ -231,7 +235,8 @@ void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
   std::unique_ptr<char[]> storage(new char[size]);
   const ssize_t n = h.redacted->Read(h.fd, storage.get(), size, off);
   if (n < 0) {
-    NoteBackingError("read of a redacted file", static_cast<int>(-n));
+    // EIO: the file could not be vouched for (RedactedView logged why).
+    if (n != -EIO) NoteBackingError("read of a redacted file", static_cast<int>(-n));
     fuse_reply_err(req, static_cast<int>(-n));
     return;
   }
@@ -277,8 +282,8 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
     return;
   }
   Stats::Add(stats.write_bytes, n);
-  fuse_reply_write(req, n);
   ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
+  fuse_reply_write(req, n);  // Frees `req`: nothing of it after this.
 }
 
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -294,7 +299,11 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> handle = ServerOf(req).handles().Take(fi);
   // Passthrough writes never reach the daemon: this is the latest moment it
   // learns of them (reads of the view check the version anyway).
-  if (handle->writable) ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
+  if (handle->writable) {
+    Node* node = NodeOf(req, ino);
+    ServerOf(req).InvalidateRedactedView(node);
+    ServerOf(req).access().open_writers().Closed(node->dev, node->ino);
+  }
   ReleaseOpenMode(req, NodeOf(req, ino), handle->mode, handle->writable,
                   ServerOf(req).stats());
   close(handle->fd);
