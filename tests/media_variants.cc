@@ -1581,17 +1581,20 @@ std::map<std::string, DecodeResult> DecodeBatch(
     const std::string& work_dir) {
   std::map<std::string, DecodeResult> out;
   if (path_is_video.empty()) return out;
+  // One line per file: "R <status> <frames|x> <path>\t<first error line>".
   WriteFile(work_dir + "/decode.sh",
             "f=\"$2\"\n"
             "if [ \"$1\" = 1 ]; then\n"
-            "  ffprobe -v error \"$f\" >/dev/null 2>&1; a=$?\n"
+            "  e=$(ffprobe -v error \"$f\" 2>&1 >/dev/null); a=$?\n"
             "  p=$(ffmpeg -nostdin -v error -progress pipe:1 -i \"$f\" "
             "-map 0:v:0 -f null - 2>/dev/null); b=$?\n"
             "  n=$(printf '%s\\n' \"$p\" | sed -n 's/^frame=//p' | tail -n 1)\n"
-            "  echo \"R $a$b ${n:-x} $f\"\n"
+            "  s=\"$a$b\"\n"
             "else\n"
-            "  identify \"$f\" >/dev/null 2>&1; echo \"R $? x $f\"\n"
-            "fi\n");
+            "  e=$(identify \"$f\" 2>&1 >/dev/null); s=$?; n=x\n"
+            "fi\n"
+            "printf 'R %s %s %s\\t%s\\n' \"$s\" \"${n:-x}\" \"$f\" "
+            "\"$(printf '%s' \"$e\" | head -n 1 | tr '\\t' ' ')\"\n");
   std::string list;
   for (const auto& [path, video] : path_is_video) {
     absl::StrAppend(&list, video ? "1 " : "0 ", path, "\n");
@@ -1601,9 +1604,13 @@ std::map<std::string, DecodeResult> DecodeBatch(
       RunShell("xargs -P 2 -n 2 sh '" + work_dir + "/decode.sh' < '" +
                work_dir + "/decode.list'");
   for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
-    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+    std::pair<std::string, std::string> msg =
+        absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    std::vector<std::string> f =
+        absl::StrSplit(msg.first, absl::MaxSplits(' ', 3));
     if (f.size() != 4 || f[0] != "R") continue;
     DecodeResult d;
+    d.error = msg.second;
     d.ok = f[1] == "0" || f[1] == "00";
     long n;
     std::string frames = f[2];

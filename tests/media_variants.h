@@ -77,12 +77,15 @@ std::map<std::string, std::vector<ExifTag>> ExiftoolBatch(
 bool IsLocationLeak(const ExifTag& tag);
 
 // Decoding check of many files at once (2 in parallel): images with
-// `identify`, videos with `ffprobe -count_frames` and
-// `ffmpeg -v error -i F -f null -`. Per path: exit status 0 for all tools
-// (`ok`) and the video frame count (-1 for images or when unreadable).
+// `identify`, videos with `ffprobe -v error` and
+// `ffmpeg -v error -i F -map 0:v:0 -f null -` (its -progress gives the
+// decoded frame count). Per path: exit status 0 for all tools (`ok`), the
+// video frame count (-1 for images or when unreadable) and the first error
+// line.
 struct DecodeResult {
   bool ok = false;
   long frames = -1;
+  std::string error;  // The first line a tool printed on stderr.
 };
 std::map<std::string, DecodeResult> DecodeBatch(
     const std::vector<std::pair<std::string, bool>>& path_is_video,

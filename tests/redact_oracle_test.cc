@@ -8,9 +8,9 @@
 //       -m -ee`; all-zero numbers count as redacted),
 //   (b) allowlist only: not contain the written strings ("48.858", "Paris",
 //       ...) anywhere in its bytes,
-//   (c) still decode: `identify` for images; `ffprobe -count_frames` and
+//   (c) still decode: `identify` for images; `ffprobe -v error` and
 //       `ffmpeg -v error -i F -f null -` for videos, with the original's
-//       frame count.
+//       frame count (ffmpeg's).
 // A PlanRedaction error is a refusal: safe, but a usability failure for a
 // valid file; the test fails if more than kMaxRefusedPercent of a profile's
 // valid variants are refused. UnimplementedError (a redactor not written
@@ -273,7 +273,8 @@ void RedactOracleTest::RunProfile(const char* label, const Profile& profile) {
       ++row.decode_failures;
       const std::string msg = absl::StrCat(
           what, " (", dec.ok ? "decodes" : "does not decode", ", frames ",
-          dec.frames, " vs ", item.decode.frames, ")");
+          dec.frames, " vs ", item.decode.frames, ")",
+          dec.error.empty() ? "" : "\n      ", dec.error);
       decode_list[item.v.format].push_back(msg);
       ADD_FAILURE() << label << ": redacted copy broken: " << msg
                     << "\n  redacted: " << d.path;
