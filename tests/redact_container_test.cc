@@ -3,6 +3,9 @@
 // downloads), and real files made by ImageMagick/ffmpeg with location
 // metadata written by exiftool, which must find none after redaction while
 // the file still decodes.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -528,6 +531,40 @@ TEST(IsoBmffTest, TimedMetadataTrackSamplesZeroedVideoKept) {
   }
 }
 
+TEST(IsoBmffTest, CanonCr3UuidKeepsStructureZeroesCmtBoxes) {
+  const std::string canon =
+      "\x85\xC0\xB6\x87\x82\x0F\x11\xE0\x81\x11\xF4\xCE\x46\x2B\x6A\x48";
+  std::string cncv = Box("CNCV", "CanonCR3_001/00.09.00");
+  std::string ctbo = Box("CTBO", std::string(20, '\x01'));
+  std::string thmb = Box("THMB", "thumbnail-bytes");
+  std::string children = absl::StrCat(
+      cncv, ctbo, Box("CMT1", "II*\0Cmt1Secret"s), Box("CMT2", "Cmt2Secret"),
+      Box("CMT3", "Cmt3Secret"), Box("CMT4", "GpsCmt4Secret"), thmb,
+      Box("ZZZZ", "VendorSecret"));
+  std::string uuid =
+      absl::StrCat(BE(8 + 16 + children.size(), 4), "uuid", canon, children);
+  const std::string xmp_uuid =
+      "\xBE\x7A\xCF\xCB\x97\xA9\x42\xE8\x9C\x71\x99\x94\x91\xE3\xAF\xAC";
+  std::string xmp = absl::StrCat(BE(8 + 16 + 13, 4), "uuid", xmp_uuid,
+                                 "XmpUuidSecret");
+  std::string file = absl::StrCat(
+      Box("ftyp", "crx \0\0\0\1crx isom"s),
+      Box("moov", absl::StrCat(uuid, FullBox("mvhd", std::string(96, '\x01')))),
+      xmp, Box("mdat", "raw-sensor-data"));
+  absl::StatusOr<std::string> view = Redacted(file);
+  ASSERT_TRUE(view.ok()) << view.status();
+  for (const std::string& kept : {cncv, ctbo, thmb, canon,
+                                  std::string("raw-sensor-data")}) {
+    ExpectKept(file, *view, kept);
+  }
+  for (const char* secret : {"Cmt1Secret", "Cmt2Secret", "Cmt3Secret",
+                             "GpsCmt4Secret", "VendorSecret",
+                             "XmpUuidSecret"}) {
+    ExpectZeroed(file, *view, secret);
+  }
+  CheckPrefixes(file);
+}
+
 TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   // Items: 1 hvc1 in mdat, 2 Exif in mdat, 3 mime (XMP) in idat.
   std::string infe1 = FullBox("infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1",
@@ -586,6 +623,105 @@ TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
+}
+
+// ---- Large files ---------------------------------------------------------
+
+std::string TmpDir();
+
+// Wraps a source and counts the bytes read.
+class CountingSource : public Source {
+ public:
+  explicit CountingSource(const Source& inner) : inner_(inner) {}
+  uint64_t size() const override { return inner_.size(); }
+  absl::Status Read(uint64_t offset, size_t length,
+                    std::string* out) const override {
+    bytes_ += length;
+    return inner_.Read(offset, length, out);
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  const Source& inner_;
+  mutable uint64_t bytes_ = 0;
+};
+
+// A sparse file: `head`, a 1 GiB hole of media payload (whose header `head`
+// ends with), then `tail`. Plans its redaction reading through a counting
+// source; *tail_at is where `tail` starts.
+absl::StatusOr<Redaction> PlanSparse(const std::string& head,
+                                     const std::string& tail,
+                                     uint64_t* tail_at, uint64_t* bytes_read) {
+  const uint64_t kHole = uint64_t{1} << 30;
+  std::string path = TmpDir() + "/sparse";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError("open");
+  *tail_at = head.size() + kHole;
+  bool ok = pwrite(fd, head.data(), head.size(), 0) ==
+                static_cast<ssize_t>(head.size()) &&
+            pwrite(fd, tail.data(), tail.size(), *tail_at) ==
+                static_cast<ssize_t>(tail.size());
+  FdSource fds(fd, *tail_at + tail.size());
+  CountingSource source(fds);
+  absl::StatusOr<Redaction> r =
+      ok ? PlanRedaction(source, Profile{}) : absl::InternalError("pwrite");
+  *bytes_read = source.bytes();
+  close(fd);
+  unlink(path.c_str());
+  return r;
+}
+
+TEST(LargeFileTest, MediaPayloadsAreNotRead) {
+  const uint64_t kHole = uint64_t{1} << 30;
+  struct Case {
+    const char* name;
+    std::string head;
+    std::string tail;
+    std::string secret;  // in the tail: zeroed
+  };
+  std::string udta = Box("udta", Box("\xA9xyz", "+48.8584+002.2945/"));
+  std::string tags = Ebml(0x1254C367, Ebml(0x7373, Ebml(0x67C8,
+                                                        EbmlShort(0x4487,
+                                                                  "Paris"))));
+  std::string info = List("INFO", Chunk("INAM", "Paris"));
+  std::vector<Case> cases = {
+      {"mp4",
+       absl::StrCat(Box("ftyp", "isom\0\0\0\0isom"s), BE(1, 4), "mdat",
+                    BE(16 + kHole, 8)),
+       Box("moov", absl::StrCat(FullBox("mvhd", std::string(96, 1)), udta)),
+       "+48.8584+002.2945/"},
+      {"mkv",
+       absl::StrCat(MkvParts().header, "\x18\x53\x80\x67\x01",
+                    BE(12 + 9 + kHole + 8 + tags.size(), 7),
+                    "\x1F\x43\xB6\x75\x01", BE(9 + kHole + 8, 7), "\xA3\x01",
+                    BE(kHole + 8, 7)),
+       std::string(8, 'x') + tags, "Paris"},
+      {"avi",
+       absl::StrCat("RIFF", LE(4 + 12 + kHole + info.size(), 4), "AVI ",
+                    "LIST", LE(4 + 8 + kHole - 8, 4), "movi", "00dc",
+                    LE(kHole - 8, 4)),
+       info, "Paris"},
+  };
+  for (const Case& c : cases) {
+    uint64_t tail_at = 0;
+    uint64_t bytes = 0;
+    absl::StatusOr<Redaction> r = PlanSparse(c.head, c.tail, &tail_at, &bytes);
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status();
+    EXPECT_LT(bytes, 64u << 10) << c.name;
+    uint64_t secret_at = tail_at + c.tail.find(c.secret);
+    bool zeroed = false;
+    for (const ByteRange& range : r->ranges) {
+      EXPECT_LT(range.end(), tail_at + c.tail.size() + 1) << c.name;
+      // Nothing in the media hole is zeroed.
+      EXPECT_TRUE(range.end() <= c.head.size() || range.offset >= tail_at)
+          << c.name << " zeroes media at " << range.offset;
+      if (range.offset <= secret_at &&
+          range.end() >= secret_at + c.secret.size()) {
+        zeroed = true;
+      }
+    }
+    EXPECT_TRUE(zeroed) << c.name;
+  }
 }
 
 // ---- Real files ----------------------------------------------------------
