@@ -1216,8 +1216,8 @@ class AllowlistWalker : public Walker {
       if (magic == absl::string_view("Exif\0\0", 6)) tiff += 6;
     }
     std::vector<ByteRange> found;
-    absl::Status s = FindExifAllowlistRanges(source_, tiff, start + length - tiff,
-                                             profile_, &found);
+    absl::Status s = FindExifAllowlistRanges(
+        source_, tiff, start + length - tiff, profile_, &found);
     if (!s.ok()) return s;
     for (const ByteRange& r : found) {
       if (r.offset < start || r.offset > start + length ||

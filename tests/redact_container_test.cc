@@ -130,23 +130,24 @@ struct GifParts {
   std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0",
                                   std::string("\x03\x01\x00\x00\x00", 5));
   std::string comment = GifExtension('\xFE', "SecretComment at Paris");
-  std::string xmp = absl::StrCat("\x21\xFF\x0BXMP DataXMP",
-                                 SubBlocks("<x:xmpmeta>SecretCity</x:xmpmeta>"));
+  std::string xmp =
+      absl::StrCat("\x21\xFF\x0BXMP DataXMP",
+                   SubBlocks("<x:xmpmeta>SecretCity</x:xmpmeta>"));
   std::string text = GifExtension('\x01', "PlainTextSecret");
   std::string unknown = GifExtension('\x42', "UnknownLabelSecret");
   std::string image = absl::StrCat(
-      "\x2C", std::string("\x00\x00\x00\x00\x02\x00\x02\x00\x00", 9),
-      "\x02", SubBlocks(std::string("\x02\x84\x51", 3)));
-  std::string header = absl::StrCat(
-      "GIF89a", std::string("\x02\x00\x02\x00\x80\x00\x00", 7),
-      std::string("\x00\x00\x00\xFF\xFF\xFF", 6));
+      "\x2C", std::string("\x00\x00\x00\x00\x02\x00\x02\x00\x00", 9), "\x02",
+      SubBlocks(std::string("\x02\x84\x51", 3)));
+  std::string header =
+      absl::StrCat("GIF89a", std::string("\x02\x00\x02\x00\x80\x00\x00", 7),
+                   std::string("\x00\x00\x00\xFF\xFF\xFF", 6));
 };
 
 TEST(GifTest, KeepsImageAndAnimationZeroesOtherExtensions) {
   GifParts p;
-  std::string file = absl::StrCat(p.header, p.loop, p.comment, p.gce, p.xmp,
-                                  p.text, p.unknown, p.image, "\x3B",
-                                  "TrailingSecret");
+  std::string file =
+      absl::StrCat(p.header, p.loop, p.comment, p.gce, p.xmp, p.text, p.unknown,
+                   p.image, "\x3B", "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   for (const std::string& kept : {p.header, p.loop, p.gce, p.image}) {
@@ -168,13 +169,11 @@ TEST(GifTest, KeepsImageAndAnimationZeroesOtherExtensions) {
 
 TEST(GifTest, AllowlistedExtensionsKeepOnlyTheirDefinedBytes) {
   GifParts p;
-  std::string gce = absl::StrCat("\x21\xF9\x06", std::string(4, '\x01'),
-                                 "GC", "\x07HiddenA", std::string(1, '\0'));
-  std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0",
-                                  "\x03\x01\x02\x03", "\x07HiddenB",
-                                  std::string(1, '\0'));
-  std::string file =
-      absl::StrCat(p.header, gce, loop, p.image, "\x3B");
+  std::string gce = absl::StrCat("\x21\xF9\x06", std::string(4, '\x01'), "GC",
+                                 "\x07HiddenA", std::string(1, '\0'));
+  std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0", "\x03\x01\x02\x03",
+                                  "\x07HiddenB", std::string(1, '\0'));
+  std::string file = absl::StrCat(p.header, gce, loop, p.image, "\x3B");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectKept(file, *view, "\x21\xF9\x06\x01\x01\x01\x01");
@@ -219,8 +218,8 @@ std::string List(absl::string_view type, absl::string_view body) {
 
 TEST(WebpTest, KeepsImageChunksZeroesMetadataAtOddOffsets) {
   std::string vp8x = Chunk("VP8X", std::string(10, '\x01'));
-  std::string iccp = Chunk("ICCP", "icc-profile");       // odd: padded
-  std::string odd = Chunk("ODD!", "OddSecret");           // odd: padded
+  std::string iccp = Chunk("ICCP", "icc-profile");  // odd: padded
+  std::string odd = Chunk("ODD!", "OddSecret");     // odd: padded
   std::string vp8l = Chunk("VP8L", "\x2F lossless bits");
   std::string anim = Chunk("ANIM", std::string(6, '\x02'));
   std::string anmf = Chunk(
@@ -238,9 +237,9 @@ TEST(WebpTest, KeepsImageChunksZeroesMetadataAtOddOffsets) {
     ExpectKept(file, *view, kept);
   }
   ExpectKept(file, *view, "ODD!\x09");  // header stays
-  for (const char* secret : {"OddSecret", "NestedSecret",
-                             "<x:xmpmeta>SecretCity", "SecretExif",
-                             "TrailingSecret"}) {
+  for (const char* secret :
+       {"OddSecret", "NestedSecret", "<x:xmpmeta>SecretCity", "SecretExif",
+        "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
@@ -257,21 +256,21 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
   std::string strd = Chunk("strd", "DriverSecret!");  // odd
   std::string odml = List("odml", Chunk("dmlh", std::string(4, '\x04')));
   std::string hdrl =
-      List("hdrl", absl::StrCat(avih, List("strl", absl::StrCat(
-                                                  strh, strf, strn, strd)),
-                                odml));
+      List("hdrl",
+           absl::StrCat(
+               avih, List("strl", absl::StrCat(strh, strf, strn, strd)), odml));
   std::string info = List("INFO", Chunk("INAM", "TitleSecret"));
   std::string junk = Chunk("JUNK", "JunkSecret");
   std::string movi = List(
-      "movi", absl::StrCat(Chunk("00dc", "frame-bytes"),
-                           Chunk("JUNK", "MoviJunkSecret"),
-                           List("rec ", absl::StrCat(Chunk("01wb", "audio"),
-                                                     Chunk("gps0", "GpsSecret"))),
-                           Chunk("ix00", "index")));
+      "movi", absl::StrCat(
+                  Chunk("00dc", "frame-bytes"), Chunk("JUNK", "MoviJunkSecret"),
+                  List("rec ", absl::StrCat(Chunk("01wb", "audio"),
+                                            Chunk("gps0", "GpsSecret"))),
+                  Chunk("ix00", "index")));
   std::string idx1 = Chunk("idx1", std::string(16, '\x05'));
-  std::string avix = Riff(
-      "AVIX", absl::StrCat(List("movi", Chunk("00dc", "more-frames")),
-                           Chunk("ISFT", "SoftwareSecret")));
+  std::string avix =
+      Riff("AVIX", absl::StrCat(List("movi", Chunk("00dc", "more-frames")),
+                                Chunk("ISFT", "SoftwareSecret")));
   std::string file =
       absl::StrCat(Riff("AVI ", absl::StrCat(hdrl, info, junk, movi, idx1)),
                    avix, "TrailingSecret");
@@ -284,10 +283,9 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
     ExpectKept(file, *view, kept);
   }
   ExpectKept(file, *view, "LIST\x18\0\0\0INFO"s);
-  for (const char* secret :
-       {"StreamNameSecret", "DriverSecret!", "INAM\x0b", "TitleSecret",
-        "JunkSecret", "MoviJunkSecret", "GpsSecret", "SoftwareSecret",
-        "TrailingSecret"}) {
+  for (const char* secret : {"StreamNameSecret", "DriverSecret!", "INAM\x0b",
+                             "TitleSecret", "JunkSecret", "MoviJunkSecret",
+                             "GpsSecret", "SoftwareSecret", "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
@@ -297,10 +295,10 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
 TEST(AviTest, ChunkOverrunningItsListZeroesTheRestOfTheList) {
   std::string strl = absl::StrCat("LIST", LE(4 + 8 + 6, 4), "strl", "strh",
                                   LE(1000, 4), "Secret");
-  std::string file = Riff(
-      "AVI ", absl::StrCat(List("hdrl", absl::StrCat(
-                                            Chunk("avih", "12"), strl)),
-                           Chunk("idx1", "keep")));
+  std::string file =
+      Riff("AVI ",
+           absl::StrCat(List("hdrl", absl::StrCat(Chunk("avih", "12"), strl)),
+                        Chunk("idx1", "keep")));
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectZeroed(file, *view, "Secret");
@@ -317,8 +315,8 @@ std::string Ebml(uint32_t id, absl::string_view payload) {
 // A 1-byte size (payload < 127 bytes) for variety.
 std::string EbmlShort(uint32_t id, absl::string_view payload) {
   int n = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
-  return absl::StrCat(BE(id, n), std::string(1, static_cast<char>(
-                                                    0x80 | payload.size())),
+  return absl::StrCat(BE(id, n),
+                      std::string(1, static_cast<char>(0x80 | payload.size())),
                       payload);
 }
 std::string EbmlUnknown(uint32_t id, absl::string_view payload) {
@@ -340,9 +338,9 @@ struct MkvParts {
   // Tags > Tag > SimpleTag > TagName, TagString.
   std::string tag_name = EbmlShort(0x45A3, "LOCATION");
   std::string tag_string = EbmlShort(0x4487, "SimpleTagSecret");
-  std::string simple_tag = Ebml(
-      0x1254C367, Ebml(0x7373, Ebml(0x67C8, absl::StrCat(tag_name,
-                                                          tag_string))));
+  std::string simple_tag =
+      Ebml(0x1254C367,
+           Ebml(0x7373, Ebml(0x67C8, absl::StrCat(tag_name, tag_string))));
 };
 
 TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
@@ -351,19 +349,17 @@ TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
       Ebml(0x1549A966, absl::StrCat(p.scale, p.title, p.duration, p.writing));
   std::string tracks =
       Ebml(0x1654AE6B, Ebml(0xAE, absl::StrCat(p.codec, p.name)));
-  std::string cluster =
-      Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
+  std::string cluster = Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
   std::string hidden_cluster = Ebml(
       0x1F43B675, absl::StrCat(p.block, EbmlShort(0x4DBC, "ClusterSecret")));
-  std::string segment = Ebml(0x18538067, absl::StrCat(info, tracks, p.unknown,
-                                                      cluster, p.tags,
-                                                      hidden_cluster,
-                                                      p.simple_tag));
+  std::string segment =
+      Ebml(0x18538067, absl::StrCat(info, tracks, p.unknown, cluster, p.tags,
+                                    hidden_cluster, p.simple_tag));
   std::string file = absl::StrCat(p.header, segment, "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const std::string& kept : {p.header, p.scale, p.duration, p.codec,
-                                  cluster}) {
+  for (const std::string& kept :
+       {p.header, p.scale, p.duration, p.codec, cluster}) {
     ExpectKept(file, *view, kept);
   }
   // A structured tag keeps its element headers, so readers still parse it.
@@ -386,12 +382,11 @@ TEST(MatroskaTest, UnknownSizeClusterEndsAtTheNextTopLevelElement) {
   MkvParts p;
   std::string file = absl::StrCat(
       p.header,
-      EbmlUnknown(0x18538067,
-                  absl::StrCat(EbmlUnknown(0x1F43B675,
-                                           absl::StrCat(p.cluster_time,
-                                                        p.block)),
-                               EbmlUnknown(0x1F43B675, p.block + "!"),
-                               p.tags)));
+      EbmlUnknown(
+          0x18538067,
+          absl::StrCat(
+              EbmlUnknown(0x1F43B675, absl::StrCat(p.cluster_time, p.block)),
+              EbmlUnknown(0x1F43B675, p.block + "!"), p.tags)));
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectKept(file, *view, p.cluster_time);
@@ -404,9 +399,9 @@ TEST(MatroskaTest, UnknownSizeClusterEndsAtTheNextTopLevelElement) {
 
 TEST(BmpTest, KeepsHeadersTableAndPixelsZeroesGapsAndTrailing) {
   // 2x2, 8 bpp, 2 palette entries, a gap before the pixels.
-  std::string dib = absl::StrCat(LE(40, 4), LE(2, 4), LE(2, 4), LE(1, 2),
-                                 LE(8, 2), LE(0, 4), LE(8, 4), LE(0, 4),
-                                 LE(0, 4), LE(2, 4), LE(0, 4));
+  std::string dib =
+      absl::StrCat(LE(40, 4), LE(2, 4), LE(2, 4), LE(1, 2), LE(8, 2), LE(0, 4),
+                   LE(8, 4), LE(0, 4), LE(0, 4), LE(2, 4), LE(0, 4));
   std::string table = "\x01\x02\x03\x00\x04\x05\x06\x00"s;
   std::string gap = "GapSecret";
   std::string pixels = "\x01\x00\x00\x00\x00\x01\x00\x00"s;  // 2 rows of 4
@@ -440,15 +435,18 @@ TEST(IsoBmffTest, KeepsStructureZeroesMetadataUnknownAndTrailing) {
   std::string mvhd = FullBox("mvhd", std::string(96, '\x01'));
   std::string stsd = FullBox("stsd", "entries-kept-whole");
   std::string unknown = Box("zzzz", "DeepUnknownSecret");
-  std::string mdia = Box(
-      "mdia", absl::StrCat(FullBox("mdhd", std::string(20, '\x02')), unknown,
-                           Box("minf", Box("stbl", stsd))));
+  std::string mdia =
+      Box("mdia", absl::StrCat(FullBox("mdhd", std::string(20, '\x02')),
+                               unknown, Box("minf", Box("stbl", stsd))));
   std::string trak =
-      Box("trak", absl::StrCat(FullBox("tkhd", std::string(80, '\x03')),
-                               mdia, Box("udta", Box("name", "TrackUdtaSecret"))));
+      Box("trak", absl::StrCat(FullBox("tkhd", std::string(80, '\x03')), mdia,
+                               Box("udta", Box("name", "TrackUdtaSecret"))));
   std::string udta = Box("udta", absl::StrCat(Box("@xyz", "+48.8584+002.2945/"),
-                                              Box("\xA9" "day", "DaySecret")));
-  std::string meta = FullBox("meta", FullBox("hdlr", "\0\0\0\0mdtaKeysSecret"s));
+                                              Box("\xA9"
+                                                  "day",
+                                                  "DaySecret")));
+  std::string meta =
+      FullBox("meta", FullBox("hdlr", "\0\0\0\0mdtaKeysSecret"s));
   std::string moov = Box("moov", absl::StrCat(mvhd, trak, udta, meta));
   std::string uuid = absl::StrCat(BE(8 + 16 + 10, 4), "uuid",
                                   std::string(16, '\x07'), "UuidSecret");
@@ -485,23 +483,21 @@ std::string Trak(absl::string_view handler, const std::vector<uint64_t>& chunks,
   for (uint64_t c : chunks) absl::StrAppend(&offsets, BE(c, co64 ? 8 : 4));
   std::string stbl = Box(
       "stbl",
-      absl::StrCat(FullBox("stsd", BE(0, 4)),
-                   FullBox("stsc", absl::StrCat(BE(1, 4), BE(1, 4), BE(2, 4),
-                                                BE(1, 4))),
-                   FullBox("stsz", absl::StrCat(BE(0, 4),
-                                                BE(2 * chunks.size(), 4),
-                                                [&] {
-                                                  std::string t;
-                                                  for (size_t i = 0;
-                                                       i < 2 * chunks.size();
-                                                       ++i) {
-                                                    t += BE(sample_size, 4);
-                                                  }
-                                                  return t;
-                                                }())),
-                   FullBox(co64 ? "co64" : "stco", offsets)));
-  std::string hdlr = FullBox(
-      "hdlr", absl::StrCat(BE(0, 4), handler, std::string(13, '\0')));
+      absl::StrCat(
+          FullBox("stsd", BE(0, 4)),
+          FullBox("stsc", absl::StrCat(BE(1, 4), BE(1, 4), BE(2, 4), BE(1, 4))),
+          FullBox("stsz", absl::StrCat(BE(0, 4), BE(2 * chunks.size(), 4),
+                                       [&] {
+                                         std::string t;
+                                         for (size_t i = 0;
+                                              i < 2 * chunks.size(); ++i) {
+                                           t += BE(sample_size, 4);
+                                         }
+                                         return t;
+                                       }())),
+          FullBox(co64 ? "co64" : "stco", offsets)));
+  std::string hdlr =
+      FullBox("hdlr", absl::StrCat(BE(0, 4), handler, std::string(13, '\0')));
   return Box("trak", Box("mdia", absl::StrCat(hdlr, Box("minf", stbl))));
 }
 
@@ -510,9 +506,9 @@ TEST(IsoBmffTest, TimedMetadataTrackSamplesZeroedVideoKept) {
   const std::string samples =
       "VideoAa1VideoAa2GpsLog01GpsLog02VideoAa3VideoAa4GpsLog03GpsLog04";
   auto build = [&](uint64_t at, bool co64) {
-    std::string moov = Box(
-        "moov", absl::StrCat(Trak("vide", {at, at + 32}, 8, false),
-                             Trak("meta", {at + 16, at + 48}, 8, co64)));
+    std::string moov =
+        Box("moov", absl::StrCat(Trak("vide", {at, at + 32}, 8, false),
+                                 Trak("meta", {at + 16, at + 48}, 8, co64)));
     return absl::StrCat(Box("ftyp", "isom\0\0\0\0isom"s), moov,
                         Box("mdat", samples));
   };
@@ -545,21 +541,21 @@ TEST(IsoBmffTest, CanonCr3UuidKeepsStructureZeroesCmtBoxes) {
       absl::StrCat(BE(8 + 16 + children.size(), 4), "uuid", canon, children);
   const std::string xmp_uuid =
       "\xBE\x7A\xCF\xCB\x97\xA9\x42\xE8\x9C\x71\x99\x94\x91\xE3\xAF\xAC";
-  std::string xmp = absl::StrCat(BE(8 + 16 + 13, 4), "uuid", xmp_uuid,
-                                 "XmpUuidSecret");
+  std::string xmp =
+      absl::StrCat(BE(8 + 16 + 13, 4), "uuid", xmp_uuid, "XmpUuidSecret");
   std::string file = absl::StrCat(
       Box("ftyp", "crx \0\0\0\1crx isom"s),
       Box("moov", absl::StrCat(uuid, FullBox("mvhd", std::string(96, '\x01')))),
       xmp, Box("mdat", "raw-sensor-data"));
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const std::string& kept : {cncv, ctbo, thmb, canon,
-                                  std::string("raw-sensor-data")}) {
+  for (const std::string& kept :
+       {cncv, ctbo, thmb, canon, std::string("raw-sensor-data")}) {
     ExpectKept(file, *view, kept);
   }
-  for (const char* secret : {"Cmt1Secret", "Cmt2Secret", "Cmt3Secret",
-                             "GpsCmt4Secret", "VendorSecret",
-                             "XmpUuidSecret"}) {
+  for (const char* secret :
+       {"Cmt1Secret", "Cmt2Secret", "Cmt3Secret", "GpsCmt4Secret",
+        "VendorSecret", "XmpUuidSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
@@ -567,11 +563,11 @@ TEST(IsoBmffTest, CanonCr3UuidKeepsStructureZeroesCmtBoxes) {
 
 TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   // Items: 1 hvc1 in mdat, 2 Exif in mdat, 3 mime (XMP) in idat.
-  std::string infe1 = FullBox("infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1",
-                                                   std::string(1, '\0')));
+  std::string infe1 = FullBox(
+      "infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1", std::string(1, '\0')));
   infe1[8] = 2;  // version 2
-  std::string infe2 = FullBox("infe", absl::StrCat(BE(2, 2), BE(0, 2), "Exif",
-                                                   std::string(1, '\0')));
+  std::string infe2 = FullBox(
+      "infe", absl::StrCat(BE(2, 2), BE(0, 2), "Exif", std::string(1, '\0')));
   infe2[8] = 2;
   std::string infe3 = FullBox(
       "infe", absl::StrCat(BE(3, 2), BE(0, 2), "mime", std::string(1, '\0'),
@@ -584,31 +580,30 @@ TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   std::string xmp = "<x:xmpmeta>SecretCity</x:xmpmeta>";
   std::string idat = Box("idat", xmp);
   std::string props = Box(
-      "iprp", absl::StrCat(Box("ipco", absl::StrCat(
-                                           FullBox("ispe", std::string(8, 1)),
-                                           Box("udes", "DescriptionSecret"))),
-                           FullBox("ipma", std::string(4, '\0'))));
-  std::string hdlr = FullBox("hdlr", absl::StrCat(BE(0, 4), "pict",
-                                                  std::string(13, '\0')));
+      "iprp",
+      absl::StrCat(Box("ipco", absl::StrCat(FullBox("ispe", std::string(8, 1)),
+                                            Box("udes", "DescriptionSecret"))),
+                   FullBox("ipma", std::string(4, '\0'))));
+  std::string hdlr =
+      FullBox("hdlr", absl::StrCat(BE(0, 4), "pict", std::string(13, '\0')));
   std::string ftyp = Box("ftyp", "heic\0\0\0\0mif1heic"s);
   // iloc v1 with 4-byte offsets and lengths; positions patched below.
   auto iloc_for = [&](uint64_t mdat_payload) {
     std::string entries = absl::StrCat(
         BE(1, 2), BE(0, 2), BE(0, 2), BE(1, 2), BE(mdat_payload, 4),
-        BE(image.size(), 4),
-        BE(2, 2), BE(0, 2), BE(0, 2), BE(1, 2),
-        BE(mdat_payload + image.size(), 4), BE(exif.size(), 4),
-        BE(3, 2), BE(1, 2), BE(0, 2), BE(1, 2), BE(0, 4), BE(xmp.size(), 4));
+        BE(image.size(), 4), BE(2, 2), BE(0, 2), BE(0, 2), BE(1, 2),
+        BE(mdat_payload + image.size(), 4), BE(exif.size(), 4), BE(3, 2),
+        BE(1, 2), BE(0, 2), BE(1, 2), BE(0, 4), BE(xmp.size(), 4));
     std::string box =
         FullBox("iloc", absl::StrCat(BE(0x4400, 2), BE(3, 2), entries));
     box[8] = 1;  // version 1
     return box;
   };
   auto build = [&](uint64_t mdat_payload) {
-    std::string meta = FullBox(
-        "meta", absl::StrCat(hdlr, FullBox("pitm", BE(1, 2)), iinf,
-                             iloc_for(mdat_payload), props, idat,
-                             Box("xml ", "XmlBoxSecret")));
+    std::string meta =
+        FullBox("meta", absl::StrCat(hdlr, FullBox("pitm", BE(1, 2)), iinf,
+                                     iloc_for(mdat_payload), props, idat,
+                                     Box("xml ", "XmlBoxSecret")));
     return absl::StrCat(ftyp, meta, Box("mdat", image + exif));
   };
   std::string probe = build(0);
@@ -650,8 +645,8 @@ class CountingSource : public Source {
 // ends with), then `tail`. Plans its redaction reading through a counting
 // source; *tail_at is where `tail` starts.
 absl::StatusOr<Redaction> PlanSparse(const std::string& head,
-                                     const std::string& tail,
-                                     uint64_t* tail_at, uint64_t* bytes_read) {
+                                     const std::string& tail, uint64_t* tail_at,
+                                     uint64_t* bytes_read) {
   const uint64_t kHole = uint64_t{1} << 30;
   std::string path = TmpDir() + "/sparse";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -680,9 +675,8 @@ TEST(LargeFileTest, MediaPayloadsAreNotRead) {
     std::string secret;  // in the tail: zeroed
   };
   std::string udta = Box("udta", Box("\xA9xyz", "+48.8584+002.2945/"));
-  std::string tags = Ebml(0x1254C367, Ebml(0x7373, Ebml(0x67C8,
-                                                        EbmlShort(0x4487,
-                                                                  "Paris"))));
+  std::string tags =
+      Ebml(0x1254C367, Ebml(0x7373, Ebml(0x67C8, EbmlShort(0x4487, "Paris"))));
   std::string info = List("INFO", Chunk("INAM", "Paris"));
   std::vector<Case> cases = {
       {"mp4",
@@ -697,9 +691,8 @@ TEST(LargeFileTest, MediaPayloadsAreNotRead) {
                     BE(kHole + 8, 7)),
        std::string(8, 'x') + tags, "Paris"},
       {"avi",
-       absl::StrCat("RIFF", LE(4 + 12 + kHole + info.size(), 4), "AVI ",
-                    "LIST", LE(4 + 8 + kHole - 8, 4), "movi", "00dc",
-                    LE(kHole - 8, 4)),
+       absl::StrCat("RIFF", LE(4 + 12 + kHole + info.size(), 4), "AVI ", "LIST",
+                    LE(4 + 8 + kHole - 8, 4), "movi", "00dc", LE(kHole - 8, 4)),
        info, "Paris"},
   };
   for (const Case& c : cases) {
@@ -727,8 +720,9 @@ TEST(LargeFileTest, MediaPayloadsAreNotRead) {
 // ---- Real files ----------------------------------------------------------
 
 bool HaveTool(const char* tool) {
-  return std::system(absl::StrCat("command -v ", tool, " >/dev/null 2>&1")
-                         .c_str()) == 0;
+  return std::system(
+             absl::StrCat("command -v ", tool, " >/dev/null 2>&1").c_str()) ==
+         0;
 }
 
 std::string TmpDir() {
@@ -812,8 +806,8 @@ class RealFileTest : public ::testing::Test {
     std::string out = TmpDir() + "/redacted-" + name;
     WriteFile(out, *view);
     std::vector<std::string> left = PlaceTags(out);
-    EXPECT_TRUE(left.empty()) << name << " still has: "
-                              << absl::StrJoin(left, "\n");
+    EXPECT_TRUE(left.empty())
+        << name << " still has: " << absl::StrJoin(left, "\n");
     for (const std::string& s : secrets) {
       EXPECT_FALSE(absl::StrContains(*view, s)) << name << " still has " << s;
     }
@@ -829,11 +823,11 @@ class RealFileTest : public ::testing::Test {
 
   static std::string Frames(const std::string& path) {
     int rc = 0;
-    std::string out = Shell(
-        absl::StrCat("ffprobe -v error -count_frames -select_streams v:0 "
-                     "-show_entries stream=nb_read_frames -of csv=p=0 '",
-                     path, "'"),
-        &rc);
+    std::string out =
+        Shell(absl::StrCat("ffprobe -v error -count_frames -select_streams v:0 "
+                           "-show_entries stream=nb_read_frames -of csv=p=0 '",
+                           path, "'"),
+              &rc);
     EXPECT_EQ(rc, 0) << path << ": " << out;
     return std::string(absl::StripAsciiWhitespace(out));
   }
@@ -861,20 +855,19 @@ const char kVideoGps[] =
     "-XMP:GPSLongitude=2.2945 -XMP:City=SecretCity";
 
 TEST_F(RealFileTest, Gif) {
-  Check("a.gif",
-        "convert -size 32x24 xc:red -set comment SecretComment {}",
+  Check("a.gif", "convert -size 32x24 xc:red -set comment SecretComment {}",
         "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945 "
         "-XMP:City=SecretCity",
         {"SecretComment", "SecretCity"}, false);
 }
 
 TEST_F(RealFileTest, AnimatedGif) {
-  std::string out = Check(
-      "anim.gif",
-      "convert -delay 10 -loop 0 -size 32x24 xc:red xc:blue -set comment "
-      "SecretComment {}",
-      "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945", {"SecretComment"},
-      false);
+  std::string out =
+      Check("anim.gif",
+            "convert -delay 10 -loop 0 -size 32x24 xc:red xc:blue -set comment "
+            "SecretComment {}",
+            "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945",
+            {"SecretComment"}, false);
   if (out.empty()) return;
   int rc = 0;
   std::string frames = Shell(absl::StrCat("identify '", out, "' | wc -l"), &rc);
@@ -979,8 +972,8 @@ TEST_F(RealFileTest, Avi) {
   ASSERT_TRUE(absl::StrContains(data, "SecretTitle"));
   absl::StatusOr<std::string> view = Redacted(data);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const char* s : {"SecretTitle", "SecretComment", "TrailingSecret",
-                        "Lavf"}) {
+  for (const char* s :
+       {"SecretTitle", "SecretComment", "TrailingSecret", "Lavf"}) {
     EXPECT_FALSE(absl::StrContains(*view, s)) << s;
   }
   std::string out = TmpDir() + "/redacted-a.avi";
