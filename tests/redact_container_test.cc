@@ -803,6 +803,7 @@ class RealFileTest : public ::testing::Test {
     absl::StatusOr<std::string> view = Redacted(data);
     EXPECT_TRUE(view.ok()) << name << ": " << view.status();
     if (!view.ok()) return "";
+    CheckPrefixes(data);  // truncated downloads of a real file
     std::string out = TmpDir() + "/redacted-" + name;
     WriteFile(out, *view);
     std::vector<std::string> left = PlaceTags(out);
@@ -877,6 +878,17 @@ TEST_F(RealFileTest, AnimatedGif) {
 TEST_F(RealFileTest, Webp) {
   Check("a.webp", "convert -size 32x24 xc:red {}", kExifGps,
         {"SecretCity", "SecretCountry"}, false);
+}
+
+TEST_F(RealFileTest, AnimatedWebp) {
+  std::string out = Check("anim.webp",
+                          "convert -delay 10 -loop 0 -size 32x24 xc:red "
+                          "xc:blue {}",
+                          kExifGps, {"SecretCity", "SecretCountry"}, false);
+  if (out.empty()) return;
+  int rc = 0;
+  std::string frames = Shell(absl::StrCat("identify '", out, "' | wc -l"), &rc);
+  EXPECT_EQ(absl::StripAsciiWhitespace(frames), "2");
 }
 
 TEST_F(RealFileTest, Heic) {
