@@ -561,6 +561,58 @@ TEST(IsoBmffTest, CanonCr3UuidKeepsStructureZeroesCmtBoxes) {
   CheckPrefixes(file);
 }
 
+TEST(IsoBmffTest, FragmentedTimedMetadataSamplesZeroed) {
+  const std::string samples = "VideoAa1VideoAa2GpsLog01GpsLog02";
+  auto tkhd = [](uint32_t id) {
+    return FullBox("tkhd",
+                   absl::StrCat(BE(0, 8), BE(id, 4), std::string(68, '\0')));
+  };
+  auto trak = [&](absl::string_view handler, uint32_t id) {
+    std::string t = Trak(handler, {}, 8, false);
+    // Insert a tkhd before mdia.
+    return Box("trak", absl::StrCat(tkhd(id), t.substr(8)));
+  };
+  auto trex = [](uint32_t id) {
+    return FullBox("trex", absl::StrCat(BE(id, 4), BE(1, 4), BE(0, 4), BE(8, 4),
+                                        BE(0, 4)));
+  };
+  // tfhd flags: 0x20000 (default-base-is-moof: the metadata run has its
+  // own data offset) or 0 (it follows the video run's data).
+  for (uint32_t tfhd_flags : {0x20000u, 0u}) {
+    // Offsets inside a traf: tfhd's flags at 17, trun's flags at 33..35.
+    auto traf = [&](uint32_t track, uint32_t trun_flags,
+                    absl::string_view trun_rest) {
+      std::string t =
+          Box("traf",
+              absl::StrCat(FullBox("tfhd", BE(track, 4)),
+                           FullBox("trun", absl::StrCat(BE(2, 4), trun_rest))));
+      t[17] = static_cast<char>(tfhd_flags >> 16);
+      t[34] = static_cast<char>(trun_flags >> 8);
+      t[35] = static_cast<char>(trun_flags);
+      return t;
+    };
+    auto build = [&](uint64_t data_at) {  // data_at: from the moof's start
+      std::string video =
+          traf(1, 0x201, absl::StrCat(BE(data_at, 4), BE(8, 4), BE(8, 4)));
+      std::string meta = tfhd_flags != 0 ? traf(2, 0x001, BE(data_at + 16, 4))
+                                         : traf(2, 0, "");
+      return Box("moof", absl::StrCat(FullBox("mfhd", BE(1, 4)), video, meta));
+    };
+    std::string head =
+        absl::StrCat(Box("ftyp", "iso6\0\0\0\0iso6"s),
+                     Box("moov", absl::StrCat(trak("vide", 1), trak("meta", 2),
+                                              Box("mvex", trex(1) + trex(2)))));
+    std::string moof = build(0);
+    moof = build(moof.size() + 8);  // data right after the mdat header
+    std::string file = absl::StrCat(head, moof, Box("mdat", samples));
+    absl::StatusOr<std::string> view = Redacted(file);
+    ASSERT_TRUE(view.ok()) << view.status();
+    ExpectKept(file, *view, "VideoAa1VideoAa2");
+    ExpectZeroed(file, *view, "GpsLog01GpsLog02");
+    CheckPrefixes(file);
+  }
+}
+
 TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   // Items: 1 hvc1 in mdat, 2 Exif in mdat, 3 mime (XMP) in idat.
   std::string infe1 = FullBox(
