@@ -920,7 +920,8 @@ class AllowlistWalker : public Walker {
       // track_ID follows the creation and modification times (4 or 8 bytes
       // each by version): its fragments' samples are metadata too.
       int at = t[0] == 1 ? 4 + 16 : 4 + 8;
-      metadata_tracks_.insert(static_cast<uint32_t>(BigEndian(t.data() + at, 4)));
+      metadata_tracks_.insert(
+          static_cast<uint32_t>(BigEndian(t.data() + at, 4)));
     }
     return ZeroSamples(trak, stbl);
   }
@@ -1164,8 +1165,11 @@ class AllowlistWalker : public Walker {
       *pos = base + static_cast<uint64_t>(offset);
     }
     if (flags & 0x4) c.U(4);  // first sample flags
-    const int per_sample = ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) +
-                           ((flags & 0x400) ? 4 : 0) + ((flags & 0x800) ? 4 : 0);
+    // Per sample: duration, size, flags, composition offset (if flagged).
+    int per_sample = 0;
+    for (uint64_t bit : {0x100, 0x200, 0x400, 0x800}) {
+      if (flags & bit) per_sample += 4;
+    }
     if (!c.ok() || (per_sample != 0 && count > c.remaining() / per_sample)) {
       return absl::DataLossError("bad trun");
     }
