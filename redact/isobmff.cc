@@ -609,9 +609,9 @@ class Walker {
       uint64_t v = e.U(1);
       e.Skip(3);
       if (v < 2) {  // no item_type: not an Exif/XMP item
-        uint64_t old_id = e.U(2);
-        if (!e.ok()) return Malformed("truncated infe", iinf.offset);
         if (all != nullptr) {
+          uint64_t old_id = e.U(2);
+          if (!e.ok()) return Malformed("truncated infe", iinf.offset);
           all->emplace_back(static_cast<uint32_t>(old_id), ItemInfo{});
         }
         continue;
