@@ -248,33 +248,42 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
                                             const policy::Engine& engine) {
   // The owner store only changes a node's verdict through a name change,
   // which renews its cache tag (or clears the cache, for directories).
-  // The content can change without a name change (rewritten in place, even
-  // behind the daemon's back): its class is part of the key, read first
-  // (one fstat when the file version's class is known).
-  Target target = Target::Of(node);
-  if (node->type == S_IFREG && engine.UsesClasses()) {
-    target.content_class = contents_.Of(node->fd);
-    if (!target.content_class.has_value()) {
-      policy::Verdict deny;  // Unreadable: fail closed, and do not cache.
-      deny.app = engine.AppOf(caller.uid, caller.gid);
-      return deny;
+  // First by name alone (content_class UNSPECIFIED: no sniffing). Only if
+  // a class condition took part does the content matter; it can change
+  // without a name change (rewritten in place, even behind the daemon's
+  // back), so its class is then part of the key (one fstat when the file
+  // version's class is known).
+  const bool classed = node->type == S_IFREG && engine.UsesClasses();
+  const auto decide = [&](std::optional<v1::FileClass> content) {
+    const int content_bits =
+        content.has_value() ? (*content + 1) << 8 : 0;
+    const policy::DecisionCache::Key key{
+        caller.uid, caller.gid, node->cache_tag.load(),
+        static_cast<int>(op) | content_bits, engine.generation()};
+    if (auto cached = cache_.Get(key)) {
+      Stats::Add(stats_->decision_cache_hits);
+      return *cached;
     }
+    Target target = Target::Of(node);
+    target.content_class = content;
+    const policy::Verdict verdict =
+        Decide(engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR,
+               target);
+    cache_.Put(key, verdict);
+    return verdict;
+  };
+  const policy::Verdict by_name = decide(
+      classed ? std::optional<v1::FileClass>(v1::FILE_CLASS_UNSPECIFIED)
+              : std::nullopt);
+  if (!classed || !by_name.class_consulted) return by_name;
+  const std::optional<v1::FileClass> content = contents_.Of(node->fd);
+  if (!content.has_value()) {
+    policy::Verdict deny;  // Unreadable: fail closed, and do not cache.
+    deny.app = by_name.app;
+    return deny;
   }
-  const int content_bits =
-      target.content_class.has_value() ? (*target.content_class + 1) << 8 : 0;
-  const policy::DecisionCache::Key key{caller.uid, caller.gid,
-                                       node->cache_tag.load(),
-                                       static_cast<int>(op) | content_bits,
-                                       engine.generation()};
-  if (auto cached = cache_.Get(key)) {
-    Stats::Add(stats_->decision_cache_hits);
-    return *cached;
-  }
-  const policy::Verdict verdict =
-      Decide(engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR,
-             target);
-  cache_.Put(key, verdict);
-  return verdict;
+  if (*content == v1::OTHER) return by_name;  // The name decides.
+  return decide(content);
 }
 
 int AccessMediator::CheckNode(const Caller& caller, Node* node,

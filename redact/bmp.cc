@@ -33,7 +33,8 @@ constexpr uint32_t kProfileEmbedded = 0x4D424544;  // 'MBED'
 
 uint64_t LittleEndian(const std::string& s, size_t at, int n) {
   uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(s[at + i]);
+  for (int i = n - 1; i >= 0; --i)
+    v = (v << 8) | static_cast<uint8_t>(s[at + i]);
   return v;
 }
 
@@ -138,12 +139,12 @@ absl::Status Walk(const Source& source, std::vector<ByteRange>* out) {
   dib.resize(std::max<size_t>(dib.size(), 40), '\0');  // OS/2 short forms
 
   std::vector<ByteRange> keep;
-  keep.push_back({0, 6});                        // "BM", bfSize
-  keep.push_back({10, 4 + dib_size});            // bfOffBits, DIB header
+  keep.push_back({0, 6});              // "BM", bfSize
+  keep.push_back({10, 4 + dib_size});  // bfOffBits, DIB header
   const uint64_t table = kFileHeader + dib_size;
   if (off_bits >= table) {
-    keep.push_back({table, std::min(TableBytes(dib, dib_size),
-                                    off_bits - table)});
+    keep.push_back(
+        {table, std::min(TableBytes(dib, dib_size), off_bits - table)});
   }
   uint64_t pixels = 0;
   s = PixelBytes(dib, dib_size, &pixels);

@@ -131,9 +131,8 @@ class GifWalker {
       }
       if (length > size - pos - 1) break;  // cut inside the data
       if (!keep.all) {
-        uint8_t kept = block < keep.bytes.size()
-                           ? std::min(length, keep.bytes[block])
-                           : 0;
+        uint8_t kept =
+            block < keep.bytes.size() ? std::min(length, keep.bytes[block]) : 0;
         Zero(pos + 1 + kept, pos + 1 + length);
       }
       pos += 1 + length;
@@ -184,8 +183,10 @@ class GifWalker {
     std::string id;
     absl::Status s = source_.Read(pos, 12, &id);
     if (!s.ok()) return s;
-    *keep = id == absl::string_view("\x0bNETSCAPE2.0") ||
-            id == absl::string_view("\x0b" "ANIMEXTS1.0");
+    *keep =
+        id == absl::string_view("\x0bNETSCAPE2.0") || id == absl::string_view(
+                                                                "\x0b"
+                                                                "ANIMEXTS1.0");
     return absl::OkStatus();
   }
 

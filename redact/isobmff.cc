@@ -609,9 +609,9 @@ class Walker {
       uint64_t v = e.U(1);
       e.Skip(3);
       if (v < 2) {  // no item_type: not an Exif/XMP item
-        uint64_t old_id = e.U(2);
-        if (!e.ok()) return Malformed("truncated infe", iinf.offset);
         if (all != nullptr) {
+          uint64_t old_id = e.U(2);
+          if (!e.ok()) return Malformed("truncated infe", iinf.offset);
           all->emplace_back(static_cast<uint32_t>(old_id), ItemInfo{});
         }
         continue;
@@ -724,7 +724,8 @@ class Walker {
 //   * walked containers: moov, trak, edts, mdia, minf, stbl, mvex, moof,
 //     traf, mfra; kept whole: the leaf boxes of IsKeptBox (sample tables,
 //     headers, fragments, mdat) but the samples of timed metadata tracks
-//     (handler 'meta' or 'camm': GPS logs), located by their sample tables;
+//     (handler 'meta' or 'camm': GPS logs), located by their sample tables
+//     and trun boxes;
 //   * the file-level HEIF/AVIF 'meta' whose hdlr is 'pict': its item
 //     structure (hdlr, pitm, iloc, iinf, iref, idat, grpl, dinf, ipma) and
 //     the image properties of IsKeptProperty stay; every other child is
@@ -822,10 +823,18 @@ class AllowlistWalker : public Walker {
   using Walker::Walker;
 
   absl::Status Run() {
-    return Walk(0, source_.size(), /*depth=*/0, /*top=*/true);
+    absl::Status s = Walk(0, source_.size(), /*depth=*/0, /*top=*/true);
+    if (!s.ok()) return s;
+    return FragmentedMetadataSamples();
   }
 
  private:
+  // A 'traf' and the 'moof' it is in.
+  struct Fragment {
+    Box moof;
+    Box traf;
+  };
+
   absl::Status Walk(uint64_t begin, uint64_t end, int depth, bool top) {
     if (depth > kMaxDepth) return Malformed("boxes nested too deep", begin);
     uint64_t pos = begin;
@@ -846,6 +855,9 @@ class AllowlistWalker : public Walker {
   }
 
   absl::Status Allow(const Box& box, int depth) {
+    if (box.type == FourCC("moof")) current_moof_ = box;
+    if (box.type == FourCC("traf")) fragments_.push_back({current_moof_, box});
+    if (box.type == FourCC("trex")) Trex(box);
     if (IsAllowedContainer(box.type)) {
       absl::Status s = Walk(box.payload(), box.end, depth + 1, false);
       if (!s.ok() || box.type != FourCC("trak")) return s;
@@ -863,8 +875,9 @@ class AllowlistWalker : public Walker {
   // A track whose handler is 'meta' (GoPro GPMF, Apple mebx, Sony rtmd) or
   // 'camm' (Google camera motion) carries metadata, often a GPS log, as
   // samples in mdat: its samples are zeroed, located through the sample
-  // tables (stco/co64, stsc, stsz/stz2). Fragmented tracks' samples (trun)
-  // are not located (redact/README.md).
+  // tables (stco/co64, stsc, stsz/stz2) and, in movie fragments, through
+  // each traf's tfhd and trun boxes (resolved after the walk, so a moov
+  // after its fragments still counts).
 
   // The child of `parent` with `type` (first one), or false.
   bool FindChild(const Box& parent, uint32_t type, Box* found) {
@@ -899,6 +912,16 @@ class AllowlistWalker : public Walker {
     if (!FindChild(mdia, FourCC("minf"), &minf) ||
         !FindChild(minf, FourCC("stbl"), &stbl)) {
       return absl::OkStatus();  // no sample table: no samples
+    }
+    Box tkhd;
+    std::string t;
+    if (FindChild(trak, FourCC("tkhd"), &tkhd) && tkhd.payload_size() >= 24 &&
+        source_.Read(tkhd.payload(), 24, &t).ok()) {
+      // track_ID follows the creation and modification times (4 or 8 bytes
+      // each by version): its fragments' samples are metadata too.
+      int at = t[0] == 1 ? 4 + 16 : 4 + 8;
+      metadata_tracks_.insert(
+          static_cast<uint32_t>(BigEndian(t.data() + at, 4)));
     }
     return ZeroSamples(trak, stbl);
   }
@@ -1050,6 +1073,122 @@ class AllowlistWalker : public Walker {
       } else {
         sizes->push_back(static_cast<uint32_t>(c.U(bits / 8)));
       }
+    }
+    return absl::OkStatus();
+  }
+
+  // trex: a track's default sample size for its fragments.
+  void Trex(const Box& trex) {
+    std::string t;
+    if (trex.payload_size() < 20 ||
+        !source_.Read(trex.payload(), 20, &t).ok()) {
+      return;
+    }
+    uint32_t track = static_cast<uint32_t>(BigEndian(t.data() + 4, 4));
+    default_sizes_[track] = static_cast<uint32_t>(BigEndian(t.data() + 16, 4));
+  }
+
+  // The samples of metadata tracks in movie fragments: each traf's tfhd
+  // names the track and the base offset, each trun a run of samples.
+  absl::Status FragmentedMetadataSamples() {
+    if (metadata_tracks_.empty()) return absl::OkStatus();
+    uint64_t previous_moof = UINT64_MAX;
+    uint64_t implicit = 0;  // where the previous traf's data ended
+    for (const Fragment& f : fragments_) {
+      bool first_in_moof = f.moof.offset != previous_moof;
+      previous_moof = f.moof.offset;
+      absl::Status s = FragmentSamples(f, first_in_moof, &implicit);
+      if (!s.ok()) {
+        return Malformed(absl::StrCat("metadata track fragment: ",
+                                      s.message()),
+                         f.traf.offset);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status FragmentSamples(const Fragment& f, bool first_in_moof,
+                               uint64_t* implicit) {
+    std::vector<Box> children;
+    absl::Status s = ListChildren(f.traf.payload(), f.traf.end, false,
+                                  kMaxMetaChildren, &children);
+    if (!s.ok()) return s;
+    std::string tfhd;
+    for (const Box& child : children) {
+      if (child.type != FourCC("tfhd")) continue;
+      s = ReadTable(child, &tfhd);
+      if (!s.ok()) return s;
+      break;
+    }
+    Cursor c(tfhd);
+    uint64_t flags = c.U(4) & 0xFFFFFF;
+    uint32_t track = static_cast<uint32_t>(c.U(4));
+    if (!c.ok()) return absl::DataLossError("no tfhd");
+    // Offsets are computed modulo 2^64 (a negative data_offset wraps
+    // back); a run outside the file is ignored: no bytes exist there.
+    uint64_t base = 0;
+    if (flags & 0x1) {
+      base = c.U(8);
+    } else if ((flags & 0x20000) || first_in_moof) {
+      base = f.moof.offset;
+    } else {
+      base = *implicit;
+    }
+    if (flags & 0x2) c.U(4);  // sample description index
+    if (flags & 0x8) c.U(4);  // default duration
+    uint64_t default_size = default_sizes_[track];
+    if (flags & 0x10) default_size = c.U(4);
+    if (!c.ok()) return absl::DataLossError("truncated tfhd");
+    const bool metadata = metadata_tracks_.count(track) > 0;
+    uint64_t pos = base;
+    for (const Box& child : children) {
+      if (child.type != FourCC("trun")) continue;
+      s = TrackRun(child, base, default_size, metadata, &pos);
+      if (!s.ok()) return s;
+    }
+    *implicit = pos;
+    return absl::OkStatus();
+  }
+
+  // One trun: its samples start at base + data_offset, or where the
+  // previous run ended (*pos); *pos is set to where they end.
+  absl::Status TrackRun(const Box& trun, uint64_t base,
+                        uint64_t default_size, bool metadata, uint64_t* pos) {
+    std::string data;
+    absl::Status s = ReadTable(trun, &data);
+    if (!s.ok()) return s;
+    Cursor c(data);
+    uint64_t flags = c.U(4) & 0xFFFFFF;
+    uint64_t count = c.U(4);
+    if (flags & 0x1) {
+      int64_t offset = static_cast<int32_t>(static_cast<uint32_t>(c.U(4)));
+      *pos = base + static_cast<uint64_t>(offset);
+    }
+    if (flags & 0x4) c.U(4);  // first sample flags
+    // Per sample: duration, size, flags, composition offset (if flagged).
+    int per_sample = 0;
+    for (uint64_t bit : {0x100, 0x200, 0x400, 0x800}) {
+      if (flags & bit) per_sample += 4;
+    }
+    if (!c.ok() || (per_sample != 0 && count > c.remaining() / per_sample)) {
+      return absl::DataLossError("bad trun");
+    }
+    uint64_t bytes = 0;
+    if (!(flags & 0x200)) {
+      bytes = count * default_size;  // both < 2^32
+    } else {
+      for (uint64_t i = 0; i < count; ++i) {
+        if (flags & 0x100) c.U(4);
+        bytes += c.U(4);
+        if (flags & 0x400) c.U(4);
+        if (flags & 0x800) c.U(4);
+      }
+    }
+    const uint64_t start = *pos;
+    *pos = start + bytes;
+    const uint64_t file_size = source_.size();
+    if (metadata && start < file_size) {
+      Add(start, start + std::min(bytes, file_size - start));
     }
     return absl::OkStatus();
   }
@@ -1216,8 +1355,8 @@ class AllowlistWalker : public Walker {
       if (magic == absl::string_view("Exif\0\0", 6)) tiff += 6;
     }
     std::vector<ByteRange> found;
-    absl::Status s = FindExifAllowlistRanges(source_, tiff, start + length - tiff,
-                                             profile_, &found);
+    absl::Status s = FindExifAllowlistRanges(
+        source_, tiff, start + length - tiff, profile_, &found);
     if (!s.ok()) return s;
     for (const ByteRange& r : found) {
       if (r.offset < start || r.offset > start + length ||
@@ -1229,6 +1368,11 @@ class AllowlistWalker : public Walker {
     out_->insert(out_->end(), found.begin(), found.end());
     return absl::OkStatus();
   }
+
+  Box current_moof_;
+  std::vector<Fragment> fragments_;
+  std::set<uint32_t> metadata_tracks_;      // track_IDs
+  std::map<uint32_t, uint32_t> default_sizes_;  // trex, by track_ID
 };
 
 }  // namespace

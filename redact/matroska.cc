@@ -94,21 +94,58 @@ bool IsMetadataMaster(uint32_t id) {
 bool IsMetadataLeaf(uint32_t id) {
   switch (id) {
     // Tags
-    case 0x45A3: case 0x447A: case 0x447B: case 0x4484: case 0x44B4:
-    case 0x4487: case 0x4485: case 0x68CA: case 0x63CA: case 0x63C5:
-    case 0x63C9: case 0x63C4: case 0x63C6:
+    case 0x45A3:
+    case 0x447A:
+    case 0x447B:
+    case 0x4484:
+    case 0x44B4:
+    case 0x4487:
+    case 0x4485:
+    case 0x68CA:
+    case 0x63CA:
+    case 0x63C5:
+    case 0x63C9:
+    case 0x63C4:
+    case 0x63C6:
     // Chapters
-    case 0x45BC: case 0x45BD: case 0x45DB: case 0x45DD: case 0x4520:
-    case 0x4521: case 0x45E4: case 0x73C4: case 0x5654: case 0x91:
-    case 0x92: case 0x98: case 0x4598: case 0x6E67: case 0x4588:
-    case 0x6EBC: case 0x63C3: case 0x89: case 0x85: case 0x437C:
-    case 0x437D: case 0x437E: case 0x6955: case 0x450D: case 0x6922:
+    case 0x45BC:
+    case 0x45BD:
+    case 0x45DB:
+    case 0x45DD:
+    case 0x4520:
+    case 0x4521:
+    case 0x45E4:
+    case 0x73C4:
+    case 0x5654:
+    case 0x91:
+    case 0x92:
+    case 0x98:
+    case 0x4598:
+    case 0x6E67:
+    case 0x4588:
+    case 0x6EBC:
+    case 0x63C3:
+    case 0x89:
+    case 0x85:
+    case 0x437C:
+    case 0x437D:
+    case 0x437E:
+    case 0x6955:
+    case 0x450D:
+    case 0x6922:
     case 0x6933:
     // Attachments
-    case 0x467E: case 0x466E: case 0x4660: case 0x465C: case 0x46AE:
-    case 0x4675: case 0x4661: case 0x4662:
+    case 0x467E:
+    case 0x466E:
+    case 0x4660:
+    case 0x465C:
+    case 0x46AE:
+    case 0x4675:
+    case 0x4661:
+    case 0x4662:
     // Anywhere
-    case kCrc32: case kVoid:
+    case kCrc32:
+    case kVoid:
       return true;
     default:
       return false;
@@ -187,8 +224,7 @@ class MatroskaWalker {
     }
     int size_length = VintLength(h, id_length, 8);
     if (size_length == 0) return absl::OkStatus();
-    uint64_t size = static_cast<uint8_t>(h[id_length]) &
-                    (0xFFu >> size_length);
+    uint64_t size = static_cast<uint8_t>(h[id_length]) & (0xFFu >> size_length);
     bool all_ones = size == (0xFFu >> size_length);
     for (int i = 1; i < size_length; ++i) {
       uint8_t b = static_cast<uint8_t>(h[id_length + i]);

@@ -48,12 +48,12 @@ uint32_t LittleEndian32(const char* p) {
 
 struct Chunk {
   uint32_t id = 0;
-  uint32_t list_type = 0;  // for "LIST" and "RIFF" (0 if too short)
-  uint64_t payload = 0;    // first payload byte (after the size)
-  uint64_t end = 0;        // one past the payload, clamped to the parent
+  uint32_t list_type = 0;     // for "LIST" and "RIFF" (0 if too short)
+  uint64_t payload = 0;       // first payload byte (after the size)
+  uint64_t end = 0;           // one past the payload, clamped to the parent
   uint64_t declared_end = 0;  // one past the payload, as its size says
-  uint64_t next = 0;       // where the next chunk starts (after the pad)
-  bool overrun = false;    // claims more than its parent declares
+  uint64_t next = 0;          // where the next chunk starts (after the pad)
+  bool overrun = false;       // claims more than its parent declares
 };
 
 // What a walk keeps, by where the chunks are.
@@ -126,8 +126,8 @@ class RiffWalker {
     if (!s.ok()) return s;
     c->id = LittleEndian32(h.data());
     const uint64_t length = LittleEndian32(h.data() + 4);
-    c->list_type = h.size() >= 12 && length >= 4 ? LittleEndian32(h.data() + 8)
-                                                 : 0;
+    c->list_type =
+        h.size() >= 12 && length >= 4 ? LittleEndian32(h.data() + 8) : 0;
     c->payload = pos + 8;
     const uint64_t declared_end = c->payload + length;
     c->declared_end = declared_end;
@@ -245,8 +245,8 @@ class RiffWalker {
       if (magic == absl::string_view("Exif\0\0", 6)) tiff += 6;
     }
     std::vector<ByteRange> found;
-    absl::Status s = FindExifAllowlistRanges(source_, tiff, c.end - tiff,
-                                             profile_, &found);
+    absl::Status s =
+        FindExifAllowlistRanges(source_, tiff, c.end - tiff, profile_, &found);
     if (!s.ok()) return s;
     for (const ByteRange& r : found) {
       // Trust only ranges inside the chunk; anything else: the whole chunk.
@@ -288,8 +288,8 @@ absl::Status FindWebpAllowlistRanges(const Source& source,
 absl::Status FindAviAllowlistRanges(const Source& source,
                                     const Profile& profile,
                                     std::vector<ByteRange>* out) {
-  return RunWalker(source, profile, FourCC("AVI "), FourCC("AVIX"),
-                   Level::kAvi, out);
+  return RunWalker(source, profile, FourCC("AVI "), FourCC("AVIX"), Level::kAvi,
+                   out);
 }
 
 }  // namespace scopedfs::redact

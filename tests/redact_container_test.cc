@@ -3,6 +3,9 @@
 // downloads), and real files made by ImageMagick/ffmpeg with location
 // metadata written by exiftool, which must find none after redaction while
 // the file still decodes.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -127,23 +130,24 @@ struct GifParts {
   std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0",
                                   std::string("\x03\x01\x00\x00\x00", 5));
   std::string comment = GifExtension('\xFE', "SecretComment at Paris");
-  std::string xmp = absl::StrCat("\x21\xFF\x0BXMP DataXMP",
-                                 SubBlocks("<x:xmpmeta>SecretCity</x:xmpmeta>"));
+  std::string xmp =
+      absl::StrCat("\x21\xFF\x0BXMP DataXMP",
+                   SubBlocks("<x:xmpmeta>SecretCity</x:xmpmeta>"));
   std::string text = GifExtension('\x01', "PlainTextSecret");
   std::string unknown = GifExtension('\x42', "UnknownLabelSecret");
   std::string image = absl::StrCat(
-      "\x2C", std::string("\x00\x00\x00\x00\x02\x00\x02\x00\x00", 9),
-      "\x02", SubBlocks(std::string("\x02\x84\x51", 3)));
-  std::string header = absl::StrCat(
-      "GIF89a", std::string("\x02\x00\x02\x00\x80\x00\x00", 7),
-      std::string("\x00\x00\x00\xFF\xFF\xFF", 6));
+      "\x2C", std::string("\x00\x00\x00\x00\x02\x00\x02\x00\x00", 9), "\x02",
+      SubBlocks(std::string("\x02\x84\x51", 3)));
+  std::string header =
+      absl::StrCat("GIF89a", std::string("\x02\x00\x02\x00\x80\x00\x00", 7),
+                   std::string("\x00\x00\x00\xFF\xFF\xFF", 6));
 };
 
 TEST(GifTest, KeepsImageAndAnimationZeroesOtherExtensions) {
   GifParts p;
-  std::string file = absl::StrCat(p.header, p.loop, p.comment, p.gce, p.xmp,
-                                  p.text, p.unknown, p.image, "\x3B",
-                                  "TrailingSecret");
+  std::string file =
+      absl::StrCat(p.header, p.loop, p.comment, p.gce, p.xmp, p.text, p.unknown,
+                   p.image, "\x3B", "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   for (const std::string& kept : {p.header, p.loop, p.gce, p.image}) {
@@ -165,13 +169,11 @@ TEST(GifTest, KeepsImageAndAnimationZeroesOtherExtensions) {
 
 TEST(GifTest, AllowlistedExtensionsKeepOnlyTheirDefinedBytes) {
   GifParts p;
-  std::string gce = absl::StrCat("\x21\xF9\x06", std::string(4, '\x01'),
-                                 "GC", "\x07HiddenA", std::string(1, '\0'));
-  std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0",
-                                  "\x03\x01\x02\x03", "\x07HiddenB",
-                                  std::string(1, '\0'));
-  std::string file =
-      absl::StrCat(p.header, gce, loop, p.image, "\x3B");
+  std::string gce = absl::StrCat("\x21\xF9\x06", std::string(4, '\x01'), "GC",
+                                 "\x07HiddenA", std::string(1, '\0'));
+  std::string loop = absl::StrCat("\x21\xFF\x0BNETSCAPE2.0", "\x03\x01\x02\x03",
+                                  "\x07HiddenB", std::string(1, '\0'));
+  std::string file = absl::StrCat(p.header, gce, loop, p.image, "\x3B");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectKept(file, *view, "\x21\xF9\x06\x01\x01\x01\x01");
@@ -216,8 +218,8 @@ std::string List(absl::string_view type, absl::string_view body) {
 
 TEST(WebpTest, KeepsImageChunksZeroesMetadataAtOddOffsets) {
   std::string vp8x = Chunk("VP8X", std::string(10, '\x01'));
-  std::string iccp = Chunk("ICCP", "icc-profile");       // odd: padded
-  std::string odd = Chunk("ODD!", "OddSecret");           // odd: padded
+  std::string iccp = Chunk("ICCP", "icc-profile");  // odd: padded
+  std::string odd = Chunk("ODD!", "OddSecret");     // odd: padded
   std::string vp8l = Chunk("VP8L", "\x2F lossless bits");
   std::string anim = Chunk("ANIM", std::string(6, '\x02'));
   std::string anmf = Chunk(
@@ -235,9 +237,9 @@ TEST(WebpTest, KeepsImageChunksZeroesMetadataAtOddOffsets) {
     ExpectKept(file, *view, kept);
   }
   ExpectKept(file, *view, "ODD!\x09");  // header stays
-  for (const char* secret : {"OddSecret", "NestedSecret",
-                             "<x:xmpmeta>SecretCity", "SecretExif",
-                             "TrailingSecret"}) {
+  for (const char* secret :
+       {"OddSecret", "NestedSecret", "<x:xmpmeta>SecretCity", "SecretExif",
+        "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
@@ -254,21 +256,21 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
   std::string strd = Chunk("strd", "DriverSecret!");  // odd
   std::string odml = List("odml", Chunk("dmlh", std::string(4, '\x04')));
   std::string hdrl =
-      List("hdrl", absl::StrCat(avih, List("strl", absl::StrCat(
-                                                  strh, strf, strn, strd)),
-                                odml));
+      List("hdrl",
+           absl::StrCat(
+               avih, List("strl", absl::StrCat(strh, strf, strn, strd)), odml));
   std::string info = List("INFO", Chunk("INAM", "TitleSecret"));
   std::string junk = Chunk("JUNK", "JunkSecret");
   std::string movi = List(
-      "movi", absl::StrCat(Chunk("00dc", "frame-bytes"),
-                           Chunk("JUNK", "MoviJunkSecret"),
-                           List("rec ", absl::StrCat(Chunk("01wb", "audio"),
-                                                     Chunk("gps0", "GpsSecret"))),
-                           Chunk("ix00", "index")));
+      "movi", absl::StrCat(
+                  Chunk("00dc", "frame-bytes"), Chunk("JUNK", "MoviJunkSecret"),
+                  List("rec ", absl::StrCat(Chunk("01wb", "audio"),
+                                            Chunk("gps0", "GpsSecret"))),
+                  Chunk("ix00", "index")));
   std::string idx1 = Chunk("idx1", std::string(16, '\x05'));
-  std::string avix = Riff(
-      "AVIX", absl::StrCat(List("movi", Chunk("00dc", "more-frames")),
-                           Chunk("ISFT", "SoftwareSecret")));
+  std::string avix =
+      Riff("AVIX", absl::StrCat(List("movi", Chunk("00dc", "more-frames")),
+                                Chunk("ISFT", "SoftwareSecret")));
   std::string file =
       absl::StrCat(Riff("AVI ", absl::StrCat(hdrl, info, junk, movi, idx1)),
                    avix, "TrailingSecret");
@@ -281,10 +283,9 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
     ExpectKept(file, *view, kept);
   }
   ExpectKept(file, *view, "LIST\x18\0\0\0INFO"s);
-  for (const char* secret :
-       {"StreamNameSecret", "DriverSecret!", "INAM\x0b", "TitleSecret",
-        "JunkSecret", "MoviJunkSecret", "GpsSecret", "SoftwareSecret",
-        "TrailingSecret"}) {
+  for (const char* secret : {"StreamNameSecret", "DriverSecret!", "INAM\x0b",
+                             "TitleSecret", "JunkSecret", "MoviJunkSecret",
+                             "GpsSecret", "SoftwareSecret", "TrailingSecret"}) {
     ExpectZeroed(file, *view, secret);
   }
   CheckPrefixes(file);
@@ -294,10 +295,10 @@ TEST(AviTest, KeepsHeadersAndMediaZeroesInfoJunkAndTrailing) {
 TEST(AviTest, ChunkOverrunningItsListZeroesTheRestOfTheList) {
   std::string strl = absl::StrCat("LIST", LE(4 + 8 + 6, 4), "strl", "strh",
                                   LE(1000, 4), "Secret");
-  std::string file = Riff(
-      "AVI ", absl::StrCat(List("hdrl", absl::StrCat(
-                                            Chunk("avih", "12"), strl)),
-                           Chunk("idx1", "keep")));
+  std::string file =
+      Riff("AVI ",
+           absl::StrCat(List("hdrl", absl::StrCat(Chunk("avih", "12"), strl)),
+                        Chunk("idx1", "keep")));
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectZeroed(file, *view, "Secret");
@@ -314,8 +315,8 @@ std::string Ebml(uint32_t id, absl::string_view payload) {
 // A 1-byte size (payload < 127 bytes) for variety.
 std::string EbmlShort(uint32_t id, absl::string_view payload) {
   int n = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
-  return absl::StrCat(BE(id, n), std::string(1, static_cast<char>(
-                                                    0x80 | payload.size())),
+  return absl::StrCat(BE(id, n),
+                      std::string(1, static_cast<char>(0x80 | payload.size())),
                       payload);
 }
 std::string EbmlUnknown(uint32_t id, absl::string_view payload) {
@@ -337,9 +338,9 @@ struct MkvParts {
   // Tags > Tag > SimpleTag > TagName, TagString.
   std::string tag_name = EbmlShort(0x45A3, "LOCATION");
   std::string tag_string = EbmlShort(0x4487, "SimpleTagSecret");
-  std::string simple_tag = Ebml(
-      0x1254C367, Ebml(0x7373, Ebml(0x67C8, absl::StrCat(tag_name,
-                                                          tag_string))));
+  std::string simple_tag =
+      Ebml(0x1254C367,
+           Ebml(0x7373, Ebml(0x67C8, absl::StrCat(tag_name, tag_string))));
 };
 
 TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
@@ -348,19 +349,17 @@ TEST(MatroskaTest, KeepsStructureZeroesTextTagsUnknownAndTrailing) {
       Ebml(0x1549A966, absl::StrCat(p.scale, p.title, p.duration, p.writing));
   std::string tracks =
       Ebml(0x1654AE6B, Ebml(0xAE, absl::StrCat(p.codec, p.name)));
-  std::string cluster =
-      Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
+  std::string cluster = Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
   std::string hidden_cluster = Ebml(
       0x1F43B675, absl::StrCat(p.block, EbmlShort(0x4DBC, "ClusterSecret")));
-  std::string segment = Ebml(0x18538067, absl::StrCat(info, tracks, p.unknown,
-                                                      cluster, p.tags,
-                                                      hidden_cluster,
-                                                      p.simple_tag));
+  std::string segment =
+      Ebml(0x18538067, absl::StrCat(info, tracks, p.unknown, cluster, p.tags,
+                                    hidden_cluster, p.simple_tag));
   std::string file = absl::StrCat(p.header, segment, "TrailingSecret");
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const std::string& kept : {p.header, p.scale, p.duration, p.codec,
-                                  cluster}) {
+  for (const std::string& kept :
+       {p.header, p.scale, p.duration, p.codec, cluster}) {
     ExpectKept(file, *view, kept);
   }
   // A structured tag keeps its element headers, so readers still parse it.
@@ -383,12 +382,11 @@ TEST(MatroskaTest, UnknownSizeClusterEndsAtTheNextTopLevelElement) {
   MkvParts p;
   std::string file = absl::StrCat(
       p.header,
-      EbmlUnknown(0x18538067,
-                  absl::StrCat(EbmlUnknown(0x1F43B675,
-                                           absl::StrCat(p.cluster_time,
-                                                        p.block)),
-                               EbmlUnknown(0x1F43B675, p.block + "!"),
-                               p.tags)));
+      EbmlUnknown(
+          0x18538067,
+          absl::StrCat(
+              EbmlUnknown(0x1F43B675, absl::StrCat(p.cluster_time, p.block)),
+              EbmlUnknown(0x1F43B675, p.block + "!"), p.tags)));
   absl::StatusOr<std::string> view = Redacted(file);
   ASSERT_TRUE(view.ok()) << view.status();
   ExpectKept(file, *view, p.cluster_time);
@@ -401,9 +399,9 @@ TEST(MatroskaTest, UnknownSizeClusterEndsAtTheNextTopLevelElement) {
 
 TEST(BmpTest, KeepsHeadersTableAndPixelsZeroesGapsAndTrailing) {
   // 2x2, 8 bpp, 2 palette entries, a gap before the pixels.
-  std::string dib = absl::StrCat(LE(40, 4), LE(2, 4), LE(2, 4), LE(1, 2),
-                                 LE(8, 2), LE(0, 4), LE(8, 4), LE(0, 4),
-                                 LE(0, 4), LE(2, 4), LE(0, 4));
+  std::string dib =
+      absl::StrCat(LE(40, 4), LE(2, 4), LE(2, 4), LE(1, 2), LE(8, 2), LE(0, 4),
+                   LE(8, 4), LE(0, 4), LE(0, 4), LE(2, 4), LE(0, 4));
   std::string table = "\x01\x02\x03\x00\x04\x05\x06\x00"s;
   std::string gap = "GapSecret";
   std::string pixels = "\x01\x00\x00\x00\x00\x01\x00\x00"s;  // 2 rows of 4
@@ -437,15 +435,18 @@ TEST(IsoBmffTest, KeepsStructureZeroesMetadataUnknownAndTrailing) {
   std::string mvhd = FullBox("mvhd", std::string(96, '\x01'));
   std::string stsd = FullBox("stsd", "entries-kept-whole");
   std::string unknown = Box("zzzz", "DeepUnknownSecret");
-  std::string mdia = Box(
-      "mdia", absl::StrCat(FullBox("mdhd", std::string(20, '\x02')), unknown,
-                           Box("minf", Box("stbl", stsd))));
+  std::string mdia =
+      Box("mdia", absl::StrCat(FullBox("mdhd", std::string(20, '\x02')),
+                               unknown, Box("minf", Box("stbl", stsd))));
   std::string trak =
-      Box("trak", absl::StrCat(FullBox("tkhd", std::string(80, '\x03')),
-                               mdia, Box("udta", Box("name", "TrackUdtaSecret"))));
+      Box("trak", absl::StrCat(FullBox("tkhd", std::string(80, '\x03')), mdia,
+                               Box("udta", Box("name", "TrackUdtaSecret"))));
   std::string udta = Box("udta", absl::StrCat(Box("@xyz", "+48.8584+002.2945/"),
-                                              Box("\xA9" "day", "DaySecret")));
-  std::string meta = FullBox("meta", FullBox("hdlr", "\0\0\0\0mdtaKeysSecret"s));
+                                              Box("\xA9"
+                                                  "day",
+                                                  "DaySecret")));
+  std::string meta =
+      FullBox("meta", FullBox("hdlr", "\0\0\0\0mdtaKeysSecret"s));
   std::string moov = Box("moov", absl::StrCat(mvhd, trak, udta, meta));
   std::string uuid = absl::StrCat(BE(8 + 16 + 10, 4), "uuid",
                                   std::string(16, '\x07'), "UuidSecret");
@@ -482,23 +483,21 @@ std::string Trak(absl::string_view handler, const std::vector<uint64_t>& chunks,
   for (uint64_t c : chunks) absl::StrAppend(&offsets, BE(c, co64 ? 8 : 4));
   std::string stbl = Box(
       "stbl",
-      absl::StrCat(FullBox("stsd", BE(0, 4)),
-                   FullBox("stsc", absl::StrCat(BE(1, 4), BE(1, 4), BE(2, 4),
-                                                BE(1, 4))),
-                   FullBox("stsz", absl::StrCat(BE(0, 4),
-                                                BE(2 * chunks.size(), 4),
-                                                [&] {
-                                                  std::string t;
-                                                  for (size_t i = 0;
-                                                       i < 2 * chunks.size();
-                                                       ++i) {
-                                                    t += BE(sample_size, 4);
-                                                  }
-                                                  return t;
-                                                }())),
-                   FullBox(co64 ? "co64" : "stco", offsets)));
-  std::string hdlr = FullBox(
-      "hdlr", absl::StrCat(BE(0, 4), handler, std::string(13, '\0')));
+      absl::StrCat(
+          FullBox("stsd", BE(0, 4)),
+          FullBox("stsc", absl::StrCat(BE(1, 4), BE(1, 4), BE(2, 4), BE(1, 4))),
+          FullBox("stsz", absl::StrCat(BE(0, 4), BE(2 * chunks.size(), 4),
+                                       [&] {
+                                         std::string t;
+                                         for (size_t i = 0;
+                                              i < 2 * chunks.size(); ++i) {
+                                           t += BE(sample_size, 4);
+                                         }
+                                         return t;
+                                       }())),
+          FullBox(co64 ? "co64" : "stco", offsets)));
+  std::string hdlr =
+      FullBox("hdlr", absl::StrCat(BE(0, 4), handler, std::string(13, '\0')));
   return Box("trak", Box("mdia", absl::StrCat(hdlr, Box("minf", stbl))));
 }
 
@@ -507,9 +506,9 @@ TEST(IsoBmffTest, TimedMetadataTrackSamplesZeroedVideoKept) {
   const std::string samples =
       "VideoAa1VideoAa2GpsLog01GpsLog02VideoAa3VideoAa4GpsLog03GpsLog04";
   auto build = [&](uint64_t at, bool co64) {
-    std::string moov = Box(
-        "moov", absl::StrCat(Trak("vide", {at, at + 32}, 8, false),
-                             Trak("meta", {at + 16, at + 48}, 8, co64)));
+    std::string moov =
+        Box("moov", absl::StrCat(Trak("vide", {at, at + 32}, 8, false),
+                                 Trak("meta", {at + 16, at + 48}, 8, co64)));
     return absl::StrCat(Box("ftyp", "isom\0\0\0\0isom"s), moov,
                         Box("mdat", samples));
   };
@@ -528,13 +527,99 @@ TEST(IsoBmffTest, TimedMetadataTrackSamplesZeroedVideoKept) {
   }
 }
 
+TEST(IsoBmffTest, CanonCr3UuidKeepsStructureZeroesCmtBoxes) {
+  const std::string canon =
+      "\x85\xC0\xB6\x87\x82\x0F\x11\xE0\x81\x11\xF4\xCE\x46\x2B\x6A\x48";
+  std::string cncv = Box("CNCV", "CanonCR3_001/00.09.00");
+  std::string ctbo = Box("CTBO", std::string(20, '\x01'));
+  std::string thmb = Box("THMB", "thumbnail-bytes");
+  std::string children = absl::StrCat(
+      cncv, ctbo, Box("CMT1", "II*\0Cmt1Secret"s), Box("CMT2", "Cmt2Secret"),
+      Box("CMT3", "Cmt3Secret"), Box("CMT4", "GpsCmt4Secret"), thmb,
+      Box("ZZZZ", "VendorSecret"));
+  std::string uuid =
+      absl::StrCat(BE(8 + 16 + children.size(), 4), "uuid", canon, children);
+  const std::string xmp_uuid =
+      "\xBE\x7A\xCF\xCB\x97\xA9\x42\xE8\x9C\x71\x99\x94\x91\xE3\xAF\xAC";
+  std::string xmp =
+      absl::StrCat(BE(8 + 16 + 13, 4), "uuid", xmp_uuid, "XmpUuidSecret");
+  std::string file = absl::StrCat(
+      Box("ftyp", "crx \0\0\0\1crx isom"s),
+      Box("moov", absl::StrCat(uuid, FullBox("mvhd", std::string(96, '\x01')))),
+      xmp, Box("mdat", "raw-sensor-data"));
+  absl::StatusOr<std::string> view = Redacted(file);
+  ASSERT_TRUE(view.ok()) << view.status();
+  for (const std::string& kept :
+       {cncv, ctbo, thmb, canon, std::string("raw-sensor-data")}) {
+    ExpectKept(file, *view, kept);
+  }
+  for (const char* secret :
+       {"Cmt1Secret", "Cmt2Secret", "Cmt3Secret", "GpsCmt4Secret",
+        "VendorSecret", "XmpUuidSecret"}) {
+    ExpectZeroed(file, *view, secret);
+  }
+  CheckPrefixes(file);
+}
+
+TEST(IsoBmffTest, FragmentedTimedMetadataSamplesZeroed) {
+  const std::string samples = "VideoAa1VideoAa2GpsLog01GpsLog02";
+  auto tkhd = [](uint32_t id) {
+    return FullBox("tkhd",
+                   absl::StrCat(BE(0, 8), BE(id, 4), std::string(68, '\0')));
+  };
+  auto trak = [&](absl::string_view handler, uint32_t id) {
+    std::string t = Trak(handler, {}, 8, false);
+    // Insert a tkhd before mdia.
+    return Box("trak", absl::StrCat(tkhd(id), t.substr(8)));
+  };
+  auto trex = [](uint32_t id) {
+    return FullBox("trex", absl::StrCat(BE(id, 4), BE(1, 4), BE(0, 4), BE(8, 4),
+                                        BE(0, 4)));
+  };
+  // tfhd flags: 0x20000 (default-base-is-moof: the metadata run has its
+  // own data offset) or 0 (it follows the video run's data).
+  for (uint32_t tfhd_flags : {0x20000u, 0u}) {
+    // Offsets inside a traf: tfhd's flags at 17, trun's flags at 33..35.
+    auto traf = [&](uint32_t track, uint32_t trun_flags,
+                    absl::string_view trun_rest) {
+      std::string t =
+          Box("traf",
+              absl::StrCat(FullBox("tfhd", BE(track, 4)),
+                           FullBox("trun", absl::StrCat(BE(2, 4), trun_rest))));
+      t[17] = static_cast<char>(tfhd_flags >> 16);
+      t[34] = static_cast<char>(trun_flags >> 8);
+      t[35] = static_cast<char>(trun_flags);
+      return t;
+    };
+    auto build = [&](uint64_t data_at) {  // data_at: from the moof's start
+      std::string video =
+          traf(1, 0x201, absl::StrCat(BE(data_at, 4), BE(8, 4), BE(8, 4)));
+      std::string meta = tfhd_flags != 0 ? traf(2, 0x001, BE(data_at + 16, 4))
+                                         : traf(2, 0, "");
+      return Box("moof", absl::StrCat(FullBox("mfhd", BE(1, 4)), video, meta));
+    };
+    std::string head =
+        absl::StrCat(Box("ftyp", "iso6\0\0\0\0iso6"s),
+                     Box("moov", absl::StrCat(trak("vide", 1), trak("meta", 2),
+                                              Box("mvex", trex(1) + trex(2)))));
+    std::string moof = build(0);
+    moof = build(moof.size() + 8);  // data right after the mdat header
+    std::string file = absl::StrCat(head, moof, Box("mdat", samples));
+    absl::StatusOr<std::string> view = Redacted(file);
+    ASSERT_TRUE(view.ok()) << view.status();
+    ExpectKept(file, *view, "VideoAa1VideoAa2");
+    ExpectZeroed(file, *view, "GpsLog01GpsLog02");
+    CheckPrefixes(file);
+  }
+}
+
 TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   // Items: 1 hvc1 in mdat, 2 Exif in mdat, 3 mime (XMP) in idat.
-  std::string infe1 = FullBox("infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1",
-                                                   std::string(1, '\0')));
+  std::string infe1 = FullBox(
+      "infe", absl::StrCat(BE(1, 2), BE(0, 2), "hvc1", std::string(1, '\0')));
   infe1[8] = 2;  // version 2
-  std::string infe2 = FullBox("infe", absl::StrCat(BE(2, 2), BE(0, 2), "Exif",
-                                                   std::string(1, '\0')));
+  std::string infe2 = FullBox(
+      "infe", absl::StrCat(BE(2, 2), BE(0, 2), "Exif", std::string(1, '\0')));
   infe2[8] = 2;
   std::string infe3 = FullBox(
       "infe", absl::StrCat(BE(3, 2), BE(0, 2), "mime", std::string(1, '\0'),
@@ -547,31 +632,30 @@ TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   std::string xmp = "<x:xmpmeta>SecretCity</x:xmpmeta>";
   std::string idat = Box("idat", xmp);
   std::string props = Box(
-      "iprp", absl::StrCat(Box("ipco", absl::StrCat(
-                                           FullBox("ispe", std::string(8, 1)),
-                                           Box("udes", "DescriptionSecret"))),
-                           FullBox("ipma", std::string(4, '\0'))));
-  std::string hdlr = FullBox("hdlr", absl::StrCat(BE(0, 4), "pict",
-                                                  std::string(13, '\0')));
+      "iprp",
+      absl::StrCat(Box("ipco", absl::StrCat(FullBox("ispe", std::string(8, 1)),
+                                            Box("udes", "DescriptionSecret"))),
+                   FullBox("ipma", std::string(4, '\0'))));
+  std::string hdlr =
+      FullBox("hdlr", absl::StrCat(BE(0, 4), "pict", std::string(13, '\0')));
   std::string ftyp = Box("ftyp", "heic\0\0\0\0mif1heic"s);
   // iloc v1 with 4-byte offsets and lengths; positions patched below.
   auto iloc_for = [&](uint64_t mdat_payload) {
     std::string entries = absl::StrCat(
         BE(1, 2), BE(0, 2), BE(0, 2), BE(1, 2), BE(mdat_payload, 4),
-        BE(image.size(), 4),
-        BE(2, 2), BE(0, 2), BE(0, 2), BE(1, 2),
-        BE(mdat_payload + image.size(), 4), BE(exif.size(), 4),
-        BE(3, 2), BE(1, 2), BE(0, 2), BE(1, 2), BE(0, 4), BE(xmp.size(), 4));
+        BE(image.size(), 4), BE(2, 2), BE(0, 2), BE(0, 2), BE(1, 2),
+        BE(mdat_payload + image.size(), 4), BE(exif.size(), 4), BE(3, 2),
+        BE(1, 2), BE(0, 2), BE(1, 2), BE(0, 4), BE(xmp.size(), 4));
     std::string box =
         FullBox("iloc", absl::StrCat(BE(0x4400, 2), BE(3, 2), entries));
     box[8] = 1;  // version 1
     return box;
   };
   auto build = [&](uint64_t mdat_payload) {
-    std::string meta = FullBox(
-        "meta", absl::StrCat(hdlr, FullBox("pitm", BE(1, 2)), iinf,
-                             iloc_for(mdat_payload), props, idat,
-                             Box("xml ", "XmlBoxSecret")));
+    std::string meta =
+        FullBox("meta", absl::StrCat(hdlr, FullBox("pitm", BE(1, 2)), iinf,
+                                     iloc_for(mdat_payload), props, idat,
+                                     Box("xml ", "XmlBoxSecret")));
     return absl::StrCat(ftyp, meta, Box("mdat", image + exif));
   };
   std::string probe = build(0);
@@ -588,11 +672,109 @@ TEST(IsoBmffTest, HeifMetadataItemsZeroedImageItemsKept) {
   CheckPrefixes(file);
 }
 
+// ---- Large files ---------------------------------------------------------
+
+std::string TmpDir();
+
+// Wraps a source and counts the bytes read.
+class CountingSource : public Source {
+ public:
+  explicit CountingSource(const Source& inner) : inner_(inner) {}
+  uint64_t size() const override { return inner_.size(); }
+  absl::Status Read(uint64_t offset, size_t length,
+                    std::string* out) const override {
+    bytes_ += length;
+    return inner_.Read(offset, length, out);
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  const Source& inner_;
+  mutable uint64_t bytes_ = 0;
+};
+
+// A sparse file: `head`, a 1 GiB hole of media payload (whose header `head`
+// ends with), then `tail`. Plans its redaction reading through a counting
+// source; *tail_at is where `tail` starts.
+absl::StatusOr<Redaction> PlanSparse(const std::string& head,
+                                     const std::string& tail, uint64_t* tail_at,
+                                     uint64_t* bytes_read) {
+  const uint64_t kHole = uint64_t{1} << 30;
+  std::string path = TmpDir() + "/sparse";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError("open");
+  *tail_at = head.size() + kHole;
+  bool ok = pwrite(fd, head.data(), head.size(), 0) ==
+                static_cast<ssize_t>(head.size()) &&
+            pwrite(fd, tail.data(), tail.size(), *tail_at) ==
+                static_cast<ssize_t>(tail.size());
+  FdSource fds(fd, *tail_at + tail.size());
+  CountingSource source(fds);
+  absl::StatusOr<Redaction> r =
+      ok ? PlanRedaction(source, Profile{}) : absl::InternalError("pwrite");
+  *bytes_read = source.bytes();
+  close(fd);
+  unlink(path.c_str());
+  return r;
+}
+
+TEST(LargeFileTest, MediaPayloadsAreNotRead) {
+  const uint64_t kHole = uint64_t{1} << 30;
+  struct Case {
+    const char* name;
+    std::string head;
+    std::string tail;
+    std::string secret;  // in the tail: zeroed
+  };
+  std::string udta = Box("udta", Box("\xA9xyz", "+48.8584+002.2945/"));
+  std::string tags =
+      Ebml(0x1254C367, Ebml(0x7373, Ebml(0x67C8, EbmlShort(0x4487, "Paris"))));
+  std::string info = List("INFO", Chunk("INAM", "Paris"));
+  std::vector<Case> cases = {
+      {"mp4",
+       absl::StrCat(Box("ftyp", "isom\0\0\0\0isom"s), BE(1, 4), "mdat",
+                    BE(16 + kHole, 8)),
+       Box("moov", absl::StrCat(FullBox("mvhd", std::string(96, 1)), udta)),
+       "+48.8584+002.2945/"},
+      {"mkv",
+       absl::StrCat(MkvParts().header, "\x18\x53\x80\x67\x01",
+                    BE(12 + 9 + kHole + 8 + tags.size(), 7),
+                    "\x1F\x43\xB6\x75\x01", BE(9 + kHole + 8, 7), "\xA3\x01",
+                    BE(kHole + 8, 7)),
+       std::string(8, 'x') + tags, "Paris"},
+      {"avi",
+       absl::StrCat("RIFF", LE(4 + 12 + kHole + info.size(), 4), "AVI ", "LIST",
+                    LE(4 + 8 + kHole - 8, 4), "movi", "00dc", LE(kHole - 8, 4)),
+       info, "Paris"},
+  };
+  for (const Case& c : cases) {
+    uint64_t tail_at = 0;
+    uint64_t bytes = 0;
+    absl::StatusOr<Redaction> r = PlanSparse(c.head, c.tail, &tail_at, &bytes);
+    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status();
+    EXPECT_LT(bytes, 64u << 10) << c.name;
+    uint64_t secret_at = tail_at + c.tail.find(c.secret);
+    bool zeroed = false;
+    for (const ByteRange& range : r->ranges) {
+      EXPECT_LT(range.end(), tail_at + c.tail.size() + 1) << c.name;
+      // Nothing in the media hole is zeroed.
+      EXPECT_TRUE(range.end() <= c.head.size() || range.offset >= tail_at)
+          << c.name << " zeroes media at " << range.offset;
+      if (range.offset <= secret_at &&
+          range.end() >= secret_at + c.secret.size()) {
+        zeroed = true;
+      }
+    }
+    EXPECT_TRUE(zeroed) << c.name;
+  }
+}
+
 // ---- Real files ----------------------------------------------------------
 
 bool HaveTool(const char* tool) {
-  return std::system(absl::StrCat("command -v ", tool, " >/dev/null 2>&1")
-                         .c_str()) == 0;
+  return std::system(
+             absl::StrCat("command -v ", tool, " >/dev/null 2>&1").c_str()) ==
+         0;
 }
 
 std::string TmpDir() {
@@ -673,11 +855,12 @@ class RealFileTest : public ::testing::Test {
     absl::StatusOr<std::string> view = Redacted(data);
     EXPECT_TRUE(view.ok()) << name << ": " << view.status();
     if (!view.ok()) return "";
+    CheckPrefixes(data);  // truncated downloads of a real file
     std::string out = TmpDir() + "/redacted-" + name;
     WriteFile(out, *view);
     std::vector<std::string> left = PlaceTags(out);
-    EXPECT_TRUE(left.empty()) << name << " still has: "
-                              << absl::StrJoin(left, "\n");
+    EXPECT_TRUE(left.empty())
+        << name << " still has: " << absl::StrJoin(left, "\n");
     for (const std::string& s : secrets) {
       EXPECT_FALSE(absl::StrContains(*view, s)) << name << " still has " << s;
     }
@@ -693,11 +876,11 @@ class RealFileTest : public ::testing::Test {
 
   static std::string Frames(const std::string& path) {
     int rc = 0;
-    std::string out = Shell(
-        absl::StrCat("ffprobe -v error -count_frames -select_streams v:0 "
-                     "-show_entries stream=nb_read_frames -of csv=p=0 '",
-                     path, "'"),
-        &rc);
+    std::string out =
+        Shell(absl::StrCat("ffprobe -v error -count_frames -select_streams v:0 "
+                           "-show_entries stream=nb_read_frames -of csv=p=0 '",
+                           path, "'"),
+              &rc);
     EXPECT_EQ(rc, 0) << path << ": " << out;
     return std::string(absl::StripAsciiWhitespace(out));
   }
@@ -725,20 +908,19 @@ const char kVideoGps[] =
     "-XMP:GPSLongitude=2.2945 -XMP:City=SecretCity";
 
 TEST_F(RealFileTest, Gif) {
-  Check("a.gif",
-        "convert -size 32x24 xc:red -set comment SecretComment {}",
+  Check("a.gif", "convert -size 32x24 xc:red -set comment SecretComment {}",
         "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945 "
         "-XMP:City=SecretCity",
         {"SecretComment", "SecretCity"}, false);
 }
 
 TEST_F(RealFileTest, AnimatedGif) {
-  std::string out = Check(
-      "anim.gif",
-      "convert -delay 10 -loop 0 -size 32x24 xc:red xc:blue -set comment "
-      "SecretComment {}",
-      "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945", {"SecretComment"},
-      false);
+  std::string out =
+      Check("anim.gif",
+            "convert -delay 10 -loop 0 -size 32x24 xc:red xc:blue -set comment "
+            "SecretComment {}",
+            "-XMP:GPSLatitude=48.8584 -XMP:GPSLongitude=2.2945",
+            {"SecretComment"}, false);
   if (out.empty()) return;
   int rc = 0;
   std::string frames = Shell(absl::StrCat("identify '", out, "' | wc -l"), &rc);
@@ -748,6 +930,17 @@ TEST_F(RealFileTest, AnimatedGif) {
 TEST_F(RealFileTest, Webp) {
   Check("a.webp", "convert -size 32x24 xc:red {}", kExifGps,
         {"SecretCity", "SecretCountry"}, false);
+}
+
+TEST_F(RealFileTest, AnimatedWebp) {
+  std::string out = Check("anim.webp",
+                          "convert -delay 10 -loop 0 -size 32x24 xc:red "
+                          "xc:blue {}",
+                          kExifGps, {"SecretCity", "SecretCountry"}, false);
+  if (out.empty()) return;
+  int rc = 0;
+  std::string frames = Shell(absl::StrCat("identify '", out, "' | wc -l"), &rc);
+  EXPECT_EQ(absl::StripAsciiWhitespace(frames), "2");
 }
 
 TEST_F(RealFileTest, Heic) {
@@ -843,8 +1036,8 @@ TEST_F(RealFileTest, Avi) {
   ASSERT_TRUE(absl::StrContains(data, "SecretTitle"));
   absl::StatusOr<std::string> view = Redacted(data);
   ASSERT_TRUE(view.ok()) << view.status();
-  for (const char* s : {"SecretTitle", "SecretComment", "TrailingSecret",
-                        "Lavf"}) {
+  for (const char* s :
+       {"SecretTitle", "SecretComment", "TrailingSecret", "Lavf"}) {
     EXPECT_FALSE(absl::StrContains(*view, s)) << s;
   }
   std::string out = TmpDir() + "/redacted-a.avi";

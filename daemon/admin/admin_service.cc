@@ -163,6 +163,9 @@ grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
   }
   auto page = admin::AuditPageOf(*request);
   if (!page.ok()) return ToGrpc(page.status());
+  // An admin who just watched a client act expects its events: wait (a
+  // little) for what was decided before this call to be committed.
+  log->Flush(absl::Milliseconds(250));
   // One more than asked tells whether another page follows.
   auto events = log->Query(request->filter(), page->after_id, page->before_id,
                            page->newest_first, size_t{page->limit} + 1);
