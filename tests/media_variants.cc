@@ -1552,7 +1552,9 @@ bool IsLocationLeak(const ExifTag& tag) {
                         "Sublocation", "WorldRegion"}) {
     named |= absl::StrContains(tag.name, s);
   }
-  if (!named || tag.name == "GPSVersionID") return false;
+  // The GPS IFD's version ("2 3 0 0"; ImageMagick's text copy is
+  // "ExifGPSVersionID"): not a position.
+  if (!named || absl::EndsWith(tag.name, "GPSVersionID")) return false;
   // The GPS IFD's offset (ImageMagick's "exif:GPSInfo" text, exiftool's
   // "GPSInfo" pointer): a number that is not a position.
   if (absl::EndsWith(tag.name, "GPSInfo") &&

@@ -71,9 +71,10 @@ std::map<std::string, std::vector<ExifTag>> ExiftoolBatch(
 
 // A tag that carries a location (name has GPS, City, Country, Location,
 // State, Sublocation or WorldRegion) with a value that is not redacted
-// (not empty, not all zeros/punctuation). exiftool's own groups (System,
-// File, ExifTool), GPSVersionID and Composite's hemisphere letters
-// (derived from a number, "N" for a zeroed latitude) do not count.
+// (not empty, not all zeros/punctuation; a 3GPP loci box's labels do not
+// count). exiftool's own groups (System, File, ExifTool), *GPSVersionID,
+// numeric *GPSInfo (IFD offsets) and Composite's hemisphere letters
+// (derived from a number, "N" for a zeroed latitude) are not locations.
 bool IsLocationLeak(const ExifTag& tag);
 
 // Decoding check of many files at once (2 in parallel): images with
