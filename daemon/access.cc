@@ -103,9 +103,22 @@ struct AccessMediator::Target {
   std::optional<v1::FileClass> ContentClass(ContentClasses& contents) const {
     if (content_class.has_value()) return content_class;
     if (name.empty()) return contents.Of(dirfd);
+    if (st == nullptr) return std::nullopt;
     return contents.At(dirfd, std::string(name).c_str(), *st);
   }
 };
+
+namespace {
+
+// The verdict for a file whose content a class condition needs but that
+// cannot be read (or was replaced under us): no class we can vouch for.
+policy::Verdict UnreadableContent(const std::string* app) {
+  policy::Verdict deny;  // DENY, no rule.
+  deny.app = app;
+  return deny;
+}
+
+}  // namespace
 
 namespace {
 
@@ -143,19 +156,13 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
   if (target.content_class.has_value()) req.content_class = *target.content_class;
   const policy::Verdict verdict = engine.Decide(req);
   if (!verdict.class_consulted || target.type != S_IFREG ||
-      target.content_class.has_value() ||
-      (target.name.empty() ? false : target.st == nullptr)) {
+      target.content_class.has_value()) {
     return verdict;
   }
   // A class condition took part: the content, not the name, says what the
   // file is (a JPEG named "x.txt" is an IMAGE).
   const std::optional<v1::FileClass> content = target.ContentClass(contents_);
-  if (!content.has_value()) {
-    // Unreadable or replaced under us: no class we can vouch for.
-    policy::Verdict deny;
-    deny.app = verdict.app;
-    return deny;
-  }
+  if (!content.has_value()) return UnreadableContent(verdict.app);
   if (*content == v1::OTHER) return verdict;  // The name decided; so be it.
   req.content_class = *content;
   return engine.Decide(req);
@@ -277,11 +284,8 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
               : std::nullopt);
   if (!classed || !by_name.class_consulted) return by_name;
   const std::optional<v1::FileClass> content = contents_.Of(node->fd);
-  if (!content.has_value()) {
-    policy::Verdict deny;  // Unreadable: fail closed, and do not cache.
-    deny.app = by_name.app;
-    return deny;
-  }
+  // Unreadable: fail closed, and do not cache it.
+  if (!content.has_value()) return UnreadableContent(by_name.app);
   if (*content == v1::OTHER) return by_name;  // The name decides.
   return decide(content);
 }
