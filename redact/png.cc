@@ -155,7 +155,14 @@ absl::Status FindPngLocationRanges(const Source& source,
         return s;
       }
     }
-    if (cut || type == "IEND") break;
+    if (cut) break;
+    if (type == "IEND") {
+      // Nothing decodes after IEND, but readers find metadata there (a
+      // copied XMP chunk, an EXIF trailer): it goes, in this mode too.
+      const uint64_t end = data + length + 4;
+      if (end < source.size()) out->push_back({end, source.size() - end});
+      break;
+    }
     pos = data + length + 4;
   }
   return absl::OkStatus();
