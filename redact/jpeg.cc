@@ -104,109 +104,6 @@ size_t NonStandardXmpStart(absl::string_view payload) {
   return absl::string_view::npos;
 }
 
-}  // namespace
-
-absl::Status FindJpegLocationRanges(const Source& source,
-                                    const Profile& profile,
-                                    std::vector<ByteRange>* out) {
-  const uint64_t size = source.size();
-  std::string buf;
-  if (absl::Status s = source.Read(0, std::min<uint64_t>(size, 2), &buf);
-      !s.ok() || buf != "\xff\xd8") {
-    return absl::InvalidArgumentError("not a JPEG");
-  }
-  absl::flat_hash_map<std::string, ExtendedXmp> extended;
-  size_t extended_chunks = 0;
-  uint64_t pos = 2;
-  for (int n = 0;; ++n) {
-    if (n == kMaxMarkers) return absl::InvalidArgumentError("too many markers");
-    if (size - pos < 4) break;  // cut off: nothing more a reader could see
-    if (absl::Status s = source.Read(pos, 4, &buf); !s.ok()) return s;
-    if (static_cast<unsigned char>(buf[0]) != 0xff) {
-      return absl::InvalidArgumentError("JPEG marker expected");
-    }
-    unsigned char marker = buf[1];
-    if (marker == 0xff) {  // fill byte
-      ++pos;
-      continue;
-    }
-    if (marker == 0xda || marker == 0xd9) break;  // SOS, EOI
-    if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
-      pos += 2;  // no length
-      continue;
-    }
-    uint32_t length = Be(buf, 2, 2);
-    if (length < 2) return absl::InvalidArgumentError("bad segment length");
-    const uint64_t payload = pos + 4;
-    const bool cut = pos + 2 + length > size;
-    const uint64_t payload_length = cut ? size - payload : length - 2;
-    const ByteRange whole = {payload, payload_length};
-
-    if (marker == 0xe1) {  // APP1
-      if (absl::Status s = source.Read(
-              payload, std::min<uint64_t>(payload_length, kXmpExtHeader),
-              &buf);
-          !s.ok()) {
-        return s;
-      }
-      absl::string_view head(buf);
-      const size_t tiff = ExifTiffStart(head);
-      if (tiff != absl::string_view::npos) {
-        if (profile.exif_gps &&
-            (cut || !FindExifGpsRanges(source, payload + tiff,
-                                       payload_length - tiff, out)
-                         .ok())) {
-          out->push_back(whole);
-        }
-      } else if (!profile.xmp_location) {
-        // nothing else to look for
-      } else if (absl::StartsWith(head, kXmp)) {
-        if (cut || !FindXmpLocationRanges(source, payload + kXmp.size(),
-                                          payload_length - kXmp.size(), out)
-                        .ok()) {
-          out->push_back(whole);
-        }
-      } else if (absl::StartsWith(head, kXmpExt)) {
-        if (cut || head.size() < kXmpExtHeader ||
-            ++extended_chunks > kMaxExtendedChunks) {
-          out->push_back(whole);
-        } else {
-          ExtendedXmp& x = extended[head.substr(kXmpExt.size(), 32)];
-          uint32_t full_length = Be(buf, 67, 4);
-          if (!x.chunks.empty() && x.full_length != full_length) {
-            x.broken = true;
-          }
-          x.full_length = full_length;
-          x.chunks.push_back({Be(buf, 71, 4),
-                              {payload + kXmpExtHeader,
-                               payload_length - kXmpExtHeader}});
-        }
-      } else {
-        if (absl::Status s = source.Read(payload, payload_length, &buf);
-            !s.ok()) {
-          return s;
-        }
-        const size_t at = NonStandardXmpStart(buf);
-        if (at == buf.size() ||
-            (at != absl::string_view::npos &&
-             (cut || !FindXmpLocationRanges(source, payload + at,
-                                            payload_length - at, out)
-                          .ok()))) {
-          out->push_back(whole);
-        }
-      }
-    }
-    if (cut) break;
-    pos += 2 + length;
-  }
-  for (const auto& [guid, x] : extended) {
-    if (absl::Status s = AddExtendedXmp(source, x, out); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-
 constexpr uint64_t kScanChunk = 64 << 10;  // entropy data read at a time
 
 bool IsStandalone(unsigned char marker) {
@@ -270,7 +167,372 @@ absl::Status NextMarkerAfterScan(const Source& source, uint64_t pos,
   return absl::OkStatus();
 }
 
+
+// A window [offset, offset + size) of another source, as a source of its
+// own: an image embedded in a JPEG (MPF) is walked as a JPEG by itself.
+class SubSource : public Source {
+ public:
+  SubSource(const Source& base, uint64_t offset, uint64_t size)
+      : base_(base), offset_(offset), size_(size) {}
+  uint64_t size() const override { return size_; }
+  absl::Status Read(uint64_t offset, size_t length,
+                    std::string* out) const override {
+    if (offset > size_ || length > size_ - offset) {
+      return absl::OutOfRangeError("read outside an embedded image");
+    }
+    return base_.Read(offset_ + offset, length, out);
+  }
+
+ private:
+  const Source& base_;
+  uint64_t offset_;
+  uint64_t size_;
+};
+
+// Embedded images (MPF, trailers) are JPEGs that may carry their own EXIF
+// and XMP (exiftool -ee reads them). Bounds: how deep images may nest (the
+// primary is depth 0) and how many one file may hold in all.
+constexpr int kMaxEmbeddedDepth = 2;
+constexpr int kMaxEmbeddedImages = 64;
+
+// What the marker walk of one JPEG found besides its location ranges.
+struct JpegWalk {
+  uint64_t eoi_end = 0;              // one past the first EOI; 0: none
+  std::vector<ByteRange> mpf_tiffs;  // APP2 "MPF\0" payloads after the id
+};
+
+// The location-only segment walk of one JPEG: every marker from SOI to the
+// first EOI, through fill bytes, markers without length and every scan's
+// entropy data (as the allowlist walk), so APPn segments after a scan
+// (between progressive scans, or moved after the only one) are seen too.
+// Before the first scan a lost marker or a bad length is an error (the
+// caller fails closed); after it, the rest of the source is zeroed instead
+// (a decoder stops there too, and the pixels before stay).
+absl::Status WalkJpegLocation(const Source& source, const Profile& profile,
+                              std::vector<ByteRange>* out, JpegWalk* walk) {
+  const uint64_t size = source.size();
+  std::string buf;
+  if (absl::Status s = source.Read(0, std::min<uint64_t>(size, 2), &buf);
+      !s.ok() || buf != "\xff\xd8") {
+    return absl::InvalidArgumentError("not a JPEG");
+  }
+  absl::flat_hash_map<std::string, ExtendedXmp> extended;
+  size_t extended_chunks = 0;
+  bool scanned = false;  // past the first SOS
+  // Structure lost at `at`: an error before the first scan, else the rest
+  // of the source goes.
+  auto lost = [&](uint64_t at, const char* why) {
+    if (!scanned) return absl::InvalidArgumentError(why);
+    out->push_back({at, size - at});
+    return absl::OkStatus();
+  };
+  uint64_t pos = 2;
+  for (int n = 0; pos < size; ++n) {
+    if (n == kMaxMarkers) return absl::InvalidArgumentError("too many markers");
+    if (absl::Status s =
+            source.Read(pos, std::min<uint64_t>(size - pos, 64), &buf);
+        !s.ok()) {
+      return s;
+    }
+    size_t fill = 0;
+    while (fill < buf.size() && static_cast<unsigned char>(buf[fill]) == 0xff) {
+      ++fill;
+    }
+    if (fill == 0) {
+      if (absl::Status s = lost(pos, "JPEG marker expected"); !s.ok()) return s;
+      break;
+    }
+    if (fill == buf.size()) {  // a run of fill bytes: skip most of it
+      if (pos + fill >= size) break;
+      pos += fill - 1;
+      continue;
+    }
+    pos += fill - 1;  // the 0xFF that starts the marker
+    const unsigned char marker = buf[fill];
+    if (marker == 0xd9) {  // EOI
+      walk->eoi_end = pos + 2;
+      break;
+    }
+    if (IsStandalone(marker)) {
+      pos += 2;
+      continue;
+    }
+    if (size - pos < 4) break;  // cut off: nothing more a reader could see
+    if (marker == 0x00) {
+      if (absl::Status s = lost(pos, "JPEG marker expected"); !s.ok()) return s;
+      break;
+    }
+    if (absl::Status s = source.Read(pos + 2, 2, &buf); !s.ok()) return s;
+    const uint32_t length = Be(buf, 0, 2);
+    if (length < 2) {
+      if (absl::Status s = lost(pos, "bad segment length"); !s.ok()) return s;
+      break;
+    }
+    const uint64_t payload = pos + 4;
+    const bool cut = pos + 2 + length > size;
+    const uint64_t payload_length = cut ? size - payload : length - 2;
+    const ByteRange whole = {payload, payload_length};
+
+    if (marker == 0xda) {  // SOS: the scan's entropy data follows
+      scanned = true;
+      if (cut) break;
+      if (absl::Status s = NextMarkerAfterScan(source, pos + 2 + length, &pos);
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (marker == 0xe2 && !cut && payload_length > 4) {  // APP2
+      if (absl::Status s = source.Read(payload, 4, &buf); !s.ok()) return s;
+      if (buf == absl::string_view("MPF\0", 4)) {
+        walk->mpf_tiffs.push_back({payload + 4, payload_length - 4});
+      }
+    }
+    if (marker == 0xe1) {  // APP1
+      if (absl::Status s = source.Read(
+              payload, std::min<uint64_t>(payload_length, kXmpExtHeader),
+              &buf);
+          !s.ok()) {
+        return s;
+      }
+      absl::string_view head(buf);
+      const size_t tiff = ExifTiffStart(head);
+      if (tiff != absl::string_view::npos) {
+        if (profile.exif_gps &&
+            (cut || !FindExifGpsRanges(source, payload + tiff,
+                                       payload_length - tiff, out)
+                         .ok())) {
+          out->push_back(whole);
+        }
+      } else if (!profile.xmp_location) {
+        // nothing else to look for
+      } else if (absl::StartsWith(head, kXmp)) {
+        if (cut || !FindXmpLocationRanges(source, payload + kXmp.size(),
+                                          payload_length - kXmp.size(), out)
+                        .ok()) {
+          out->push_back(whole);
+        }
+      } else if (absl::StartsWith(head, kXmpExt)) {
+        if (cut || head.size() < kXmpExtHeader ||
+            ++extended_chunks > kMaxExtendedChunks) {
+          out->push_back(whole);
+        } else {
+          ExtendedXmp& x = extended[head.substr(kXmpExt.size(), 32)];
+          uint32_t full_length = Be(buf, 67, 4);
+          if (!x.chunks.empty() && x.full_length != full_length) {
+            x.broken = true;
+          }
+          x.full_length = full_length;
+          x.chunks.push_back({Be(buf, 71, 4),
+                              {payload + kXmpExtHeader,
+                               payload_length - kXmpExtHeader}});
+        }
+      } else {
+        if (absl::Status s = source.Read(payload, payload_length, &buf);
+            !s.ok()) {
+          return s;
+        }
+        const size_t at = NonStandardXmpStart(buf);
+        if (at == buf.size() ||
+            (at != absl::string_view::npos &&
+             (cut || !FindXmpLocationRanges(source, payload + at,
+                                            payload_length - at, out)
+                          .ok()))) {
+          out->push_back(whole);
+        }
+      }
+    }
+    if (cut) break;
+    pos += 2 + length;
+  }
+  for (const auto& [guid, x] : extended) {
+    if (absl::Status s = AddExtendedXmp(source, x, out); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// The images an MPF index (the TIFF structure after "MPF\0", `tiff`) lists
+// besides the primary one (offset 0), as ranges of `source`: MPEntry
+// (0xB002) holds 16-byte entries (attributes, size, offset from the TIFF
+// start, two dependent-image entries) in the TIFF's byte order. An index
+// that cannot be read lists nothing (the trailer scan still looks).
+void MpfImages(const Source& source, const ByteRange& tiff,
+               std::vector<ByteRange>* images) {
+  std::string buf;
+  if (tiff.length < 8 || !source.Read(tiff.offset, 8, &buf).ok()) return;
+  bool le;
+  if (buf.compare(0, 4, "II*\0", 4) == 0) {
+    le = true;
+  } else if (buf.compare(0, 4, "MM\0*", 4) == 0) {
+    le = false;
+  } else {
+    return;
+  }
+  auto u = [&le](const std::string& b, size_t at, int n) {
+    uint32_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      const size_t byte = le ? at + n - 1 - i : at + i;
+      v = v << 8 | static_cast<unsigned char>(b[byte]);
+    }
+    return v;
+  };
+  const uint64_t ifd = u(buf, 4, 4);
+  if (ifd > tiff.length || tiff.length - ifd < 2 ||
+      !source.Read(tiff.offset + ifd, 2, &buf).ok()) {
+    return;
+  }
+  const uint64_t count = u(buf, 0, 2);
+  if ((tiff.length - ifd - 2) / 12 < count ||
+      !source.Read(tiff.offset + ifd + 2, count * 12, &buf).ok()) {
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    if (u(buf, i * 12, 2) != 0xB002) continue;
+    const uint64_t bytes = u(buf, i * 12 + 4, 4);
+    const uint64_t at = u(buf, i * 12 + 8, 4);
+    const uint64_t entries = std::min<uint64_t>(bytes / 16, kMaxEmbeddedImages);
+    if (bytes <= 4 || at > tiff.length || tiff.length - at < entries * 16) {
+      return;  // inline (at most 4 bytes) or outside the index: none
+    }
+    std::string e;
+    if (!source.Read(tiff.offset + at, entries * 16, &e).ok()) return;
+    for (uint64_t k = 0; k < entries; ++k) {
+      const uint64_t length = u(e, k * 16 + 4, 4);
+      const uint64_t offset = u(e, k * 16 + 8, 4);
+      if (offset == 0 || length == 0) continue;  // the primary image
+      if (offset > source.size() - tiff.offset ||
+          length > source.size() - tiff.offset - offset) {
+        continue;  // outside the file: nothing a reader can read there
+      }
+      images->push_back({tiff.offset + offset, length});
+    }
+    return;
+  }
+}
+
+// Where the next "SOI, then an APPn marker" starts at or after `pos` (a
+// JPEG stored after another one's EOI), `source.size()` if none.
+absl::Status NextEmbeddedSoi(const Source& source, uint64_t pos,
+                             uint64_t* at) {
+  const uint64_t size = source.size();
+  std::string buf;
+  while (size - pos >= 4) {
+    const uint64_t n = std::min<uint64_t>(kScanChunk, size - pos);
+    if (absl::Status s = source.Read(pos, n, &buf); !s.ok()) return s;
+    for (size_t i = 0; i + 4 <= buf.size(); ++i) {
+      const void* ff = std::memchr(&buf[i], 0xff, buf.size() - i);
+      if (ff == nullptr) break;
+      i = static_cast<const char*>(ff) - buf.data();
+      if (i + 4 > buf.size()) break;
+      const unsigned char app = buf[i + 3];
+      if (static_cast<unsigned char>(buf[i + 1]) == 0xd8 &&
+          static_cast<unsigned char>(buf[i + 2]) == 0xff && app >= 0xe0 &&
+          app <= 0xef) {
+        *at = pos + i;
+        return absl::OkStatus();
+      }
+    }
+    if (n < 4) break;
+    pos += n - 3;  // overlap: a marker across chunks is still seen
+  }
+  *at = size;
+  return absl::OkStatus();
+}
+
+// Location ranges of the JPEG in `source` and of the JPEGs embedded after
+// its first EOI: those its MPF index lists (recursively, to
+// kMaxEmbeddedDepth) and, for the primary image (depth 0), every "SOI +
+// APPn" found in the bytes after the EOI that no earlier image covers. An
+// embedded image that cannot be walked (or one too many, or too deep) zeroes
+// every byte after the EOI: a reader may still find metadata there.
+absl::Status JpegLocationRanges(const Source& source, const Profile& profile,
+                                int depth, int* images,
+                                std::vector<ByteRange>* out,
+                                uint64_t* eoi_end) {
+  JpegWalk walk;
+  if (absl::Status s = WalkJpegLocation(source, profile, out, &walk);
+      !s.ok()) {
+    return s;
+  }
+  *eoi_end = walk.eoi_end;
+  const uint64_t size = source.size();
+  const uint64_t eoi = walk.eoi_end;
+  if (eoi == 0 || eoi >= size) return absl::OkStatus();
+  auto zero_after_eoi = [&] { out->push_back({eoi, size - eoi}); };
+
+  std::vector<ByteRange> listed;
+  for (const ByteRange& tiff : walk.mpf_tiffs) {
+    MpfImages(source, tiff, &listed);
+  }
+  if (depth >= kMaxEmbeddedDepth) {
+    if (!listed.empty()) zero_after_eoi();
+    return absl::OkStatus();
+  }
+  // Walks the image at [start, start + length) and adds its ranges; *ok is
+  // false if it cannot be walked (any error, read errors included: the
+  // caller then zeroes more, never less) or is one too many.
+  std::vector<ByteRange> done;  // images walked, up to their EOI
+  auto embedded = [&](uint64_t start, uint64_t length, bool* ok) {
+    *ok = false;
+    if (++*images > kMaxEmbeddedImages) return absl::OkStatus();
+    SubSource sub(source, start, length);
+    std::vector<ByteRange> found;
+    uint64_t sub_eoi = 0;
+    if (!JpegLocationRanges(sub, profile, depth + 1, images, &found, &sub_eoi)
+             .ok()) {
+      return absl::OkStatus();
+    }
+    for (const ByteRange& r : found) {
+      out->push_back({start + r.offset, r.length});
+    }
+    done.push_back({start, sub_eoi != 0 ? sub_eoi : length});
+    *ok = true;
+    return absl::OkStatus();
+  };
+  for (const ByteRange& image : listed) {
+    bool ok = false;
+    if (absl::Status s = embedded(image.offset, image.length, &ok); !s.ok()) {
+      return s;
+    }
+    if (!ok) {
+      zero_after_eoi();
+      return absl::OkStatus();
+    }
+  }
+  if (depth > 0) return absl::OkStatus();  // the primary's scan covers it
+  uint64_t pos = eoi;
+  while (pos < size) {
+    uint64_t at = size;
+    if (absl::Status s = NextEmbeddedSoi(source, pos, &at); !s.ok()) return s;
+    if (at >= size) break;
+    auto covered = std::find_if(
+        done.begin(), done.end(),
+        [at](const ByteRange& r) { return at >= r.offset && at < r.end(); });
+    if (covered != done.end()) {
+      pos = covered->end();
+      continue;
+    }
+    bool ok = false;
+    if (absl::Status s = embedded(at, size - at, &ok); !s.ok()) return s;
+    if (!ok) {
+      zero_after_eoi();
+      return absl::OkStatus();
+    }
+    pos = std::max(done.back().end(), at + 2);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status FindJpegLocationRanges(const Source& source,
+                                    const Profile& profile,
+                                    std::vector<ByteRange>* out) {
+  int images = 0;
+  uint64_t eoi_end = 0;
+  return JpegLocationRanges(source, profile, /*depth=*/0, &images, out,
+                            &eoi_end);
+}
 
 absl::Status FindJpegAllowlistRanges(const Source& source,
                                      const Profile& profile,

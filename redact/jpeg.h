@@ -1,4 +1,4 @@
-// JPEG: location metadata in the APP1 segments before the first scan.
+// JPEG: location metadata in APP1 segments, embedded images included.
 #ifndef SCOPEDFS_REDACT_JPEG_H_
 #define SCOPEDFS_REDACT_JPEG_H_
 
@@ -11,8 +11,9 @@
 
 namespace scopedfs::redact {
 
-// Walks the markers from SOI to SOS (or EOI), through fill bytes and
-// markers without length, and appends to `out`:
+// Walks every marker from SOI to the first EOI (fill bytes, markers
+// without length, every SOS with its entropy-coded data, so APPn segments
+// after any scan are seen) and appends to `out`:
 //   APP1 "Exif\0" (any case, after up to 4 junk bytes, as exiftool reads
 //     it): the GPS IFD ranges (exif.h); if the EXIF cannot be parsed, the
 //     whole APP1 payload (marker and length stay, so readers still skip
@@ -28,9 +29,16 @@ namespace scopedfs::redact {
 //     whole payload.
 // A segment cut off by the end of the file has its remaining payload zeroed
 // when it is one of these. Errors on a missing marker or a bad segment
-// length before SOS (the caller fails closed).
-// Not covered: metadata after the first SOS (e.g. MPF secondary images),
-// IPTC-IIM in APP13.
+// length before the first SOS (the caller fails closed); after it, such a
+// spot zeroes the rest of the file.
+// Embedded JPEGs after the first EOI (MPF secondary images, which exiftool
+// -ee reads) get the same treatment: those the APP2 "MPF\0" index lists
+// (MPEntry offsets are relative to the index's TIFF header; nested MPF
+// followed to depth 2) and every "SOI + APPn" found in the bytes after the
+// EOI that no listed image covers; at most 64 in all. An embedded image
+// that cannot be walked, one too many or too deep zeroes every byte after
+// the first EOI.
+// Not covered: IPTC-IIM in APP13.
 absl::Status FindJpegLocationRanges(const Source& source,
                                     const Profile& profile,
                                     std::vector<ByteRange>* out);

@@ -5,8 +5,11 @@
 // set means "unknown size", used by live streams for Segment and Cluster)
 // and the payload. The view keeps every element header and zeroes the
 // payload of elements outside the allowlist:
-//   * top level: the EBML header and Segments kept; from the first other
-//     element (or undecodable bytes) to the end of the file: zeroed.
+//   * top level: the EBML header and Segments kept; Void, CRC-32 and
+//     unknown elements with a known size have their payload zeroed and the
+//     walk goes on; from undecodable bytes, an element overrunning the file
+//     or an unknown size on anything but a Segment to the end of the file:
+//     zeroed.
 //   * Segment: SeekHead, Cues, CRC-32 kept; Info, Tracks, Cluster walked;
 //     Void and unknown elements zeroed; in Tags, Attachments and Chapters
 //     the master elements stay (readers parse them) and every leaf payload
@@ -61,6 +64,7 @@ struct Element {
   uint64_t data = 0;          // first payload byte
   uint64_t end = 0;           // one past the payload (clamped)
   bool unknown_size = false;  // size said "unknown": end is the parent's
+  bool truncated = false;     // size ran past the file: end clamped to it
 };
 
 bool IsSegmentChild(uint32_t id) {
@@ -176,18 +180,33 @@ class MatroskaWalker {
   absl::Status Run() {
     const uint64_t size = source_.size();
     uint64_t pos = 0;
+    bool header_seen = false;
     while (pos < size) {
       Element e;
       bool ok = false;
       absl::Status s = ReadElement(pos, size, &e, &ok);
       if (!s.ok()) return s;
-      if (!ok || (e.id != kEbml && e.id != kSegment) ||
-          (e.id == kEbml && e.unknown_size)) {
+      // Only a Segment may have an unknown size here (it then runs to the
+      // end of the file); any other element whose end cannot be told, and
+      // bytes that are no element, end the walk: the rest is zeroed.
+      if (!ok || (e.unknown_size && e.id != kSegment) ||
+          (!header_seen && e.id != kEbml && e.id != kSegment)) {
         break;
+      }
+      header_seen = true;
+      if (e.truncated && e.id != kEbml && e.id != kSegment) {
+        break;  // overruns the file: no Segment can follow it
       }
       if (e.id == kSegment) {
         s = Segment(e);
         if (!s.ok()) return s;
+      } else if (e.id != kEbml) {
+        // Void, CRC-32 or an unknown top-level element (muxers and editors
+        // pad between the EBML header and the Segment): readers skip it by
+        // its size, so only its payload goes and the walk goes on to the
+        // Segment. Zeroing from here to the end instead would take the
+        // Segment's header too and leave an undecodable file.
+        ZeroPayload(e);
       }
       pos = e.end;
     }
@@ -240,6 +259,7 @@ class MatroskaWalker {
     } else if (size > parent_end - e->data) {
       if (parent_end != source_.size()) return absl::OkStatus();
       e->end = parent_end;  // truncated file
+      e->truncated = true;
     } else {
       e->end = e->data + size;
     }

@@ -395,6 +395,53 @@ TEST(MatroskaTest, UnknownSizeClusterEndsAtTheNextTopLevelElement) {
   CheckPrefixes(file);
 }
 
+TEST(MatroskaTest, TopLevelVoidAndUnknownBeforeTheSegmentKeepTheSegment) {
+  MkvParts p;
+  std::string info = Ebml(0x1549A966, absl::StrCat(p.scale, p.title));
+  std::string cluster = Ebml(0x1F43B675, absl::StrCat(p.cluster_time, p.block));
+  std::string segment =
+      Ebml(0x18538067, absl::StrCat(info, cluster, p.simple_tag));
+  std::string void_element = EbmlShort(0xEC, "VoidSecret");
+  std::string crc = EbmlShort(0xBF, "CrcS");
+  std::string unknown = EbmlShort(0x4DBB, "UnknownTopSecret");
+  for (const Profile::Mode mode :
+       {Profile::Mode::kAllowlist, Profile::Mode::kLocationOnly}) {
+    Profile profile;
+    profile.mode = mode;
+    std::string file = absl::StrCat(p.header, void_element, crc, unknown,
+                                    segment, "TrailingSecret");
+    absl::StatusOr<std::string> view = Redacted(file, profile);
+    ASSERT_TRUE(view.ok()) << view.status();
+    // Headers of the skipped elements stay (readers skip them by size);
+    // their payloads go; the Segment is walked as usual.
+    ExpectKept(file, *view, "\xEC\x8A"s);
+    ExpectKept(file, *view, "\x4D\xBB\x90"s);
+    for (const char* s : {"VoidSecret", "CrcS", "UnknownTopSecret",
+                          "TitleSecret", "SimpleTagSecret", "LOCATION",
+                          "TrailingSecret"}) {
+      ExpectZeroed(file, *view, s);
+    }
+    for (const std::string& kept : {p.header, p.scale, cluster}) {
+      ExpectKept(file, *view, kept);
+    }
+    ExpectKept(file, *view, segment.substr(0, 12));  // the Segment's header
+  }
+  // An element whose end cannot be told: an unknown size on anything but a
+  // Segment, or a size past the end of the file. Everything from it goes.
+  for (const std::string& bad :
+       {EbmlUnknown(0x1F00AA01, "UnknownSizeSecret"),
+        absl::StrCat("\x4D\xBB\x01", BE(1 << 20, 7), "OverrunSecret")}) {
+    std::string file = absl::StrCat(p.header, bad, segment);
+    absl::StatusOr<std::string> view = Redacted(file);
+    ASSERT_TRUE(view.ok()) << view.status();
+    EXPECT_EQ(view->substr(p.header.size()),
+              std::string(file.size() - p.header.size(), '\0'));
+  }
+  std::string file = absl::StrCat(p.header, void_element, unknown, segment);
+  CheckPrefixes(file);
+  CheckCorruptions(file);
+}
+
 // ---- BMP -----------------------------------------------------------------
 
 TEST(BmpTest, KeepsHeadersTableAndPixelsZeroesGapsAndTrailing) {
@@ -1022,6 +1069,80 @@ TEST_F(RealFileTest, Webm) {
         "-c:v libvpx -metadata location=+48.8584+002.2945/ "
         "-metadata title=SecretTitle {}",
         "", {"SecretTitle", "+48.8584"}, true);
+}
+
+// Top-level elements between the EBML header and the Segment (a Void, an
+// element no schema knows): both modes zero their payloads and keep the
+// Segment, so ffmpeg decodes the same frames and exiftool finds no place.
+TEST_F(RealFileTest, MatroskaWithTopLevelElementsBeforeTheSegment) {
+  struct Made {
+    const char* name;
+    const char* make;
+  };
+  for (const Made& m :
+       {Made{"top.mkv",
+             "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10 -t 1 "
+             "-metadata location=+48.8584+002.2945/ "
+             "-metadata title=SecretTitle {}"},
+        Made{"top.webm",
+             "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10 -t 1 "
+             "-c:v libvpx -metadata location=+48.8584+002.2945/ "
+             "-metadata title=SecretTitle {}"}}) {
+    std::string made = TmpDir() + "/made-" + m.name;
+    Run(m.make, made);
+    if (::testing::Test::HasFatalFailure()) return;
+    std::string data = ReadFile(made);
+    ASSERT_GT(data.size(), 12u);
+    // The EBML header's end: its ID is 4 bytes, then the size vint.
+    const uint8_t first = static_cast<uint8_t>(data[4]);
+    int w = 1;
+    while (w <= 8 && !(first & (0x80 >> (w - 1)))) ++w;
+    ASSERT_LE(w, 8);
+    uint64_t size = first & (0xFF >> w);
+    for (int i = 1; i < w; ++i) {
+      size = (size << 8) | static_cast<uint8_t>(data[4 + i]);
+    }
+    const size_t segment = 4 + w + size;
+    ASSERT_LT(segment, data.size());
+    data.insert(segment,
+                absl::StrCat(Ebml(0xEC, std::string(20, '\0')),
+                             EbmlShort(0x4DBB, "UnknownTopSecret")));
+    std::string path = TmpDir() + "/" + m.name;
+    WriteFile(path, data);
+    EXPECT_FALSE(PlaceTags(path).empty()) << m.name << ": no place planted";
+    int rc = 0;
+    std::string before = Shell(
+        absl::StrCat("ffmpeg -v error -i '", path, "' -f null - 2>&1"), &rc);
+    ASSERT_EQ(rc, 0) << m.name << ": " << before;
+    for (const Profile::Mode mode :
+         {Profile::Mode::kAllowlist, Profile::Mode::kLocationOnly}) {
+      Profile profile;
+      profile.mode = mode;
+      absl::StatusOr<std::string> view = Redacted(data, profile);
+      ASSERT_TRUE(view.ok()) << m.name << ": " << view.status();
+      std::string out = absl::StrCat(TmpDir(), "/redacted-",
+                                     static_cast<int>(mode), "-", m.name);
+      WriteFile(out, *view);
+      std::vector<std::string> left = PlaceTags(out);
+      EXPECT_TRUE(left.empty())
+          << out << " still has: " << absl::StrJoin(left, "\n");
+      for (const char* s : {"+48.8584", "SecretTitle", "UnknownTopSecret"}) {
+        EXPECT_FALSE(absl::StrContains(*view, s)) << out << " has " << s;
+      }
+      std::string after = Shell(
+          absl::StrCat("ffmpeg -v error -i '", out, "' -f null - 2>&1"), &rc);
+      EXPECT_EQ(rc, 0) << out << ": " << after;
+      // ffmpeg 5.1 resyncs past a top-level element that is no Segment and
+      // lands on element IDs inside the SeekHead's payload, so the padded
+      // original already makes it print errors, and which garbage it then
+      // reads depends on bytes the view zeroes. Same exit status and frames
+      // then; silence whenever the original decodes silently.
+      if (before.empty()) {
+        EXPECT_TRUE(after.empty()) << out << " decode errors: " << after;
+      }
+      EXPECT_EQ(Frames(out), Frames(path)) << out;
+    }
+  }
 }
 
 TEST_F(RealFileTest, Avi) {
