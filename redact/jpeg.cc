@@ -167,6 +167,83 @@ absl::Status NextMarkerAfterScan(const Source& source, uint64_t pos,
   return absl::OkStatus();
 }
 
+// One step of a segment walk (both modes): what stands at `pos`, just after
+// SOI or after the previous segment, once fill bytes (0xFF runs) are
+// skipped.
+struct Segment {
+  enum Kind {
+    kEnd,         // the source ends (in a run of fill bytes, or at `pos`)
+    kLost,        // no marker where one must be, a 0x00 marker or a
+                  // length below 2: at `at`
+    kShort,       // a marker with too little left for its length
+    kEoi,         // end of image; the marker is at `at`
+    kStandalone,  // a marker without a length (TEM, RSTn, SOI) at `at`
+    kSegment,     // a marker with a length and payload
+  };
+  Kind kind = kEnd;
+  uint64_t at = 0;  // the 0xFF that starts the marker
+  unsigned char marker = 0;
+  uint64_t payload = 0;  // kSegment: after the 2-byte length
+  uint64_t length = 0;   // kSegment: of the payload, cut at the end
+  bool cut = false;      // kSegment: the segment runs past the end
+  uint64_t end() const { return payload + length; }
+};
+
+absl::StatusOr<Segment> NextSegment(const Source& source, uint64_t pos) {
+  const uint64_t size = source.size();
+  std::string buf;
+  Segment seg;
+  bool no_marker = false;
+  for (;;) {
+    if (pos >= size) return seg;  // kEnd
+    if (absl::Status s =
+            source.Read(pos, std::min<uint64_t>(size - pos, 64), &buf);
+        !s.ok()) {
+      return s;
+    }
+    size_t fill = 0;
+    while (fill < buf.size() && static_cast<unsigned char>(buf[fill]) == 0xff) {
+      ++fill;
+    }
+    if (fill == 0) {  // no 0xFF where a marker must be
+      seg.at = pos;
+      no_marker = true;
+      break;
+    }
+    if (fill < buf.size()) {
+      seg.at = pos + fill - 1;
+      seg.marker = static_cast<unsigned char>(buf[fill]);
+      break;
+    }
+    // A run of fill bytes: skip most of it and look again.
+    if (pos + fill >= size) return seg;  // kEnd
+    pos += fill - 1;
+  }
+  seg.kind = Segment::kLost;
+  if (no_marker) return seg;
+  if (seg.marker == 0xd9) {
+    seg.kind = Segment::kEoi;
+    return seg;
+  }
+  if (IsStandalone(seg.marker)) {
+    seg.kind = Segment::kStandalone;
+    return seg;
+  }
+  if (size - seg.at < 4) {
+    seg.kind = Segment::kShort;
+    return seg;
+  }
+  if (seg.marker == 0x00) return seg;  // kLost
+  if (absl::Status s = source.Read(seg.at + 2, 2, &buf); !s.ok()) return s;
+  const uint32_t length = Be(buf, 0, 2);
+  if (length < 2) return seg;
+  seg.kind = Segment::kSegment;
+  seg.payload = seg.at + 4;
+  seg.cut = seg.at + 2 + length > size;
+  seg.length = seg.cut ? size - seg.payload : length - 2;
+  return seg;
+}
+
 
 // A window [offset, offset + size) of another source, as a source of its
 // own: an image embedded in a JPEG (MPF) is walked as a JPEG by itself.
@@ -229,54 +306,35 @@ absl::Status WalkJpegLocation(const Source& source, const Profile& profile,
   uint64_t pos = 2;
   for (int n = 0; pos < size; ++n) {
     if (n == kMaxMarkers) return absl::InvalidArgumentError("too many markers");
-    if (absl::Status s =
-            source.Read(pos, std::min<uint64_t>(size - pos, 64), &buf);
-        !s.ok()) {
-      return s;
-    }
-    size_t fill = 0;
-    while (fill < buf.size() && static_cast<unsigned char>(buf[fill]) == 0xff) {
-      ++fill;
-    }
-    if (fill == 0) {
-      if (absl::Status s = lost(pos, "JPEG marker expected"); !s.ok()) return s;
+    absl::StatusOr<Segment> seg = NextSegment(source, pos);
+    if (!seg.ok()) return seg.status();
+    if (seg->kind == Segment::kEnd) break;
+    if (seg->kind == Segment::kEoi) {
+      walk->eoi_end = seg->at + 2;
       break;
     }
-    if (fill == buf.size()) {  // a run of fill bytes: skip most of it
-      if (pos + fill >= size) break;
-      pos += fill - 1;
+    if (seg->kind == Segment::kStandalone) {
+      pos = seg->at + 2;
       continue;
     }
-    pos += fill - 1;  // the 0xFF that starts the marker
-    const unsigned char marker = buf[fill];
-    if (marker == 0xd9) {  // EOI
-      walk->eoi_end = pos + 2;
+    // Cut off before a length: nothing more a reader could see.
+    if (seg->kind == Segment::kShort) break;
+    if (seg->kind == Segment::kLost) {
+      if (absl::Status s = lost(seg->at, "JPEG segment expected"); !s.ok()) {
+        return s;
+      }
       break;
     }
-    if (IsStandalone(marker)) {
-      pos += 2;
-      continue;
-    }
-    if (size - pos < 4) break;  // cut off: nothing more a reader could see
-    if (marker == 0x00) {
-      if (absl::Status s = lost(pos, "JPEG marker expected"); !s.ok()) return s;
-      break;
-    }
-    if (absl::Status s = source.Read(pos + 2, 2, &buf); !s.ok()) return s;
-    const uint32_t length = Be(buf, 0, 2);
-    if (length < 2) {
-      if (absl::Status s = lost(pos, "bad segment length"); !s.ok()) return s;
-      break;
-    }
-    const uint64_t payload = pos + 4;
-    const bool cut = pos + 2 + length > size;
-    const uint64_t payload_length = cut ? size - payload : length - 2;
+    const unsigned char marker = seg->marker;
+    const uint64_t payload = seg->payload;
+    const bool cut = seg->cut;
+    const uint64_t payload_length = seg->length;
     const ByteRange whole = {payload, payload_length};
 
     if (marker == 0xda) {  // SOS: the scan's entropy data follows
       scanned = true;
       if (cut) break;
-      if (absl::Status s = NextMarkerAfterScan(source, pos + 2 + length, &pos);
+      if (absl::Status s = NextMarkerAfterScan(source, seg->end(), &pos);
           !s.ok()) {
         return s;
       }
@@ -343,7 +401,7 @@ absl::Status WalkJpegLocation(const Source& source, const Profile& profile,
       }
     }
     if (cut) break;
-    pos += 2 + length;
+    pos = seg->end();
   }
   for (const auto& [guid, x] : extended) {
     if (absl::Status s = AddExtendedXmp(source, x, out); !s.ok()) return s;
@@ -553,47 +611,24 @@ absl::Status FindJpegAllowlistRanges(const Source& source,
       zero_rest(pos);
       break;
     }
-    // The marker, after any fill bytes.
-    if (absl::Status s =
-            source.Read(pos, std::min<uint64_t>(size - pos, 64), &buf);
-        !s.ok()) {
-      return s;
-    }
-    size_t fill = 0;
-    while (fill < buf.size() && static_cast<unsigned char>(buf[fill]) == 0xff) {
-      ++fill;
-    }
-    if (fill == 0) {  // no marker where one must be
-      zero_rest(pos);
+    absl::StatusOr<Segment> seg = NextSegment(source, pos);
+    if (!seg.ok()) return seg.status();
+    if (seg->kind == Segment::kEnd) break;
+    if (seg->kind == Segment::kLost || seg->kind == Segment::kShort) {
+      zero_rest(seg->at);
       break;
     }
-    if (fill == buf.size()) {  // a run of fill bytes: skip most of it
-      if (pos + fill >= size) break;
-      pos += fill - 1;
+    if (seg->kind == Segment::kEoi) {  // nothing after the image stays
+      zero_rest(seg->at + 2);
+      break;
+    }
+    if (seg->kind == Segment::kStandalone) {
+      pos = seg->at + 2;
       continue;
     }
-    pos += fill - 1;  // the 0xFF that starts the marker
-    const unsigned char marker = buf[fill];
-    if (marker == 0xd9) {  // EOI: nothing after the image stays
-      zero_rest(pos + 2);
-      break;
-    }
-    if (IsStandalone(marker)) {
-      pos += 2;
-      continue;
-    }
-    if (marker == 0x00 || size - pos < 4) {
-      zero_rest(pos);
-      break;
-    }
-    if (absl::Status s = source.Read(pos + 2, 2, &buf); !s.ok()) return s;
-    const uint32_t length = Be(buf, 0, 2);
-    if (length < 2) {
-      zero_rest(pos);
-      break;
-    }
-    const uint64_t payload = pos + 4;
-    const uint64_t end = std::min<uint64_t>(pos + 2 + length, size);
+    const unsigned char marker = seg->marker;
+    const uint64_t payload = seg->payload;
+    const uint64_t end = seg->end();
     if (marker == 0xda) {  // SOS: the scan's entropy data follows
       if (absl::Status s = NextMarkerAfterScan(source, end, &pos); !s.ok()) {
         return s;
