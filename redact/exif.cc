@@ -25,7 +25,6 @@ constexpr uint64_t kMaxXmpValue = 1 << 26;  // an XMP packet
 constexpr uint16_t kTagGpsInfo = 0x8825;
 constexpr uint16_t kTagExifIfd = 0x8769;
 constexpr uint16_t kTagSubIfds = 330;
-constexpr uint16_t kTagInteropIfd = 0xa005;
 constexpr uint32_t kMaxSubIfds = 64;  // pointers in one SubIFDs entry
 constexpr uint16_t kTagXmlPacket = 700;
 
@@ -115,6 +114,29 @@ class Tiff {
       return s;
     }
     for (uint32_t i = 0; i < e.count; ++i) out->push_back(U32(&buf[4 * i]));
+    return absl::OkStatus();
+  }
+
+  // The SHORT or LONG values of an entry (strip offsets, byte counts), at
+  // most `max` of them.
+  absl::Status ReadNumbers(const Entry& e, uint64_t entry_rel, uint32_t max,
+                           std::vector<uint64_t>* out) const {
+    if ((e.type != 3 && e.type != 4) || e.count > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed offsets or counts in tag ", e.tag));
+    }
+    ByteRange where;
+    if (absl::Status s = ValueRange(e, entry_rel, 4 * uint64_t{max}, &where);
+        !s.ok()) {
+      return s;
+    }
+    std::string buf;
+    if (absl::Status s = Read(where.offset, where.length, &buf); !s.ok()) {
+      return s;
+    }
+    for (uint32_t i = 0; i < e.count; ++i) {
+      out->push_back(e.type == 3 ? U16(&buf[2 * i]) : U32(&buf[4 * i]));
+    }
     return absl::OkStatus();
   }
 
@@ -512,6 +534,25 @@ bool IsDecodeTag(uint16_t tag) {
     case 33421: case 33422:  // CFARepeatPatternDim, CFAPattern
     case 50752:              // CR2 slices: how the raw strips interleave
       return true;
+    // DNG rendering parameters past 50741 (a dropped tag now reads as
+    // zeros, not as absent: a zero ForwardMatrix or ActiveArea renders
+    // black or nothing). Names, digests, time codes and ProfileIFD do not.
+    case 50778: case 50779: case 50780:  // CalibrationIlluminant1/2, scale
+    case 50829: case 50830:              // ActiveArea, MaskedAreas
+    case 50832: case 50834:              // As-shot/current pre-profile matrix
+    case 50879: case 50885:              // ColorimetricReference, SRawType
+    case 50937: case 50938: case 50939:  // ProfileHueSatMap
+    case 50940: case 50941:              // ProfileToneCurve, EmbedPolicy
+    case 50964: case 50965:              // ForwardMatrix1/2
+    case 50974: case 50975:              // SubTileBlockSize, interleave
+    case 50981: case 50982:              // ProfileLookTable
+    case 51008: case 51009: case 51022:  // OpcodeList1-3 (lens corrections)
+    case 51041:                          // NoiseProfile
+    case 51107: case 51108: case 51109: case 51110: case 51112:
+    case 51125:                          // DefaultUserCrop
+    case 52525: case 52529: case 52530: case 52531: case 52532:
+    case 52533: case 52534:              // gain map, third illuminant
+      return true;
     // DNG colour/calibration/levels (50706-50741) minus free text, lens
     // and private data.
     case 50708:  // UniqueCameraModel
@@ -525,34 +566,49 @@ bool IsDecodeTag(uint16_t tag) {
   }
 }
 
-constexpr int kMaxDepth = 8;  // SubIFDs / Exif / GPS / Interop nesting
+constexpr int kMaxDepth = 8;  // SubIFDs nesting
+// Strips or tiles of one image (a 20000-row scan in 1-row strips has
+// 20000); more is treated as malformed and its pixels are not kept.
+constexpr uint32_t kMaxBlocks = 1 << 20;
 
-// Collects what a whole-TIFF allowlist view zeroes: entries outside the
-// allowlist, their out-of-line values and the IFDs they point to.
+// The IFD pointers libtiff itself follows (ImageMagick reads the Exif IFD
+// through it), as fixed-count fields it ignores, with a warning, when their
+// count is wrong.
+bool IsLibtiffPointer(const Entry& e) {
+  return (e.tag == kTagExifIfd || e.tag == kTagGpsInfo) &&
+         (e.type == 4 || e.type == 13);
+}
+
+// Collects the bytes a whole-TIFF allowlist view keeps; everything else in
+// the file is zeroed (fail closed: an old copy of a relocated IFD, a value
+// no entry points to any more, padding and trailers all go).
 class TiffAllowlist {
  public:
   TiffAllowlist(const Tiff& tiff, const Profile& profile,
-                std::vector<ByteRange>* zero)
-      : tiff_(tiff), profile_(profile), zero_(zero) {}
+                std::vector<ByteRange>* keep)
+      : tiff_(tiff), profile_(profile), keep_(keep) {}
 
   // An image IFD chain (main chain or a SubIFDs chain): every IFD keeps
-  // its count, next pointer and decode entries.
+  // its count, next pointer, every entry's tag, type and count, and the
+  // values of the decode entries.
   absl::Status KeepChain(uint32_t rel, int depth) {
     while (rel != 0) {
       uint32_t next;
-      if (absl::Status s = KeepIfd(rel, depth, &next);
-          !s.ok()) {
-        return s;
-      }
+      if (absl::Status s = KeepIfd(rel, depth, &next); !s.ok()) return s;
       rel = next;
     }
     return absl::OkStatus();
   }
 
  private:
-  // Keeps the decode entries (and with keep_capture_time DateTime 306,
-  // not the Exif IFD: libtiff rejects an Exif IFD with emptied entries,
-  // and a TIFF's DateTime is the capture time for most writers).
+  // Every entry keeps its tag, type and count, so tags stay sorted and
+  // known to readers (libtiff warns of tag-0 entries and unsorted tags and
+  // ImageMagick then fails); a dropped tag loses its value: the inline
+  // value field is zeroed, an out-of-line value keeps its offset field and
+  // is zeroed where it lies (an all-zero string, an empty blob). Kept whole:
+  // the decode entries, with keep_capture_time DateTime 306 (not the Exif
+  // IFD: a TIFF's DateTime is the capture time for most writers), and the
+  // image data they locate.
   absl::Status KeepIfd(uint32_t rel, int depth, uint32_t* next) {
     if (depth > kMaxDepth || !kept_.insert(rel).second ||
         kept_.size() > kMaxIfds) {
@@ -560,82 +616,83 @@ class TiffAllowlist {
     }
     Ifd ifd;
     if (absl::Status s = tiff_.ReadIfd(rel, &ifd); !s.ok()) return s;
+    keep_->push_back({rel, 2});
+    keep_->push_back({rel + 2 + 12 * uint64_t{ifd.count}, 4});  // next
     for (uint32_t i = 0; i < ifd.count; ++i) {
       const Entry& e = ifd.entries[i];
-      const uint32_t entry_rel = rel + 2 + 12 * i;
-      absl::Status s = absl::OkStatus();
+      const uint64_t entry_rel = rel + 2 + 12 * uint64_t{i};
       if (e.tag == kTagSubIfds) {
         std::vector<uint32_t> subs;
-        s = tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &subs);
-        for (size_t k = 0; s.ok() && k < subs.size(); ++k) {
-          s = KeepChain(subs[k], depth + 1);
+        if (absl::Status s =
+                tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &subs);
+            !s.ok()) {
+          return s;
+        }
+        KeepValue(e, entry_rel);
+        for (uint32_t sub : subs) {
+          if (absl::Status s = KeepChain(sub, depth + 1); !s.ok()) return s;
         }
       } else if (IsDecodeTag(e.tag) ||
                  (profile_.keep_capture_time && e.tag == 306)) {
-        // kept as is
+        KeepValue(e, entry_rel);
+      } else if (IsLibtiffPointer(e)) {
+        // Exif and GPS: the count and pointer are zeroed too, so readers
+        // ignore the tag (libtiff warns of a wrong count, exiftool of empty
+        // data) and follow nothing. An empty IFD behind a kept pointer
+        // would be nicer, but libtiff fails on a directory of 0 entries and
+        // on offset 0, and ImageMagick reads the Exif IFD. (Any other
+        // pointer, Interop or a private type-IFD tag, keeps its count and
+        // reads 0 below: libtiff errors on a count 0 tag it does not know.)
+        // What a dropped pointer led to is referenced by nothing kept: it
+        // is zeroed with the rest, at any depth.
+        keep_->push_back({entry_rel, 4});  // tag, type
       } else {
-        s = ZeroEntry(e, entry_rel, depth, /*keep_type=*/true);
+        keep_->push_back({entry_rel, 8});  // tag, type, count
+        // An out-of-line value keeps its offset field, pointing at zeros.
+        if (TypeSize(e.type) * e.count > 4) {
+          keep_->push_back({entry_rel + 8, 4});
+        }
       }
-      if (!s.ok()) return s;
     }
+    if (absl::Status s = KeepImageData(ifd, rel); !s.ok()) return s;
     *next = ifd.next;
     return absl::OkStatus();
   }
 
-  // Zeroes the 12-byte entry (but its type in the IFDs that stay), its
-  // value and, for pointers, what they point to. Values running past the
-  // end are zeroed up to it.
-  absl::Status ZeroEntry(const Entry& e, uint64_t entry_rel, int depth,
-                         bool keep_type) {
-    if (keep_type && TypeSize(e.type) != 0) {  // as KeepType above
-      zero_->push_back({entry_rel, 2});
-      zero_->push_back({entry_rel + 4, 8});
-    } else {
-      zero_->push_back({entry_rel, 12});
-    }
+  // The whole entry and, out of line, its value (clamped to the file: a
+  // reader sees what the original had there).
+  void KeepValue(const Entry& e, uint64_t entry_rel) {
+    keep_->push_back({entry_rel, 12});
     const uint64_t size = TypeSize(e.type) * e.count;
     if (size > 4 && e.value < tiff_.length()) {
-      zero_->push_back(
+      keep_->push_back(
           {e.value, std::min<uint64_t>(size, tiff_.length() - e.value)});
     }
-    const bool pointer = e.tag == kTagExifIfd || e.tag == kTagGpsInfo ||
-                         e.tag == kTagInteropIfd || e.tag == kTagSubIfds ||
-                         e.type == 13;
-    if (!pointer || (e.type != 4 && e.type != 13)) return absl::OkStatus();
-    std::vector<uint32_t> targets;
-    if (!tiff_.ReadPointers(e, entry_rel, kMaxSubIfds, &targets).ok()) {
-      // Not a pointer we can follow: there is nothing it leads readers to.
-      return tiff_.source_failed() ? absl::DataLossError("read failed")
-                                   : absl::OkStatus();
-    }
-    for (uint32_t target : targets) {
-      if (absl::Status s = ZeroIfd(target, depth + 1); !s.ok()) return s;
-    }
-    return absl::OkStatus();
   }
 
-  // A metadata IFD (Exif, GPS, Interop, SubIFDs of one): all of it.
-  absl::Status ZeroIfd(uint32_t rel, int depth) {
-    if (rel == 0 || rel >= tiff_.length() || !zeroed_.insert(rel).second) {
-      return absl::OkStatus();
-    }
-    if (depth > kMaxDepth || zeroed_.size() > kMaxIfds) {
-      return absl::InvalidArgumentError("metadata IFDs too deep or many");
-    }
-    Ifd ifd;
-    if (!tiff_.ReadIfd(rel, &ifd).ok()) {
-      if (tiff_.source_failed()) return absl::DataLossError("read failed");
-      // Cut off or a silly count: everything from it to the end.
-      zero_->push_back({rel, tiff_.length() - rel});
-      return absl::OkStatus();
-    }
-    zero_->push_back({rel, 2 + 12 * uint64_t{ifd.count} + 4});
-    for (uint32_t i = 0; i < ifd.count; ++i) {
-      if (absl::Status s =
-              ZeroEntry(ifd.entries[i], rel + 2 + 12 * uint64_t{i}, depth,
-                        /*keep_type=*/false);
-          !s.ok()) {
-        return s;
+  // The image data a kept IFD locates: strips, tiles, the JPEG thumbnail or
+  // preview (offset and byte count pairs), clamped to the file. A malformed
+  // pair keeps nothing: those pixels read as zeros (fail closed).
+  absl::Status KeepImageData(const Ifd& ifd, uint32_t rel) {
+    constexpr uint16_t kPairs[][2] = {{273, 279}, {324, 325}, {513, 514}};
+    for (const auto& pair : kPairs) {
+      std::vector<uint64_t> offsets, counts;
+      for (uint32_t i = 0; i < ifd.count; ++i) {
+        const Entry& e = ifd.entries[i];
+        const uint64_t entry_rel = rel + 2 + 12 * uint64_t{i};
+        if (e.tag == pair[0]) {
+          tiff_.ReadNumbers(e, entry_rel, kMaxBlocks, &offsets).IgnoreError();
+        } else if (e.tag == pair[1]) {
+          tiff_.ReadNumbers(e, entry_rel, kMaxBlocks, &counts).IgnoreError();
+        }
+        if (tiff_.source_failed()) return absl::DataLossError("read failed");
+      }
+      for (size_t k = 0; k < offsets.size() && k < counts.size(); ++k) {
+        if (offsets[k] < tiff_.length() && counts[k] > 0) {
+          keep_->push_back({offsets[k], std::min<uint64_t>(
+                                            counts[k],
+                                            tiff_.length() - offsets[k])});
+        }
       }
     }
     return absl::OkStatus();
@@ -643,9 +700,8 @@ class TiffAllowlist {
 
   const Tiff& tiff_;
   const Profile& profile_;
-  std::vector<ByteRange>* zero_;
+  std::vector<ByteRange>* keep_;
   absl::flat_hash_set<uint32_t> kept_;
-  absl::flat_hash_set<uint32_t> zeroed_;
 };
 
 }  // namespace
@@ -659,10 +715,13 @@ absl::Status FindTiffAllowlistRanges(const Source& source,
     return s;
   }
   if (ifd0 == 0) return absl::InvalidArgumentError("no IFD0");
-  std::vector<ByteRange> zero;
-  TiffAllowlist walk(tiff, profile, &zero);
+  std::vector<ByteRange> keep = {{0, 8}};  // header
+  TiffAllowlist walk(tiff, profile, &keep);
   if (absl::Status s = walk.KeepChain(ifd0, 0); !s.ok()) return s;
-  out->insert(out->end(), zero.begin(), zero.end());
+  // Dropped values, the IFDs dropped pointers lead to (and everything
+  // they reference, at any depth: nothing of theirs is kept) and bytes no
+  // kept structure references.
+  ZeroComplement(std::move(keep), 0, source.size(), out);
   return absl::OkStatus();
 }
 

@@ -56,14 +56,23 @@ absl::Status FindExifAllowlistRanges(const Source& source, uint64_t tiff_offset,
                                      std::vector<ByteRange>* out);
 
 // A TIFF file (TIFF, DNG, TIFF-based raw), whole-file views:
-//   kAllowlist: keeps the tags image data needs to decode (redact/README.md)
-//     in every IFD of the main chain and of SubIFDs (with their next
-//     pointers, so pages and previews stay), and DateTime 306 with
-//     keep_capture_time; zeroes every other entry (but its type, as above)
-//     and its out-of-line value, and whole the IFDs such entries point to
-//     (Exif, GPS, Interop, type-IFD tags) with their values: MakerNotes,
-//     XMP, IPTC, IRB, DNGPrivateData. Image data and unreferenced bytes
-//     stay. Errors on IFDs it cannot follow, loops, too many or too deep.
+//   kAllowlist: computes the bytes to keep and zeroes the rest of the file
+//     (fail closed: an old copy of a relocated IFD, values nothing points
+//     to, trailers all go). Kept: the TIFF header; in every IFD of the main
+//     chain and of SubIFDs (330) its entry count, next pointer (pages and
+//     previews stay) and every entry's tag, type and count (libtiff needs
+//     tags sorted and known); the whole entries and values of the decode
+//     tags (redact/README.md) and, with keep_capture_time, DateTime 306;
+//     the image data they locate (strips, tiles, JPEG interchange format),
+//     clamped to the file. A dropped tag reads as zeros: its inline value
+//     is zeroed, an out-of-line one keeps its offset field and is zeroed
+//     where it lies. ExifIFD and GPSInfo pointers lose count and pointer
+//     too (readers ignore them: libtiff cannot read an empty IFD); other
+//     pointers (Interop, private type-IFD tags) read 0. What dropped
+//     entries pointed to (Exif, GPS, MakerNote, XMP, IPTC, IRB,
+//     DNGPrivateData) is zeroed at any depth, since nothing kept
+//     references it. Errors on IFDs it cannot follow, loops, too many or
+//     too deep.
 //   kLocationOnly: the GPS IFD (as FindExifGpsRanges, wherever its pointer
 //     is) and the XMP packets' location properties.
 // Errors on a structure it cannot follow (no container to fall back to).

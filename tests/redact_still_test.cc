@@ -277,6 +277,99 @@ std::string GpsInExifIfd() {
   return std::string("Exif\0\0", 6) + t;
 }
 
+// ---- TIFF byte editing ----
+
+uint32_t Rd(const std::string& s, size_t at, int n, bool le) {
+  uint32_t v = 0;
+  for (int k = 0; k < n; ++k) {
+    const uint32_t b = static_cast<unsigned char>(s[at + k]);
+    v |= b << (8 * (le ? k : n - 1 - k));
+  }
+  return v;
+}
+
+std::string Enc(uint32_t v, int n, bool le) {
+  std::string out(n, '\0');
+  for (int k = 0; k < n; ++k) {
+    out[le ? k : n - 1 - k] = static_cast<char>(v >> (8 * k));
+  }
+  return out;
+}
+
+uint64_t TypeBytes(uint32_t type) {
+  static const uint64_t kSizes[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4};
+  return type < 14 ? kSizes[type] : 0;
+}
+
+// What `identify -regard-warnings` says about a file, but the warnings a
+// zeroed value must cause: libtiff warns of every ASCII tag whose value is
+// all NULs and of IFD pointers with count 0 (ignored), ImageMagick of a
+// zeroed XMP packet, and of the private tags RelocateIfd0 adds. Errors and
+// every other warning stay; "" when it decodes cleanly.
+std::string IdentifyComplaints(const std::string& path) {
+  std::string out;
+  Shell("identify -regard-warnings '" + path + "' 2>&1 >/dev/null", &out);
+  std::string complaints;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "@ warning/") &&
+        (absl::StrContains(line, "contains null byte in value") ||
+         absl::StrContains(line, "Incorrect count for") ||
+         absl::StrContains(line, "CorruptImageProfile") ||
+         absl::StrContains(line, "Unknown field with tag 6500"))) {
+      continue;
+    }
+    absl::StrAppend(&complaints, line, "\n");
+  }
+  if (const int status = Shell("identify '" + path + "' >/dev/null 2>&1");
+      status != 0) {
+    absl::StrAppend(&complaints, "identify exit status ", status, "\n");
+  }
+  return complaints;
+}
+
+// Copies IFD0 and its out-of-line values to the end of the file, adds two
+// private tags (65000: a MakerNote-like blob; 65001: a private IFD with a
+// string) and points the header at the copy. The old IFD0 and its values
+// stay where they were, referenced by nothing: what writers leave behind
+// when they rewrite a directory.
+std::string RelocateIfd0(std::string d) {
+  const bool le = d[0] == 'I';
+  const uint32_t ifd0 = Rd(d, 4, 4, le);
+  const uint32_t n = Rd(d, ifd0, 2, le);
+  const uint32_t next = Rd(d, ifd0 + 2 + 12 * n, 4, le);
+  auto align = [&d] {
+    if (d.size() % 2 != 0) d.push_back('\0');
+  };
+  std::string entries;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string e = d.substr(ifd0 + 2 + 12 * i, 12);
+    const uint64_t size = TypeBytes(Rd(e, 2, 2, le)) * Rd(e, 4, 4, le);
+    if (size > 4) {
+      align();
+      const uint32_t at = d.size();
+      d += d.substr(Rd(e, 8, 4, le), size);
+      e.replace(8, 4, Enc(at, 4, le));
+    }
+    entries += e;
+  }
+  align();
+  const uint32_t note = d.size();
+  d += std::string("SecretMakerNote\0", 16);
+  const uint32_t priv = d.size();
+  d += Enc(1, 2, le) + Enc(1, 2, le) + Enc(2, 2, le) + Enc(14, 4, le) +
+       Enc(priv + 18, 4, le) + Enc(0, 4, le) +
+       std::string("SecretPrivate\0", 14);
+  entries += Enc(65000, 2, le) + Enc(7, 2, le) + Enc(16, 4, le) +
+             Enc(note, 4, le);
+  entries += Enc(65001, 2, le) + Enc(13, 2, le) + Enc(1, 4, le) +
+             Enc(priv, 4, le);
+  align();
+  const uint32_t at = d.size();
+  d += Enc(n + 2, 2, le) + entries + Enc(next, 4, le);
+  d.replace(4, 4, Enc(at, 4, le));
+  return d;
+}
+
 class RedactStillTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -445,7 +538,11 @@ TEST_F(RedactStillTest, AllowlistKeepsPixelsAndOrientationOnly) {
     EXPECT_EQ(after.Get("[IFD0] Orientation"), "6") << after.text;
     EXPECT_FALSE(after.HasName("DateTimeOriginal")) << after.text;
     EXPECT_FALSE(after.HasName("ThumbnailImage")) << after.text;
-    EXPECT_FALSE(after.HasName("Make")) << after.text;
+    // A whole TIFF keeps the tag (empty), JPEG and PNG drop it.
+    EXPECT_EQ(after.Get("[IFD0] Make"), "") << after.text;
+    if (!absl::EndsWith(name, ".tif")) {
+      EXPECT_FALSE(after.HasName("Make")) << after.text;
+    }
     const std::string pixels = Pixels(out);
     EXPECT_FALSE(pixels.empty()) << "does not decode";
     EXPECT_EQ(pixels, Pixels(Path(name)));
@@ -484,6 +581,56 @@ TEST_F(RedactStillTest, KeepCaptureTimeKeepsTiffDateTime) {
         << after.text;
     EXPECT_EQ(after.Get("[IFD0] Orientation"), "6");
     EXPECT_EQ(Pixels(out), Pixels(Path(name)));
+  }
+}
+
+// Whole TIFFs in allowlist mode: every entry keeps its tag, type and count
+// (libtiff refuses tag-0 entries and unsorted tags), dropped values and the
+// IFDs dropped pointers lead to read as zeros, and so does every byte no
+// kept structure references: an IFD0 relocated to the end of the file
+// leaves no old copy of its values behind.
+TEST_F(RedactStillTest, WholeTiffAllowlistDecodesAndLeavesNoOldBytes) {
+  const std::string write =
+      std::string("exiftool -q -m -overwrite_original ") + kLocationTags +
+      kOtherTags + "-ImageDescription=SecretDesc ";
+  const char* const secrets[] = {"SecretDesc", "SecretMakerNote",
+                                 "SecretPrivate", "France"};
+  for (const char* endian : {"lsb", "msb"}) {
+    const std::string plain = absl::StrCat("w-", endian, ".tif");
+    const std::string moved = absl::StrCat("w-moved-", endian, ".tif");
+    ASSERT_EQ(Shell(absl::StrCat("cd '", Dir(),
+                                 "' && convert -size 64x48 gradient:red-blue "
+                                 "-define tiff:endian=",
+                                 endian, " ", plain, " && ", write, plain,
+                                 " >/dev/null 2>&1")),
+              0);
+    const std::string data = ReadFile(Path(plain));
+    ASSERT_EQ(data[0], std::string(endian) == "lsb" ? 'I' : 'M');
+    WriteFile(Path(moved), RelocateIfd0(data));
+    for (const std::string& name : {plain, moved}) {
+      SCOPED_TRACE(name);
+      ASSERT_EQ(IdentifyComplaints(Path(name)), "");
+      const Oracle before = Exiftool(Path(name));
+      EXPECT_GE(before.location.size(), 3u) << before.text;
+      EXPECT_TRUE(absl::StrContains(before.text, "SecretDesc"));
+      const std::string out = Redact(name, Mode::kAllowlist);
+      ASSERT_FALSE(out.empty());
+      ExpectNoSecrets(out, /*all=*/true);
+      const std::string bytes = ReadFile(out);
+      for (const char* secret : secrets) {
+        EXPECT_FALSE(absl::StrContains(bytes, secret)) << secret;
+      }
+      EXPECT_EQ(IdentifyComplaints(out), "");
+      const std::string pixels = Pixels(out);
+      EXPECT_FALSE(pixels.empty()) << "does not decode";
+      EXPECT_EQ(pixels, Pixels(Path(name)));
+      const Oracle after = Exiftool(out);
+      EXPECT_EQ(after.Get("[IFD0] Orientation"), "6") << after.text;
+      EXPECT_FALSE(after.HasName("GPSVersionID")) << after.text;
+      EXPECT_EQ(after.Get("[IFD0] Artist"), "") << after.text;
+      EXPECT_EQ(after.Get("[IFD0] ImageDescription"), "") << after.text;
+      EXPECT_FALSE(after.HasName("DateTimeOriginal")) << after.text;
+    }
   }
 }
 
@@ -687,10 +834,10 @@ TEST(ExifAllowlistLayoutTest, TiffZeroesPointedToIfdsWhole) {
   absl::StatusOr<Redaction> r = Plan(tiff, Mode::kAllowlist);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->format, Format::kTiff);
-  // Orientation stays; the ExifIFD entry but its type; the Exif IFD, the
-  // GPS IFD and their values.
+  // Orientation stays; the ExifIFD entry keeps its tag and type (count 0:
+  // readers ignore it); the Exif IFD, the GPS IFD and their values go.
   EXPECT_EQ(r->ranges,
-            (std::vector<ByteRange>{{22, 2}, {26, 8}, {38, 142 - 38}}));
+            (std::vector<ByteRange>{{26, 8}, {38, 142 - 38}}));
 }
 
 // IFD0 {ImageWidth, SubIFDs} at 8, SubIFD {Artist, GPSInfo} at 38, GPS
@@ -707,10 +854,19 @@ TEST(ExifAllowlistLayoutTest, TiffSubIfdsKeepDecodeTagsOnly) {
   ASSERT_EQ(t.size(), 130u);
   absl::StatusOr<Redaction> r = Plan(t, Mode::kAllowlist);
   ASSERT_TRUE(r.ok()) << r.status();
-  // Artist and GPSInfo entries but their types, Artist's value, the GPS
-  // IFD and its value; the SubIFD's count and next pointer stay.
+  // Artist keeps tag, type, count and offset (to its zeroed value);
+  // GPSInfo its tag and type; the GPS IFD, Artist's value and
+  // GPSLatitude's go. The SubIFD's count and next pointer stay.
+  EXPECT_EQ(r->ranges, (std::vector<ByteRange>{{56, 8}, {68, 62}}));
+  // An inline dropped value is zeroed in place; bytes nothing references
+  // (an old copy of an IFD, a trailer) go too.
+  std::string inline_value = t;
+  inline_value.replace(40, 12, Entry(315, 2, 4, "Abc"));
+  inline_value += "Paris";
+  r = Plan(inline_value, Mode::kAllowlist);
+  ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->ranges,
-            (std::vector<ByteRange>{{40, 2}, {44, 10}, {56, 8}, {68, 62}}));
+            (std::vector<ByteRange>{{48, 4}, {56, 8}, {68, 67}}));
   r = Plan(t, Mode::kLocationOnly);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->ranges, (std::vector<ByteRange>{{68, 30}, {106, 24}}));
