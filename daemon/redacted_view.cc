@@ -5,17 +5,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
+#include "absl/strings/string_view.h"
 #include "daemon/log.h"
 #include "daemon/proc_fd_path.h"
 
 namespace scopedfs {
 namespace {
 
-// A file that keeps changing under every attempt gets EIO: no bytes we
-// could not vouch for.
-constexpr int kAttempts = 16;
+// A file that keeps changing under every attempt is read from a snapshot
+// (while a writer is open) or gets EIO: no bytes we could not vouch for.
+constexpr int kAttempts = 8;
+// The largest file a snapshot read copies whole.
+constexpr uint64_t kMaxSnapshot = 64 << 20;
 // The barrier's read: one block at offset 0, aligned for O_DIRECT on
 // devices with 4 KiB sectors.
 constexpr size_t kBlock = 4096;
@@ -38,8 +43,7 @@ std::shared_ptr<const RedactionPlan> RedactedView::plan() const {
   return plan_;
 }
 
-void RedactedView::Barrier(int fd) {
-  int direct;
+int RedactedView::DirectFd(int fd) {
   {
     absl::MutexLock lock(&mu_);
     if (direct_fd_ < 0 && !direct_failed_) {
@@ -58,8 +62,12 @@ void RedactedView::Barrier(int fd) {
                           std::strerror(errno));
       }
     }
-    direct = direct_fd_;
+    return direct_fd_;
   }
+}
+
+void RedactedView::Barrier(int fd) {
+  const int direct = DirectFd(fd);
   if (direct < 0) return;
   void* block = nullptr;
   if (posix_memalign(&block, kBlock, kBlock) != 0) return;
@@ -118,6 +126,18 @@ absl::Status RedactedView::Prepare(int fd) {
     Keep(before, *std::move(plan), fresh);
     return absl::OkStatus();
   }
+  // Its writer keeps rewriting it: vouch for the format on a snapshot; the
+  // reads plan their own versions.
+  struct stat st;
+  Snapshot snap;
+  if (fstat(fd, &st) == 0 && writers_->Any(st.st_dev, st.st_ino) &&
+      TakeSnapshot(fd, &snap)) {
+    if (!snap.plan.ok()) return snap.plan.status();
+    absl::MutexLock lock(&mu_);
+    st_ = {};  // No version: the first read plans its own.
+    plan_ = *snap.plan;
+    return absl::OkStatus();
+  }
   return absl::UnavailableError("the file kept changing while it was planned");
 }
 
@@ -147,12 +167,63 @@ ssize_t RedactedView::Read(int fd, char* buf, size_t size, off_t off) {
     Keep(before, *std::move(plan), fresh);
     return n;
   }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && writers_->Any(st.st_dev, st.st_ino)) {
+    const ssize_t n = SnapshotRead(fd, buf, size, off);
+    if (n != -EAGAIN) return n;
+  }
   Stats::Add(stats_->redacted_reads_unstable);
   SFS_LOG_EVERY_SEC(kInfo,
                     "a redacted file kept changing through %d read attempts: "
                     "that read fails with EIO",
                     kAttempts);
   return -EIO;
+}
+
+bool RedactedView::TakeSnapshot(int fd, Snapshot* out) {
+  const int direct = DirectFd(fd);
+  struct stat st;
+  if (direct < 0 || fstat(fd, &st) != 0) return false;
+  if (static_cast<uint64_t>(st.st_size) > kMaxSnapshot) return false;
+  // One block more than the size: a file the writer grows meanwhile shows
+  // as a short read of what was there, never as a torn one.
+  const size_t length =
+      (static_cast<size_t>(st.st_size) / kBlock + 1) * kBlock;
+  void* raw = nullptr;
+  if (posix_memalign(&raw, kBlock, length) != 0) return false;
+  out->bytes = {static_cast<char*>(raw), &free};
+  ssize_t n;
+  do {
+    n = pread(direct, out->bytes.get(), length, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return false;
+  out->size = static_cast<size_t>(n);
+  const redact::StringSource source(
+      absl::string_view(out->bytes.get(), out->size));
+  absl::StatusOr<redact::Redaction> planned =
+      redact::PlanRedaction(source, profile_);
+  if (!planned.ok()) {
+    out->plan = planned.status();
+    return true;
+  }
+  auto plan = std::make_shared<RedactionPlan>();
+  plan->format = planned->format;
+  plan->ranges = std::move(planned->ranges);
+  out->plan = std::shared_ptr<const RedactionPlan>(std::move(plan));
+  Stats::Add(stats_->redacted_snapshot_reads);
+  return true;
+}
+
+ssize_t RedactedView::SnapshotRead(int fd, char* buf, size_t size, off_t off) {
+  Snapshot snap;
+  if (!TakeSnapshot(fd, &snap)) return -EAGAIN;
+  if (!snap.plan.ok()) return -EIO;  // This version cannot be vouched for.
+  if (static_cast<uint64_t>(off) >= snap.size) return 0;
+  const size_t got = std::min<size_t>(size, snap.size - static_cast<size_t>(off));
+  std::memcpy(buf, snap.bytes.get() + off, got);
+  redact::ZeroRanges((*snap.plan)->ranges, static_cast<uint64_t>(off), buf,
+                     got);
+  return static_cast<ssize_t>(got);
 }
 
 }  // namespace scopedfs

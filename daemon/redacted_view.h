@@ -18,6 +18,11 @@
 //      since step 1: a write updates mtime before it changes a byte, and
 //      the kernel's multigrain timestamps give a write after a stat a new
 //      one. Otherwise the attempt is thrown away and made again.
+// A file its writer keeps rewriting may never hold still through a window;
+// after a few attempts, while a writer is open, the read is served from a
+// snapshot: the whole file in one O_DIRECT read (which the same lock keeps
+// whole), planned and zeroed in memory (files up to kMaxSnapshot; larger
+// ones, or file systems without O_DIRECT, answer EIO).
 // What remains: a writer through a shared writable mapping changes bytes of
 // pages already dirty without a new mtime or any lock; on a file system
 // without multigrain timestamps two writes in one clock tick may share an
@@ -76,6 +81,19 @@ class RedactedView {
             bool fresh);
   // Waits for a buffered write in progress on `fd`'s file (step 2).
   void Barrier(int fd);
+  // The O_DIRECT descriptor of `fd`'s file, opened on first use; -1 if the
+  // file system refuses O_DIRECT.
+  int DirectFd(int fd);
+  // A consistent snapshot of the whole file (above) and its plan; false
+  // when none can be taken (too large, no O_DIRECT, a read error).
+  struct Snapshot {
+    std::unique_ptr<char, void (*)(void*)> bytes{nullptr, nullptr};
+    size_t size = 0;
+    absl::StatusOr<std::shared_ptr<const RedactionPlan>> plan;
+  };
+  bool TakeSnapshot(int fd, Snapshot* out);
+  // A read served from such a snapshot; -EAGAIN when none can be taken.
+  ssize_t SnapshotRead(int fd, char* buf, size_t size, off_t off);
 
   RedactionCache* const cache_;
   const OpenWriters* const writers_;

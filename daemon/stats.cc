@@ -84,6 +84,7 @@ void Stats::ForEach(
       {"redacted_opens_refused", &Stats::redacted_opens_refused},
       {"redacted_replans", &Stats::redacted_replans},
       {"redacted_reads_unstable", &Stats::redacted_reads_unstable},
+      {"redacted_snapshot_reads", &Stats::redacted_snapshot_reads},
       {"content_sniffs", &Stats::content_sniffs},
       {"content_sniff_failures", &Stats::content_sniff_failures},
       {"backing_registered", &Stats::backing_registered},

@@ -54,6 +54,9 @@ struct Stats {
   Counter redacted_replans{0};
   // Redacted reads that failed (EIO) because the file kept changing.
   Counter redacted_reads_unstable{0};
+  // Redacted reads served from a whole-file snapshot (a writer kept the
+  // file changing through every attempt).
+  Counter redacted_snapshot_reads{0};
   // Content sniffs (a file's first bytes read for its class), and those that
   // failed (the decision then fails closed).
   Counter content_sniffs{0};
