@@ -10,6 +10,8 @@ namespace scopedfs::testing {
 std::string ReadFile(const std::string& path);
 // Replaces the file's content with `data` (creating it).
 void WriteFile(const std::string& path, const std::string& data);
+// The test's scratch directory: $TEST_TMPDIR, else /tmp.
+std::string TestTmpDir();
 
 }  // namespace scopedfs::testing
 

@@ -818,21 +818,15 @@ TEST(LargeFileTest, MediaPayloadsAreNotRead) {
 
 // ---- Real files ----------------------------------------------------------
 
-bool HaveTool(const char* tool) {
-  return std::system(
-             absl::StrCat("command -v ", tool, " >/dev/null 2>&1").c_str()) ==
-         0;
-}
+using ::scopedfs::testing::HaveTool;
 
-std::string TmpDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t != nullptr ? t : "/tmp";
-}
+std::string TmpDir() { return testing::TestTmpDir(); }
 
+// Runs a shell command; returns its stdout, sets *rc.
 std::string Shell(const std::string& cmd, int* rc) {
-  testing::ShellResult r = testing::RunShell(cmd);
-  *rc = r.status;
-  return std::move(r.output);
+  std::string out;
+  *rc = testing::Shell(cmd, &out);
+  return out;
 }
 
 // exiftool's tags naming a place (GPS*, City, Country, Location, State,

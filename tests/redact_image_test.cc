@@ -30,17 +30,9 @@ namespace {
 using ::scopedfs::testing::ReadFile;
 using ::scopedfs::testing::WriteFile;
 
-// Runs a shell command; returns its exit status, stdout in `out`.
-int Shell(const std::string& cmd, std::string* out = nullptr) {
-  testing::ShellResult r = testing::RunShell(cmd);
-  if (out != nullptr) *out = std::move(r.output);
-  return r.status;
-}
+using ::scopedfs::testing::Shell;
 
-std::string Dir() {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return d != nullptr ? d : "/tmp";
-}
+std::string Dir() { return ::scopedfs::testing::TestTmpDir(); }
 
 // The original values we write; none may survive redaction.
 const char* const kSecrets[] = {"Paris",      "France",     "Eiffel",

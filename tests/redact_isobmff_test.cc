@@ -614,10 +614,7 @@ TEST(IsoBmffTest, RandomCorruptions) {
 
 // ---- Large file -----------------------------------------------------------
 
-std::string TmpDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t != nullptr ? t : "/tmp";
-}
+std::string TmpDir() { return testing::TestTmpDir(); }
 
 TEST(IsoBmffTest, OneGibSparseMdatIsSkipped) {
   const uint64_t kMdat = uint64_t{1} << 30;
@@ -660,16 +657,13 @@ TEST(IsoBmffTest, OneGibSparseMdatIsSkipped) {
 
 // ---- Real files (ffmpeg, exiftool, ffprobe) ------------------------------
 
-bool HaveTool(const char* tool) {
-  return std::system(absl::StrCat("command -v ", tool, " >/dev/null 2>&1")
-                         .c_str()) == 0;
-}
+using ::scopedfs::testing::HaveTool;
 
 // Runs a shell command; returns its stdout, sets *rc.
 std::string Shell(const std::string& cmd, int* rc) {
-  testing::ShellResult r = testing::RunShell(cmd);
-  *rc = r.status;
-  return std::move(r.output);
+  std::string out;
+  *rc = testing::Shell(cmd, &out);
+  return out;
 }
 
 // exiftool's lines that carry the planted coordinates (48.8584 N, 2.2945 E,

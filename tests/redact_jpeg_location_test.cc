@@ -32,15 +32,10 @@ using ::scopedfs::testing::ReadFile;
 using ::scopedfs::testing::WriteFile;
 using Mode = Profile::Mode;
 
-int Shell(const std::string& cmd, std::string* out = nullptr) {
-  ::scopedfs::testing::ShellResult r = ::scopedfs::testing::RunShell(cmd);
-  if (out != nullptr) *out = std::move(r.output);
-  return r.status;
-}
+using ::scopedfs::testing::Shell;
 
 std::string Path(const std::string& name) {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return std::string(d != nullptr ? d : "/tmp") + "/" + name;
+  return ::scopedfs::testing::TestTmpDir() + "/" + name;
 }
 
 const char kGps[] =

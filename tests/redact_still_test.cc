@@ -34,16 +34,9 @@ using ::scopedfs::testing::ReadFile;
 using ::scopedfs::testing::WriteFile;
 using Mode = Profile::Mode;
 
-int Shell(const std::string& cmd, std::string* out = nullptr) {
-  ::scopedfs::testing::ShellResult r = ::scopedfs::testing::RunShell(cmd);
-  if (out != nullptr) *out = std::move(r.output);
-  return r.status;
-}
+using ::scopedfs::testing::Shell;
 
-std::string Dir() {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return d != nullptr ? d : "/tmp";
-}
+std::string Dir() { return ::scopedfs::testing::TestTmpDir(); }
 
 std::string Path(const std::string& name) { return Dir() + "/" + name; }
 

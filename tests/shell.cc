@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include <utility>
+
 namespace scopedfs::testing {
 
 ShellResult RunShell(const std::string& command) {
@@ -15,6 +17,16 @@ ShellResult RunShell(const std::string& command) {
   const int status = pclose(p);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+bool HaveTool(const std::string& tool) {
+  return RunShell("command -v '" + tool + "' >/dev/null 2>&1").status == 0;
+}
+
+int Shell(const std::string& command, std::string* out) {
+  ShellResult r = RunShell(command);
+  if (out != nullptr) *out = std::move(r.output);
+  return r.status;
 }
 
 }  // namespace scopedfs::testing

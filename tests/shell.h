@@ -14,6 +14,13 @@ struct ShellResult {
 // Runs `command` with /bin/sh to completion.
 ShellResult RunShell(const std::string& command);
 
+// The same as an exit status (-1: could not run or was killed), with the
+// standard output in `*out` when it is not null.
+int Shell(const std::string& command, std::string* out = nullptr);
+
+// Whether `tool` is on the PATH.
+bool HaveTool(const std::string& tool);
+
 }  // namespace scopedfs::testing
 
 #endif  // SCOPEDFS_TESTS_SHELL_H_
