@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -334,6 +335,18 @@ TEST_P(EnospcTest, FullBackingFileSystemGivesEnospcAndTheDaemonKeepsServing) {
   EXPECT_EQ(ReadFile(mnt.M("small")), "still here");
   EXPECT_EQ(ListDir(mnt.M("")), (std::set<std::string>{"big", "small"}));
   ASSERT_EQ(unlink(mnt.M("big").c_str()), 0) << strerror(errno);
+  // The space comes back when the last reference to "big" goes: the
+  // kernel's RELEASE of the client's open (and, with passthrough, of its
+  // backing file) is asynchronous, so a write right after the unlink may
+  // still find the file system full. Wait for the room, as a client would.
+  for (int i = 0; i < 500; ++i) {
+    struct statvfs vfs;
+    if (statvfs(mnt.backing().c_str(), &vfs) == 0 &&
+        vfs.f_bavail * vfs.f_bsize >= (512u << 10)) {
+      break;
+    }
+    usleep(10000);
+  }
   WriteFile(mnt.M("after"), std::string(100000, 'y'));
   EXPECT_EQ(ReadFile(mnt.B("after")), std::string(100000, 'y'));
 
