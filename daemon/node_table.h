@@ -52,7 +52,7 @@ struct Node {
   const mode_t type;  // S_IFMT bits, fixed for the life of an inode.
   // The location-redacted view of a regular file: its own node id, so the
   // kernel keeps its page cache and backing apart from the full view's
-  // (see DESIGN.md, "Views"). Same backing inode, same attributes.
+  // (daemon/access.h, "Views"). Same backing inode, same attributes.
   const bool redacted_view;
 
   // Kernel passthrough: one backing id per inode, registered on the first
