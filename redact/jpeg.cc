@@ -119,19 +119,35 @@ bool IsDecodeSegment(unsigned char marker) {
          marker == 0xf8;
 }
 
-// The metadata segments that stay whole: JFIF/JFXX, ICC profile chunks,
-// Adobe colour transform (decoders need it for CMYK/YCCK).
-bool IsKeptAppSegment(unsigned char marker, absl::string_view head) {
+// How many payload bytes of a metadata segment stay (the rest, and every
+// other APPn, is zeroed): JFIF's fixed fields and its RGB thumbnail (extra
+// bytes after them are no JFIF, so they go), ICC profile chunks whole, and
+// the Adobe colour transform's 12 bytes (decoders need it for CMYK/YCCK).
+// JFXX extension thumbnails (a nested JPEG, with metadata of its own) go.
+// `head` holds the payload's first bytes (at least 16 when it has them).
+uint64_t KeptAppPrefix(unsigned char marker, absl::string_view head,
+                       uint64_t length) {
+  constexpr uint64_t kJfifFixed = 14;  // "JFIF\0", version, units, density,
+                                       // thumbnail width and height
+  constexpr uint64_t kAdobe = 12;
   switch (marker) {
     case 0xe0:
-      return absl::StartsWith(head, absl::string_view("JFIF\0", 5)) ||
-             absl::StartsWith(head, absl::string_view("JFXX\0", 5));
+      if (absl::StartsWith(head, absl::string_view("JFIF\0", 5)) &&
+          head.size() >= kJfifFixed) {
+        const uint64_t thumb = 3 * static_cast<uint64_t>(
+                                       static_cast<unsigned char>(head[12])) *
+                               static_cast<unsigned char>(head[13]);
+        return std::min(length, kJfifFixed + thumb);
+      }
+      return 0;
     case 0xe2:
-      return absl::StartsWith(head, absl::string_view("ICC_PROFILE\0", 12));
+      return absl::StartsWith(head, absl::string_view("ICC_PROFILE\0", 12))
+                 ? length
+                 : 0;
     case 0xee:
-      return absl::StartsWith(head, "Adobe");
+      return absl::StartsWith(head, "Adobe") ? std::min(length, kAdobe) : 0;
     default:
-      return false;
+      return 0;
   }
 }
 
@@ -650,8 +666,11 @@ absl::Status FindJpegAllowlistRanges(const Source& source,
             !s.ok()) {
           return s;
         }
-      } else if (!IsKeptAppSegment(marker, buf)) {
-        out->push_back({payload, end - payload});
+      } else {
+        const uint64_t kept = KeptAppPrefix(marker, buf, end - payload);
+        if (kept < end - payload) {
+          out->push_back({payload + kept, end - payload - kept});
+        }
       }
     }
     pos = end;

@@ -880,5 +880,48 @@ TEST(ExifAllowlistLayoutTest, UnfollowableExifGoesWhole) {
   EXPECT_FALSE(Plan(exif.substr(6), Mode::kAllowlist).ok());
 }
 
+// The APPn segments the allowlist keeps keep only their own fields: bytes
+// appended to a JFIF or Adobe segment (where a writer could park anything)
+// are zeroed, a JFXX extension (a nested thumbnail JPEG) goes whole, an ICC
+// profile stays whole.
+TEST(JpegAllowlistLayoutTest, KeptSegmentsKeepOnlyTheirFields) {
+  auto segment = [](int marker, const std::string& payload) {
+    std::string s = {'\xff', static_cast<char>(marker)};
+    const size_t length = payload.size() + 2;
+    s.push_back(static_cast<char>(length >> 8));
+    s.push_back(static_cast<char>(length & 0xff));
+    return s + payload;
+  };
+  // JFIF 1.01, no units, density 1x1, a 1x1 RGB thumbnail, then extra bytes.
+  const std::string jfif =
+      std::string("JFIF\0\x01\x01\x00\x00\x01\x00\x01\x01\x01", 14) + "RGB" +
+      "ParisAfterJfif";
+  const std::string adobe =
+      std::string("Adobe\x00\x64\x00\x00\x00\x00\x01", 12) + "ParisAfterAdobe";
+  const std::string jfxx = std::string("JFXX\0\x10", 6) + "ParisInJfxx";
+  const std::string icc = std::string("ICC_PROFILE\0\x01\x01", 14) + "desc";
+  std::string jpeg = "\xff\xd8";
+  const uint64_t jfif_at = jpeg.size() + 4;
+  jpeg += segment(0xe0, jfif);
+  const uint64_t adobe_at = jpeg.size() + 4;
+  jpeg += segment(0xee, adobe);
+  const uint64_t jfxx_at = jpeg.size() + 4;
+  jpeg += segment(0xe0, jfxx);
+  jpeg += segment(0xe2, icc);
+  jpeg += "\xff\xd9";
+  StringSource source(jpeg);
+  absl::StatusOr<Redaction> plan = PlanRedaction(source, Profile());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->ranges,
+            (std::vector<ByteRange>{{jfif_at + 17, 14},
+                                    {adobe_at + 12, 15},
+                                    {jfxx_at, jfxx.size()}}));
+  std::string redacted = jpeg;
+  ZeroRanges(plan->ranges, 0, redacted.data(), redacted.size());
+  EXPECT_EQ(redacted.find("Paris"), std::string::npos);
+  EXPECT_NE(redacted.find("RGB"), std::string::npos);
+  EXPECT_NE(redacted.find("desc"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace scopedfs::redact
