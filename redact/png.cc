@@ -171,10 +171,12 @@ absl::Status FindPngLocationRanges(const Source& source,
 namespace {
 
 // Chunks decoding (and showing: colour, gamma, aspect, animation) needs.
+// Not sPLT: a suggested palette for quantizing, which no decoder needs, and
+// whose name is free text.
 bool IsKeptChunk(absl::string_view type) {
   for (absl::string_view kept :
        {"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP",
-        "sBIT", "bKGD", "pHYs", "sPLT", "cICP", "mDCv", "cLLi", "acTL", "fcTL",
+        "sBIT", "bKGD", "pHYs", "cICP", "mDCv", "cLLi", "acTL", "fcTL",
         "fdAT"}) {
     if (type == kept) return true;
   }
