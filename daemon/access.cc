@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
+#include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
 
 namespace scopedfs {
@@ -101,7 +102,6 @@ struct AccessMediator::Target {
   // Only regular files are classed by content (directories are DIRECTORY,
   // and reading a device or FIFO could block or have effects).
   std::optional<v1::FileClass> ContentClass(ContentClasses& contents) const {
-    if (content_class.has_value()) return content_class;
     if (name.empty()) return contents.Of(dirfd);
     if (st == nullptr) return std::nullopt;
     return contents.At(dirfd, std::string(name).c_str(), *st);
@@ -117,10 +117,6 @@ policy::Verdict UnreadableContent(const std::string* app) {
   deny.app = app;
   return deny;
 }
-
-}  // namespace
-
-namespace {
 
 // The view rule, shared by lookups and opens: a caller reads the redacted
 // view when reading is only allowed redacted and writing is not granted (a
@@ -374,9 +370,8 @@ void AccessMediator::PlanView(const policy::Engine& engine,
   // The view's own read-only descriptor: the plan is made on it, and the
   // handle keeps it (O_NOATIME where allowed: reading metadata is no access
   // by the client).
-  const ProcFdPath proc(node->fd);
-  int fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = OpenatNoAtime(AT_FDCWD, ProcFdPath(node->fd).c_str(),
+                               O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     refuse(absl::StrCat("cannot read the file: ", std::strerror(errno)));
     return;

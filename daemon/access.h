@@ -78,7 +78,6 @@ class AccessMediator {
   AccessMediator(PolicyStore* policy, NodeTable* nodes, Stats* stats)
       : policy_(policy), nodes_(nodes), stats_(stats), contents_(stats) {}
 
-  RedactionCache& redactions() { return redactions_; }
   // Opens for writing through the mount, per file (kept by the FUSE ops).
   OpenWriters& open_writers() { return open_writers_; }
 
@@ -152,8 +151,8 @@ class AccessMediator {
   struct Target;
   // Decides `op` on `path` (the file `target`, if it exists). A decision
   // that a class condition took part in is made again with the file's
-  // content class (read only then: ContentOf); content that cannot be read
-  // fails closed (DENY).
+  // content class (read only then: Target::ContentClass); content that
+  // cannot be read fails closed (DENY).
   policy::Verdict Decide(const policy::Engine& engine, const Caller& caller,
                          absl::string_view path, v1::Operation op, bool is_dir,
                          const Target& target);

@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-
 #include "absl/strings/string_view.h"
+#include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
 #include "policy/file_class.h"
 
@@ -16,16 +16,9 @@ namespace {
 // included).
 constexpr size_t kHeadBytes = 64;
 
-// Read-only, never blocking on a FIFO or device, and without touching the
-// file's atime (a lookup must not change what stat shows). O_NOATIME needs
-// ownership or CAP_FOWNER; without them, read anyway.
-int OpenForSniff(int dirfd, const char* name) {
-  constexpr int kFlags =
-      O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW;
-  int fd = openat(dirfd, name, kFlags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = openat(dirfd, name, kFlags);
-  return fd;
-}
+// Read-only and never blocking on a FIFO or device; without touching the
+// file's atime (a lookup must not change what stat shows).
+constexpr int kSniffFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 
 }  // namespace
 
@@ -49,7 +42,7 @@ std::optional<v1::FileClass> ContentClasses::Cached(const struct stat& st) {
 std::optional<v1::FileClass> ContentClasses::At(int dirfd, const char* name,
                                                 const struct stat& st) {
   if (auto cls = Cached(st)) return cls;
-  return Sniff(OpenForSniff(dirfd, name), st);
+  return Sniff(OpenatNoAtime(dirfd, name, kSniffFlags | O_NOFOLLOW), st);
 }
 
 std::optional<v1::FileClass> ContentClasses::Of(int path_fd) {
@@ -57,11 +50,8 @@ std::optional<v1::FileClass> ContentClasses::Of(int path_fd) {
   if (fstat(path_fd, &st) != 0) return std::nullopt;
   if (auto cls = Cached(st)) return cls;
   // The magic link is the inode itself: O_NOFOLLOW would refuse it.
-  const ProcFdPath proc(path_fd);
-  constexpr int kFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-  int fd = open(proc.c_str(), kFlags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open(proc.c_str(), kFlags);
-  return Sniff(fd, st);
+  return Sniff(
+      OpenatNoAtime(AT_FDCWD, ProcFdPath(path_fd).c_str(), kSniffFlags), st);
 }
 
 std::optional<v1::FileClass> ContentClasses::Sniff(int fd,

@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "daemon/log.h"
+#include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
 
 namespace scopedfs {
@@ -47,12 +48,8 @@ int RedactedView::DirectFd(int fd) {
   {
     absl::MutexLock lock(&mu_);
     if (direct_fd_ < 0 && !direct_failed_) {
-      direct_fd_ = open(ProcFdPath(fd).c_str(),
-                        O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOATIME);
-      if (direct_fd_ < 0 && errno == EPERM) {
-        direct_fd_ = open(ProcFdPath(fd).c_str(),
-                          O_RDONLY | O_DIRECT | O_CLOEXEC);
-      }
+      direct_fd_ = OpenatNoAtime(AT_FDCWD, ProcFdPath(fd).c_str(),
+                                 O_RDONLY | O_DIRECT | O_CLOEXEC);
       if (direct_fd_ < 0) {
         direct_failed_ = true;
         SFS_LOG_EVERY_SEC(kWarning,

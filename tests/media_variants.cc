@@ -86,6 +86,21 @@ const char kXmpPacket[] =
 // is then unchanged). `label` gets the transform's name and parameters.
 using TransformFn = std::function<bool(std::string*, Rng*, std::string*)>;
 
+// A transform of a parsed container (PNG chunks, RIFF chunks, GIF blocks):
+// parse the bytes, let `f` change the parts, build the bytes again; false
+// when they do not parse or `f` does not apply.
+template <typename T>
+TransformFn OnParsed(bool (*parse)(const std::string&, T*),
+                     std::string (*build)(const T&),
+                     std::function<bool(T*, Rng*, std::string*)> f) {
+  return [parse, build, f](std::string* d, Rng* rng, std::string* l) {
+    T parts;
+    if (!parse(*d, &parts) || !f(&parts, rng, l)) return false;
+    *d = build(parts);
+    return true;
+  };
+}
+
 // ---- JPEG --------------------------------------------------------------------
 
 struct JSeg {
@@ -379,12 +394,7 @@ std::vector<std::pair<std::string, TransformFn>> PngTransforms() {
   std::vector<std::pair<std::string, TransformFn>> t;
   // Wraps a transform of the parsed chunks.
   auto on_png = [](std::function<bool(Png*, Rng*, std::string*)> f) {
-    return [f](std::string* d, Rng* rng, std::string* l) {
-      Png p;
-      if (!ParsePng(*d, &p) || !f(&p, rng, l)) return false;
-      *d = BuildPng(p);
-      return true;
-    };
+    return OnParsed<Png>(ParsePng, BuildPng, std::move(f));
   };
   auto take_meta = [](Png* p) {
     std::vector<PChunk> meta, rest;
@@ -1061,12 +1071,7 @@ bool IsRiffMeta(const RChunk& c) {
 std::vector<std::pair<std::string, TransformFn>> RiffTransforms() {
   std::vector<std::pair<std::string, TransformFn>> t;
   auto on_riff = [](std::function<bool(Riff*, Rng*, std::string*)> f) {
-    return [f](std::string* d, Rng* rng, std::string* l) {
-      Riff r;
-      if (!ParseRiff(*d, &r) || !f(&r, rng, l)) return false;
-      *d = BuildRiff(r);
-      return true;
-    };
+    return OnParsed<Riff>(ParseRiff, BuildRiff, std::move(f));
   };
   auto metas = [](Riff* r) {
     std::vector<size_t> v;
@@ -1200,12 +1205,7 @@ std::string GifComment(size_t total) {
 std::vector<std::pair<std::string, TransformFn>> GifTransforms() {
   std::vector<std::pair<std::string, TransformFn>> t;
   auto on_gif = [](std::function<bool(Gif*, Rng*, std::string*)> f) {
-    return [f](std::string* d, Rng* rng, std::string* l) {
-      Gif g;
-      if (!ParseGif(*d, &g) || !f(&g, rng, l)) return false;
-      *d = BuildGif(g);
-      return true;
-    };
+    return OnParsed<Gif>(ParseGif, BuildGif, std::move(f));
   };
   t.push_back({"meta-after-image", on_gif([](Gif* g, Rng*, std::string* l) {
                  std::vector<std::string> meta, rest;

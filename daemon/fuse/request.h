@@ -5,7 +5,6 @@
 
 #include <fuse_lowlevel.h>
 
-#include <cstdio>
 
 #include "daemon/node_table.h"
 #include "daemon/proc_fd_path.h"
