@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
+#include "tests/redact_test_util.h"
 #include "tests/shell.h"
 #include "redact/ranges.h"
 #include "redact/redact.h"
@@ -30,6 +31,7 @@ namespace {
 using ::scopedfs::testing::ReadFile;
 using ::scopedfs::testing::WriteFile;
 
+using ::scopedfs::testing::ExpectSaneRanges;
 using ::scopedfs::testing::Shell;
 
 std::string Dir() { return ::scopedfs::testing::TestTmpDir(); }
@@ -73,23 +75,7 @@ std::vector<std::string> LocationTags(const std::string& path) {
 
 std::string Apply(const std::string& data, const std::vector<ByteRange>& r) {
   // In odd-sized pieces, the way reads reach the daemon.
-  std::string out = data;
-  for (size_t at = 0; at < out.size(); at += 777) {
-    ZeroRanges(r, at, &out[at], std::min<size_t>(777, out.size() - at));
-  }
-  return out;
-}
-
-// Normalized and inside the data.
-void ExpectSane(const std::vector<ByteRange>& ranges, uint64_t size,
-                const std::string& what) {
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    ASSERT_GT(ranges[i].length, 0u) << what;
-    ASSERT_LE(ranges[i].end(), size) << what;
-    if (i > 0) {
-      ASSERT_GT(ranges[i].offset, ranges[i - 1].end()) << what;
-    }
-  }
+  return testing::ApplyInPieces(data, r, 777);
 }
 
 const char kAttrXmp[] = R"(<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
@@ -182,7 +168,7 @@ TEST_F(RedactImageTest, OracleFindsNoLocationAfterRedaction) {
     EXPECT_GE(before.size(), 3u) << absl::StrJoin(before, "\n");
 
     std::vector<ByteRange> ranges = Find(data);
-    ExpectSane(ranges, data.size(), name);
+    ExpectSaneRanges(ranges, data.size(), name);
     ASSERT_FALSE(ranges.empty());
     uint64_t zeroed = 0;
     for (const ByteRange& r : ranges) zeroed += r.length;
@@ -275,7 +261,7 @@ TEST_F(RedactImageTest, TruncatedAndCorruptedInputs) {
         ++errors;
         continue;
       }
-      ExpectSane(*r, len, absl::StrCat(name, " prefix ", len));
+      ExpectSaneRanges(*r, len, absl::StrCat(name, " prefix ", len));
       // Sample prefixes that cut through the metadata for the oracle.
       bool in_metadata = false;
       for (const ByteRange& f : full) {
@@ -313,7 +299,7 @@ TEST_F(RedactImageTest, TruncatedAndCorruptedInputs) {
         ++errors;
         continue;
       }
-      ExpectSane(*r, m.size(), absl::StrCat(name, " seed ", seed));
+      ExpectSaneRanges(*r, m.size(), absl::StrCat(name, " seed ", seed));
     }
   }
   std::printf("%d runs, %d errors (fail closed), %d prefixes for exiftool\n",

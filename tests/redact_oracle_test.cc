@@ -47,6 +47,7 @@
 #include "redact/source.h"
 #include "tests/file_util.h"
 #include "tests/media_variants.h"
+#include "tests/redact_test_util.h"
 #include "tests/shell.h"
 
 namespace scopedfs::redact {
@@ -79,11 +80,7 @@ double Seconds(Clock::duration d) {
 
 std::string Apply(const std::string& data, const std::vector<ByteRange>& r) {
   // In odd-sized pieces, the way reads reach the daemon.
-  std::string out = data;
-  for (size_t at = 0; at < out.size(); at += 4093) {
-    ZeroRanges(r, at, &out[at], std::min<size_t>(4093, out.size() - at));
-  }
-  return out;
+  return testing::ApplyInPieces(data, r, 4093);
 }
 
 std::vector<std::string> LeakLines(const std::vector<ExifTag>& tags) {
