@@ -67,12 +67,9 @@ void OwnerIndex::DropStale(absl::string_view path, const Owner& seen) {
 }
 
 bool OwnerIndex::IsOwner(absl::string_view path, uint64_t dev, uint64_t ino,
-                         BirthTimeFn birth_time, absl::string_view caller_app,
-                         uint32_t caller_uid) {
+                         BirthTimeFn birth_time, uint32_t caller_uid) {
   const std::optional<Owner> owner = Get(path, dev, ino, birth_time);
-  if (!owner.has_value()) return false;
-  if (!caller_app.empty()) return owner->app == caller_app;
-  return owner->app.empty() && owner->uid == caller_uid;
+  return owner.has_value() && owner->uid == caller_uid;
 }
 
 void OwnerIndex::Set(absl::string_view path, Owner owner) {

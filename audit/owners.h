@@ -1,7 +1,9 @@
-// Who created what: the owner store. A name created through the mount
-// (create, mknod, mkdir, symlink, link, rename) records its owner: the
-// creating caller's app (or, for a caller that is no app, its uid). Policies
-// test it with `owner: CALLER`.
+// Who created what: the owner store. An inode created through the mount
+// (create, mknod, mkdir, symlink) records its owner: the creating caller's
+// uid (and, for display, its app). Policies test it with `owner: CALLER`.
+// Nothing else makes an owner: a link() copies the record the source name
+// has (the same inode, the same owner), a rename moves it, and only an admin
+// (`scopedctl owner set`) gives a file to somebody else.
 //
 // Keyed by path relative to the mount root, like MediaProvider's rows: a
 // rename moves the record (a directory rename every record below it), an
@@ -77,12 +79,13 @@ class OwnerIndex {
   std::optional<Owner> Get(absl::string_view path, uint64_t dev, uint64_t ino,
                            BirthTimeFn birth_time);
 
-  // Whether a caller (its app name, empty if none, and uid) owns the file
-  // (dev, ino, birth_time()) at `path`: same app, or for a caller that is no
-  // app, no app recorded and the same uid.
+  // Whether the caller with uid `caller_uid` owns the file (dev, ino,
+  // birth_time()) at `path`: the record's uid is the caller's. The uid, not
+  // the app name, is the identity: with Android uids it names the app *and*
+  // the user (uid = user * 100000 + app id), so the same app of another
+  // user, or another uid mapped to the same app, owns nothing here.
   bool IsOwner(absl::string_view path, uint64_t dev, uint64_t ino,
-               BirthTimeFn birth_time, absl::string_view caller_app,
-               uint32_t caller_uid);
+               BirthTimeFn birth_time, uint32_t caller_uid);
 
   // Records (or replaces) the owner of `path`.
   void Set(absl::string_view path, Owner owner);

@@ -14,11 +14,15 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/access_target.h"
 #include "daemon/log.h"
 #include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
 
 namespace scopedfs {
+
+using access_internal::BirthTimeAt;
+using access_internal::TypeClass;
 
 Caller CallerOf(fuse_req* req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
@@ -41,72 +45,6 @@ int ErrnoForAction(v1::Action action, v1::Operation op) {
   }
 }
 
-namespace {
-
-// The birth time (statx btime) of `name` under `dirfd` ("": `dirfd` itself)
-// if it is still inode `ino`: 0 if its file system keeps none; nullopt if
-// it cannot be told (gone, replaced, or statx failed).
-std::optional<int64_t> BirthTimeAt(int dirfd, const std::string& name,
-                                   uint64_t ino) {
-  struct statx stx;
-  const int flags = AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0);
-  if (statx(dirfd, name.c_str(), flags, STATX_INO | STATX_BTIME, &stx) != 0 ||
-      stx.stx_ino != ino) {
-    return std::nullopt;
-  }
-  if ((stx.stx_mask & STATX_BTIME) == 0) return 0;
-  return static_cast<int64_t>(stx.stx_btime.tv_sec) * 1000000000 +
-         stx.stx_btime.tv_nsec;
-}
-
-}  // namespace
-
-// The file a decision is about, for the owner store and the content class:
-// (dev, ino), ino 0 when the name does not exist (yet), and where to find it
-// (for its birth time, only asked when an owner record keeps one, and its
-// first bytes, only read when a class condition takes part): `name` under
-// `dirfd`, or `dirfd` itself (an O_PATH descriptor) when `name` is empty.
-struct AccessMediator::Target {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  int dirfd = -1;
-  absl::string_view name;
-  mode_t type = 0;                    // S_IFMT bits; 0 when it does not exist.
-  const struct stat* st = nullptr;    // Its status, when the caller has it.
-  // The content class when the caller already knows it.
-  std::optional<v1::FileClass> content_class;
-
-  static Target Of(const Node* node) {
-    Target t;
-    t.dev = node->dev;
-    t.ino = node->ino;
-    t.dirfd = node->fd;
-    t.type = node->type;
-    return t;
-  }
-  static Target Of(const struct stat* st, const Node* parent,
-                   absl::string_view name) {
-    if (st == nullptr) return Target{};
-    Target t;
-    t.dev = st->st_dev;
-    t.ino = st->st_ino;
-    t.dirfd = parent->fd;
-    t.name = name;
-    t.type = st->st_mode & S_IFMT;
-    t.st = st;
-    return t;
-  }
-  std::optional<int64_t> BirthNanos() const {
-    return BirthTimeAt(dirfd, std::string(name), ino);
-  }
-  // Only regular files are classed by content (directories are DIRECTORY,
-  // and reading a device or FIFO could block or have effects).
-  std::optional<v1::FileClass> ContentClass(ContentClasses& contents) const {
-    if (name.empty()) return contents.Of(dirfd);
-    if (st == nullptr) return std::nullopt;
-    return contents.At(dirfd, std::string(name).c_str(), *st);
-  }
-};
 
 namespace {
 
@@ -143,11 +81,12 @@ policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
   req.path = path;
   req.op = op;
   req.is_dir = is_dir;
-  if (target.ino != 0 && audit_ != nullptr && engine.UsesOwnership()) {
-    const std::string* app = engine.AppOf(caller.uid, caller.gid);
+  if (target.owner.has_value()) {
+    req.caller_is_owner = *target.owner;
+  } else if (target.ino != 0 && audit_ != nullptr && engine.UsesOwnership()) {
     req.caller_is_owner = audit_->owners().IsOwner(
         path, target.dev, target.ino, [&] { return target.BirthNanos(); },
-        app != nullptr ? *app : "", caller.uid);
+        caller.uid);
   }
   if (target.content_class.has_value()) req.content_class = *target.content_class;
   const policy::Verdict verdict = engine.Decide(req);
@@ -173,9 +112,11 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
   stats_->decision_latency.Record(latency_nanos);
   const bool trace = LogEnabled(LogLevel::kDebug);
   const bool audited =
-      audit == AuditMode::kAlways || (audit == AuditMode::kIfRefused && err != 0);
+      audit == AuditMode::kAlways || audit == AuditMode::kForced ||
+      (audit == AuditMode::kIfRefused && err != 0);
+  const bool stored_by_rule = verdict.audit || audit == AuditMode::kForced;
   if (!trace && !audited) return;
-  if (audited && (audit_ == nullptr || !verdict.audit || !store_events_)) {
+  if (audited && (audit_ == nullptr || !stored_by_rule || !store_events_)) {
     if (audit_ != nullptr) audit_->CountUnstored();
     if (!trace) return;  // The path is not needed: spare building it.
   }
@@ -193,7 +134,7 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
                {"redaction", redaction},
                {"latency_ns", absl::StrCat(latency_nanos)}});
   }
-  if (audited && audit_ != nullptr && verdict.audit && store_events_) {
+  if (audited && audit_ != nullptr && stored_by_rule && store_events_) {
     Audit(engine, caller, std::move(path), op, open_flags, verdict, err,
           latency_nanos, std::move(redaction));
   }
@@ -268,7 +209,7 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
       return *cached;
     }
     Target target = Target::Of(node);
-    target.content_class = content;
+    if (content.has_value()) target.content_class = content;
     const policy::Verdict verdict =
         Decide(engine, caller, nodes_->PathOf(node), op, node->type == S_IFDIR,
                target);
@@ -393,7 +334,6 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
                               absl::string_view name, v1::Operation op,
                               bool is_dir, AuditMode audit, int open_flags,
                               const struct stat* existing) {
-  const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
   const std::string path = ChildPath(parent, name);
   Target target = Target::Of(existing, parent, name);
@@ -404,10 +344,30 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
               AT_SYMLINK_NOFOLLOW) == 0) {
     target = Target::Of(&st, parent, name);
   }
+  return CheckTarget(caller, *engine, path, op, is_dir, target, audit,
+                     open_flags);
+}
+
+int AccessMediator::CheckCreate(const Caller& caller, Node* parent,
+                                absl::string_view name, mode_t type,
+                                AuditMode audit, int open_flags) {
+  const auto engine = policy_->engine();
+  Target target;  // No file yet (ino 0), but its type's class.
+  target.content_class = TypeClass(type);
+  return CheckTarget(caller, *engine, ChildPath(parent, name), v1::CREATE,
+                     type == S_IFDIR, target, audit, open_flags);
+}
+
+int AccessMediator::CheckTarget(const Caller& caller,
+                                const policy::Engine& engine,
+                                const std::string& path, v1::Operation op,
+                                bool is_dir, const Target& target,
+                                AuditMode audit, int open_flags) {
+  const uint64_t start = MonotonicNanos();
   const policy::Verdict verdict =
-      Decide(*engine, caller, path, op, is_dir, target);
+      Decide(engine, caller, path, op, is_dir, target);
   const int err = RecordOutcome(verdict.action, op);
-  Finish(*engine, caller, [&] { return path; }, op, open_flags, verdict, err,
+  Finish(engine, caller, [&] { return path; }, op, open_flags, verdict, err,
          MonotonicNanos() - start, audit);
   return err;
 }
@@ -463,6 +423,20 @@ void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
   owner.birth_nanos = *birth;
   owner.time_unix_nanos = RealtimeNanos();
   audit_->owners().Set(ChildPath(parent, name), std::move(owner));
+}
+
+void AccessMediator::NoteLinked(Node* node, Node* to,
+                                absl::string_view newname,
+                                const struct stat& st) {
+  if (audit_ == nullptr) return;
+  const Target source = Target::Of(node);
+  const std::optional<audit::Owner> owner = audit_->owners().Get(
+      nodes_->PathOf(node), source.dev, source.ino,
+      [&] { return source.BirthNanos(); });
+  // No record (or a stale one): the new name has none either. A link never
+  // makes the linking caller an owner.
+  if (!owner.has_value() || st.st_ino != source.ino) return;
+  audit_->owners().Set(ChildPath(to, newname), *owner);
 }
 
 void AccessMediator::NoteRemoved(Node* parent, absl::string_view name) {

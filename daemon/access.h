@@ -3,10 +3,15 @@
 // The FUSE ops (daemon/fuse/) call these before they touch the backing tree:
 //   lookup, readdir         -> LOOKUP   (HIDE: ENOENT, the entry is left out)
 //   open                    -> READ or WRITE (by access mode, O_TRUNC)
-//   create, mknod, mkdir, symlink, link -> CREATE on the new name
+//   create, mknod, mkdir, symlink -> CREATE on the new name (of the new
+//                              file's type: a FIFO is SPECIAL, a symlink
+//                              SYMLINK, whatever the name says)
 //   unlink, rmdir           -> DELETE
 //   rename                  -> RENAME on the source; on the target RENAME if
-//                              it exists, else CREATE
+//                              it exists, else CREATE; and the move must not
+//                              give the caller any right on the file it does
+//                              not have now (see "Moves" below)
+//   link                    -> CREATE on the new name, and as a move
 //   setattr, set/removexattr-> SETATTR (a size change is a WRITE)
 // The policy engine (//policy) answers; DENY becomes EACCES, HIDE ENOENT.
 //
@@ -32,9 +37,20 @@
 // and only counts them. A rule with `audit: false` is counted, not stored.
 //
 // Ownership: when the policy has owner rules, a decision on an existing file
-// asks the owner store whether the caller's app created it; the Note*
+// asks the owner store whether the caller's uid created it; the Note*
 // methods keep the store in step with the names made, removed and moved
-// through the mount.
+// through the mount. Only a new inode makes an owner (NoteCreated); a link
+// copies the source name's record, a rename moves it.
+//
+// Moves (rename, link; daemon/access_moves.cc): a name is a capability, so
+// moving or linking a file elsewhere must not widen what the caller may do
+// with it. For every operation (LOOKUP, READ, WRITE, DELETE, RENAME,
+// SETATTR) the verdict at the new name, for this same file with its same
+// owner, must be no more than at the old one (ALLOW > ALLOW_REDACTED > the
+// refusals). A directory rename applies this, and "RENAME, or DELETE and
+// CREATE", to every entry below it (at most kMaxRenameTreeEntries: above,
+// EXDEV, and mv copies file by file, each decided). Move decisions are
+// always audited, even under rules with `audit: false`.
 #ifndef SCOPEDFS_DAEMON_ACCESS_H_
 #define SCOPEDFS_DAEMON_ACCESS_H_
 
@@ -68,8 +84,15 @@ struct Caller {
   uint32_t pid = 0;  // For the audit trail only.
 };
 
-// Which outcomes of a decision go to the audit trail.
-enum class AuditMode { kAlways, kIfRefused, kNever };
+// Which outcomes of a decision go to the audit trail. kAlways and kIfRefused
+// honour the deciding rule's `audit: false`; kForced does not (moves).
+enum class AuditMode { kAlways, kIfRefused, kNever, kForced };
+
+// Above this many entries below a directory, renaming it answers EXDEV
+// instead of checking them all (rename(2) callers such as mv then copy and
+// delete file by file, each decided). Checking costs a few microseconds per
+// entry (bench/README.md).
+inline constexpr size_t kMaxRenameTreeEntries = 10000;
 
 Caller CallerOf(fuse_req* req);
 
@@ -97,6 +120,24 @@ class AccessMediator {
                 v1::Operation op, bool is_dir,
                 AuditMode audit = AuditMode::kAlways, int open_flags = 0,
                 const struct stat* existing = nullptr);
+
+  // CREATE of a new `name` under `parent` whose file type (S_IFMT bits) is
+  // `type` (create, mknod, mkdir, symlink): special files and symlinks are
+  // decided as their type's class, not by their name.
+  int CheckCreate(const Caller& caller, Node* parent, absl::string_view name,
+                  mode_t type, AuditMode audit = AuditMode::kAlways,
+                  int open_flags = 0);
+
+  // A rename of `name` under `from` (the file `src`) to `newname` under `to`
+  // (the file `dst`, null if there is none) with rename(2) `flags`: both
+  // names, and the move itself (see "Moves"). 0 to proceed, else the errno.
+  int CheckRename(const Caller& caller, Node* from, absl::string_view name,
+                  const struct stat& src, Node* to, absl::string_view newname,
+                  const struct stat* dst, unsigned int flags);
+  // A link of `node` (reached by the caller under the name it has in the
+  // node table) as `newname` under `to`: CREATE there, and as a move.
+  int CheckLink(const Caller& caller, Node* node, Node* to,
+                absl::string_view newname);
 
   struct OpenVerdict {
     int err = 0;  // 0, or the errno to answer.
@@ -140,6 +181,10 @@ class AccessMediator {
   // link) and is the file `st`...
   void NoteCreated(const Caller& caller, Node* parent, absl::string_view name,
                    const struct stat& st);
+  // ...was linked from `node` as `newname` under `to` (the new name gets the
+  // record the node's name has, if any: the same inode, the same owner)...
+  void NoteLinked(Node* node, Node* to, absl::string_view newname,
+                  const struct stat& st);
   // ...was removed (unlink, rmdir)...
   void NoteRemoved(Node* parent, absl::string_view name);
   // ...was renamed (its record, and for a directory those below it, move;
@@ -174,6 +219,23 @@ class AccessMediator {
              std::string path, v1::Operation op, int open_flags,
              const policy::Verdict& verdict, int err, uint64_t latency_nanos,
              std::string redaction);
+  // A name decision on `path` about `target`, counted and audited.
+  int CheckTarget(const Caller& caller, const policy::Engine& engine,
+                  const std::string& path, v1::Operation op, bool is_dir,
+                  const Target& target, AuditMode audit, int open_flags);
+  // Whether moving the file `target` from `from_path` to `to_path` gives the
+  // caller no right it lacks now (see "Moves"); if it would, `*denied`
+  // gets the verdict at `to_path` that is wider and `*op` its operation.
+  bool MoveKeepsRights(const policy::Engine& engine, const Caller& caller,
+                       const std::string& from_path, const std::string& to_path,
+                       bool is_dir, const Target& target,
+                       policy::Verdict* denied, v1::Operation* op);
+  // Every entry below the directory `src` (name under `from`) moved to
+  // `to_path`: 0, EACCES (with an audit row naming the entry), or EXDEV
+  // above kMaxRenameTreeEntries.
+  int CheckTreeMove(const policy::Engine& engine, const Caller& caller,
+                    Node* from, absl::string_view name,
+                    const std::string& from_path, const std::string& to_path);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.

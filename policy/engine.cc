@@ -580,6 +580,10 @@ bool Engine::HasRedactionRules() const { return impl_->has_redaction_rules; }
 bool Engine::UsesOwnership() const { return impl_->uses_ownership; }
 bool Engine::UsesClasses() const { return impl_->uses_classes; }
 
+bool Engine::Bypasses(uint32_t uid) const {
+  return uid == 0 || impl_->system_uids.contains(uid);
+}
+
 const std::string* Engine::AppOf(uint32_t uid, uint32_t gid) const {
   const int32_t app = impl_->Identify(uid, gid);
   return app < 0 ? nullptr : impl_->apps[app].name;

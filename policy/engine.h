@@ -54,7 +54,9 @@ struct Request {
   // The file's content, for the class (policy/README.md, "File classes"):
   // its first bytes if known (may be empty), or the class the daemon already
   // derived from them (ClassifyMagic; UNSPECIFIED: not known). A content
-  // class other than OTHER wins over the name's extension.
+  // class other than OTHER wins over the name's extension. The daemon passes
+  // SYMLINK or SPECIAL here for those file types (new ones included), so
+  // their names never make them an IMAGE.
   absl::string_view head;
   v1::FileClass content_class = v1::FILE_CLASS_UNSPECIFIED;
   // Explain by app name: identify the caller as this app instead of by
@@ -118,6 +120,8 @@ class Engine {
   // Whether any rule has a classes condition: only then can a file's content
   // change a verdict (the daemon reads no content otherwise).
   bool UsesClasses() const;
+  // Whether the rules do not apply to `uid` (root and system_uids: rule 2).
+  bool Bypasses(uint32_t uid) const;
   // The app a caller with (uid, gid) is identified as (rule 3 above), or
   // null when it is none. Valid while the engine lives.
   const std::string* AppOf(uint32_t uid, uint32_t gid) const;

@@ -193,12 +193,12 @@ TEST_F(AuditLogTest, OwnerChangesSurviveDestroyAndReopen) {
   auto log = Open();
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->owners().size(), 2u);
-  EXPECT_TRUE(log->owners().IsOwner("Pictures/a.jpg", 1, 77, kNoBirthTime, "gallery", 1));
-  EXPECT_FALSE(log->owners().IsOwner("DCIM/a.jpg", 1, 77, kNoBirthTime, "gallery", 1));
-  EXPECT_TRUE(log->owners().IsOwner("Download/x", 1, 79, kNoBirthTime, "", 1000));
+  EXPECT_TRUE(log->owners().IsOwner("Pictures/a.jpg", 1, 77, kNoBirthTime, 10123));
+  EXPECT_FALSE(log->owners().IsOwner("DCIM/a.jpg", 1, 77, kNoBirthTime, 10123));
+  EXPECT_TRUE(log->owners().IsOwner("Download/x", 1, 79, kNoBirthTime, 1000));
   EXPECT_EQ(log->counters().owners, 2u);
   // A stale record found at run time is dropped from the database too.
-  EXPECT_FALSE(log->owners().IsOwner("Download/x", 1, 80, kNoBirthTime, "", 1000));
+  EXPECT_FALSE(log->owners().IsOwner("Download/x", 1, 80, kNoBirthTime, 1000));
   ASSERT_TRUE(log->Flush(absl::Seconds(10)));
   auto db = Database::Open(path_, Database::Mode::kReadOnly);
   ASSERT_TRUE(db.ok()) << db.status();

@@ -40,21 +40,19 @@ TEST(OwnerIndexTest, IsOwnerRules) {
   OwnerIndex idx;
   idx.Set("app.jpg", O("gallery", 10123, 1));
   idx.Set("shell.txt", O("", 1000, 2));
-  // Same app, any uid.
-  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "gallery", 10123));
-  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "gallery", 20123));
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "camera", 10123));
-  // A caller that is no app never owns an app's file, even with its uid.
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, "", 10123));
-  // No app recorded: the same uid, when the caller is no app either.
-  EXPECT_TRUE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "", 1000));
-  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "", 1001));
-  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, "gallery", 1000));
+  // The same uid only: the same app of another Android user (20123) or
+  // another app of the same user (10124) owns nothing.
+  EXPECT_TRUE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, 10123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, 20123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 9, 1, kNoBirthTime, 10124));
+  // No app recorded: the same uid.
+  EXPECT_TRUE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, 1000));
+  EXPECT_FALSE(idx.IsOwner("shell.txt", 9, 2, kNoBirthTime, 1001));
   // No record.
-  EXPECT_FALSE(idx.IsOwner("other", 9, 3, kNoBirthTime, "gallery", 10123));
-  EXPECT_FALSE(idx.IsOwner("", 9, 3, kNoBirthTime, "", 0));
+  EXPECT_FALSE(idx.IsOwner("other", 9, 3, kNoBirthTime, 10123));
+  EXPECT_FALSE(idx.IsOwner("", 9, 3, kNoBirthTime, 0));
   // Wrong device is stale too.
-  EXPECT_FALSE(idx.IsOwner("app.jpg", 8, 1, kNoBirthTime, "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("app.jpg", 8, 1, kNoBirthTime, 10123));
   EXPECT_EQ(idx.size(), 1u);
 }
 
@@ -73,23 +71,23 @@ TEST(OwnerIndexTest, BirthTimeTellsAReusedInodeNumberApart) {
       return t;
     };
   };
-  EXPECT_TRUE(idx.IsOwner("f", 9, 100, born(5000), "gallery", 10123));
+  EXPECT_TRUE(idx.IsOwner("f", 9, 100, born(5000), 10123));
   EXPECT_EQ(asked, 1);
   // Cannot tell now (statx failed): not owned, and the record stays.
-  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(std::nullopt), "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(std::nullopt), 10123));
   EXPECT_EQ(idx.size(), 1u);
   EXPECT_EQ(idx.pending_changes(), 0u);
   // Same number, born later: another file. Stale, dropped for good.
-  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(6000), "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(6000), 10123));
   EXPECT_EQ(idx.size(), 0u);
   EXPECT_EQ(Describe(idx.TakeChanges()), "remove f;");
-  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(5000), "gallery", 10123));
+  EXPECT_FALSE(idx.IsOwner("f", 9, 100, born(5000), 10123));
   // A file system without birth times (0): the record keeps none, and
   // (dev, ino) alone decide; the birth time is never asked.
   asked = 0;
   idx.Set("g", O("gallery", 10123, 7));
-  EXPECT_TRUE(idx.IsOwner("g", 9, 7, born(1), "gallery", 10123));
-  EXPECT_FALSE(idx.IsOwner("g", 9, 8, born(1), "gallery", 10123));
+  EXPECT_TRUE(idx.IsOwner("g", 9, 7, born(1), 10123));
+  EXPECT_FALSE(idx.IsOwner("g", 9, 8, born(1), 10123));
   EXPECT_EQ(asked, 0);
 }
 
@@ -221,7 +219,7 @@ TEST(OwnerIndexTest, LoadReplacesContentsWithoutLogging) {
   idx.Load({{"x", O("g", 1, 5)}, {"y", O("", 7, 6)}});
   EXPECT_EQ(idx.size(), 2u);
   EXPECT_EQ(idx.pending_changes(), 0u);
-  EXPECT_TRUE(idx.IsOwner("y", 9, 6, kNoBirthTime, "", 7));
+  EXPECT_TRUE(idx.IsOwner("y", 9, 6, kNoBirthTime, 7));
 }
 
 TEST(OwnerIndexTest, ListenerCalledPerLoggedChange) {

@@ -344,27 +344,56 @@ TEST_F(DefaultPolicyTest, Shape) {
 }
 
 TEST_F(DefaultPolicyTest, PrivateDirectories) {
-  const char* own = "Android/data/com.example.gallery/files/db.sqlite";
+  // User 0's gallery (uid 10001).
+  const char* own = "Android/data/0/com.example.gallery/files/db.sqlite";
   EXPECT_TRUE(CanWalkTo(kGallery, own));
   for (auto op : {v1::READ, v1::WRITE, v1::CREATE, v1::DELETE, v1::RENAME, v1::SETATTR}) {
     EXPECT_EQ(Act(kGallery, own, op), v1::ALLOW) << v1::Operation_Name(op);
   }
-  EXPECT_EQ(Act(kGallery, "Android/data/com.example.gallery", v1::CREATE, true), v1::ALLOW);
-  EXPECT_EQ(Act(kGallery, "Android/obb/com.example.gallery/main.obb", v1::READ), v1::ALLOW);
-  // Another user's instance of the same app: same app id.
-  EXPECT_EQ(Act(1010001, own, v1::READ), v1::ALLOW);
+  EXPECT_EQ(Act(kGallery, "Android/data/0/com.example.gallery", v1::CREATE, true), v1::ALLOW);
+  EXPECT_EQ(Act(kGallery, "Android/obb/0/com.example.gallery/main.obb", v1::READ), v1::ALLOW);
+  // The same app of another Android user (user 10) does not see user 0's
+  // directory, nor user 0's app its own: users are isolated.
+  constexpr uint32_t kGallery10 = 1010001;
+  EXPECT_TRUE(CanWalkTo(kGallery10, "Android/data/10/com.example.gallery/files/x"));
+  EXPECT_EQ(Act(kGallery10, "Android/data/0", v1::LOOKUP, true), v1::HIDE);
+  EXPECT_EQ(Act(kGallery10, "Android/data/0/com.example.gallery", v1::LOOKUP, true), v1::HIDE);
+  EXPECT_EQ(Act(kGallery10, own, v1::READ, false, true), v1::HIDE);
+  EXPECT_EQ(Act(kGallery, "Android/data/10/com.example.gallery/files/x", v1::READ), v1::HIDE);
   // Other apps and strangers do not see it, even when they own it.
   for (uint32_t uid : {kSocial, kNotes, kStranger}) {
-    EXPECT_EQ(Act(uid, "Android/data/com.example.gallery", v1::LOOKUP, true), v1::HIDE) << uid;
+    EXPECT_EQ(Act(uid, "Android/data/0/com.example.gallery", v1::LOOKUP, true), v1::HIDE) << uid;
     EXPECT_EQ(Act(uid, own, v1::READ, false, true), v1::HIDE) << uid;
   }
   // But everyone may walk through Android/data to their own directory.
   EXPECT_EQ(Act(kNotes, "Android", v1::LOOKUP, true), v1::ALLOW);
   EXPECT_EQ(Act(kNotes, "Android/data", v1::LOOKUP, true), v1::ALLOW);
+  EXPECT_EQ(Act(kNotes, "Android/data/0", v1::LOOKUP, true), v1::ALLOW);
   EXPECT_EQ(Act(kNotes, "Android/obb", v1::LOOKUP, true), v1::ALLOW);
   EXPECT_EQ(Act(kNotes, "Android/data", v1::CREATE, true), v1::DENY);
+  // The user directories are the admin's to make and remove.
+  EXPECT_EQ(Act(kNotes, "Android/data/0", v1::CREATE, true), v1::HIDE);
+  EXPECT_EQ(Act(kNotes, "Android/data/0", v1::DELETE, true), v1::HIDE);
   EXPECT_EQ(Act(kNotes, "Android/media", v1::LOOKUP, true), v1::DENY);
-  EXPECT_TRUE(CanWalkTo(kNotes, "Android/data/com.example.notes/cache/x"));
+  EXPECT_TRUE(CanWalkTo(kNotes, "Android/data/0/com.example.notes/cache/x"));
+}
+
+TEST_F(DefaultPolicyTest, NoSpecialFilesInCollections) {
+  Request r;
+  r.uid = r.gid = kSocial;
+  r.op = v1::CREATE;
+  r.path = "DCIM/pipe.jpg";
+  r.content_class = v1::SPECIAL;  // A FIFO, whatever its name says.
+  EXPECT_EQ(engine_->Decide(r).action, v1::DENY);
+  EXPECT_EQ(*engine_->Decide(r).rule_id, "media-no-special");
+  r.content_class = v1::SYMLINK;
+  EXPECT_EQ(engine_->Decide(r).action, v1::ALLOW);
+  r.content_class = v1::FILE_CLASS_UNSPECIFIED;
+  EXPECT_EQ(engine_->Decide(r).action, v1::ALLOW);
+  // In the app's own private directory, anything goes.
+  r.path = "Android/data/0/com.example.social/pipe";
+  r.content_class = v1::SPECIAL;
+  EXPECT_EQ(engine_->Decide(r).action, v1::ALLOW);
 }
 
 TEST_F(DefaultPolicyTest, MediaCollections) {
@@ -413,7 +442,7 @@ TEST_F(DefaultPolicyTest, NothingElse) {
   EXPECT_EQ(Act(kGallery, "etc/passwd", v1::READ), v1::DENY);
   // Root and the system uid see and do everything.
   for (uint32_t uid : {0u, 1000u}) {
-    EXPECT_EQ(Act(uid, "Android/data/com.example.gallery/x", v1::READ), v1::ALLOW);
+    EXPECT_EQ(Act(uid, "Android/data/0/com.example.gallery/x", v1::READ), v1::ALLOW);
     EXPECT_EQ(Act(uid, "etc/passwd", v1::WRITE), v1::ALLOW);
     EXPECT_EQ(Act(uid, "DCIM/a.jpg", v1::READ), v1::ALLOW);  // unredacted
   }
@@ -431,7 +460,7 @@ TEST_F(DefaultPolicyTest, ExplainAndVisibility) {
             "media_location; path 'DCIM/a.jpg' matches 'DCIM/'; class IMAGE; operation READ");
   // Per-caller visibility everywhere (default DENY, root sees all): the
   // daemon must not let the kernel cache entries across callers.
-  for (const char* p : {"", "DCIM", "DCIM/a.jpg", "Android/data", "Android/data/x", "other"}) {
+  for (const char* p : {"", "DCIM", "DCIM/a.jpg", "Android/data", "Android/data/0/x", "other"}) {
     EXPECT_TRUE(engine_->VisibilityMayVary(p)) << p;
   }
 }

@@ -65,12 +65,15 @@ void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 // Runs `make` (a *at call on the parent's fd) as the caller, then replies
-// with the new entry.
+// with the new entry (of file type `type`, S_IFMT bits), which the caller
+// now owns.
 template <typename MakeFn>
 void MakeAsCaller(fuse_req_t req, fuse_ino_t parent, const char* name,
-                  const char* op, bool is_dir, MakeFn make) {
+                  const char* op, mode_t type, MakeFn make) {
   Node* dir = NodeOf(req, parent);
-  if (int denied = Check(req, dir, name, v1::CREATE, is_dir); denied != 0) {
+  if (int denied = ServerOf(req).access().CheckCreate(CallerOf(req), dir, name,
+                                                      type);
+      denied != 0) {
     fuse_reply_err(req, denied);
     return;
   }
@@ -92,20 +95,22 @@ void MakeAsCaller(fuse_req_t req, fuse_ino_t parent, const char* name,
 
 void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
            dev_t rdev) {
-  MakeAsCaller(req, parent, name, "mknod", false, [&](int dirfd) {
+  // mknod(2) with no type bits makes a regular file.
+  const mode_t type = (mode & S_IFMT) != 0 ? mode & S_IFMT : S_IFREG;
+  MakeAsCaller(req, parent, name, "mknod", type, [&](int dirfd) {
     return mknodat(dirfd, name, mode, rdev);
   });
 }
 
 void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  MakeAsCaller(req, parent, name, "mkdir", true, [&](int dirfd) {
+  MakeAsCaller(req, parent, name, "mkdir", S_IFDIR, [&](int dirfd) {
     return mkdirat(dirfd, name, mode);
   });
 }
 
 void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent,
              const char* name) {
-  MakeAsCaller(req, parent, name, "symlink", false, [&](int dirfd) {
+  MakeAsCaller(req, parent, name, "symlink", S_IFLNK, [&](int dirfd) {
     return symlinkat(target, dirfd, name);
   });
 }
@@ -113,10 +118,14 @@ void Symlink(fuse_req_t req, const char* target, fuse_ino_t parent,
 void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
           const char* newname) {
   // The kernel already applied may_linkat (protected_hardlinks) for the
-  // caller; a link adds no inode, so it needs no identity switch.
+  // caller; a link adds no inode, so it needs no identity switch. It is
+  // decided as a move (the new name gives no right the caller lacks on the
+  // file) and makes no owner: the new name gets the source name's record.
   Node* node = NodeOf(req, ino);
   Node* dir = NodeOf(req, newparent);
-  if (int denied = Check(req, dir, newname, v1::CREATE, false); denied != 0) {
+  AccessMediator& access = ServerOf(req).access();
+  if (int denied = access.CheckLink(CallerOf(req), node, dir, newname);
+      denied != 0) {
     fuse_reply_err(req, denied);
     return;
   }
@@ -126,7 +135,11 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     fuse_reply_err(req, err);
     return;
   }
-  ReplyNewEntry(req, dir, newname);
+  struct stat st;
+  if (fstatat(dir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    access.NoteLinked(node, dir, newname, st);
+  }
+  ReplyEntry(req, dir, newname);
 }
 
 // unlink and rmdir.
@@ -166,22 +179,18 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   // The policy sees both names; the node table learns where the inodes went.
   struct stat src_st, dst_st;
   const bool src_known = fstatat(from->fd, name, &src_st, AT_SYMLINK_NOFOLLOW) == 0;
+  const int src_errno = errno;
   const bool dst_known = fstatat(to->fd, newname, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
   const bool is_dir = src_known && S_ISDIR(src_st.st_mode);
-  // The source is renamed; the target is renamed over, or created if new.
-  int denied = Check(req, from, name, v1::RENAME, is_dir, AuditMode::kAlways,
-                     src_known ? &src_st : nullptr);
-  if (denied == 0) {
-    denied = Check(req, to, newname, dst_known ? v1::RENAME : v1::CREATE,
-                   is_dir, AuditMode::kAlways, dst_known ? &dst_st : nullptr);
+  if (!src_known) {
+    // Nothing to decide on: the backing dir answers (ENOENT, most likely).
+    fuse_reply_err(req, src_errno);
+    return;
   }
-  // A target hidden from the caller looked absent to it: never let a rename
-  // replace (or exchange with) what the caller may not see.
-  if (denied == 0 && dst_known &&
-      Check(req, to, newname, v1::LOOKUP, S_ISDIR(dst_st.st_mode),
-            AuditMode::kIfRefused, &dst_st) == ENOENT) {
-    denied = EACCES;
-  }
+  // Both names, and what the move gives (daemon/access_moves.cc).
+  const int denied = ServerOf(req).access().CheckRename(
+      CallerOf(req), from, name, src_st, to, newname,
+      dst_known ? &dst_st : nullptr, flags);
   if (denied != 0) {
     fuse_reply_err(req, denied);
     return;

@@ -64,6 +64,10 @@ void NoteNewName(fuse_req_t req, Node* parent, const char* name) {
 
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name) {
   NoteNewName(req, parent, name);
+  ReplyEntry(req, parent, name);
+}
+
+void ReplyEntry(fuse_req_t req, Node* parent, const char* name) {
   fuse_entry_param e;
   if (int err = LookupChild(req, parent, name, &e, /*mediate=*/false); err != 0) {
     fuse_reply_err(req, err);

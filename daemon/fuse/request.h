@@ -39,8 +39,10 @@ int StatNode(const Node* node, struct stat* attr);
 void NoteNewName(fuse_req_t req, Node* parent, const char* name);
 
 // Replies with the entry of `name` under `parent` after a call that made it
-// (mknod, mkdir, symlink, link), or with the errno. Records the owner first.
+// (mknod, mkdir, symlink), or with the errno. Records the owner first.
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name);
+// The same without an owner record (link: the name gets the source's).
+void ReplyEntry(fuse_req_t req, Node* parent, const char* name);
 
 // Logs backing-dir errors that are not a client's ordinary mistake.
 void NoteBackingError(const char* op, int err);
