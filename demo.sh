@@ -15,11 +15,11 @@ mkdir -p "$SHARE" "$MNT" "$DEMO/state"
 chmod 0755 "$DEMO"
 chmod 1777 "$SHARE"
 if [ ! -e "$SHARE/README.txt" ]; then
-  mkdir -p "$SHARE"/{DCIM/Camera,Pictures,Music,Documents,Download,Android/data/com.example.app}
+  mkdir -p "$SHARE"/{DCIM/Camera,Pictures,Music,Documents,Download,Android/data/0/com.example.app,Android/obb/0}
   echo "This is the scopedfs demo share. Every access goes through scopedfsd." > "$SHARE/README.txt"
   printf 'Meeting notes\n- ship scopedfs\n' > "$SHARE/Documents/notes.txt"
   head -c 1048576 /dev/urandom > "$SHARE/DCIM/Camera/IMG_0001.raw"
-  echo '{"app":"com.example.app"}' > "$SHARE/Android/data/com.example.app/config.json"
+  echo '{"app":"com.example.app"}' > "$SHARE/Android/data/0/com.example.app/config.json"
   chmod -R a+rX "$SHARE"
   chmod 1777 "$SHARE" "$SHARE/Download"
 fi
