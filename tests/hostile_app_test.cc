@@ -54,9 +54,12 @@ int Res(long res) { return res < 0 ? errno : 0; }
 class HostileAppTest : public MountTest,
                        public ::testing::WithParamInterface<bool> {
  protected:
+  // The default policy, plus what a subclass appends.
+  virtual std::string ExtraRules() const { return ""; }
+
   std::vector<std::string> DaemonFlags() const override {
     WriteFile(dir_.Sub("default.textproto"),
-              std::string(policy::DefaultPolicyText()));
+              std::string(policy::DefaultPolicyText()) + ExtraRules());
     return {"--policy=" + dir_.Sub("default.textproto"),
             absl::StrCat("--passthrough=", GetParam() ? "true" : "false")};
   }
@@ -419,6 +422,58 @@ TEST_P(HostileAppTest, HugeDirectoryRenameIsBounded) {
                   }),
             0);
 }
+
+// An admin lets media apps tidy up Download/ (rename anything there). That
+// must not let them rename somebody else's file into their private
+// directory, where the private rule would make it theirs to write: the
+// move is checked with the caller's rights on the file itself.
+class TidyDownloadsTest : public HostileAppTest {
+ protected:
+  std::string ExtraRules() const override {
+    return R"pb(
+      rules {
+        id: "download-tidy"
+        paths: "Download/"
+        operations: RENAME
+        require_permissions: "media"
+        action: ALLOW
+      }
+    )pb";
+  }
+};
+
+TEST_P(TidyDownloadsTest, RenameRightDoesNotCarryWriteRight) {
+  ASSERT_EQ(mkdir(B("Download").c_str(), 0777), 0);
+  chmod(B("Download").c_str(), 0777);
+  ASSERT_EQ(CreateAs(kGallery, "Download/g.pdf", "gallery's"), 0);
+  // Within Download/ the rule applies: renaming is fine, and gives nothing.
+  EXPECT_EQ(RunAs(User(kSocial),
+                  [&] {
+                    return Res(rename(M("Download/g.pdf").c_str(),
+                                      M("Download/h.pdf").c_str()));
+                  }),
+            0);
+  EXPECT_EQ(OpenAs(kSocial, "Download/h.pdf", O_WRONLY), EACCES);
+  // Into the private directory: refused, the file stays where it was.
+  const std::string loot = absl::StrCat(kSocialPrivate, "/h.pdf");
+  EXPECT_EQ(RunAs(User(kSocial),
+                  [&] {
+                    return Res(rename(M("Download/h.pdf").c_str(), M(loot).c_str()));
+                  }),
+            EACCES);
+  EXPECT_EQ(ReadFile(B("Download/h.pdf")), "gallery's");
+  EXPECT_NE(access(B(loot).c_str(), F_OK), 0);
+  const auto rows = AuditRows(loot, kSocial, [](const v1::AuditEvent& e) {
+    return e.error() == EACCES && e.operation() == v1::RENAME;
+  });
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].rule_id(), "move-widens-WRITE");
+}
+
+INSTANTIATE_TEST_SUITE_P(IoModes, TidyDownloadsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Passthrough" : "DaemonIo";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(IoModes, HostileAppTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
