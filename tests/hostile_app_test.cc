@@ -46,11 +46,6 @@ constexpr size_t kMaxRenameTreeEntriesForTest = 10000;
 constexpr char kSocialPrivate[] = "Android/data/10/com.example.social";
 constexpr char kNotesPrivate[] = "Android/data/10/com.example.notes";
 
-// 0, or the errno of the failed call whose result is `res` (errno is read
-// after the call: unlike ErrnoOf(call, errno), whose arguments may be
-// evaluated in either order).
-int Res(long res) { return res < 0 ? errno : 0; }
-
 class HostileAppTest : public MountTest,
                        public ::testing::WithParamInterface<bool> {
  protected:
@@ -83,7 +78,7 @@ class HostileAppTest : public MountTest,
              {kSocial11, "Android/data/11/com.example.social"}}) {
       ASSERT_EQ(RunAs(User(uid), [&] {
                   if (mkdir(M(dir).c_str(), 0777) != 0) return errno;
-                  return Res(chmod(M(dir).c_str(), 0777));
+                  return ErrnoOf(chmod(M(dir).c_str(), 0777));
                 }),
                 0)
           << dir;
@@ -147,7 +142,7 @@ class HostileAppTest : public MountTest,
 TEST_P(HostileAppTest, LinkMakesNoOwner) {
   ASSERT_EQ(CreateAs(kGallery, "DCIM/Camera/gal.txt", "gallery's words"), 0);
   const int linked = RunAs(User(kSocial), [&] {
-    return Res(link(M("DCIM/Camera/gal.txt").c_str(),
+    return ErrnoOf(link(M("DCIM/Camera/gal.txt").c_str(),
                         M("DCIM/mine.txt").c_str()));
   });
   // Allowed or refused, the name must give the social app nothing.
@@ -158,7 +153,7 @@ TEST_P(HostileAppTest, LinkMakesNoOwner) {
   }
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(unlink(M("DCIM/Camera/gal.txt").c_str()));
+                    return ErrnoOf(unlink(M("DCIM/Camera/gal.txt").c_str()));
                   }),
             EACCES);
   EXPECT_EQ(ReadFile(B("DCIM/Camera/gal.txt")), "gallery's words");
@@ -168,7 +163,7 @@ TEST_P(HostileAppTest, LinkMakesNoOwner) {
     EXPECT_EQ(OpenAs(kGallery, "DCIM/mine.txt", O_WRONLY), 0);
     EXPECT_EQ(RunAs(User(kGallery),
                     [&] {
-                      return Res(unlink(M("DCIM/mine.txt").c_str()));
+                      return ErrnoOf(unlink(M("DCIM/mine.txt").c_str()));
                     }),
               0);
   }
@@ -181,7 +176,7 @@ TEST_P(HostileAppTest, DirectoryRenameCannotCarryOthersFiles) {
   ASSERT_EQ(RunAs(User(kSocial),
                   [&] {
                     if (mkdir(M("DCIM/Shared").c_str(), 0777) != 0) return errno;
-                    return Res(chmod(M("DCIM/Shared").c_str(), 0777));
+                    return ErrnoOf(chmod(M("DCIM/Shared").c_str(), 0777));
                   }),
             0);
   ASSERT_EQ(CreateAs(kGallery, "DCIM/Shared/g.jpg", "gallery photo"), 0);
@@ -190,7 +185,7 @@ TEST_P(HostileAppTest, DirectoryRenameCannotCarryOthersFiles) {
        {absl::StrCat(kSocialPrivate, "/loot"), std::string("DCIM/Mine")}) {
     EXPECT_EQ(RunAs(User(kSocial),
                     [&] {
-                      return Res(rename(M("DCIM/Shared").c_str(),
+                      return ErrnoOf(rename(M("DCIM/Shared").c_str(),
                                             M(to).c_str()));
                     }),
               EACCES)
@@ -217,12 +212,12 @@ TEST_P(HostileAppTest, DirectoryRenameCannotCarryOthersFiles) {
   // Once the gallery's photo is gone, the social app's own tree moves,
   // into its private directory too, and its files stay its own there.
   ASSERT_EQ(RunAs(User(kGallery),
-                  [&] { return Res(unlink(M("DCIM/Shared/g.jpg").c_str())); }),
+                  [&] { return ErrnoOf(unlink(M("DCIM/Shared/g.jpg").c_str())); }),
             0);
   const std::string mine = absl::StrCat(kSocialPrivate, "/mine");
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("DCIM/Shared").c_str(), M(mine).c_str()));
+                    return ErrnoOf(rename(M("DCIM/Shared").c_str(), M(mine).c_str()));
                   }),
             0);
   EXPECT_EQ(ReadFile(B(mine + "/s.jpg")), "social photo");
@@ -240,7 +235,7 @@ TEST_P(HostileAppTest, FileRenameIsCheckedOnTheFileItself) {
   const std::string loot = absl::StrCat(kSocialPrivate, "/g.txt");
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("DCIM/Camera/g.txt").c_str(),
+                    return ErrnoOf(rename(M("DCIM/Camera/g.txt").c_str(),
                                           M(loot).c_str()));
                   }),
             EACCES);
@@ -252,7 +247,7 @@ TEST_P(HostileAppTest, FileRenameIsCheckedOnTheFileItself) {
                   [&] {
                     if (rename(M("DCIM/Camera/s.txt").c_str(), M(kept).c_str()) != 0)
                       return errno;
-                    return Res(rename(M(kept).c_str(), M("DCIM/s2.txt").c_str()));
+                    return ErrnoOf(rename(M(kept).c_str(), M("DCIM/s2.txt").c_str()));
                   }),
             0);
   EXPECT_EQ(OpenAs(kSocial, "DCIM/s2.txt", O_RDWR), 0);  // Still its own.
@@ -267,7 +262,7 @@ TEST_P(HostileAppTest, LinkIntoPrivateDirectoryGainsNothing) {
   const std::string stolen = absl::StrCat(kSocialPrivate, "/stolen.txt");
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(link(M("DCIM/Camera/gal.txt").c_str(),
+                    return ErrnoOf(link(M("DCIM/Camera/gal.txt").c_str(),
                                         M(stolen).c_str()));
                   }),
             EACCES);
@@ -286,7 +281,7 @@ TEST_P(HostileAppTest, LinkIntoPrivateDirectoryGainsNothing) {
   const std::string notes_copy = absl::StrCat(kNotesPrivate, "/x.txt");
   EXPECT_EQ(RunAs(User(kNotes),
                   [&] {
-                    return Res(linkat(AT_FDCWD,
+                    return ErrnoOf(linkat(AT_FDCWD,
                                           absl::StrCat("/proc/self/fd/", fd).c_str(),
                                           AT_FDCWD, M(notes_copy).c_str(),
                                           AT_SYMLINK_FOLLOW));
@@ -302,7 +297,7 @@ TEST_P(HostileAppTest, LinkIntoPrivateDirectoryGainsNothing) {
   const std::string own_link = absl::StrCat(kSocialPrivate, "/own.txt");
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(link(M("DCIM/own.txt").c_str(), M(own_link).c_str()));
+                    return ErrnoOf(link(M("DCIM/own.txt").c_str(), M(own_link).c_str()));
                   }),
             0);
   EXPECT_EQ(OpenAs(kSocial, own_link, O_RDWR), 0);
@@ -321,7 +316,7 @@ TEST_P(HostileAppTest, AndroidUsersAreIsolated) {
   EXPECT_EQ(RunAs(User(kSocial11),
                   [&] {
                     struct stat st;
-                    return Res(stat(M(kSocialPrivate).c_str(), &st));
+                    return ErrnoOf(stat(M(kSocialPrivate).c_str(), &st));
                   }),
             ENOENT);
   EXPECT_EQ(OpenAs(kSocial11, absl::StrCat(kSocialPrivate, "/p.txt"), O_RDONLY),
@@ -329,7 +324,7 @@ TEST_P(HostileAppTest, AndroidUsersAreIsolated) {
   EXPECT_EQ(RunAs(User(kSocial11),
                   [&] {
                     struct stat st;
-                    return Res(stat(M("Android/data/10").c_str(), &st));
+                    return ErrnoOf(stat(M("Android/data/10").c_str(), &st));
                   }),
             ENOENT);
   // Another user's file in a shared collection is not its own: readable
@@ -337,7 +332,7 @@ TEST_P(HostileAppTest, AndroidUsersAreIsolated) {
   EXPECT_EQ(OpenAs(kSocial11, "DCIM/social10.txt", O_RDONLY), 0);
   EXPECT_EQ(OpenAs(kSocial11, "DCIM/social10.txt", O_WRONLY), EACCES);
   EXPECT_EQ(RunAs(User(kSocial11),
-                  [&] { return Res(unlink(M("DCIM/social10.txt").c_str())); }),
+                  [&] { return ErrnoOf(unlink(M("DCIM/social10.txt").c_str())); }),
             EACCES);
   EXPECT_EQ(ReadFile(B("DCIM/social10.txt")), "user 10's");
   // Its own files and its own private directory work as for user 10.
@@ -354,7 +349,7 @@ TEST_P(HostileAppTest, AndroidUsersAreIsolated) {
 // whoever opens it.
 TEST_P(HostileAppTest, NoSpecialFilesInCollections) {
   EXPECT_EQ(RunAs(User(kSocial),
-                  [&] { return Res(mkfifo(M("DCIM/trap.jpg").c_str(), 0666)); }),
+                  [&] { return ErrnoOf(mkfifo(M("DCIM/trap.jpg").c_str(), 0666)); }),
             EACCES);
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
@@ -379,14 +374,14 @@ TEST_P(HostileAppTest, NoSpecialFilesInCollections) {
                   [&] {
                     if (mkdir(M("DCIM/d").c_str(), 0755) != 0) return errno;
                     if (symlink("d", M("DCIM/l").c_str()) != 0) return errno;
-                    return Res(mkfifo(M(absl::StrCat(kSocialPrivate, "/fifo")).c_str(),
+                    return ErrnoOf(mkfifo(M(absl::StrCat(kSocialPrivate, "/fifo")).c_str(),
                                           0600));
                   }),
             0);
   // A FIFO cannot be moved into a collection either.
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M(absl::StrCat(kSocialPrivate, "/fifo")).c_str(),
+                    return ErrnoOf(rename(M(absl::StrCat(kSocialPrivate, "/fifo")).c_str(),
                                           M("DCIM/fifo.jpg").c_str()));
                   }),
             EACCES);
@@ -409,16 +404,16 @@ TEST_P(HostileAppTest, HugeDirectoryRenameIsBounded) {
             0);
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("DCIM/big").c_str(), M("DCIM/big2").c_str()));
+                    return ErrnoOf(rename(M("DCIM/big").c_str(), M("DCIM/big2").c_str()));
                   }),
             EXDEV);
   // One fewer entry and it moves.
   ASSERT_EQ(RunAs(User(kSocial),
-                  [&] { return Res(unlink(M("DCIM/big/0").c_str())); }),
+                  [&] { return ErrnoOf(unlink(M("DCIM/big/0").c_str())); }),
             0);
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("DCIM/big").c_str(), M("DCIM/big2").c_str()));
+                    return ErrnoOf(rename(M("DCIM/big").c_str(), M("DCIM/big2").c_str()));
                   }),
             0);
 }
@@ -449,7 +444,7 @@ TEST_P(TidyDownloadsTest, RenameRightDoesNotCarryWriteRight) {
   // Within Download/ the rule applies: renaming is fine, and gives nothing.
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("Download/g.pdf").c_str(),
+                    return ErrnoOf(rename(M("Download/g.pdf").c_str(),
                                       M("Download/h.pdf").c_str()));
                   }),
             0);
@@ -458,7 +453,7 @@ TEST_P(TidyDownloadsTest, RenameRightDoesNotCarryWriteRight) {
   const std::string loot = absl::StrCat(kSocialPrivate, "/h.pdf");
   EXPECT_EQ(RunAs(User(kSocial),
                   [&] {
-                    return Res(rename(M("Download/h.pdf").c_str(), M(loot).c_str()));
+                    return ErrnoOf(rename(M("Download/h.pdf").c_str(), M(loot).c_str()));
                   }),
             EACCES);
   EXPECT_EQ(ReadFile(B("Download/h.pdf")), "gallery's");

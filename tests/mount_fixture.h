@@ -8,6 +8,7 @@
 #ifndef SCOPEDFS_TESTS_MOUNT_FIXTURE_H_
 #define SCOPEDFS_TESTS_MOUNT_FIXTURE_H_
 
+#include <errno.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -114,9 +115,11 @@ bool BecomeIdentity(const Identity& who);
 // not switch identity, 254 if it died.
 int RunAs(const Identity& who, const std::function<int()>& fn);
 
-// Convenience: the errno of a failed call, or 0. Use as
-// `return ErrnoOf(open(...))`-style in RunAs lambdas.
-inline int ErrnoOf(long res, int err) { return res < 0 ? err : 0; }
+// The errno of a failed call whose result is `res`, or 0: use as
+// `return ErrnoOf(open(...));` in RunAs lambdas. errno is read here, after
+// the call (passing errno as a second argument would read it in an
+// unspecified order, before the call with GCC).
+inline int ErrnoOf(long res) { return res < 0 ? errno : 0; }
 
 
 }  // namespace scopedfs::testing
