@@ -116,6 +116,13 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   // caller; a link adds no inode, so it needs no identity switch.
   Node* node = NodeOf(req, ino);
   Node* dir = NodeOf(req, newparent);
+  // The source may have been reached without a lookup (linkat of a passed
+  // descriptor's /proc/self/fd/N): a caller links only what it can see.
+  if (int hidden = ServerOf(req).access().CheckVisible(CallerOf(req), node);
+      hidden != 0) {
+    fuse_reply_err(req, hidden);
+    return;
+  }
   if (int denied = Check(req, dir, newname, v1::CREATE, false); denied != 0) {
     fuse_reply_err(req, denied);
     return;
