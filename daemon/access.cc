@@ -228,13 +228,13 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
 }
 
 int AccessMediator::CheckNode(const Caller& caller, Node* node,
-                              v1::Operation op) {
+                              v1::Operation op, AuditMode audit) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   const int err = RecordOutcome(verdict.action, op);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
-         err, MonotonicNanos() - start, AuditMode::kAlways);
+         err, MonotonicNanos() - start, audit);
   return err;
 }
 
@@ -456,6 +456,77 @@ void AccessMediator::NoteRenamed(Node* from, absl::string_view name, Node* to,
   } else {
     audit_->owners().MoveTree(a, b);
   }
+}
+
+// ---- Operations on a node, through any descriptor ----
+
+namespace {
+
+bool IsSystemUid(const policy::Engine& engine, uint32_t uid) {
+  for (uint32_t system : engine.policy().system_uids()) {
+    if (system == uid) return true;
+  }
+  return false;
+}
+
+// A policy with no rules and ALLOW by default (the allow-all policy) draws
+// no line between callers: nothing for a planted symlink to cross.
+bool HasPolicyDomains(const policy::Engine& engine) {
+  return engine.policy().rules_size() > 0 ||
+         engine.policy().default_action() != v1::ALLOW;
+}
+
+}  // namespace
+
+int AccessMediator::CheckVisible(const Caller& caller, Node* node) {
+  if (node == nodes_->Root()) return 0;
+  return CheckNode(caller, node, v1::LOOKUP, AuditMode::kIfRefused);
+}
+
+int AccessMediator::CheckXattrValues(const Caller& caller, Node* node,
+                                     AuditMode audit) {
+  const uint64_t start = MonotonicNanos();
+  const auto engine = policy_->engine();
+  const policy::Verdict verdict = NodeVerdict(caller, node, v1::READ, *engine);
+  const int err = RecordOutcome(verdict.action, v1::READ);
+  Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, v1::READ, 0,
+         verdict, err, MonotonicNanos() - start, audit);
+  if (err != 0) return err;
+  // The view rule of lookups and opens: a caller the policy lets write the
+  // file reads the real one, and so its attributes.
+  if (verdict.action == v1::ALLOW_REDACTED &&
+      WantsRedactedView(verdict.action,
+                        NodeVerdict(caller, node, v1::WRITE, *engine).action)) {
+    return ENODATA;
+  }
+  return 0;
+}
+
+int AccessMediator::CheckFollow(const Caller& caller, Node* node) {
+  const uint64_t start = MonotonicNanos();
+  const auto engine = policy_->engine();
+  if (caller.uid == 0 || IsSystemUid(*engine, caller.uid) ||
+      !HasPolicyDomains(*engine)) {
+    return 0;
+  }
+  struct stat st;
+  if (fstatat(node->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno;
+  }
+  if (st.st_uid == caller.uid || st.st_uid == 0 ||
+      IsSystemUid(*engine, st.st_uid)) {
+    return 0;
+  }
+  // Planted by another uid: following it would let that uid choose what
+  // this caller's open, write or rename lands on (a confused deputy).
+  static const std::string* const kRule = new std::string("protected-symlink");
+  policy::Verdict verdict;  // DENY; audited (no rule can say otherwise).
+  verdict.rule_id = kRule;
+  verdict.app = engine->AppOf(caller.uid, caller.gid);
+  const int err = RecordOutcome(verdict.action, v1::READ);
+  Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, v1::READ, 0,
+         verdict, err, MonotonicNanos() - start, AuditMode::kAlways);
+  return err;
 }
 
 }  // namespace scopedfs

@@ -13,6 +13,26 @@
 //                              not have now (see "Moves" below)
 //   link                    -> CREATE on the new name, and as a move
 //   setattr, set/removexattr-> SETATTR (a size change is a WRITE)
+// and, on the node itself, whichever descriptor reached it (a passed O_PATH
+// descriptor, /proc/self/fd/N, an open directory):
+//   getattr (not one the kernel sends for an open file's I/O), opendir,
+//   readdir, readlink, statfs, getxattr, listxattr
+//                           -> LOOKUP (CheckVisible; the mount root is always
+//                              visible); refusals audited
+//   getxattr, listxattr of user.* and trusted.*
+//                           -> READ (CheckXattrValues): a caller that reads
+//                              the redacted view finds them absent (ENODATA,
+//                              left out of lists); one refused READ gets the
+//                              refusal (left out of lists)
+//   readlink                -> protected symlinks (CheckFollow): with a policy
+//                              that has rules, a caller that is not root or a
+//                              system uid follows (or reads) only the links it,
+//                              root or a system uid owns; else EACCES, audited
+//                              as READ with rule "protected-symlink". Symlink
+//                              targets are never cached by the kernel
+//                              (FUSE_CAP_CACHE_SYMLINKS off), so every follow
+//                              by every caller is decided
+//   link                    -> LOOKUP on the source node, CREATE on the new name
 // The policy engine (//policy) answers; DENY becomes EACCES, HIDE ENOENT.
 //
 // Views: a caller whose READ verdict for a regular file is ALLOW_REDACTED
@@ -113,7 +133,8 @@ class AccessMediator {
   }
 
   // 0 to proceed, else the errno to answer.
-  int CheckNode(const Caller& caller, Node* node, v1::Operation op);
+  int CheckNode(const Caller& caller, Node* node, v1::Operation op,
+                AuditMode audit = AuditMode::kAlways);
   // `existing`: the file the name refers to, when the caller already has
   // its attributes (for the owner store; looked up when needed otherwise).
   int CheckName(const Caller& caller, Node* parent, absl::string_view name,
@@ -191,6 +212,26 @@ class AccessMediator {
   // with `exchange` the two swap).
   void NoteRenamed(Node* from, absl::string_view name, Node* to,
                    absl::string_view newname, bool exchange);
+
+  // Operations on a node, whichever descriptor reached it (see the table at
+  // the top). 0 to proceed, else the errno to answer.
+  //
+  // Whether `caller` may see `node`: its LOOKUP verdict (cached per node),
+  // audited when refused. The mount root is always visible: it is the mount
+  // point itself, and the policy decides its entries one by one.
+  int CheckVisible(const Caller& caller, Node* node);
+  // Whether `caller` may learn the values of `node`'s user.* and trusted.*
+  // attributes, which are data like the file's content: 0 if it reads the
+  // real file; ENODATA (treat them as absent) if it reads the redacted view;
+  // the READ refusal's errno otherwise (audited as `audit` says).
+  int CheckXattrValues(const Caller& caller, Node* node, AuditMode audit);
+  // Whether the kernel may follow, or read, the symlink `node` for `caller`
+  // (protected symlinks, as fs.protected_symlinks does for sticky
+  // directories, across policy domains): with a policy that has rules, a
+  // caller that is not root or a system uid follows only links owned by
+  // itself, root or a system uid; else EACCES, audited (READ of the link's
+  // path, DENY, rule "protected-symlink").
+  int CheckFollow(const Caller& caller, Node* node);
 
  private:
   struct Target;

@@ -2,6 +2,12 @@
 // decided whether the caller may change what it asks to change
 // (setattr_prepare with default_permissions), including stripping S_ISGID
 // where the caller is not in the file's group.
+//
+// The kernel sends these for a node however the caller reached it: by a
+// name it looked up, but also through a descriptor another process passed it
+// (an O_PATH descriptor over SCM_RIGHTS, /proc/PID/fd/N). So each is decided
+// on the node itself (AccessMediator::CheckVisible: LOOKUP, cached per node),
+// not only at lookup.
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,8 +36,19 @@ void ReplyAttr(fuse_req_t req, const Node* node) {
   fuse_reply_attr(req, &st, ServerOf(req).options().timeout);
 }
 
-void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  ReplyAttr(req, NodeOf(req, ino));
+void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Node* node = NodeOf(req, ino);
+  // With a handle (FUSE_GETATTR_FH) the kernel refreshes an open file's size
+  // for its I/O (reads, SEEK_END): an open the policy already decided, whose
+  // I/O it does not decide. stat and fstat send no handle.
+  if (fi == nullptr) {
+    if (int err = ServerOf(req).access().CheckVisible(CallerOf(req), node);
+        err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
+  }
+  ReplyAttr(req, node);
 }
 
 // Applies one SETATTR (as the caller). Returns 0 or an errno; stops at the
@@ -135,9 +152,20 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
   ReplyAttr(req, node);
 }
 
+// The kernel asks READLINK both to follow a link and for readlink(2): with
+// symlink caching off (lifecycle_ops.cc), for every caller every time.
 void Readlink(fuse_req_t req, fuse_ino_t ino) {
+  Node* node = NodeOf(req, ino);
+  AccessMediator& access = ServerOf(req).access();
+  const Caller caller = CallerOf(req);
+  int denied = access.CheckVisible(caller, node);
+  if (denied == 0) denied = access.CheckFollow(caller, node);
+  if (denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
   char buf[PATH_MAX + 1];
-  const ssize_t n = readlinkat(NodeOf(req, ino)->fd, "", buf, sizeof(buf));
+  const ssize_t n = readlinkat(node->fd, "", buf, sizeof(buf));
   if (n < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -151,8 +179,16 @@ void Readlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Statfs(fuse_req_t req, fuse_ino_t ino) {
+  Node* node = NodeOf(req, ino);
+  // A node's file system (a mount inside the backing tree) is something
+  // about it.
+  if (int err = ServerOf(req).access().CheckVisible(CallerOf(req), node);
+      err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   struct statvfs st;
-  if (fstatvfs(NodeOf(req, ino)->fd, &st) != 0) {
+  if (fstatvfs(node->fd, &st) != 0) {
     fuse_reply_err(req, errno);
     return;
   }

@@ -1,6 +1,12 @@
 // Directories: listing (readdir and readdirplus) and fsyncdir. A listing keeps
 // its own descriptor of the directory; offsets are the backing file system's
 // d_off cookies, so a listing resumes exactly where the kernel left off.
+//
+// Opening and listing a directory are decided on the directory itself
+// (LOOKUP, AccessMediator::CheckVisible) as well as entry by entry: a caller
+// can reach a directory hidden from it without any lookup, through a
+// descriptor passed to it (openat(passed_fd, ".", O_DIRECTORY), or a listing
+// another process opened).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +39,12 @@ bool IsDotOrDotDot(const char* name) {
 }
 
 void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (int err = ServerOf(req).access().CheckVisible(CallerOf(req),
+                                                    NodeOf(req, ino));
+      err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   const int fd = openat(NodeOf(req, ino)->fd, ".",
                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -65,6 +77,13 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // Fills one reply of at most `size` bytes starting at `offset`.
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
              fuse_file_info* fi, bool plus) {
+  // The caller may not be the one that opened the listing.
+  if (int err = ServerOf(req).access().CheckVisible(CallerOf(req),
+                                                    NodeOf(req, ino));
+      err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   DirHandle& d = DirOf(fi);
   if (offset != d.offset) {
     seekdir(d.dir, offset);

@@ -124,6 +124,12 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   Node* node = NodeOf(req, ino);
   Node* dir = NodeOf(req, newparent);
   AccessMediator& access = ServerOf(req).access();
+  // The source may have been reached without a lookup (linkat of a passed
+  // descriptor's /proc/self/fd/N): a caller links only what it can see.
+  if (int hidden = access.CheckVisible(CallerOf(req), node); hidden != 0) {
+    fuse_reply_err(req, hidden);
+    return;
+  }
   if (int denied = access.CheckLink(CallerOf(req), node, dir, newname);
       denied != 0) {
     fuse_reply_err(req, denied);

@@ -13,6 +13,13 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // Never the writeback cache: it conflicts with passthrough, and the kernel
   // would then write with the daemon's credentials, not the caller's.
   fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
+  // Never symlink caching: the kernel would keep a link's target in its page
+  // cache and follow it for every later caller without asking, and whether a
+  // caller may follow a link depends on who it is (protected symlinks,
+  // AccessMediator::CheckFollow). libfuse leaves it off; it stays off for
+  // every policy, since one applied later may have rules. The price: one
+  // READLINK per follow of a link through the mount.
+  fuse_unset_feature_flag(conn, FUSE_CAP_CACHE_SYMLINKS);
   // Locks stay in the kernel (we implement no getlk/setlk/flock).
   fuse_unset_feature_flag(conn, FUSE_CAP_POSIX_LOCKS);
   fuse_unset_feature_flag(conn, FUSE_CAP_FLOCK_LOCKS);

@@ -3,6 +3,22 @@
 // trusted.* needs CAP_SYS_ADMIN, ...). O_PATH descriptors do not take f*xattr
 // calls, so the node is reached through its /proc/self/fd magic link, which
 // resolves to the node's own inode (for a symlink: the link, not its target).
+//
+// The policy decides every request on the node itself, whichever descriptor
+// reached it (a passed O_PATH descriptor's /proc/self/fd/N needs no lookup):
+// reading attributes needs the node to be visible (LOOKUP: hidden ENOENT,
+// denied EACCES, audited), changing them is a SETATTR.
+//
+// Values of user.* and trusted.* attributes are data like the file's
+// content: any writer puts free text there (user.xdg.origin.url, tags,
+// where a photo was taken), so a caller that reads the redacted view finds
+// them absent (ENODATA, left out of lists) and a caller refused READ cannot
+// read them. system.posix_acl_* and security.* stay readable to every caller
+// that sees the node: they are access-control data in fixed formats
+// (ACL entries, LSM labels, file capabilities) that only the owner or a
+// privileged process sets, the kernel itself reads the ACLs through here for
+// its permission checks, and ls -l, cp -p and cp -a read them on every file;
+// refusing them would break those tools and hide no location.
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -29,21 +45,40 @@ void ReplySized(fuse_req_t req, size_t size, const std::vector<char>& buf,
   }
 }
 
+// user.* and trusted.*: values a caller may only read along with the
+// file's real content (see the top).
+bool IsDataName(const char* name) {
+  return std::strncmp(name, "user.", 5) == 0 ||
+         std::strncmp(name, "trusted.", 8) == 0;
+}
+
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  const ProcFdPath path(NodeOf(req, ino)->fd);
+  Node* node = NodeOf(req, ino);
+  AccessMediator& access = ServerOf(req).access();
+  const Caller caller = CallerOf(req);
+  int denied = access.CheckVisible(caller, node);
+  if (denied == 0 && IsDataName(name)) {
+    denied = access.CheckXattrValues(caller, node, AuditMode::kIfRefused);
+  }
+  if (denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  const ProcFdPath path(node->fd);
   std::vector<char> buf(size);
   const ssize_t n = size == 0 ? getxattr(path.c_str(), name, nullptr, 0)
                               : getxattr(path.c_str(), name, buf.data(), size);
   ReplySized(req, size, buf, n);
 }
 
-// Drops trusted.* names: the backing file system shows them only to callers
-// with CAP_SYS_ADMIN, and the daemon lists as root.
-size_t WithoutTrustedNames(std::vector<char>& names, size_t n) {
+// Drops the names `drop` says to from a list of `n` bytes; returns the
+// kept length.
+template <typename Pred>
+size_t WithoutNames(std::vector<char>& names, size_t n, Pred drop) {
   size_t kept = 0;
   for (size_t i = 0; i < n;) {
     const size_t len = strnlen(names.data() + i, n - i) + 1;
-    if (std::strncmp(names.data() + i, "trusted.", 8) != 0) {
+    if (!drop(names.data() + i)) {
       std::memmove(names.data() + kept, names.data() + i, len);
       kept += len;
     }
@@ -53,8 +88,15 @@ size_t WithoutTrustedNames(std::vector<char>& names, size_t n) {
 }
 
 void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  const ProcFdPath path(NodeOf(req, ino)->fd);
-  if (fuse_req_ctx(req)->uid == 0) {
+  Node* node = NodeOf(req, ino);
+  AccessMediator& access = ServerOf(req).access();
+  const Caller caller = CallerOf(req);
+  if (int denied = access.CheckVisible(caller, node); denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  const ProcFdPath path(node->fd);
+  if (caller.uid == 0) {
     std::vector<char> buf(size);
     const ssize_t n = size == 0 ? listxattr(path.c_str(), nullptr, 0)
                                 : listxattr(path.c_str(), buf.data(), size);
@@ -74,7 +116,20 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     fuse_reply_err(req, errno);
     return;
   }
-  const size_t kept = WithoutTrustedNames(buf, n);
+  // trusted.* names: the backing file system shows them only to callers
+  // with CAP_SYS_ADMIN, and the daemon lists as root. user.* names: only to
+  // a caller that may read their values (asked only if there are some; a
+  // listing leaves them out without an audit row, as readdir does).
+  bool data_names = false;
+  size_t kept = WithoutNames(buf, n, [&](const char* name) {
+    if (std::strncmp(name, "trusted.", 8) == 0) return true;
+    data_names = data_names || IsDataName(name);
+    return false;
+  });
+  if (data_names &&
+      access.CheckXattrValues(caller, node, AuditMode::kNever) != 0) {
+    kept = WithoutNames(buf, kept, IsDataName);
+  }
   if (size == 0) {
     fuse_reply_xattr(req, kept);
   } else if (kept > size) {
