@@ -1,7 +1,7 @@
 // Every operation on a node is decided on the node, whichever descriptor
 // reached it, under the embedded Android default policy, in both I/O modes:
 // the gallery (uid 1010001: media, media_location) owns
-// Android/data/com.example.gallery/, hidden from the social app (uid
+// Android/data/10/com.example.gallery/, hidden from the social app (uid
 // 1010002: media only, so images of others are redacted for it).
 //
 //   - extended attributes: reading those of a hidden file through a passed
@@ -57,9 +57,9 @@ namespace {
 constexpr uid_t kGallery = 1010001;  // com.example.gallery
 constexpr uid_t kSocial = 1010002;   // com.example.social
 constexpr uid_t kSystem = 1000;      // the default policy's system uid
-constexpr char kPrivate[] = "Android/data/com.example.gallery";
-constexpr char kSecret[] = "Android/data/com.example.gallery/secret.txt";
-constexpr char kLink[] = "Android/data/com.example.gallery/link";
+constexpr char kPrivate[] = "Android/data/10/com.example.gallery";
+constexpr char kSecret[] = "Android/data/10/com.example.gallery/secret.txt";
+constexpr char kLink[] = "Android/data/10/com.example.gallery/link";
 constexpr char kPhoto[] = "DCIM/Camera/photo.jpg";
 constexpr char kSecretText[] = "gallery secret\n";
 constexpr char kWhere[] = "48.8584,2.2945";
@@ -224,7 +224,7 @@ class NodeOpsTest : public MountTest, public ::testing::WithParamInterface<bool>
     if (IsSkipped() || HasFatalFailure()) return;
     // World-writable dirs and files: the backing file system's permissions
     // allow everything, so any refusal below is the policy's.
-    for (const char* d : {"DCIM", "DCIM/Camera", "Android", "Android/data",
+    for (const char* d : {"DCIM", "DCIM/Camera", "Android", "Android/data", "Android/data/10",
                           kPrivate}) {
       ASSERT_EQ(mkdir(B(d).c_str(), 0777), 0) << d;
       chmod(B(d).c_str(), 0777);
@@ -259,6 +259,12 @@ class NodeOpsTest : public MountTest, public ::testing::WithParamInterface<bool>
     ASSERT_EQ(stat(B(kPhoto).c_str(), &st), 0);
     ASSERT_EQ(st.st_mode & 0777, 0666u);
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, socks_), 0);
+    // A descriptor that never comes (the sender failed) fails the test
+    // instead of hanging it.
+    const timeval limit = {10, 0};
+    for (int s : socks_) {
+      ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)), 0);
+    }
   }
 
   void TearDown() override {
