@@ -130,6 +130,8 @@ grpc::Status AdminService::StreamAudit(
   if (log == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no audit log");
   }
+  auto filter = admin::StoredFilterOf(request->filter());
+  if (!filter.ok()) return ToGrpc(filter.status());
   uint64_t after =
       request->has_after_id() ? request->after_id() : log->last_committed_id();
   // Stored events first, then each commit as it lands. The cursor moves
@@ -138,10 +140,11 @@ grpc::Status AdminService::StreamAudit(
   while (!context->IsCancelled()) {
     const uint64_t committed = log->last_committed_id();
     if (committed > after) {
-      auto events = log->Query(request->filter(), after, committed + 1,
+      auto events = log->Query(*filter, after, committed + 1,
                                /*newest_first=*/false, kStreamChunk);
       if (!events.ok()) return ToGrpc(events.status());
-      for (const v1::AuditEvent& e : *events) {
+      for (v1::AuditEvent& e : *events) {
+        admin::ToWire(&e);
         if (!writer->Write(e)) return grpc::Status::OK;  // Client gone.
         after = e.id();
       }
@@ -163,11 +166,13 @@ grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
   }
   auto page = admin::AuditPageOf(*request);
   if (!page.ok()) return ToGrpc(page.status());
+  auto filter = admin::StoredFilterOf(request->filter());
+  if (!filter.ok()) return ToGrpc(filter.status());
   // An admin who just watched a client act expects its events: wait (a
   // little) for what was decided before this call to be committed.
   log->Flush(absl::Milliseconds(250));
   // One more than asked tells whether another page follows.
-  auto events = log->Query(request->filter(), page->after_id, page->before_id,
+  auto events = log->Query(*filter, page->after_id, page->before_id,
                            page->newest_first, size_t{page->limit} + 1);
   if (!events.ok()) return ToGrpc(events.status());
   admin::FillAuditPage(*page, *std::move(events), response);

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "audit/escape.h"
 #include "policy/validate.h"
 
 namespace scopedfs::admin {
@@ -85,7 +86,28 @@ void FillAuditPage(const AuditPage& page, std::vector<v1::AuditEvent> events,
     response->set_next_page_token(
         absl::StrCat(page.newest_first ? "b" : "a", events.back().id()));
   }
-  for (v1::AuditEvent& e : events) *response->add_events() = std::move(e);
+  for (v1::AuditEvent& e : events) {
+    ToWire(&e);
+    *response->add_events() = std::move(e);
+  }
+}
+
+void ToWire(v1::AuditEvent* event) {
+  for (std::string* s : {event->mutable_path(), event->mutable_comm(),
+                         event->mutable_exe(), event->mutable_redaction()}) {
+    if (audit::NeedsEscape(*s)) *s = audit::Escape(*s);
+  }
+}
+
+absl::StatusOr<v1::AuditFilter> StoredFilterOf(const v1::AuditFilter& wire) {
+  v1::AuditFilter stored = wire;
+  absl::StatusOr<std::string> path = audit::Unescape(wire.path_prefix());
+  if (!path.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter path: ", path.status().message()));
+  }
+  stored.set_path_prefix(*std::move(path));
+  return stored;
 }
 
 }  // namespace scopedfs::admin
