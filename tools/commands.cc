@@ -25,7 +25,8 @@ std::string ActionName(v1::Action action) {
   return name.empty() ? absl::StrCat("action ", static_cast<int>(action)) : name;
 }
 
-std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+// The daemon's string for a table cell: "-" if empty, made safe to print.
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : Safe(s); }
 
 Table CountersTable(const v1::GetStatsResponse& stats) {
   std::vector<std::pair<std::string, uint64_t>> counters(stats.counters().begin(),
@@ -102,7 +103,7 @@ int PolicyGet(AdminClient& client, const OutputOptions& out) {
   if (text.empty() && response.has_policy()) text = CanonicalPolicyText(response.policy());
   if (!text.empty() && text.back() != '\n') text += '\n';
   // A comment keeps the output a valid policy file.
-  Print(absl::StrCat("# generation ", response.policy().generation(), "\n", text));
+  Print(absl::StrCat("# generation ", response.policy().generation(), "\n", SafeLines(text)));
   return kExitOk;
 }
 
@@ -126,7 +127,7 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
     // No field path (scopedfsd says "text" when the file does not parse).
     const bool no_field = error.field().empty() || error.field() == "text";
     absl::StrAppend(&report, Paint(out.color, name + ":", Color::kBold), " ",
-                    no_field ? "" : Paint(out.color, error.field() + ":", Color::kBold) + " ",
+                    no_field ? "" : Paint(out.color, Safe(error.field()) + ":", Color::kBold) + " ",
                     Paint(out.color, OneLine(error.message()), Color::kRed), "\n");
   }
   if (response.valid()) {
@@ -206,8 +207,8 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
       response.has_policy() ? response.policy().generation() : running.generation();
 
   const std::string diff =
-      UnifiedDiff(CanonicalPolicyText(running), CanonicalPolicyText(*wanted),
-                  absl::StrCat("running (generation ", generation, ")"), name);
+      SafeLines(UnifiedDiff(CanonicalPolicyText(running), CanonicalPolicyText(*wanted),
+                            absl::StrCat("running (generation ", generation, ")"), name));
   if (out.json) {
     Print(absl::StrCat("{\"file\":", JsonQuote(name), ",\"running_generation\":\"",
                        generation, "\",\"identical\":", diff.empty() ? "true" : "false",
@@ -285,7 +286,7 @@ int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& ar
                             ? absl::StrCat(OrDash(d.rule_id()), " (rules[", d.rule_index(), "])")
                             : "none (default action or bypass)"});
   table.AddRow({"reason", OrDash(OneLine(d.reason()))});
-  table.AddRow({"app", d.app().empty() ? "none" : d.app()});
+  table.AddRow({"app", d.app().empty() ? "none" : Safe(d.app())});
   table.AddRow({"redaction", OrDash(d.redaction_profile())});
   table.AddRow({"audit", PaintYesNo(out, d.audit())});
   table.AddRow({"generation", absl::StrCat(d.generation())});

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
 #include "audit/filter_text.h"
 #include "tools/audit_commands.h"
@@ -317,6 +318,9 @@ int main(int argc, char** argv) {
   // brings them back for debugging.
   if (std::getenv("GRPC_VERBOSITY") == nullptr) {
     gpr_set_log_function([](gpr_log_func_args*) {});
+    // Nor protobuf's (e.g. about a field that does not parse): scopedctl
+    // reports the failed call itself.
+    google::protobuf::SetLogHandler(nullptr);
   }
   const int code = scopedfs::tools::Run(argc, argv);
   std::fflush(stdout);
