@@ -4,8 +4,8 @@
 // valid UTF-8, holds no control character and can be turned back into the
 // exact bytes.
 //
-//   valid, printable UTF-8         as it is           caf\xc3\xa9 stays "café"
-//   backslash                      \\
+//   valid, printable UTF-8         as it is           "café" stays "café"
+//   backslash                      \\                 doubled
 //   C0 controls (0x00-0x1f), DEL   \xNN               newline: \x0a, ESC: \x1b
 //   a byte that is not UTF-8       \xNN               \xff, a lone \x80
 //   C1 controls (U+0080-U+009F)    \u{XXXX}           U+009B (CSI): \u{009b}

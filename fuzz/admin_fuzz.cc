@@ -11,6 +11,7 @@
 //     policy answers Explain.
 //   Explain: on the compiled default policy, with the service's path
 //     handling (leading '/' dropped, a trailing '/' asks about a directory).
+//     Its path also goes through the owner calls' path check (OwnerPathOf).
 //   QueryAudit: page token, limit and filter (path unescaped) as the service
 //     parses them, then audit::Database::Query on a temporary database of
 //     fixed events, some with hostile names. The page is in order, inside
@@ -31,6 +32,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "audit/database.h"
 #include "audit/escape.h"
@@ -114,7 +116,25 @@ const policy::Engine& DefaultEngine() {
   return *engine;
 }
 
+// An owner request's path (GetOwner, SetOwner, ClearOwner take it alike),
+// fuzzed through the Explain request's: accepted only as a relative path
+// without ".", ".." or empty components, and as the bytes its escaped
+// form stands for.
+void OwnerPath(const std::string& wire) {
+  auto path = scopedfs::admin::OwnerPathOf(wire);
+  if (!path.ok()) return;
+  FUZZ_CHECK(!path->empty() && path->front() != '/' && path->back() != '/',
+             "owner path not relative");
+  FUZZ_CHECK(path->find('\0') == std::string::npos, "NUL in an owner path");
+  for (absl::string_view part : absl::StrSplit(*path, '/')) {
+    FUZZ_CHECK(!part.empty() && part != "." && part != "..", "bad owner path component");
+  }
+  auto raw = audit::Unescape(wire);
+  FUZZ_CHECK(raw.ok() && absl::StartsWith(*raw, *path), "owner path is not what was sent");
+}
+
 void Explain(const v1::ExplainRequest& request) {
+  OwnerPath(request.path());
   scopedfs::admin::ExplainCall call;
   if (!scopedfs::admin::PrepareExplain(request, &call).ok()) return;
   const policy::Request& req = call.req;

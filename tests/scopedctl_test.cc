@@ -808,6 +808,11 @@ TEST_F(ScopedctlTest, UndecodableAnswersAreReportedAsSuch) {
   r = Run({"audit", "query"});
   ExpectOneError(r, "scopedfsd at unix:" + socket_ +
                         " does not support QueryAudit (is it older than this scopedctl?)");
+  // (The fake has no owner calls: gRPC's own UNIMPLEMENTED.)
+  fake_.forced = grpc::Status::OK;
+  r = Run({"owner", "get", "x"});
+  ExpectOneError(r, "scopedfsd at unix:" + socket_ +
+                        " does not support GetOwner (is it older than this scopedctl?)");
 }
 
 // Defense in depth: a daemon that sends control characters in any string
@@ -1161,6 +1166,9 @@ TEST_F(ScopedctlTest, EveryCommandHasItsOwnHelp) {
       {{"status"}, {"--prometheus"}},
       {{"audit", "tail"}, {"-f, --follow", "-n N, --lines=N", "--after=ID", "app=", "decision="}},
       {{"audit", "query"}, {"--limit=N", "--newest", "since=TIME", "op="}},
+      {{"owner", "get"}, {"PATH", "escaped form", "no symlinks"}},
+      {{"owner", "set"}, {"--uid=UID", "--gid=GID", "admin:owner-set:UID"}},
+      {{"owner", "clear"}, {"PATH", "admin:owner-clear"}},
       {{"stats"}, {}},
       {{"completion"}, {"/usr/share/bash-completion/completions/scopedctl"}},
   };
@@ -1255,6 +1263,9 @@ TEST_F(ScopedctlTest, BashCompletionScript) {
                      {"scopedctl", "policy", "validate", dir_ + "/scopedctl.b"}),
             script + "\n");
   EXPECT_EQ(complete("scopedctl help audit q", {"scopedctl", "help", "audit", "q"}), "query\n");
+  EXPECT_EQ(complete("scopedctl owner s", {"scopedctl", "owner", "s"}), "set\n");
+  EXPECT_EQ(complete("scopedctl owner set x --g", {"scopedctl", "owner", "set", "x", "--g"}),
+            "--gid=\n");
 
   r = Run({"completion"});
   EXPECT_EQ(r.code, 2);

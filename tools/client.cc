@@ -88,6 +88,24 @@ grpc::Status AdminClient::QueryAudit(const v1::QueryAuditRequest& request,
               "QueryAudit");
 }
 
+grpc::Status AdminClient::GetOwner(const v1::GetOwnerRequest& request,
+                                   v1::GetOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->GetOwner(c, request, response); },
+              "GetOwner");
+}
+
+grpc::Status AdminClient::SetOwner(const v1::SetOwnerRequest& request,
+                                   v1::SetOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->SetOwner(c, request, response); },
+              "SetOwner");
+}
+
+grpc::Status AdminClient::ClearOwner(const v1::ClearOwnerRequest& request,
+                                     v1::ClearOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->ClearOwner(c, request, response); },
+              "ClearOwner");
+}
+
 grpc::Status AdminClient::StreamAudit(
     const v1::StreamAuditRequest& request,
     const std::function<bool(const v1::AuditEvent&)>& on_event) {

@@ -31,6 +31,10 @@ class AdminClient {
   grpc::Status Health(v1::HealthResponse* response);
   grpc::Status QueryAudit(const v1::QueryAuditRequest& request,
                           v1::QueryAuditResponse* response);
+  grpc::Status GetOwner(const v1::GetOwnerRequest& request, v1::GetOwnerResponse* response);
+  grpc::Status SetOwner(const v1::SetOwnerRequest& request, v1::SetOwnerResponse* response);
+  grpc::Status ClearOwner(const v1::ClearOwnerRequest& request,
+                          v1::ClearOwnerResponse* response);
   // Calls `on_event` for each streamed event until it returns false, the
   // daemon ends the stream, or an event does not parse (DATA_LOSS). Only
   // connecting is bounded by the timeout: a stream may run for as long as

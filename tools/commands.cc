@@ -243,26 +243,31 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   return diff.empty() ? kExitOk : kExitFailure;
 }
 
-int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args) {
-  std::string path = args.path;
-  if (absl::StartsWith(path, "/")) {
-    // A full path under the mountpoint is made relative to the mount root;
-    // other absolute paths go as they are (the daemon reads "/DCIM/a.jpg" as
-    // "DCIM/a.jpg").
-    v1::HealthResponse health;
-    if (grpc::Status st = client.Health(&health); !st.ok()) {
-      return Fail(client.Describe(st, "Health"));
-    }
-    std::string mountpoint = health.mountpoint();
-    while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
-    absl::string_view rest = path;
-    if (mountpoint.size() > 1 && absl::ConsumePrefix(&rest, mountpoint) &&
-        (rest.empty() || rest.front() == '/')) {
-      while (absl::ConsumePrefix(&rest, "/")) {
-      }
-      path = std::string(rest);
-    }
+bool MountRelative(AdminClient& client, std::string* path) {
+  if (!absl::StartsWith(*path, "/")) return true;
+  v1::HealthResponse health;
+  if (grpc::Status st = client.Health(&health); !st.ok()) {
+    Fail(client.Describe(st, "Health"));
+    return false;
   }
+  std::string mountpoint = health.mountpoint();
+  while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
+  absl::string_view rest = *path;
+  if (mountpoint.size() > 1 && absl::ConsumePrefix(&rest, mountpoint) &&
+      (rest.empty() || rest.front() == '/')) {
+    while (absl::ConsumePrefix(&rest, "/")) {
+    }
+    *path = std::string(rest);
+  }
+  return true;
+}
+
+int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args) {
+  // A full path under the mountpoint is made relative to the mount root;
+  // other absolute paths go as they are (the daemon reads "/DCIM/a.jpg" as
+  // "DCIM/a.jpg").
+  std::string path = args.path;
+  if (!MountRelative(client, &path)) return kExitFailure;
 
   v1::ExplainRequest request;
   if (args.app) request.set_app(*args.app);

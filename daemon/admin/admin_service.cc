@@ -179,4 +179,46 @@ grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+admin::AdminCaller AdminService::CallerOf(grpc::ServerContext* context) const {
+  admin::AdminCaller caller;
+  if (auto peer = ctx_.peers->PeerOf(context->peer())) {
+    caller.uid = peer->uid;
+    caller.gid = peer->gid;
+    caller.pid = static_cast<uint32_t>(peer->pid);
+  } else {
+    caller.where = absl::StrCat("tls:", context->peer());  // uid 0: a TLS admin
+  }
+  return caller;
+}
+
+grpc::Status AdminService::GetOwner(grpc::ServerContext* context,
+                                    const v1::GetOwnerRequest* request,
+                                    v1::GetOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto got = admin::OwnerAdmin(ctx_.server).Get(*request);
+  if (!got.ok()) return ToGrpc(got.status());
+  *response = *std::move(got);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::SetOwner(grpc::ServerContext* context,
+                                    const v1::SetOwnerRequest* request,
+                                    v1::SetOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto set = admin::OwnerAdmin(ctx_.server).Set(*request, CallerOf(context));
+  if (!set.ok()) return ToGrpc(set.status());
+  *response = *std::move(set);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ClearOwner(grpc::ServerContext* context,
+                                      const v1::ClearOwnerRequest* request,
+                                      v1::ClearOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto cleared = admin::OwnerAdmin(ctx_.server).Clear(*request, CallerOf(context));
+  if (!cleared.ok()) return ToGrpc(cleared.status());
+  *response = *std::move(cleared);
+  return grpc::Status::OK;
+}
+
 }  // namespace scopedfs

@@ -74,6 +74,14 @@ void ToWire(v1::AuditEvent* event);
 // unescaped to the bytes it stands for. InvalidArgument for a bad escape.
 absl::StatusOr<v1::AuditFilter> StoredFilterOf(const v1::AuditFilter& wire);
 
+// The path of an owner request (GetOwner, SetOwner, ClearOwner) as the
+// owner store keys it: the raw bytes of a path relative to the mount root,
+// given in the escaped form of audit/escape.h. Trailing '/' are dropped.
+// InvalidArgument (naming the path, escaped) for a bad escape, an empty
+// path, an absolute one, "." or ".." components, empty components ("a//b")
+// and NUL bytes.
+absl::StatusOr<std::string> OwnerPathOf(absl::string_view wire_path);
+
 }  // namespace scopedfs::admin
 
 #endif  // SCOPEDFS_DAEMON_ADMIN_REQUESTS_H_
