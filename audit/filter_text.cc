@@ -129,13 +129,14 @@ absl::StatusOr<v1::AuditFilter> ParseFilter(absl::Span<const std::string> terms,
     if (key == "path") {  // one path; commas are ordinary characters in it
       // In the escaped form the audit trail shows (audit/escape.h); raw
       // control characters and bytes that are not UTF-8 are escaped here,
-      // so a name may also be given as the shell passes it.
-      std::string escaped = EscapeControls(value);
-      if (absl::StatusOr<std::string> raw = Unescape(escaped); !raw.ok()) {
+      // so a name may also be given as the shell passes it. Kept in the
+      // canonical escaped form ("\x2f" is "/", "\x41" is "A").
+      absl::StatusOr<std::string> raw = Unescape(EscapeControls(value));
+      if (!raw.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "bad path in \"", EscapeControls(term), "\": ", raw.status().message()));
       }
-      filter.set_path_prefix(std::move(escaped));
+      filter.set_path_prefix(Escape(*raw));
       continue;
     }
     if (key == "since" || key == "until") {

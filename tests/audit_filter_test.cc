@@ -182,6 +182,9 @@ TEST(FilterTextTest, PathIsTakenInTheEscapedForm) {
   auto raw = ParseFilter({"path=a\nb\xff\x1b[2J"}, kNow);
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_EQ(raw->path_prefix(), "a\\x0ab\\xff\\x1b[2J");
+  // Kept canonical: what events show.
+  EXPECT_EQ(Parse("path=\\x44CIM\\x2f\\x0A").path_prefix(), "DCIM/\\x0a");
+  EXPECT_EQ(Parse("path=\\x2f").path_prefix(), "/");
   EXPECT_NE(Error("path=a\\qb").find("bad path"), std::string::npos);
   EXPECT_NE(Error("path=a\\").find("bad path"), std::string::npos);
 
