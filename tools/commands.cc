@@ -34,7 +34,7 @@ Table CountersTable(const v1::GetStatsResponse& stats) {
   std::sort(counters.begin(), counters.end());
   Table table({false, true});
   table.AddRow({"COUNTER", "VALUE"});
-  for (const auto& [name, value] : counters) table.AddRow({name, absl::StrCat(value)});
+  for (const auto& [name, value] : counters) table.AddRow({Safe(name), absl::StrCat(value)});
   return table;
 }
 
@@ -60,7 +60,8 @@ Table HistogramsTable(const v1::GetStatsResponse& stats) {
     const std::string mean =
         h.count() == 0 ? "-"
                        : absl::FormatDuration(absl::Seconds(h.sum_seconds() / h.count()));
-    table.AddRow({h.name(), absl::StrCat(h.count()), mean, Quantile(h, 0.5), Quantile(h, 0.99)});
+    table.AddRow(
+        {Safe(h.name()), absl::StrCat(h.count()), mean, Quantile(h, 0.5), Quantile(h, 0.99)});
   }
   return table;
 }
