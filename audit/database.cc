@@ -1,6 +1,9 @@
 #include "audit/database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -193,6 +196,23 @@ absl::StatusOr<int64_t> Database::QueryInt(const char* sql) {
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& path, Mode mode) {
+  if (mode == Mode::kReadWrite) {
+    // Created here with kFileMode, whatever the umask, before SQLite opens
+    // it: SQLite creates the -wal and -shm files with the database file's
+    // mode (and owner), so they get it too. An existing file is left as it
+    // is (the daemon checks the state dir's modes at start).
+    const int fd = open(path.c_str(),
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
+    if (fd >= 0) {
+      const bool moded = fchmod(fd, kFileMode) == 0;
+      close(fd);
+      if (!moded) {
+        unlink(path.c_str());
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot set the mode of audit database ", path));
+      }
+    }
+  }
   const int flags =
       (mode == Mode::kReadWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                 : SQLITE_OPEN_READONLY) |

@@ -13,6 +13,8 @@
 #ifndef SCOPEDFS_AUDIT_DATABASE_H_
 #define SCOPEDFS_AUDIT_DATABASE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,7 +37,12 @@ namespace scopedfs::audit {
 class Database {
  public:
   enum class Mode { kReadWrite, kReadOnly };
-  // Opens (kReadWrite: creating the file and schema if needed) `path`.
+  // The mode a new database file gets (whatever the umask); SQLite gives
+  // its -wal and -shm files the same. Only the daemon reads them: admins
+  // read the trail through the admin API.
+  static constexpr mode_t kFileMode = 0600;
+  // Opens (kReadWrite: creating the file, kFileMode, and schema if needed)
+  // `path`.
   // A file that is not a scopedfs audit database (or a newer schema
   // version) is an error, never silently replaced.
   static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path,

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "audit/escape.h"
 #include "audit/path_util.h"
 #include "scopedfs/v1/policy.pb.h"
 
@@ -126,7 +127,16 @@ absl::StatusOr<v1::AuditFilter> ParseFilter(absl::Span<const std::string> terms,
           absl::StrCat("empty value in \"", term, "\""));
     }
     if (key == "path") {  // one path; commas are ordinary characters in it
-      filter.set_path_prefix(std::string(value));
+      // In the escaped form the audit trail shows (audit/escape.h); raw
+      // control characters and bytes that are not UTF-8 are escaped here,
+      // so a name may also be given as the shell passes it. Kept in the
+      // canonical escaped form ("\x2f" is "/", "\x41" is "A").
+      absl::StatusOr<std::string> raw = Unescape(EscapeControls(value));
+      if (!raw.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad path in \"", EscapeControls(term), "\": ", raw.status().message()));
+      }
+      filter.set_path_prefix(Escape(*raw));
       continue;
     }
     if (key == "since" || key == "until") {
@@ -223,10 +233,15 @@ bool Matches(const v1::AuditFilter& filter, const v1::AuditEvent& event) {
       absl::c_find(filter.uids(), event.uid()) == filter.uids().end()) {
     return false;
   }
-  const absl::string_view prefix =
-      internal::NormalizePrefix(filter.path_prefix());
-  if (!prefix.empty() && !internal::PathIsUnder(event.path(), prefix)) {
-    return false;
+  if (!filter.path_prefix().empty()) {
+    // Both in the escaped form; compared as the bytes they stand for, as
+    // the database compares them.
+    absl::StatusOr<std::string> raw_prefix = Unescape(filter.path_prefix());
+    if (!raw_prefix.ok()) return false;
+    const absl::string_view prefix = internal::NormalizePrefix(*raw_prefix);
+    absl::StatusOr<std::string> raw_path = Unescape(event.path());
+    const std::string& path = raw_path.ok() ? *raw_path : event.path();
+    if (!prefix.empty() && !internal::PathIsUnder(path, prefix)) return false;
   }
   if (filter.operations_size() > 0 &&
       absl::c_find(filter.operations(), static_cast<int>(event.operation())) ==

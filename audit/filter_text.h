@@ -2,6 +2,9 @@
 // space-separated terms KEY=VALUE[,VALUE...], every term must hold, values of
 // one term are alternatives.
 //   app=gallery,camera      uid=1000,1001       path=DCIM/Camera
+//   (path: in the escaped form of audit/escape.h, as the trail shows names:
+//   path=new\x0aline; raw control characters and non-UTF-8 bytes are
+//   escaped while parsing, a backslash must be written \\)
 //   op=open|read|write|create|delete|rename|setattr|lookup  ("open": read,write)
 //   decision=allow|redacted|deny|hide  (allow_redacted also accepted)
 //   since=TIME  until=TIME  TIME: RFC 3339 ("2026-11-25T10:00:00Z"), a unix
@@ -29,7 +32,8 @@ absl::StatusOr<v1::AuditFilter> ParseFilter(absl::Span<const std::string> terms,
 absl::StatusOr<v1::AuditFilter> ParseFilterText(absl::string_view text,
                                                 absl::Time now);
 
-// Whether `event` matches `filter` (the same semantics as Database::Query).
+// Whether `event` matches `filter` (the same semantics as Database::Query),
+// both as they travel: paths in the escaped form.
 bool Matches(const v1::AuditFilter& filter, const v1::AuditEvent& event);
 
 }  // namespace scopedfs::audit

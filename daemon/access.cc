@@ -404,25 +404,40 @@ bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {
   return !policy_->engine()->VisibilityMayVary(ChildPath(parent, name));
 }
 
-void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
-                                 absl::string_view name,
-                                 const struct stat& st) {
-  if (audit_ == nullptr) return;
+std::optional<audit::Owner> OwnerRecordFor(int dirfd, absl::string_view name,
+                                           const struct stat& st,
+                                           const std::string* app,
+                                           uint32_t uid) {
   const std::optional<int64_t> birth =
-      BirthTimeAt(parent->fd, std::string(name), st.st_ino);
+      BirthTimeAt(dirfd, std::string(name), st.st_ino);
   // Replaced behind our back already (or unreadable): record nothing, the
   // file counts as owned by nobody (fail closed).
-  if (!birth.has_value()) return;
-  const auto engine = policy_->engine();
-  const std::string* app = engine->AppOf(caller.uid, caller.gid);
+  if (!birth.has_value()) return std::nullopt;
   audit::Owner owner;
   if (app != nullptr) owner.app = *app;
-  owner.uid = caller.uid;
+  owner.uid = uid;
   owner.dev = st.st_dev;
   owner.ino = st.st_ino;
   owner.birth_nanos = *birth;
   owner.time_unix_nanos = RealtimeNanos();
-  audit_->owners().Set(ChildPath(parent, name), std::move(owner));
+  return owner;
+}
+
+std::optional<int64_t> BirthNanosAt(int dirfd, absl::string_view name,
+                                    uint64_t ino) {
+  return BirthTimeAt(dirfd, std::string(name), ino);
+}
+
+void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
+                                 absl::string_view name,
+                                 const struct stat& st) {
+  if (audit_ == nullptr) return;
+  const auto engine = policy_->engine();
+  std::optional<audit::Owner> owner =
+      OwnerRecordFor(parent->fd, name, st,
+                     engine->AppOf(caller.uid, caller.gid), caller.uid);
+  if (!owner.has_value()) return;
+  audit_->owners().Set(ChildPath(parent, name), *std::move(owner));
 }
 
 void AccessMediator::NoteLinked(Node* node, Node* to,

@@ -78,6 +78,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
@@ -301,6 +303,21 @@ class AccessMediator {
 
 // The errno a decision means for an operation (0: proceed).
 int ErrnoForAction(v1::Action action, v1::Operation op);
+
+// The owner record of the file `st`, `name` under `dirfd`, for a file made
+// by `uid` (the policy's app `app`, null if none): its inode and birth
+// time, now. What NoteCreated records, and an admin's `scopedctl owner set`
+// too. nullopt if the file is no longer that inode or its birth time
+// cannot be read (record nothing: fail closed).
+std::optional<audit::Owner> OwnerRecordFor(int dirfd, absl::string_view name,
+                                           const struct stat& st,
+                                           const std::string* app,
+                                           uint32_t uid);
+// The birth time of `name` under `dirfd` ("": `dirfd` itself) if it is
+// still inode `ino` (0: its file system keeps none); nullopt if it cannot
+// be told. For OwnerIndex::Get.
+std::optional<int64_t> BirthNanosAt(int dirfd, absl::string_view name,
+                                    uint64_t ino);
 
 }  // namespace scopedfs
 

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "audit/escape.h"
 
 namespace scopedfs {
 namespace {
@@ -50,21 +51,21 @@ bool StderrIsJournal() {
   return absl::StrCat(st.st_dev, ":", st.st_ino) == env;
 }
 
-// key=value, quoted when the value needs it.
+// key=value: the value in the escaped form of audit/escape.h (a file name
+// may hold newlines, escape sequences, any byte), quoted when it has blanks,
+// quotes, '=' or backslashes; inside quotes '"' is \".
 void AppendField(std::string* out, absl::string_view key, absl::string_view value) {
-  const bool plain = !value.empty() && value.find_first_of(" \t\n\"=\\") == absl::string_view::npos;
+  const std::string escaped = audit::Escape(value);
+  const bool plain =
+      !escaped.empty() && escaped.find_first_of(" \"=\\") == std::string::npos;
   absl::StrAppend(out, " ", key, "=");
   if (plain) {
-    absl::StrAppend(out, value);
+    absl::StrAppend(out, escaped);
     return;
   }
   out->push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    if (c == '\n') {
-      out->append("\\n");
-      continue;
-    }
+  for (char c : escaped) {
+    if (c == '"') out->push_back('\\');
     out->push_back(c);
   }
   out->push_back('"');
@@ -77,22 +78,26 @@ void WriteText(LogLevel level, absl::string_view line) {
   gmtime_r(&ts.tv_sec, &utc);
   char when[32];
   strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &utc);
+  // One line, whatever a message quotes (a client's file name could hold a
+  // newline or a terminal escape): control characters are escaped.
+  const std::string safe = audit::EscapeControls(line);
   // One fprintf per line so concurrent threads never interleave mid-line.
   std::fprintf(stderr, "%s.%06ldZ %s [%ld] %.*s\n", when, ts.tv_nsec / 1000,
                LevelName(level), static_cast<long>(syscall(SYS_gettid)),
-               static_cast<int>(line.size()), line.data());
+               static_cast<int>(safe.size()), safe.data());
 }
 
 void WriteJournal(LogLevel level, absl::string_view message,
                   std::initializer_list<LogField> fields) {
   std::vector<std::string> parts;
   parts.reserve(fields.size() + 4);
-  parts.push_back(absl::StrCat("MESSAGE=", message));
+  parts.push_back(absl::StrCat("MESSAGE=", audit::EscapeControls(message)));
   parts.push_back(absl::StrCat("PRIORITY=", SyslogPriority(level)));
   parts.push_back(absl::StrCat("TID=", syscall(SYS_gettid)));
   parts.push_back("SYSLOG_IDENTIFIER=scopedfsd");
   for (const LogField& f : fields) {
-    parts.push_back(absl::StrCat("SCOPEDFS_", absl::AsciiStrToUpper(f.first), "=", f.second));
+    parts.push_back(absl::StrCat("SCOPEDFS_", absl::AsciiStrToUpper(f.first), "=",
+                                 audit::Escape(f.second)));
   }
   std::vector<iovec> iov;
   for (std::string& p : parts) iov.push_back({p.data(), p.size()});

@@ -7,7 +7,10 @@
 //            one journal entry per line with PRIORITY, TID and each field as
 //            SCOPEDFS_<KEY>, so `journalctl SCOPEDFS_OP=read` filters.
 // Per-request error lines go through SFS_LOG_EVERY_SEC so a misbehaving
-// client cannot flood the log.
+// client cannot flood the log. Field values (a client's file name, say) are
+// written in the escaped form of audit/escape.h, and control characters in
+// messages are escaped: a name holding a newline or a terminal escape can
+// neither forge a line nor reach the terminal of whoever reads the log.
 #ifndef SCOPEDFS_DAEMON_LOG_H_
 #define SCOPEDFS_DAEMON_LOG_H_
 

@@ -319,7 +319,7 @@ int CheckConfig(const std::string& source_arg,
                                  policy.rules_size(), " rules, ",
                                  policy.apps_size(), " apps"));
   }
-  const std::string audit_db = state_dir + "/audit.db";
+  const std::string audit_db = absl::StrCat(state_dir, "/", StateDir::kAuditDb);
   if (access(audit_db.c_str(), F_OK) == 0) {
     if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadOnly);
         !db.ok()) {
@@ -418,7 +418,7 @@ int Run(int argc, char** argv) {
   }
   // Refuse a database we cannot use before mounting (the writer itself
   // starts after the fork into the background).
-  const std::string audit_db = state->path() + "/audit.db";
+  const std::string audit_db = state->AuditDbPath();
   if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadWrite);
       !db.ok()) {
     Die(kExitUsage, absl::StrCat(db.status().message(),

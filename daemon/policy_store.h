@@ -25,7 +25,7 @@ namespace scopedfs {
 
 class PolicyStore {
  public:
-  static constexpr char kPolicyFile[] = "policy.textproto";
+  static constexpr const char* kPolicyFile = StateDir::kPolicyFile;
 
   struct LoadOptions {
     std::string seed_file;            // --policy: used when the state dir has none.

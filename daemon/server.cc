@@ -8,6 +8,14 @@
 namespace scopedfs {
 
 void Server::InvalidateAfterPolicyChange(fuse_session* se) {
+  DropCaches(se, "policy changed");
+}
+
+void Server::InvalidateAfterOwnerChange() {
+  DropCaches(session_, "owner store changed by an admin");
+}
+
+void Server::DropCaches(fuse_session* se, const char* why) {
   access_.Clear();
   if (se == nullptr) return;
   // Dentries first (names the kernel would resolve without asking), then
@@ -26,7 +34,7 @@ void Server::InvalidateAfterPolicyChange(fuse_session* se) {
       fuse_lowlevel_notify_inval_inode(se, e.id, 0, 0);
     }
   }
-  SFS_LOG(kInfo, "policy changed: dropped kernel caches for %d names",
+  SFS_LOG(kInfo, "%s: dropped kernel caches for %d names", why,
           entries.size());
 }
 

@@ -64,6 +64,11 @@ class Server {
   // files keep working: a policy decides opens, not the I/O of open files.
   void InvalidateAfterPolicyChange(fuse_session* se);
 
+  // After an admin changed the owner store by hand (scopedctl owner set,
+  // clear): cached decisions and kernel entries may reflect the old owner,
+  // and no name change renews them. The same as after a policy change.
+  void InvalidateAfterOwnerChange();
+
   // The session, for notifications sent while serving. Set before the
   // mount serves.
   void set_session(fuse_session* se) { session_ = se; }
@@ -76,6 +81,9 @@ class Server {
   void InvalidateRedactedView(const Node* node);
 
  private:
+  // Forgets cached decisions and drops the kernel's (see
+  // InvalidateAfterPolicyChange); `why` for the log line.
+  void DropCaches(fuse_session* se, const char* why);
   NodeTable nodes_;
   Stats stats_;
   const ServerOptions options_;

@@ -11,11 +11,14 @@
 //     policy answers Explain.
 //   Explain: on the compiled default policy, with the service's path
 //     handling (leading '/' dropped, a trailing '/' asks about a directory).
-//   QueryAudit: page token and limit as the service parses them, then
-//     audit::Database::Query on a temporary database of fixed events. The
-//     page is in order, inside the page bounds, at most limit + 1 events,
-//     every event Matches the filter, and it is exactly what filtering all
-//     events with Matches gives (SQL and Matches agree).
+//     Its path also goes through the owner calls' path check (OwnerPathOf).
+//   QueryAudit: page token, limit and filter (path unescaped) as the service
+//     parses them, then audit::Database::Query on a temporary database of
+//     fixed events, some with hostile names. The page is in order, inside
+//     the page bounds, at most limit + 1 events, and exactly what filtering
+//     all events (in their wire form) with Matches gives (SQL and Matches
+//     agree); the page as served carries only valid UTF-8 without control
+//     characters, and its names unescape to the stored bytes.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,8 +32,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "audit/database.h"
+#include "audit/escape.h"
 #include "audit/event.h"
 #include "audit/filter_text.h"
 #include "daemon/admin/requests.h"
@@ -111,7 +116,25 @@ const policy::Engine& DefaultEngine() {
   return *engine;
 }
 
+// An owner request's path (GetOwner, SetOwner, ClearOwner take it alike),
+// fuzzed through the Explain request's: accepted only as a relative path
+// without ".", ".." or empty components, and as the bytes its escaped
+// form stands for.
+void OwnerPath(const std::string& wire) {
+  auto path = scopedfs::admin::OwnerPathOf(wire);
+  if (!path.ok()) return;
+  FUZZ_CHECK(!path->empty() && path->front() != '/' && path->back() != '/',
+             "owner path not relative");
+  FUZZ_CHECK(path->find('\0') == std::string::npos, "NUL in an owner path");
+  for (absl::string_view part : absl::StrSplit(*path, '/')) {
+    FUZZ_CHECK(!part.empty() && part != "." && part != "..", "bad owner path component");
+  }
+  auto raw = audit::Unescape(wire);
+  FUZZ_CHECK(raw.ok() && absl::StartsWith(*raw, *path), "owner path is not what was sent");
+}
+
 void Explain(const v1::ExplainRequest& request) {
+  OwnerPath(request.path());
   scopedfs::admin::ExplainCall call;
   if (!scopedfs::admin::PrepareExplain(request, &call).ok()) return;
   const policy::Request& req = call.req;
@@ -142,7 +165,8 @@ Trail& TheTrail() {
     t->db = std::move(*db);
     const char* paths[] = {"", "DCIM", "DCIM/a.jpg", "DCIM/Camera/b.jpg",
                            "DCIMX/c", "DCIM0", "a", "a/b", "a/b/c", "\xff/x",
-                           "Download/x y.pdf", "DCIM/"};
+                           "Download/x y.pdf", "DCIM/", "a\\b/c",
+                           "new\nline", "\x1b[2J/x", "\xc2\x9b"};
     const char* apps[] = {"", "com.example.gallery", "camera", "x"};
     std::vector<audit::Event> events;
     for (int i = 0; i < 48; ++i) {
@@ -157,6 +181,7 @@ Trail& TheTrail() {
       e.path = paths[i % (sizeof(paths) / sizeof(paths[0]))];
       e.app = apps[i % 4];
       e.rule_id = "r";
+      if (i % 3 == 0) e.comm = "\xff\x1b]0;t\x07";
       events.push_back(e);
     }
     auto last = t->db->Commit(events, {});
@@ -184,14 +209,18 @@ void QueryAudit(const v1::QueryAuditRequest& request) {
   const bool newest_first = page->newest_first;
   const uint32_t limit = page->limit;
   const uint64_t after = page->after_id, before = page->before_id;
-  auto events = trail.db->Query(request.filter(), after, before, newest_first,
+  auto stored = scopedfs::admin::StoredFilterOf(request.filter());
+  if (!stored.ok()) return;  // InvalidArgument: a bad escape in the path
+  auto events = trail.db->Query(*stored, after, before, newest_first,
                                 size_t{limit} + 1);
   if (!events.ok()) return;  // e.g. too many SQL variables
   FUZZ_CHECK(events->size() <= size_t{limit} + 1, "too many events");
   std::vector<uint64_t> expected;
   for (const v1::AuditEvent& e : trail.events) {
     if (e.id() <= after || (before != 0 && e.id() >= before)) continue;
-    if (audit::Matches(request.filter(), e)) expected.push_back(e.id());
+    v1::AuditEvent wire = e;
+    scopedfs::admin::ToWire(&wire);
+    if (audit::Matches(request.filter(), wire)) expected.push_back(e.id());
   }
   if (newest_first) std::reverse(expected.begin(), expected.end());
   if (expected.size() > size_t{limit} + 1) expected.resize(size_t{limit} + 1);
@@ -201,6 +230,19 @@ void QueryAudit(const v1::QueryAuditRequest& request) {
              "Query returned %zu events, Matches selects %zu (filter: %s)",
              got.size(), expected.size(),
              request.filter().ShortDebugString().c_str());
+  // As served: every client-supplied string displayable and reversible.
+  std::vector<std::string> raw_paths;
+  for (const v1::AuditEvent& e : *events) raw_paths.push_back(e.path());
+  v1::QueryAuditResponse response;
+  scopedfs::admin::FillAuditPage(*page, *std::move(events), &response);
+  for (int i = 0; i < response.events_size(); ++i) {
+    const v1::AuditEvent& e = response.events(i);
+    for (const std::string* s : {&e.path(), &e.comm(), &e.exe(), &e.redaction()}) {
+      FUZZ_CHECK(audit::EscapeControls(*s) == *s, "a control character on the wire");
+    }
+    auto raw = audit::Unescape(e.path());
+    FUZZ_CHECK(raw.ok() && *raw == raw_paths[i], "a served path does not unescape");
+  }
 }
 
 }  // namespace

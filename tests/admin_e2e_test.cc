@@ -1,5 +1,6 @@
 // scopedctl against a real scopedfsd: the admin workflow end to end, and who
 // may use the admin socket (SO_PEERCRED: root and --admin_uids only).
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/mount_test_base.h"
@@ -173,6 +175,187 @@ TEST_F(AdminSocketModeTest, SocketIsRootOnlyByDefault) {
   const CtlResult r = RunCtl(Identity{kAdminUid, kAdminUid, {}},
                              {"--state_dir=" + mnt_->state_dir(), "status"});
   EXPECT_EQ(r.status, 1);
+}
+
+// Ownership moves only by an explicit admin action: `scopedctl owner
+// get|set|clear`, against a policy where only owners may write.
+constexpr uid_t kAlpha = 2001;
+constexpr uid_t kBeta = 2002;
+
+class OwnerAdminTest : public AdminE2eTest {
+ protected:
+  std::vector<std::string> DaemonFlags() const override {
+    static TempDir dir;
+    const std::string policy = dir.Sub("owner.textproto");
+    WriteFile(policy, R"pb(
+      apps { name: "alpha" uids: 2001 }
+      apps { name: "beta" uids: 2002 }
+      rules { id: "owner" owner: CALLER action: ALLOW }
+      rules { id: "look" operations: [LOOKUP, READ, CREATE] action: ALLOW }
+      default_action: DENY
+    )pb");
+    std::vector<std::string> flags = AdminE2eTest::DaemonFlags();
+    flags.push_back("--policy=" + policy);
+    return flags;
+  }
+  void SetUp() override {
+    AdminE2eTest::SetUp();
+    if (mnt_ == nullptr) return;  // Skipped.
+    mkdir(B("shared").c_str(), 0777);
+    chmod(B("shared").c_str(), 0777);
+    WriteFile(B("shared/f.txt"), "x");
+    chmod(B("shared/f.txt").c_str(), 0666);
+  }
+  // The errno of opening `rel` in the mount for writing as `uid`.
+  int OpenForWrite(uid_t uid, const std::string& rel) {
+    return RunAs(User(uid), [&] {
+      const int fd = open(M(rel).c_str(), O_WRONLY);
+      if (fd < 0) return errno;
+      close(fd);
+      return 0;
+    });
+  }
+  const Identity admin_{kAdminUid, kNobody, {}};
+};
+
+TEST_F(OwnerAdminTest, SetGetClearMoveOwnershipAndAreAudited) {
+  // Made behind the daemon's back: nobody owns it, nobody may write it.
+  EXPECT_EQ(OpenForWrite(kBeta, "shared/f.txt"), EACCES);
+  CtlResult r = Ctl({"owner", "get", "shared/f.txt"}, admin_);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "path   shared/f.txt\nowner  none\n");
+
+  // An admin (not root) makes beta the owner: beta may write, alpha not.
+  r = Ctl({"owner", "set", "shared/f.txt", "--uid=2002"}, admin_);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "owner     uid 2002\napp       beta\n")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "previous  none\n")) << r.out;
+  EXPECT_EQ(OpenForWrite(kBeta, "shared/f.txt"), 0);
+  EXPECT_EQ(OpenForWrite(kAlpha, "shared/f.txt"), EACCES);
+  // The record is for that inode, as a create through the mount makes it.
+  struct stat st;
+  ASSERT_EQ(stat(B("shared/f.txt").c_str(), &st), 0);
+  r = Ctl({"owner", "get", M("shared/f.txt"), "--json"}, admin_);  // full path works too
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"path\":\"shared/f.txt\"")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"uid\":2002,\"app\":\"beta\"")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("\"ino\":\"", st.st_ino, "\""))) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "\"birth_unix_nanos\":\"0\"")) << r.out;
+
+  // Moving it on to alpha, then to nobody.
+  r = Ctl({"owner", "set", "shared/f.txt", "--uid=2001"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "previous  uid 2002 (app beta)\n")) << r.out;
+  EXPECT_EQ(OpenForWrite(kAlpha, "shared/f.txt"), 0);
+  EXPECT_EQ(OpenForWrite(kBeta, "shared/f.txt"), EACCES);
+  r = Ctl({"owner", "clear", "shared/f.txt"}, admin_);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "previous  uid 2001 (app alpha)\n")) << r.out;
+  EXPECT_EQ(OpenForWrite(kAlpha, "shared/f.txt"), EACCES);
+  EXPECT_EQ(Ctl({"owner", "get", "shared/f.txt"}).out, "path   shared/f.txt\nowner  none\n");
+
+  // Every change is an audit event with the admin's uid.
+  r = Ctl({"audit", "query", "op=setattr", "path=shared/f.txt", "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> want = {
+      absl::StrCat("\"uid\":", kAdminUid, ",\"gid\":", kNobody),
+      "\"rule_id\":\"admin:owner-set:2002\"", "\"uid\":0,", "\"rule_id\":\"admin:owner-set:2001\"",
+      absl::StrCat("\"uid\":", kAdminUid), "\"rule_id\":\"admin:owner-clear\""};
+  size_t at = 0;
+  for (const std::string& w : want) {  // In this order.
+    const size_t found = r.out.find(w, at);
+    ASSERT_NE(found, std::string::npos) << w << " after " << at << " in\n" << r.out;
+    at = found;
+  }
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"comm\":\"scopedctl\"")) << r.out;
+}
+
+TEST_F(OwnerAdminTest, EscapedNamesAndRestarts) {
+  const std::string name = "shared/new\nline \x1b[2J\xff";
+  WriteFile(B(name), "x");
+  chmod(B(name).c_str(), 0666);
+  CtlResult r = Ctl({"owner", "set", "shared/new\\x0aline \\x1b[2J\\xff", "--uid=2001"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "path      shared/new\\x0aline \\x1b[2J\\xff\n")) << r.out;
+  EXPECT_EQ(OpenForWrite(kAlpha, name), 0);
+  // The raw name, as a shell passes it, works too (escaped by scopedctl).
+  r = Ctl({"owner", "get", name});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "app       alpha\n")) << r.out;
+  // The record is stored like any other: it survives a restart.
+  for (int i = 0; i < 200; ++i) {
+    auto s = mnt_->Stats();
+    ASSERT_TRUE(s.ok());
+    if ((*s)["audit_owner_changes_pending"] == 0) break;
+    usleep(10000);
+  }
+  ASSERT_TRUE(mnt_->Restart().ok());
+  EXPECT_EQ(OpenForWrite(kAlpha, name), 0);
+  EXPECT_EQ(OpenForWrite(kBeta, name), EACCES);
+}
+
+TEST_F(OwnerAdminTest, BadPathsAreRefusedWithOneClearLine) {
+  ASSERT_EQ(symlink("shared", B("link").c_str()), 0);
+  mkdir(B("shared/sub").c_str(), 0777);
+  WriteFile(B("plain"), "");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"../etc/passwd", "bad path \"../etc/passwd\": \"..\" components are not allowed"},
+      {"shared/../shared/f.txt",
+       "bad path \"shared/../shared/f.txt\": \"..\" components are not allowed"},
+      {"./shared/f.txt", "bad path \"./shared/f.txt\": \".\" components are not allowed"},
+      {"shared//f.txt", "bad path \"shared//f.txt\": an empty component (\"//\")"},
+      {"/etc/passwd", "bad path \"/etc/passwd\": absolute; give it relative to the mount root"},
+      {"link/f.txt",
+       "bad path \"link/f.txt\": \"link\" is a symlink (give the path the mount serves the "
+       "file at)"},
+      {"plain/x", "bad path \"plain/x\": \"plain\" is not a directory"},
+      {"shared/a\\qb", "bad path \"shared/a\\qb\": unknown escape at byte 8"},
+      {"shared/\\x00", "bad path \"shared/\\x00\": it holds a NUL byte"},
+      {"shared/nope", "no file at \"shared/nope\""},
+      {"nope/f.txt", "no file at \"nope/f.txt\": there is no \"nope\""},
+  };
+  for (const auto& [path, message] : cases) {
+    SCOPED_TRACE(path);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"owner", "get", path},
+          {"owner", "set", path, "--uid=2002"}}) {
+      const CtlResult r = Ctl(args, admin_);
+      EXPECT_EQ(r.status, 1) << r.out;
+      EXPECT_EQ(r.out, "");
+      EXPECT_TRUE(absl::StartsWith(r.err, "scopedctl: error: " + message)) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+  }
+  // Nothing changed hands, nothing was audited.
+  EXPECT_EQ(OpenForWrite(kBeta, "shared/f.txt"), EACCES);
+  EXPECT_EQ(Ctl({"audit", "query", "op=setattr", "--json"}).out, "");
+  // Clearing a name with no file left is fine (a leftover record goes).
+  const CtlResult gone = Ctl({"owner", "clear", "shared/nope"});
+  EXPECT_EQ(gone.status, 0) << gone.err;
+  EXPECT_TRUE(absl::StrContains(gone.out, "file      none at this path\n")) << gone.out;
+  // Usage mistakes are exit 2.
+  CtlResult usage = Ctl({"owner", "set", "shared/f.txt"});
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_EQ(usage.err, "scopedctl: error: owner set needs --uid (see scopedctl --help)\n");
+  usage = Ctl({"owner", "get"});
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_EQ(usage.err, "scopedctl: error: owner get needs a PATH (see scopedctl --help)\n");
+}
+
+TEST_F(OwnerAdminTest, NonAdminsAreRefused) {
+  const Identity member{kNobody, kNobody, {}};  // reaches the socket, no admin
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"owner", "get", "shared/f.txt"},
+        {"owner", "set", "shared/f.txt", "--uid=65534"},
+        {"owner", "clear", "shared/f.txt"}}) {
+    const CtlResult r = Ctl(args, member);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, absl::StrCat("scopedctl: error: permission denied by scopedfsd: uid ",
+                                  kNobody, " is not an admin\n"));
+  }
+  EXPECT_EQ(Ctl({"owner", "get", "shared/f.txt"}).out, "path   shared/f.txt\nowner  none\n");
+  EXPECT_EQ(Ctl({"audit", "query", "op=setattr", "--json"}).out, "");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "audit/database.h"
+#include "audit/escape.h"
 #include "gtest/gtest.h"
 #include "scopedfs/v1/policy.pb.h"
 
@@ -171,6 +172,30 @@ TEST(FilterTextTest, MatchesBasics) {
   EXPECT_FALSE(Matches(Parse("since=1m"), e));
   EXPECT_TRUE(Matches(Parse("until=1m"), e));
   EXPECT_FALSE(Matches(Parse("until=10m"), e));
+}
+
+TEST(FilterTextTest, PathIsTakenInTheEscapedForm) {
+  EXPECT_EQ(Parse("path=new\\x0aline").path_prefix(), "new\\x0aline");
+  EXPECT_EQ(Parse("path=back\\\\slash").path_prefix(), "back\\\\slash");
+  // Raw control characters and non-UTF-8 bytes, as a shell may pass them,
+  // are escaped while parsing.
+  auto raw = ParseFilter({"path=a\nb\xff\x1b[2J"}, kNow);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(raw->path_prefix(), "a\\x0ab\\xff\\x1b[2J");
+  // Kept canonical: what events show.
+  EXPECT_EQ(Parse("path=\\x44CIM\\x2f\\x0A").path_prefix(), "DCIM/\\x0a");
+  EXPECT_EQ(Parse("path=\\x2f").path_prefix(), "/");
+  EXPECT_NE(Error("path=a\\qb").find("bad path"), std::string::npos);
+  EXPECT_NE(Error("path=a\\").find("bad path"), std::string::npos);
+
+  // Matches compares the bytes both stand for (events travel escaped).
+  v1::AuditEvent e;
+  e.set_path(Escape("new\nline/x\xff"));
+  EXPECT_TRUE(Matches(Parse("path=new\\x0aline"), e));
+  EXPECT_TRUE(Matches(Parse("path=new\\x0Aline"), e));
+  EXPECT_TRUE(Matches(Parse("path=\\x6eew\\x0aline/x\\xff"), e));
+  EXPECT_FALSE(Matches(Parse("path=new\\x0alin"), e));
+  EXPECT_FALSE(Matches(Parse("path=newline"), e));
 }
 
 // Property: on random events and random filters, Matches() selects exactly

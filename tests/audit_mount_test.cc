@@ -21,11 +21,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "audit/database.h"
 #include "gtest/gtest.h"
 #include "scopedfs/v1/audit.pb.h"
 #include "tests/mount_test_base.h"
+#include "tests/terminal_safe.h"
 #include "tests/test_util.h"
 
 namespace scopedfs::testing {
@@ -635,6 +640,202 @@ TEST_F(AuditMountTest, TailFollowShowsAnOpenWithinASecond) {
   EXPECT_NE(got.find("3001"), std::string::npos) << got;
   std::fprintf(stderr, "audit tail -f showed the open after %ld ms\n", static_cast<long>(ms));
 }
+
+struct CtlRun {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs scopedctl (as root) on the mount's state dir with `args`, passed as
+// they are (no shell: the hostile names go in unquoted).
+CtlRun RunCtl(const ScopedfsMount& m, const std::vector<std::string>& args) {
+  std::vector<std::string> argv_store = {CtlBinary(), "--state_dir=" + m.state_dir()};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  int out[2], err[2];
+  if (pipe(out) != 0 || pipe(err) != 0) return {};
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    close(out[0]);
+    close(err[0]);
+    std::vector<char*> argv;
+    for (std::string& a : argv_store) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  CtlRun r;
+  for (auto [fd, into] : {std::pair{out[0], &r.out}, std::pair{err[0], &r.err}}) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) into->append(buf, n);
+    close(fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+size_t CountLines(const std::string& text) {
+  return std::count(text.begin(), text.end(), '\n');
+}
+
+// Names and process names are the client's choice: any uid can create a
+// file whose name holds a newline and a forged table row, terminal escape
+// sequences, bytes that are not UTF-8, C1 or bidi controls, and run a
+// process with such a name. Every reader shows them escaped (audit/escape.h),
+// losslessly: no query fails, no row is forged, nothing reaches the
+// terminal, and a path= filter with the escaped name finds its rows. In both
+// I/O modes, with --debug so the daemon's decision lines are checked too.
+class HostileNamesTest : public AuditMountTest,
+                         public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    SFS_SKIP_UNLESS_MOUNTING_WORKS();
+    auto m = ScopedfsMount::StartCapturingStderr(
+        {GetParam() ? "--passthrough=true" : "--passthrough=false", "--debug"});
+    ASSERT_TRUE(m.ok()) << m.status();
+    mnt_ = std::move(*m);
+  }
+};
+
+constexpr uid_t kAppUid = 1010002;
+
+TEST_P(HostileNamesTest, EveryReaderShowsThemEscapedAndNoQueryFails) {
+  struct Name {
+    std::string raw;
+    std::string escaped;  // as audit/escape.h writes it
+  };
+  const std::vector<Name> names = {
+      {"forged\n4242     2025-11-25T10:00:00.000Z 0      1-init               -              "
+       "read    allow           -                secret.jpg",
+       "forged\\x0a4242     2025-11-25T10:00:00.000Z 0      1-init               -              "
+       "read    allow           -                secret.jpg"},
+      {"\x1b[2J", "\\x1b[2J"},
+      {"\x1b]0;title\x07", "\\x1b]0;title\\x07"},
+      {"\xff\xfe", "\\xff\\xfe"},
+      {"c1\xc2\x9b" "31m", "c1\\u{009b}31m"},
+      {"rlo\xe2\x80\xae" "txt.exe", "rlo\\u{202e}txt.exe"},
+      {"back\\slash", "back\\\\slash"},
+  };
+  // An app uid creates each name, then opens it for reading.
+  ASSERT_EQ(RunAs(User(kAppUid),
+                  [&] {
+                    for (const Name& n : names) {
+                      int fd = open(M(n.raw).c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644);
+                      if (fd < 0) {
+                        std::fprintf(stderr, "creating %s: %s\n", absl::CEscape(n.raw).c_str(),
+                                     strerror(errno));
+                        return 1;
+                      }
+                      close(fd);
+                      fd = open(M(n.raw).c_str(), O_RDONLY);
+                      if (fd < 0) return 2;
+                      close(fd);
+                    }
+                    return 0;
+                  }),
+            0);
+  // A process whose name is not UTF-8 and holds an escape opens a file.
+  WriteFile(B("plain.txt"), "x");
+  chmod(B("plain.txt").c_str(), 0644);
+  const std::string comm = "\xff\xfe\x1b[1mx";
+  const std::string comm_escaped = "\\xff\\xfe\\x1b[1mx";
+  fflush(nullptr);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    prctl(PR_SET_NAME, comm.c_str());
+    if (!BecomeIdentity(User(kAppUid))) _exit(255);
+    const int fd = open(M("plain.txt").c_str(), O_RDONLY);
+    if (fd < 0) _exit(1);
+    close(fd);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  StatsWhen([](auto& s) {
+    return s["audit_queue_depth"] == 0 &&
+           s["audit_events_stored"] + s["audit_events_dropped{reason=\"queue_full\"}"] >=
+               s["audit_events_submitted"];
+  });
+
+  // What is stored: the raw bytes.
+  v1::AuditFilter by_app_uid;
+  by_app_uid.add_uids(kAppUid);
+  const std::vector<v1::AuditEvent> rows = QueryDb(*mnt_, by_app_uid);
+  ASSERT_GE(rows.size(), 2 * names.size() + 1);
+  for (const Name& n : names) {
+    EXPECT_TRUE(std::any_of(rows.begin(), rows.end(),
+                            [&](const auto& e) { return e.path() == n.raw; }))
+        << absl::CEscape(n.raw);
+  }
+  EXPECT_TRUE(std::any_of(rows.begin(), rows.end(),
+                          [&](const auto& e) { return e.comm() == comm; }));
+
+  const std::string uid_term = absl::StrCat("uid=", kAppUid);
+  const CtlRun table = RunCtl(*mnt_, {"audit", "query", uid_term, "--limit=0"});
+  const CtlRun json = RunCtl(*mnt_, {"audit", "query", uid_term, "--limit=0", "--json"});
+  const CtlRun tail =
+      RunCtl(*mnt_, {"audit", "tail", "-n", absl::StrCat(rows.size()), uid_term});
+  for (const auto* r : {&table, &json, &tail}) {
+    SCOPED_TRACE(r == &table ? "query" : r == &json ? "query --json" : "tail");
+    EXPECT_EQ(r->status, 0) << r->err;
+    EXPECT_EQ(r->err, "");
+    EXPECT_EQ(TerminalUnsafe(r->out), "");
+    // One line per event (and the header): no forged rows.
+    EXPECT_EQ(CountLines(r->out), rows.size() + (r == &json ? 0 : 1)) << r->out;
+    const bool in_json = r == &json;
+    for (const Name& n : names) {
+      const std::string shown =
+          in_json ? absl::StrReplaceAll(n.escaped, {{"\\", "\\\\"}}) : n.escaped;
+      EXPECT_TRUE(absl::StrContains(r->out, shown)) << shown << "\n" << r->out;
+    }
+    const std::string comm_shown =
+        in_json ? absl::StrReplaceAll(comm_escaped, {{"\\", "\\\\"}}) : comm_escaped;
+    EXPECT_TRUE(absl::StrContains(r->out, comm_shown)) << r->out;
+  }
+
+  // path= with the escaped name finds exactly that name's rows.
+  for (const Name& n : names) {
+    SCOPED_TRACE(n.escaped);
+    size_t want = 0;
+    for (const auto& e : rows) want += e.path() == n.raw;
+    const CtlRun found =
+        RunCtl(*mnt_, {"audit", "query", uid_term, "path=" + n.escaped, "--json"});
+    EXPECT_EQ(found.status, 0) << found.err;
+    EXPECT_EQ(CountLines(found.out), want) << found.out;
+    EXPECT_GE(want, 2u);
+  }
+  // A bad escape is the admin's mistake, said as such.
+  const CtlRun bad = RunCtl(*mnt_, {"audit", "query", "path=a\\qb"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "bad path")) << bad.err;
+
+  // The daemon's decision lines: the escaped name, quoted, on one line.
+  const std::string log = mnt_->DaemonStderr();
+  for (const Name& n : names) {
+    EXPECT_TRUE(absl::StrContains(log, "path=\"" + n.escaped + "\"")) << n.escaped;
+  }
+  size_t decision_lines = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (!absl::StrContains(line, " decision op=")) continue;
+    ++decision_lines;
+    EXPECT_EQ(TerminalUnsafe(std::string(line)), "") << absl::CEscape(line);
+  }
+  EXPECT_GE(decision_lines, rows.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HostileNamesTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Passthrough" : "NoPassthrough";
+                         });
 
 }  // namespace
 }  // namespace scopedfs::testing

@@ -661,6 +661,12 @@ class CorruptStateTest : public ::testing::Test {
                                  mnt_->state_dir(), " ", mnt_->backing(), " ",
                                  mnt_->mount(), " 2>&1"));
   }
+  // Puts `data` in the state dir file `path` with the mode the daemon gives
+  // its files (a wider one would get a log line of its own at start).
+  static void WriteStateFile(const std::string& path, const std::string& data) {
+    WriteFile(path, data);
+    chmod(path.c_str(), 0600);
+  }
   void ExpectOneLineError(const ShellResult& r, const std::string& file) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
@@ -674,7 +680,7 @@ class CorruptStateTest : public ::testing::Test {
 TEST_F(CorruptStateTest, CorruptPolicyExitsTwoWithOneLineNamingTheFile) {
   const std::string policy = mnt_->state_dir() + "/policy.textproto";
   const std::string garbage = "rules { id: \"x\" action: NOPE \x01\x02 }}}{";
-  WriteFile(policy, garbage);
+  WriteStateFile(policy, garbage);
   ExpectOneLineError(RunDaemon(), policy);
   EXPECT_EQ(ReadFile(policy), garbage) << "the refused policy is left alone";
 
@@ -689,7 +695,7 @@ TEST_F(CorruptStateTest, CorruptPolicyExitsTwoWithOneLineNamingTheFile) {
 
 TEST_F(CorruptStateTest, EmptyPolicyFileIsRefusedToo) {
   const std::string policy = mnt_->state_dir() + "/policy.textproto";
-  WriteFile(policy, "");
+  WriteStateFile(policy, "");
   const ShellResult r = RunDaemon();
   // An empty text proto parses as an empty policy; whichever way it is
   // decided, the daemon must not hang and must say what it did.
@@ -706,7 +712,7 @@ TEST_F(CorruptStateTest, GarbageAuditDatabaseIsRefusedAndLeftUnchanged) {
   unlink((db + "-shm").c_str());
   std::string garbage(65536, '\0');
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7919 >> 3);
-  WriteFile(db, garbage);
+  WriteStateFile(db, garbage);
   struct stat before;
   ASSERT_EQ(stat(db.c_str(), &before), 0);
   usleep(20000);
@@ -721,7 +727,8 @@ TEST_F(CorruptStateTest, GarbageAuditDatabaseIsRefusedAndLeftUnchanged) {
 
   // A SQLite database of someone else's is refused the same way.
   ASSERT_EQ(RunShell(absl::StrCat("rm -f ", db, " && python3 -c \"import sqlite3; c=sqlite3.connect('",
-                                  db, "'); c.execute('create table t(x)'); c.commit()\"")).status,
+                                  db, "'); c.execute('create table t(x)'); c.commit()\"",
+                                  " && chmod 600 ", db)).status,
             0);
   const std::string foreign = ReadFile(db);
   ExpectOneLineError(RunDaemon(), db);

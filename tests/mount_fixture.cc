@@ -84,16 +84,18 @@ bool IsFuseMounted(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::Start(
     const std::vector<std::string>& flags) {
-  return StartWith(flags, /*capture_stderr=*/false);
+  return StartWith(flags, DaemonOptions());
 }
 
 absl::StatusOr<std::unique_ptr<ScopedfsMount>>
 ScopedfsMount::StartCapturingStderr(const std::vector<std::string>& flags) {
-  return StartWith(flags, /*capture_stderr=*/true);
+  DaemonOptions options;
+  options.capture_stderr = true;
+  return StartWith(flags, options);
 }
 
 absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::StartWith(
-    const std::vector<std::string>& flags, bool capture_stderr) {
+    const std::vector<std::string>& flags, const DaemonOptions& options) {
   std::unique_ptr<ScopedfsMount> m(new ScopedfsMount());
   m->dir_ = std::make_unique<TempDir>();
   m->backing_ = m->dir_->Sub("backing");
@@ -103,7 +105,8 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::StartWith(
   chmod(m->backing_.c_str(), 0777);
   mkdir(m->mount_.c_str(), 0755);
   m->flags_ = flags;
-  m->capture_stderr_ = capture_stderr;
+  m->capture_stderr_ = options.capture_stderr;
+  m->umask_ = options.umask;
   if (absl::Status st = m->Launch(); !st.ok()) return st;
   return m;
 }
@@ -154,6 +157,7 @@ absl::Status ScopedfsMount::Launch() {
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    if (umask_ >= 0) umask(static_cast<mode_t>(umask_));
     if (capture_stderr_) {
       const int fd = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) dup2(fd, 2);

@@ -53,6 +53,13 @@ class ScopedfsMount {
   // DaemonStderr().
   static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartCapturingStderr(
       const std::vector<std::string>& flags = {});
+  // How the daemon process is started, beyond its flags.
+  struct DaemonOptions {
+    bool capture_stderr = false;  // As StartCapturingStderr.
+    int umask = -1;               // The daemon's umask (-1: the test's).
+  };
+  static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartWith(
+      const std::vector<std::string>& flags, const DaemonOptions& options);
   ~ScopedfsMount();
 
   // Everything the daemon(s) wrote to stderr so far (StartCapturingStderr
@@ -85,10 +92,9 @@ class ScopedfsMount {
 
  private:
   ScopedfsMount() = default;
-  static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartWith(
-      const std::vector<std::string>& flags, bool capture_stderr);
   absl::Status Launch();
   std::vector<std::string> flags_;
+  int umask_ = -1;
   std::unique_ptr<TempDir> dir_;
   std::string backing_, mount_, state_dir_;
   pid_t pid_ = -1;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tests/file_util.h"
+#include "tests/terminal_safe.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -40,9 +41,11 @@ namespace scopedfs {
 namespace {
 
 using ::scopedfs::testing::ReadFile;
+using ::scopedfs::testing::TerminalUnsafe;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // ---------------------------------------------------------------------------
@@ -139,6 +142,9 @@ class FakeAdmin final : public v1::Admin::Service {
   // a time, filtered by id only; streams send what follows after_id.
   std::vector<v1::AuditEvent> audit_events;
   size_t audit_page = 2;
+  // Streams stay open after the stored events, as the daemon's do, until
+  // the client cancels.
+  bool stream_stays_open = false;
   std::vector<v1::QueryAuditRequest> queries;
   std::vector<v1::StreamAuditRequest> streams;
 
@@ -168,6 +174,9 @@ class FakeAdmin final : public v1::Admin::Service {
     }
     for (const v1::AuditEvent& e : events) {
       if (!request->has_after_id() || e.id() > request->after_id()) writer->Write(e);
+    }
+    while (stream_stays_open && !ctx->IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return grpc::Status::OK;  // A daemon that stops ends the stream.
   }
@@ -767,6 +776,99 @@ TEST_F(ScopedctlTest, AuditTailShowsTheLastEventsOldestFirstThenFollows) {
   EXPECT_THAT(lines[0], HasSubstr("\"id\":\"3\""));
 }
 
+// A daemon that sends raw bytes that are not UTF-8 (one from before audit
+// strings were escaped): the answer cannot be parsed, and scopedctl says so
+// (not that the daemon lacks the call), on one line; a stream that the
+// daemon keeps open ends with that error instead of hanging.
+TEST_F(ScopedctlTest, UndecodableAnswersAreReportedAsSuch) {
+  fake_.audit_events = {Event(1, "ok", v1::ALLOW), Event(2, "a\xff\xfeb", v1::ALLOW)};
+  fake_.audit_page = 10;
+  fake_.stream_stays_open = true;
+  const std::string decode =
+      "scopedctl: error: cannot decode scopedfsd's answer to QueryAudit: it is not a valid "
+      "scopedfs.v1 message (text fields must be UTF-8; a daemon that sends raw file names is "
+      "older than this scopedctl)\n";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"audit", "query"}, {"audit", "query", "--json"},
+        {"audit", "tail", "-n", "5"}}) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, decode);
+    EXPECT_THAT(r.err, Not(HasSubstr("does not support")));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r = Run({"audit", "tail", "--after=0"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, absl::StrReplaceAll(decode, {{"QueryAudit", "StreamAudit"}}));
+  EXPECT_THAT(r.out, HasSubstr(" ok\n"));  // What came before is shown.
+  // A daemon that really lacks a call still says so.
+  fake_.forced = grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
+  r = Run({"audit", "query"});
+  ExpectOneError(r, "scopedfsd at unix:" + socket_ +
+                        " does not support QueryAudit (is it older than this scopedctl?)");
+  // (The fake has no owner calls: gRPC's own UNIMPLEMENTED.)
+  fake_.forced = grpc::Status::OK;
+  r = Run({"owner", "get", "x"});
+  ExpectOneError(r, "scopedfsd at unix:" + socket_ +
+                        " does not support GetOwner (is it older than this scopedctl?)");
+}
+
+// Defense in depth: a daemon that sends control characters in any string
+// (names, process names, app, rule, error messages) never gets them to the
+// terminal, and cannot forge rows.
+TEST_F(ScopedctlTest, ControlCharactersFromTheDaemonNeverReachTheTerminal) {
+  const std::string hostile[] = {"new\nline 99 2025-11-25T10:00:00.000Z 0 1/init - read allow",
+                                 "\x1b[2J\x1b]0;title\x07", "c1\xc2\x9b" "31m", "rlo\xe2\x80\xaegpj",
+                                 "del\x7f\rcr", "tab\tx"};
+  fake_.audit_page = 100;
+  uint64_t id = 0;
+  for (const std::string& h : hostile) {
+    v1::AuditEvent e = Event(++id, h, v1::ALLOW);
+    e.set_comm("cm\x1b[1m\xc2\x9b\n");
+    e.set_exe("/bin/" + h);
+    e.set_app(h);
+    e.set_rule_id(h);
+    e.set_redaction(h);
+    fake_.audit_events.push_back(e);
+  }
+  const size_t n = fake_.audit_events.size();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"audit", "query"}, {"audit", "query", "--json"},
+        {"audit", "tail", "-n", "100"}, {"audit", "tail", "-n", "100", "--json"},
+        {"audit", "tail", "--after=0"}}) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(TerminalUnsafe(r.out), "");
+    EXPECT_EQ(r.out.find('\t'), std::string::npos);
+    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    EXPECT_EQ(Lines(r.out).size(), json ? n : n + 1) << r.out;  // no forged rows
+    const std::string bs = json ? "\\\\" : "\\";  // JSON doubles the backslash
+    EXPECT_THAT(r.out, HasSubstr("new" + bs + "x0aline"));
+    EXPECT_THAT(r.out, HasSubstr(bs + "x1b[2J"));
+    EXPECT_THAT(r.out, HasSubstr(bs + "u{009b}"));
+    EXPECT_THAT(r.out, HasSubstr(bs + "u{202e}"));
+  }
+  // Error messages too.
+  fake_.forced = grpc::Status(grpc::StatusCode::INTERNAL, "bad\x1b[2J\xc2\x9bname\r");
+  Result r = Run({"audit", "query"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "bad\\x1b[2J\\u{009b}name");
+  // And status and explain fields.
+  fake_.forced = grpc::Status::OK;
+  fake_.health.set_mountpoint("/mnt/\x1b[2J");
+  fake_.explain_response.mutable_decision()->set_reason("because\x1b]0;x\x07");
+  fake_.explain_response.mutable_decision()->set_app("\xe2\x80\xae");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status"}, {"explain", "--uid=1", "--path=x", "--op=read"}}) {
+    r = Run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(TerminalUnsafe(r.out), "") << r.out;
+  }
+}
+
 TEST_F(ScopedctlTest, StatusPrometheus) {
   fake_.stats.clear_counters();
   (*fake_.stats.mutable_counters())["decisions{operation=\"read\",decision=\"allow\"}"] = 7;
@@ -1064,6 +1166,9 @@ TEST_F(ScopedctlTest, EveryCommandHasItsOwnHelp) {
       {{"status"}, {"--prometheus"}},
       {{"audit", "tail"}, {"-f, --follow", "-n N, --lines=N", "--after=ID", "app=", "decision="}},
       {{"audit", "query"}, {"--limit=N", "--newest", "since=TIME", "op="}},
+      {{"owner", "get"}, {"PATH", "escaped form", "no symlinks"}},
+      {{"owner", "set"}, {"--uid=UID", "--gid=GID", "admin:owner-set:UID"}},
+      {{"owner", "clear"}, {"PATH", "admin:owner-clear"}},
       {{"stats"}, {}},
       {{"completion"}, {"/usr/share/bash-completion/completions/scopedctl"}},
   };
@@ -1158,6 +1263,9 @@ TEST_F(ScopedctlTest, BashCompletionScript) {
                      {"scopedctl", "policy", "validate", dir_ + "/scopedctl.b"}),
             script + "\n");
   EXPECT_EQ(complete("scopedctl help audit q", {"scopedctl", "help", "audit", "q"}), "query\n");
+  EXPECT_EQ(complete("scopedctl owner s", {"scopedctl", "owner", "s"}), "set\n");
+  EXPECT_EQ(complete("scopedctl owner set x --g", {"scopedctl", "owner", "set", "x", "--g"}),
+            "--gid=\n");
 
   r = Run({"completion"});
   EXPECT_EQ(r.code, 2);

@@ -43,6 +43,18 @@ std::string PaintedOutcome(const OutputOptions& out, const v1::AuditEvent& e) {
   return PaintAction(out, OutcomeOf(e), action);
 }
 
+// The event with every string made safe for a terminal. The daemon sends
+// client-supplied strings escaped already (a no-op then); this is defense
+// in depth against one that does not.
+v1::AuditEvent Displayable(const v1::AuditEvent& e) {
+  v1::AuditEvent d = e;
+  for (std::string* s : {d.mutable_comm(), d.mutable_exe(), d.mutable_app(), d.mutable_path(),
+                         d.mutable_rule_id(), d.mutable_redaction()}) {
+    *s = Safe(*s);
+  }
+  return d;
+}
+
 void PrintEvent(const OutputOptions& out, const v1::AuditEvent& e) {
   Print(out.json ? ToJson(e) + "\n" : FormatAuditEvent(e, out.color) + "\n");
 }
@@ -81,7 +93,7 @@ int AuditTail(AdminClient& client, const OutputOptions& out, const AuditTailArgs
       Print(AuditHeader() + "\n");
       header = true;
     }
-    PrintEvent(out, e);
+    PrintEvent(out, Displayable(e));
     last_id = e.id();
   };
   if (!args.after_id.has_value() && args.lines > 0) {
@@ -136,7 +148,8 @@ int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryAr
     if (grpc::Status st = client.QueryAudit(request, &response); !st.ok()) {
       return Fail(client.Describe(st, "QueryAudit"));
     }
-    for (const v1::AuditEvent& e : response.events()) {
+    for (const v1::AuditEvent& received : response.events()) {
+      const v1::AuditEvent e = Displayable(received);
       if (out.json) {
         PrintEvent(out, e);
       } else {

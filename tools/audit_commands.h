@@ -28,7 +28,8 @@ struct AuditQueryArgs {
 int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryArgs& args);
 
 // One event as a fixed-width line (the table rows of tail -f); `color`: the
-// decision coloured (see PaintAction).
+// decision coloured (see PaintAction). The event's strings are printed as
+// they are: pass them through Safe() first.
 std::string FormatAuditEvent(const v1::AuditEvent& e, bool color = false);
 // The header line matching FormatAuditEvent.
 std::string AuditHeader();

@@ -9,9 +9,27 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "tools/output.h"
 
 namespace scopedfs::tools {
+namespace {
+
+// What gRPC's blocking unary call reports when the answer arrived but could
+// not be parsed (grpcpp/impl/client_unary_call.h): a client-side code, not
+// the daemon saying it lacks the method.
+constexpr char kUnparsedUnaryAnswer[] = "No message returned for unary request";
+
+grpc::Status Undecodable(const char* what) {
+  return grpc::Status(
+      grpc::StatusCode::DATA_LOSS,
+      absl::StrCat("cannot decode scopedfsd's answer to ", what,
+                   ": it is not a valid scopedfs.v1 message (text fields must "
+                   "be UTF-8; a daemon that sends raw file names is older "
+                   "than this scopedctl)"));
+}
+
+}  // namespace
 
 AdminClient::AdminClient(std::string socket_path, absl::Duration timeout)
     : socket_path_(std::move(socket_path)),
@@ -21,43 +39,71 @@ AdminClient::AdminClient(std::string socket_path, absl::Duration timeout)
           grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()))) {}
 
 grpc::Status AdminClient::Call(
-    const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+    const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
+    const char* method) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoNanoseconds(timeout_));
-  return rpc(&context);
+  grpc::Status status = rpc(&context);
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
+      status.error_message() == kUnparsedUnaryAnswer) {
+    return Undecodable(method);
+  }
+  return status;
 }
 
 grpc::Status AdminClient::GetPolicy(v1::GetPolicyResponse* response) {
   return Call([&](grpc::ClientContext* c) {
     return stub_->GetPolicy(c, v1::GetPolicyRequest(), response);
-  });
+  }, "GetPolicy");
 }
 
 grpc::Status AdminClient::ValidatePolicy(const v1::ValidatePolicyRequest& request,
                                          v1::ValidatePolicyResponse* response) {
-  return Call([&](grpc::ClientContext* c) { return stub_->ValidatePolicy(c, request, response); });
+  return Call([&](grpc::ClientContext* c) { return stub_->ValidatePolicy(c, request, response); },
+              "ValidatePolicy");
 }
 
 grpc::Status AdminClient::ApplyPolicy(const v1::ApplyPolicyRequest& request,
                                       v1::ApplyPolicyResponse* response) {
-  return Call([&](grpc::ClientContext* c) { return stub_->ApplyPolicy(c, request, response); });
+  return Call([&](grpc::ClientContext* c) { return stub_->ApplyPolicy(c, request, response); },
+              "ApplyPolicy");
 }
 
 grpc::Status AdminClient::Explain(const v1::ExplainRequest& request,
                                   v1::ExplainResponse* response) {
-  return Call([&](grpc::ClientContext* c) { return stub_->Explain(c, request, response); });
+  return Call([&](grpc::ClientContext* c) { return stub_->Explain(c, request, response); },
+              "Explain");
 }
 
 grpc::Status AdminClient::GetStats(v1::GetStatsResponse* response) {
   return Call([&](grpc::ClientContext* c) {
     return stub_->GetStats(c, v1::GetStatsRequest(), response);
-  });
+  }, "GetStats");
 }
 
 grpc::Status AdminClient::QueryAudit(const v1::QueryAuditRequest& request,
                                      v1::QueryAuditResponse* response) {
-  return Call([&](grpc::ClientContext* c) { return stub_->QueryAudit(c, request, response); });
+  return Call([&](grpc::ClientContext* c) { return stub_->QueryAudit(c, request, response); },
+              "QueryAudit");
+}
+
+grpc::Status AdminClient::GetOwner(const v1::GetOwnerRequest& request,
+                                   v1::GetOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->GetOwner(c, request, response); },
+              "GetOwner");
+}
+
+grpc::Status AdminClient::SetOwner(const v1::SetOwnerRequest& request,
+                                   v1::SetOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->SetOwner(c, request, response); },
+              "SetOwner");
+}
+
+grpc::Status AdminClient::ClearOwner(const v1::ClearOwnerRequest& request,
+                                     v1::ClearOwnerResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->ClearOwner(c, request, response); },
+              "ClearOwner");
 }
 
 grpc::Status AdminClient::StreamAudit(
@@ -71,24 +117,41 @@ grpc::Status AdminClient::StreamAudit(
                                  absl::ToChronoNanoseconds(timeout_))) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection timed out");
   }
-  auto stub = v1::Admin::NewStub(channel);
-  std::unique_ptr<grpc::ClientReader<v1::AuditEvent>> reader =
-      stub->StreamAudit(&context, request);
+  // The events are read as bytes and parsed here rather than by the typed
+  // stub: a typed reader that cannot parse an event just stops reading, and
+  // the stream (which the daemon keeps open) would then hang in Finish().
+  const grpc::internal::RpcMethod method(
+      absl::StrCat("/", v1::Admin::service_full_name(), "/StreamAudit").c_str(),
+      grpc::internal::RpcMethod::SERVER_STREAMING, channel);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel.get(), method, &context, request));
+  grpc::ByteBuffer buffer;
   v1::AuditEvent event;
-  while (reader->Read(&event)) {
+  bool stopped = false;
+  while (reader->Read(&buffer)) {
+    grpc::ProtoBufferReader bytes(&buffer);
+    event.Clear();
+    if (!event.ParseFromZeroCopyStream(&bytes)) {
+      context.TryCancel();
+      reader->Finish();
+      return Undecodable("StreamAudit");
+    }
     if (!on_event(event)) {
       context.TryCancel();
+      stopped = true;
       break;
     }
   }
   grpc::Status status = reader->Finish();
-  return status.error_code() == grpc::StatusCode::CANCELLED ? grpc::Status::OK : status;
+  return stopped && status.error_code() == grpc::StatusCode::CANCELLED ? grpc::Status::OK
+                                                                        : status;
 }
 
 grpc::Status AdminClient::Health(v1::HealthResponse* response) {
   return Call([&](grpc::ClientContext* c) {
     return stub_->Health(c, v1::HealthRequest(), response);
-  });
+  }, "Health");
 }
 
 std::string AdminClient::Describe(const grpc::Status& status, const char* method) const {

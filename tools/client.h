@@ -31,9 +31,14 @@ class AdminClient {
   grpc::Status Health(v1::HealthResponse* response);
   grpc::Status QueryAudit(const v1::QueryAuditRequest& request,
                           v1::QueryAuditResponse* response);
+  grpc::Status GetOwner(const v1::GetOwnerRequest& request, v1::GetOwnerResponse* response);
+  grpc::Status SetOwner(const v1::SetOwnerRequest& request, v1::SetOwnerResponse* response);
+  grpc::Status ClearOwner(const v1::ClearOwnerRequest& request,
+                          v1::ClearOwnerResponse* response);
   // Calls `on_event` for each streamed event until it returns false, the
-  // daemon ends the stream. Only connecting
-  // is bounded by the timeout: a stream may run for as long as it likes.
+  // daemon ends the stream, or an event does not parse (DATA_LOSS). Only
+  // connecting is bounded by the timeout: a stream may run for as long as
+  // it likes.
   grpc::Status StreamAudit(const v1::StreamAuditRequest& request,
                            const std::function<bool(const v1::AuditEvent&)>& on_event);
 
@@ -43,11 +48,18 @@ class AdminClient {
   //   PERMISSION_DENIED  permission denied by scopedfsd: uid N is not an admin
   //   DEADLINE_EXCEEDED  scopedfsd at unix:PATH did not answer within T s
   //   UNIMPLEMENTED      scopedfsd at unix:PATH does not support METHOD ...
-  //   anything else      the daemon's message (or the code's name if none)
+  //                      (the daemon's answer only: an answer that does not
+  //                      parse is DATA_LOSS, see Call)
+  //   anything else      the daemon's message (or the code's name if none),
+  //                      control characters escaped
   std::string Describe(const grpc::Status& status, const char* method) const;
 
  private:
-  grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
+  // One unary call with the timeout. An answer that arrived but does not
+  // parse (gRPC says UNIMPLEMENTED for that) becomes DATA_LOSS naming
+  // `method`: only the daemon's own UNIMPLEMENTED means "not supported".
+  grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
+                    const char* method);
 
   const std::string socket_path_;
   const std::string target_;

@@ -25,7 +25,8 @@ std::string ActionName(v1::Action action) {
   return name.empty() ? absl::StrCat("action ", static_cast<int>(action)) : name;
 }
 
-std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+// The daemon's string for a table cell: "-" if empty, made safe to print.
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : Safe(s); }
 
 Table CountersTable(const v1::GetStatsResponse& stats) {
   std::vector<std::pair<std::string, uint64_t>> counters(stats.counters().begin(),
@@ -33,7 +34,7 @@ Table CountersTable(const v1::GetStatsResponse& stats) {
   std::sort(counters.begin(), counters.end());
   Table table({false, true});
   table.AddRow({"COUNTER", "VALUE"});
-  for (const auto& [name, value] : counters) table.AddRow({name, absl::StrCat(value)});
+  for (const auto& [name, value] : counters) table.AddRow({Safe(name), absl::StrCat(value)});
   return table;
 }
 
@@ -59,7 +60,8 @@ Table HistogramsTable(const v1::GetStatsResponse& stats) {
     const std::string mean =
         h.count() == 0 ? "-"
                        : absl::FormatDuration(absl::Seconds(h.sum_seconds() / h.count()));
-    table.AddRow({h.name(), absl::StrCat(h.count()), mean, Quantile(h, 0.5), Quantile(h, 0.99)});
+    table.AddRow(
+        {Safe(h.name()), absl::StrCat(h.count()), mean, Quantile(h, 0.5), Quantile(h, 0.99)});
   }
   return table;
 }
@@ -102,7 +104,7 @@ int PolicyGet(AdminClient& client, const OutputOptions& out) {
   if (text.empty() && response.has_policy()) text = CanonicalPolicyText(response.policy());
   if (!text.empty() && text.back() != '\n') text += '\n';
   // A comment keeps the output a valid policy file.
-  Print(absl::StrCat("# generation ", response.policy().generation(), "\n", text));
+  Print(absl::StrCat("# generation ", response.policy().generation(), "\n", SafeLines(text)));
   return kExitOk;
 }
 
@@ -126,7 +128,7 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
     // No field path (scopedfsd says "text" when the file does not parse).
     const bool no_field = error.field().empty() || error.field() == "text";
     absl::StrAppend(&report, Paint(out.color, name + ":", Color::kBold), " ",
-                    no_field ? "" : Paint(out.color, error.field() + ":", Color::kBold) + " ",
+                    no_field ? "" : Paint(out.color, Safe(error.field()) + ":", Color::kBold) + " ",
                     Paint(out.color, OneLine(error.message()), Color::kRed), "\n");
   }
   if (response.valid()) {
@@ -206,8 +208,8 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
       response.has_policy() ? response.policy().generation() : running.generation();
 
   const std::string diff =
-      UnifiedDiff(CanonicalPolicyText(running), CanonicalPolicyText(*wanted),
-                  absl::StrCat("running (generation ", generation, ")"), name);
+      SafeLines(UnifiedDiff(CanonicalPolicyText(running), CanonicalPolicyText(*wanted),
+                            absl::StrCat("running (generation ", generation, ")"), name));
   if (out.json) {
     Print(absl::StrCat("{\"file\":", JsonQuote(name), ",\"running_generation\":\"",
                        generation, "\",\"identical\":", diff.empty() ? "true" : "false",
@@ -242,26 +244,31 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   return diff.empty() ? kExitOk : kExitFailure;
 }
 
-int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args) {
-  std::string path = args.path;
-  if (absl::StartsWith(path, "/")) {
-    // A full path under the mountpoint is made relative to the mount root;
-    // other absolute paths go as they are (the daemon reads "/DCIM/a.jpg" as
-    // "DCIM/a.jpg").
-    v1::HealthResponse health;
-    if (grpc::Status st = client.Health(&health); !st.ok()) {
-      return Fail(client.Describe(st, "Health"));
-    }
-    std::string mountpoint = health.mountpoint();
-    while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
-    absl::string_view rest = path;
-    if (mountpoint.size() > 1 && absl::ConsumePrefix(&rest, mountpoint) &&
-        (rest.empty() || rest.front() == '/')) {
-      while (absl::ConsumePrefix(&rest, "/")) {
-      }
-      path = std::string(rest);
-    }
+bool MountRelative(AdminClient& client, std::string* path) {
+  if (!absl::StartsWith(*path, "/")) return true;
+  v1::HealthResponse health;
+  if (grpc::Status st = client.Health(&health); !st.ok()) {
+    Fail(client.Describe(st, "Health"));
+    return false;
   }
+  std::string mountpoint = health.mountpoint();
+  while (mountpoint.size() > 1 && mountpoint.back() == '/') mountpoint.pop_back();
+  absl::string_view rest = *path;
+  if (mountpoint.size() > 1 && absl::ConsumePrefix(&rest, mountpoint) &&
+      (rest.empty() || rest.front() == '/')) {
+    while (absl::ConsumePrefix(&rest, "/")) {
+    }
+    *path = std::string(rest);
+  }
+  return true;
+}
+
+int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& args) {
+  // A full path under the mountpoint is made relative to the mount root;
+  // other absolute paths go as they are (the daemon reads "/DCIM/a.jpg" as
+  // "DCIM/a.jpg").
+  std::string path = args.path;
+  if (!MountRelative(client, &path)) return kExitFailure;
 
   v1::ExplainRequest request;
   if (args.app) request.set_app(*args.app);
@@ -285,7 +292,7 @@ int Explain(AdminClient& client, const OutputOptions& out, const ExplainArgs& ar
                             ? absl::StrCat(OrDash(d.rule_id()), " (rules[", d.rule_index(), "])")
                             : "none (default action or bypass)"});
   table.AddRow({"reason", OrDash(OneLine(d.reason()))});
-  table.AddRow({"app", d.app().empty() ? "none" : d.app()});
+  table.AddRow({"app", d.app().empty() ? "none" : Safe(d.app())});
   table.AddRow({"redaction", OrDash(d.redaction_profile())});
   table.AddRow({"audit", PaintYesNo(out, d.audit())});
   table.AddRow({"generation", absl::StrCat(d.generation())});

@@ -58,6 +58,11 @@ int Status(AdminClient& client, const OutputOptions& out, bool prometheus = fals
 // `stats`: the counters only (the command of old scopedctl versions).
 int Stats(AdminClient& client, const OutputOptions& out);
 
+// A full path under the daemon's mountpoint (asked with Health) made
+// relative to the mount root; relative paths and other absolute ones stay as
+// they are. False (the error printed) if the daemon cannot be asked.
+bool MountRelative(AdminClient& client, std::string* path);
+
 // "read" -> READ etc. (case-insensitive); OPERATION_UNSPECIFIED if unknown.
 v1::Operation ParseOperation(const std::string& name);
 

@@ -139,6 +139,45 @@ redacted yellow).)",
       {"scopedctl audit query since=1h path=DCIM op=open --json",
        "scopedctl audit query decision=deny,hide since=1d --newest --limit=20",
        "scopedctl audit query app=gallery since=2026-11-25T10:00:00Z until=30m --limit=0"}});
+  c->push_back(CommandDoc{
+      "owner get", "PATH", "who owns a file (the owner store)",
+      R"(The owner store's record of the file at PATH: the uid and app that own
+it, when that was recorded, and the inode it is for; "none" if nobody
+owns it. PATH is relative to the mount root (a full path under the
+mountpoint works too), in the escaped form the audit trail shows names
+in (\x0a for a newline, \\ for a backslash); no ".." and no symlinks on
+the way.)",
+      {},
+      ValueKind::kText,
+      {},
+      {"scopedctl owner get DCIM/Camera/a.jpg",
+       "scopedctl owner get /mnt/shared/Download/x.pdf --json",
+       "scopedctl owner get 'Download/new\\x0aline.txt'"}});
+  c->push_back(CommandDoc{
+      "owner set", "PATH --uid=UID [--gid=GID]", "make a uid the owner of a file",
+      R"(Makes UID, and the app the policy identifies it as, the owner of the
+file now at PATH (that very inode, as if UID had created it), replacing
+any record. Rules with `owner: CALLER` then treat UID's app as the
+creator. Audited: an event with your uid, op setattr and rule
+admin:owner-set:UID. PATH as for owner get.)",
+      {{"uid", "", "UID", "the new owner's uid (required)", ValueKind::kText, {}},
+       {"gid", "", "GID",
+        "the gid its app is looked up with (default: the uid's primary group, else the uid)",
+        ValueKind::kText, {}}},
+      ValueKind::kText,
+      {},
+      {"scopedctl owner set DCIM/Camera/a.jpg --uid=1010001",
+       "scopedctl owner set Download/x.pdf --uid=1010002 --gid=1010002 --json"}});
+  c->push_back(CommandDoc{
+      "owner clear", "PATH", "make a file owned by nobody",
+      R"(Removes the owner store's record of PATH: nobody owns the file (a
+record is removed even if no file is left there). Audited: an event with
+your uid, op setattr and rule admin:owner-clear. PATH as for owner get.)",
+      {},
+      ValueKind::kText,
+      {},
+      {"scopedctl owner clear DCIM/Camera/a.jpg",
+       "scopedctl owner clear Download/x.pdf --json"}});
   c->push_back(CommandDoc{"stats", "", "the counters only",
                           "The daemon's counters only (the command of old scopedctl versions).",
                           {},

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "audit/escape.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace scopedfs::tools {
@@ -18,7 +19,13 @@ std::string OneLine(absl::string_view message) {
     if (line.empty()) continue;
     absl::StrAppend(&out, out.empty() ? "" : "; ", line);
   }
-  return out;
+  return Safe(out);
+}
+
+std::string Safe(absl::string_view text) { return audit::EscapeControls(text); }
+
+std::string SafeLines(absl::string_view text) {
+  return audit::EscapeControls(text, /*keep_line_breaks=*/true);
 }
 
 int Fail(absl::string_view message) {
@@ -71,7 +78,10 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
-std::string JsonQuote(absl::string_view s) {
+std::string JsonQuote(absl::string_view raw) {
+  // Bytes that are not UTF-8 and controls other than line breaks become
+  // their escaped text first (audit/escape.h): valid JSON, safe to print.
+  const std::string s = SafeLines(raw);
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {

@@ -19,8 +19,16 @@ inline constexpr int kExitFailure = 1;  // Also: "invalid" / "differs".
 inline constexpr int kExitUsage = 2;
 
 // Collapses a message to one line: line breaks become "; ", surrounding
-// whitespace goes.
+// whitespace goes, and other control characters are escaped (Safe).
 std::string OneLine(absl::string_view message);
+
+// Text from the daemon made safe for a terminal: control characters, bytes
+// that are not UTF-8, C1 and bidi/format controls escaped as audit/escape.h
+// writes them (backslashes left alone: text the daemon escaped already is
+// unchanged). scopedctl never prints the daemon's strings without it.
+std::string Safe(absl::string_view text);
+// The same for multi-line text (newline and tab kept).
+std::string SafeLines(absl::string_view text);
 
 // Prints "scopedctl: error: MESSAGE" (one line) to stderr and returns
 // kExitFailure.
@@ -50,7 +58,7 @@ class Table {
 // enums by name, 64-bit integers as strings (the proto3 JSON mapping).
 std::string ToJson(const google::protobuf::Message& message);
 
-// A JSON string literal.
+// A JSON string literal (of SafeLines(s)).
 std::string JsonQuote(absl::string_view s);
 
 // "3d 4h 5m 6s", "5m 0s", "42s".

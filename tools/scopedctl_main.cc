@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
 #include "audit/filter_text.h"
 #include "tools/audit_commands.h"
@@ -29,6 +31,7 @@
 #include "tools/commands.h"
 #include "tools/help.h"
 #include "tools/output.h"
+#include "tools/owner_commands.h"
 
 ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
           "State directory of the daemon (scopedfsd --state_dir); its socket is "
@@ -39,8 +42,8 @@ ABSL_FLAG(double, timeout, 5, "Seconds to wait for the daemon.");
 ABSL_FLAG(uint64_t, expect_generation, 0,
           "policy apply: apply only if this generation is running (0: any).");
 ABSL_FLAG(std::string, app, "", "explain: the caller is this app.");
-ABSL_FLAG(uint32_t, uid, 0, "explain: the caller's uid.");
-ABSL_FLAG(uint32_t, gid, 0, "explain: the caller's gid.");
+ABSL_FLAG(uint32_t, uid, 0, "explain: the caller's uid; owner set: the new owner.");
+ABSL_FLAG(uint32_t, gid, 0, "explain: the caller's gid; owner set: the owner's app's gid.");
 ABSL_FLAG(std::string, path, "", "explain: the path, relative to the mount root.");
 ABSL_FLAG(std::string, op, "", "explain: lookup|read|write|create|delete|rename|setattr.");
 ABSL_FLAG(bool, owner, false, "explain: the caller's app created the file.");
@@ -202,9 +205,12 @@ int Run(int argc, char** argv) {
       break;
     case ValueKind::kNone:
       break;
-    default:  // One FILE.
+    default:  // One FILE (or PATH).
       nargs = 1;
-      if (w.size() <= first_arg) return UsageError(absl::StrCat(command, " needs a FILE"));
+      if (w.size() <= first_arg) {
+        return UsageError(absl::StrCat(command, " needs a ",
+                                       doc->args == ValueKind::kFile ? "FILE" : "PATH"));
+      }
   }
   if (w.size() > first_arg + nargs) {
     return UsageError(absl::StrCat("unexpected argument '", w[first_arg + nargs], "' for '",
@@ -271,6 +277,12 @@ int Run(int argc, char** argv) {
     explain.caller_is_owner = absl::GetFlag(FLAGS_owner);
   }
 
+  std::optional<uint32_t> owner_gid;
+  if (command == "owner set") {
+    if (!cl.set.count("uid")) return UsageError("owner set needs --uid");
+    if (cl.set.count("gid")) owner_gid = absl::GetFlag(FLAGS_gid);
+  }
+
   v1::AuditFilter filter;
   if (absl::StartsWith(command, "audit ")) {
     auto parsed = audit::ParseFilter(
@@ -299,6 +311,11 @@ int Run(int argc, char** argv) {
     if (cl.set.count("after")) args.after_id = absl::GetFlag(FLAGS_after);
     return AuditTail(client, out, args);
   }
+  if (command == "owner get") return OwnerGet(client, out, w[first_arg]);
+  if (command == "owner set") {
+    return OwnerSet(client, out, w[first_arg], absl::GetFlag(FLAGS_uid), owner_gid);
+  }
+  if (command == "owner clear") return OwnerClear(client, out, w[first_arg]);
   if (command == "audit query") {
     AuditQueryArgs args;
     args.filter = filter;
@@ -317,6 +334,9 @@ int main(int argc, char** argv) {
   // brings them back for debugging.
   if (std::getenv("GRPC_VERBOSITY") == nullptr) {
     gpr_set_log_function([](gpr_log_func_args*) {});
+    // Nor protobuf's (e.g. about a field that does not parse): scopedctl
+    // reports the failed call itself.
+    google::protobuf::SetLogHandler(nullptr);
   }
   const int code = scopedfs::tools::Run(argc, argv);
   std::fflush(stdout);

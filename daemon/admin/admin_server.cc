@@ -147,7 +147,7 @@ void AdminServer::AcceptLoop() {
     }
     // Non-admins are let in so they get a clear PERMISSION_DENIED from the
     // service rather than a dropped connection.
-    peers_->Record(conn, cred.uid);
+    peers_->Record(conn, PeerRegistry::Peer{cred.uid, cred.gid, cred.pid});
     grpc::AddInsecureChannelFromFd(grpc_server_.get(), conn);
   }
 }

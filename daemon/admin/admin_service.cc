@@ -130,6 +130,8 @@ grpc::Status AdminService::StreamAudit(
   if (log == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no audit log");
   }
+  auto filter = admin::StoredFilterOf(request->filter());
+  if (!filter.ok()) return ToGrpc(filter.status());
   uint64_t after =
       request->has_after_id() ? request->after_id() : log->last_committed_id();
   // Stored events first, then each commit as it lands. The cursor moves
@@ -138,10 +140,11 @@ grpc::Status AdminService::StreamAudit(
   while (!context->IsCancelled()) {
     const uint64_t committed = log->last_committed_id();
     if (committed > after) {
-      auto events = log->Query(request->filter(), after, committed + 1,
+      auto events = log->Query(*filter, after, committed + 1,
                                /*newest_first=*/false, kStreamChunk);
       if (!events.ok()) return ToGrpc(events.status());
-      for (const v1::AuditEvent& e : *events) {
+      for (v1::AuditEvent& e : *events) {
+        admin::ToWire(&e);
         if (!writer->Write(e)) return grpc::Status::OK;  // Client gone.
         after = e.id();
       }
@@ -163,14 +166,58 @@ grpc::Status AdminService::QueryAudit(grpc::ServerContext* context,
   }
   auto page = admin::AuditPageOf(*request);
   if (!page.ok()) return ToGrpc(page.status());
+  auto filter = admin::StoredFilterOf(request->filter());
+  if (!filter.ok()) return ToGrpc(filter.status());
   // An admin who just watched a client act expects its events: wait (a
   // little) for what was decided before this call to be committed.
   log->Flush(absl::Milliseconds(250));
   // One more than asked tells whether another page follows.
-  auto events = log->Query(request->filter(), page->after_id, page->before_id,
+  auto events = log->Query(*filter, page->after_id, page->before_id,
                            page->newest_first, size_t{page->limit} + 1);
   if (!events.ok()) return ToGrpc(events.status());
   admin::FillAuditPage(*page, *std::move(events), response);
+  return grpc::Status::OK;
+}
+
+admin::AdminCaller AdminService::CallerOf(grpc::ServerContext* context) const {
+  admin::AdminCaller caller;
+  if (auto peer = ctx_.peers->PeerOf(context->peer())) {
+    caller.uid = peer->uid;
+    caller.gid = peer->gid;
+    caller.pid = static_cast<uint32_t>(peer->pid);
+  } else {
+    caller.where = absl::StrCat("tls:", context->peer());  // uid 0: a TLS admin
+  }
+  return caller;
+}
+
+grpc::Status AdminService::GetOwner(grpc::ServerContext* context,
+                                    const v1::GetOwnerRequest* request,
+                                    v1::GetOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto got = admin::OwnerAdmin(ctx_.server).Get(*request);
+  if (!got.ok()) return ToGrpc(got.status());
+  *response = *std::move(got);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::SetOwner(grpc::ServerContext* context,
+                                    const v1::SetOwnerRequest* request,
+                                    v1::SetOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto set = admin::OwnerAdmin(ctx_.server).Set(*request, CallerOf(context));
+  if (!set.ok()) return ToGrpc(set.status());
+  *response = *std::move(set);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ClearOwner(grpc::ServerContext* context,
+                                      const v1::ClearOwnerRequest* request,
+                                      v1::ClearOwnerResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto cleared = admin::OwnerAdmin(ctx_.server).Clear(*request, CallerOf(context));
+  if (!cleared.ok()) return ToGrpc(cleared.status());
+  *response = *std::move(cleared);
   return grpc::Status::OK;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "daemon/admin/owner_admin.h"
 #include "daemon/admin/peer_registry.h"
 #include "daemon/policy_store.h"
 #include "daemon/server.h"
@@ -51,9 +52,20 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status QueryAudit(grpc::ServerContext* context,
                           const v1::QueryAuditRequest* request,
                           v1::QueryAuditResponse* response) override;
+  grpc::Status GetOwner(grpc::ServerContext* context,
+                        const v1::GetOwnerRequest* request,
+                        v1::GetOwnerResponse* response) override;
+  grpc::Status SetOwner(grpc::ServerContext* context,
+                        const v1::SetOwnerRequest* request,
+                        v1::SetOwnerResponse* response) override;
+  grpc::Status ClearOwner(grpc::ServerContext* context,
+                          const v1::ClearOwnerRequest* request,
+                          v1::ClearOwnerResponse* response) override;
 
  private:
   grpc::Status CheckAdmin(grpc::ServerContext* context) const;
+  // The admin behind a call that passed CheckAdmin, for audit events.
+  admin::AdminCaller CallerOf(grpc::ServerContext* context) const;
   const AdminContext ctx_;
 };
 

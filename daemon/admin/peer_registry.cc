@@ -6,12 +6,13 @@
 
 namespace scopedfs {
 
-void PeerRegistry::Record(int fd, uid_t uid) {
+void PeerRegistry::Record(int fd, const Peer& peer) {
   absl::MutexLock lock(&mu_);
-  by_fd_[fd] = uid;
+  by_fd_[fd] = peer;
 }
 
-std::optional<uid_t> PeerRegistry::UidOf(const std::string& grpc_peer) const {
+std::optional<PeerRegistry::Peer> PeerRegistry::PeerOf(
+    const std::string& grpc_peer) const {
   absl::string_view rest = grpc_peer;
   int fd;
   if (!absl::ConsumePrefix(&rest, "fd:") || !absl::SimpleAtoi(rest, &fd)) {

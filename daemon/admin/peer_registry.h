@@ -25,16 +25,28 @@ class PeerRegistry {
   explicit PeerRegistry(absl::flat_hash_set<uid_t> admin_uids)
       : admin_uids_(std::move(admin_uids)) {}
 
-  void Record(int fd, uid_t uid);
-  // The uid behind a gRPC peer string "fd:<n>", if we accepted it.
-  std::optional<uid_t> UidOf(const std::string& grpc_peer) const;
+  // The peer's credentials (SO_PEERCRED) as of connecting.
+  struct Peer {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    pid_t pid = 0;
+  };
+  void Record(int fd, const Peer& peer);
+  void Record(int fd, uid_t uid) { Record(fd, Peer{uid, 0, 0}); }
+  // The peer behind a gRPC peer string "fd:<n>", if we accepted it.
+  std::optional<Peer> PeerOf(const std::string& grpc_peer) const;
+  std::optional<uid_t> UidOf(const std::string& grpc_peer) const {
+    const std::optional<Peer> peer = PeerOf(grpc_peer);
+    if (!peer.has_value()) return std::nullopt;
+    return peer->uid;
+  }
   // Root and the configured admin uids.
   bool IsAdminUid(uid_t uid) const { return uid == 0 || admin_uids_.contains(uid); }
 
  private:
   const absl::flat_hash_set<uid_t> admin_uids_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<int, uid_t> by_fd_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int, Peer> by_fd_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace scopedfs

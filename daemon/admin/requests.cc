@@ -5,7 +5,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "audit/escape.h"
 #include "policy/validate.h"
 
 namespace scopedfs::admin {
@@ -85,7 +87,52 @@ void FillAuditPage(const AuditPage& page, std::vector<v1::AuditEvent> events,
     response->set_next_page_token(
         absl::StrCat(page.newest_first ? "b" : "a", events.back().id()));
   }
-  for (v1::AuditEvent& e : events) *response->add_events() = std::move(e);
+  for (v1::AuditEvent& e : events) {
+    ToWire(&e);
+    *response->add_events() = std::move(e);
+  }
+}
+
+void ToWire(v1::AuditEvent* event) {
+  for (std::string* s : {event->mutable_path(), event->mutable_comm(),
+                         event->mutable_exe(), event->mutable_redaction()}) {
+    if (audit::NeedsEscape(*s)) *s = audit::Escape(*s);
+  }
+}
+
+absl::StatusOr<v1::AuditFilter> StoredFilterOf(const v1::AuditFilter& wire) {
+  v1::AuditFilter stored = wire;
+  absl::StatusOr<std::string> path = audit::Unescape(wire.path_prefix());
+  if (!path.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter path: ", path.status().message()));
+  }
+  stored.set_path_prefix(*std::move(path));
+  return stored;
+}
+
+absl::StatusOr<std::string> OwnerPathOf(absl::string_view wire_path) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad path \"", audit::EscapeControls(wire_path), "\": ", why));
+  };
+  absl::StatusOr<std::string> raw = audit::Unescape(wire_path);
+  if (!raw.ok()) return bad(raw.status().message());
+  absl::string_view path = *raw;
+  if (absl::StartsWith(path, "/")) {
+    return bad("absolute; give it relative to the mount root");
+  }
+  while (absl::ConsumeSuffix(&path, "/")) {
+  }
+  if (path.empty()) return bad("empty (the mount root has no owner)");
+  if (path.find('\0') != absl::string_view::npos) return bad("it holds a NUL byte");
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.empty()) return bad("an empty component (\"//\")");
+    if (part == "." || part == "..") {
+      return bad(absl::StrCat("\"", part, "\" components are not allowed"));
+    }
+  }
+  return std::string(path);
 }
 
 }  // namespace scopedfs::admin

@@ -57,10 +57,30 @@ constexpr uint32_t kMaxAuditPage = 10000;
 // InvalidArgument for a page token that is not one of ours (or of the other
 // order).
 absl::StatusOr<AuditPage> AuditPageOf(const v1::QueryAuditRequest& request);
-// Fills `response` from up to limit + 1 `events` (the extra one only says
-// that another page follows: it sets next_page_token).
+// Fills `response` from up to limit + 1 stored `events` (the extra one only
+// says that another page follows: it sets next_page_token), as the wire
+// carries them (ToWire).
 void FillAuditPage(const AuditPage& page, std::vector<v1::AuditEvent> events,
                    v1::QueryAuditResponse* response);
+
+// A stored event (raw bytes, as the database holds them) as the wire
+// carries it: the strings clients supplied (path, comm, exe, redaction) in
+// the escaped form of audit/escape.h, so every field is valid UTF-8 and
+// free of control characters, whatever a client named its files or
+// processes. app and rule_id come from the policy and stay as they are.
+void ToWire(v1::AuditEvent* event);
+
+// A filter from the wire as the database compares it: path_prefix
+// unescaped to the bytes it stands for. InvalidArgument for a bad escape.
+absl::StatusOr<v1::AuditFilter> StoredFilterOf(const v1::AuditFilter& wire);
+
+// The path of an owner request (GetOwner, SetOwner, ClearOwner) as the
+// owner store keys it: the raw bytes of a path relative to the mount root,
+// given in the escaped form of audit/escape.h. Trailing '/' are dropped.
+// InvalidArgument (naming the path, escaped) for a bad escape, an empty
+// path, an absolute one, "." or ".." components, empty components ("a//b")
+// and NUL bytes.
+absl::StatusOr<std::string> OwnerPathOf(absl::string_view wire_path);
 
 }  // namespace scopedfs::admin
 

@@ -1,0 +1,262 @@
+#include "daemon/admin/owner_admin.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "audit/escape.h"
+#include "audit/process_info.h"
+#include "daemon/access.h"
+#include "daemon/admin/requests.h"
+#include "daemon/log.h"
+
+namespace scopedfs::admin {
+namespace {
+
+// A descriptor closed when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      if (fd_ >= 0) close(fd_);
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// The file an owner request is about: its directory (open), its name in
+// it, and its status if it exists.
+struct Resolved {
+  Fd dir;
+  std::string name;
+  bool exists = false;
+  struct stat st = {};
+};
+
+// Walks `path` (valid: OwnerPathOf) from the backing root `root_fd`.
+absl::StatusOr<Resolved> Resolve(int root_fd, const std::string& path) {
+  const std::string shown = audit::Escape(path);
+  std::vector<std::string> parts = absl::StrSplit(path, '/');
+  Resolved r;
+  r.dir = Fd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+  if (r.dir.get() < 0) {
+    return absl::InternalError(absl::StrCat("cannot open the backing root: ",
+                                            std::strerror(errno)));
+  }
+  std::string walked;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    absl::StrAppend(&walked, walked.empty() ? "" : "/", part);
+    struct stat st;
+    if (fstatat(r.dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) {
+        return absl::NotFoundError(absl::StrCat(
+            "no file at \"", shown, "\": there is no \"", audit::Escape(walked), "\""));
+      }
+      return absl::InternalError(absl::StrCat("cannot look up \"", audit::Escape(walked),
+                                              "\": ", std::strerror(errno)));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad path \"", shown, "\": \"", audit::Escape(walked),
+          "\" is a symlink (give the path the mount serves the file at)"));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad path \"", shown, "\": \"", audit::Escape(walked), "\" is not a directory"));
+    }
+    Fd next(openat(r.dir.get(), part.c_str(),
+                   O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0) {
+      // Replaced by a symlink or a file since the fstatat.
+      return absl::AbortedError(absl::StrCat("\"", audit::Escape(walked),
+                                             "\" changed while being looked up: ",
+                                             std::strerror(errno)));
+    }
+    r.dir = std::move(next);
+  }
+  r.name = parts.back();
+  if (fstatat(r.dir.get(), r.name.c_str(), &r.st, AT_SYMLINK_NOFOLLOW) == 0) {
+    r.exists = true;
+  } else if (errno != ENOENT) {
+    return absl::InternalError(
+        absl::StrCat("cannot look up \"", shown, "\": ", std::strerror(errno)));
+  }
+  return r;
+}
+
+void ToProto(const audit::Owner& owner, v1::OwnerRecord* out) {
+  out->set_uid(owner.uid);
+  out->set_app(owner.app);
+  out->set_time_unix_nanos(owner.time_unix_nanos);
+  out->set_dev(owner.dev);
+  out->set_ino(owner.ino);
+  out->set_birth_unix_nanos(owner.birth_nanos);
+}
+
+// The valid record of the resolved file, if any (a stale one is dropped,
+// as on every question the policy asks).
+std::optional<audit::Owner> CurrentOwner(audit::OwnerIndex& owners,
+                                         const std::string& path,
+                                         const Resolved& r) {
+  if (!r.exists) return std::nullopt;
+  const int dir = r.dir.get();
+  const std::string& name = r.name;
+  const uint64_t ino = r.st.st_ino;
+  return owners.Get(path, r.st.st_dev, ino,
+                    [&] { return BirthNanosAt(dir, name, ino); });
+}
+
+// The gid an owner's app is looked up with when the request names none.
+uint32_t DefaultGid(uint32_t uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return found->pw_gid;
+  }
+  return uid;
+}
+
+std::string Describe(const audit::Owner& owner) {
+  return absl::StrCat("uid ", owner.uid,
+                      owner.app.empty() ? "" : absl::StrCat(" (app ", owner.app, ")"));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetOwnerResponse> OwnerAdmin::Get(
+    const v1::GetOwnerRequest& request) {
+  audit::AuditLog* log = server_->audit_log();
+  if (log == nullptr) return absl::UnavailableError("no owner store");
+  absl::StatusOr<std::string> path = OwnerPathOf(request.path());
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Resolved> r = Resolve(server_->nodes().Root()->fd, *path);
+  if (!r.ok()) return r.status();
+  if (!r->exists) {
+    return absl::NotFoundError(
+        absl::StrCat("no file at \"", audit::Escape(*path), "\""));
+  }
+  v1::GetOwnerResponse response;
+  response.set_path(audit::Escape(*path));
+  if (std::optional<audit::Owner> owner = CurrentOwner(log->owners(), *path, *r)) {
+    ToProto(*owner, response.mutable_owner());
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SetOwnerResponse> OwnerAdmin::Set(
+    const v1::SetOwnerRequest& request, const AdminCaller& caller) {
+  audit::AuditLog* log = server_->audit_log();
+  if (log == nullptr) return absl::UnavailableError("no owner store");
+  absl::StatusOr<std::string> path = OwnerPathOf(request.path());
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Resolved> r = Resolve(server_->nodes().Root()->fd, *path);
+  if (!r.ok()) return r.status();
+  const std::string shown = audit::Escape(*path);
+  if (!r->exists) {
+    return absl::NotFoundError(absl::StrCat("no file at \"", shown, "\""));
+  }
+  const uint32_t uid = request.uid();
+  const uint32_t gid = request.has_gid() ? request.gid() : DefaultGid(uid);
+  const auto engine = server_->policy().engine();
+  std::optional<audit::Owner> owner =
+      OwnerRecordFor(r->dir.get(), r->name, r->st, engine->AppOf(uid, gid), uid);
+  if (!owner.has_value()) {
+    return absl::AbortedError(absl::StrCat(
+        "the file at \"", shown, "\" changed while its owner was being recorded; try again"));
+  }
+  v1::SetOwnerResponse response;
+  response.set_path(shown);
+  if (std::optional<audit::Owner> previous = CurrentOwner(log->owners(), *path, *r)) {
+    ToProto(*previous, response.mutable_previous());
+  }
+  ToProto(*owner, response.mutable_owner());
+  SFS_LOG(kInfo, "owner of %s set to %s by admin uid %d", shown, Describe(*owner),
+          caller.uid);
+  log->owners().Set(*path, *std::move(owner));
+  server_->InvalidateAfterOwnerChange();
+  Audit(caller, *path, absl::StrCat("admin:owner-set:", uid));
+  return response;
+}
+
+absl::StatusOr<v1::ClearOwnerResponse> OwnerAdmin::Clear(
+    const v1::ClearOwnerRequest& request, const AdminCaller& caller) {
+  audit::AuditLog* log = server_->audit_log();
+  if (log == nullptr) return absl::UnavailableError("no owner store");
+  absl::StatusOr<std::string> path = OwnerPathOf(request.path());
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Resolved> r = Resolve(server_->nodes().Root()->fd, *path);
+  // A directory on the way that is gone: no file, and no record can be
+  // valid; clear whatever is recorded under that name all the same.
+  if (!r.ok() && r.status().code() != absl::StatusCode::kNotFound) return r.status();
+  v1::ClearOwnerResponse response;
+  const std::string shown = audit::Escape(*path);
+  response.set_path(shown);
+  response.set_file_exists(r.ok() && r->exists);
+  if (r.ok()) {
+    if (std::optional<audit::Owner> previous = CurrentOwner(log->owners(), *path, *r)) {
+      ToProto(*previous, response.mutable_previous());
+    }
+  }
+  SFS_LOG(kInfo, "owner of %s cleared by admin uid %d", shown, caller.uid);
+  log->owners().Remove(*path);
+  server_->InvalidateAfterOwnerChange();
+  Audit(caller, *path, "admin:owner-clear");
+  return response;
+}
+
+void OwnerAdmin::Audit(const AdminCaller& caller, const std::string& path,
+                       std::string rule_id) {
+  audit::AuditLog* log = server_->audit_log();
+  const auto engine = server_->policy().engine();
+  audit::Event e;
+  e.time_unix_nanos = absl::ToUnixNanos(absl::Now());
+  e.uid = caller.uid;
+  e.gid = caller.gid;
+  e.pid = caller.pid;
+  e.operation = v1::SETATTR;
+  e.decision = v1::ALLOW;
+  e.policy_generation = engine->generation();
+  e.path = path;
+  if (const std::string* app = engine->AppOf(caller.uid, caller.gid)) e.app = *app;
+  e.rule_id = std::move(rule_id);
+  if (caller.pid != 0) {
+    // Named now: scopedctl may be gone by the time the writer looks.
+    audit::ProcessInfoCache names;
+    const audit::ProcessInfoCache::Info& info = names.Lookup(caller.pid, absl::Now());
+    e.comm = info.comm;
+    e.exe = info.exe;
+  } else {
+    e.exe = caller.where;
+  }
+  if (!log->Submit(std::move(e))) {
+    SFS_LOG(kWarning, "the audit event of an owner change by admin uid %d was dropped "
+                      "(audit queue full)", caller.uid);
+  }
+}
+
+}  // namespace scopedfs::admin
