@@ -34,11 +34,13 @@ void Server::InvalidateRedactedView(const Node* node) {
   if (session_ == nullptr || node->redacted_view || node->type != S_IFREG) {
     return;
   }
-  // Only the id is used: if the kernel forgets the view meanwhile, it
-  // answers ENOENT and nothing happens.
-  const Node* view = nodes_.Find(node->dev, node->ino, /*redacted_view=*/true);
-  if (view == nullptr) return;
-  fuse_lowlevel_notify_inval_inode(session_, nodes_.IdOf(view), 0, 0);
+  // Only ids are used: if the kernel forgets a view meanwhile, it answers
+  // ENOENT and nothing happens. (One view node per name of the file.)
+  for (const NodeTable::NodeRef& view : nodes_.NodesOf(node->dev, node->ino)) {
+    if (view.redacted_view) {
+      fuse_lowlevel_notify_inval_inode(session_, view.id, 0, 0);
+    }
+  }
 }
 
 std::string RenderStats(const Server& server, uint64_t sequence) {
@@ -52,6 +54,7 @@ std::string RenderStats(const Server& server, uint64_t sequence) {
 void Server::ForEachCounter(
     const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
   stats_.ForEach(nodes_.size(), fn);
+  fn("nodes_per_name", nodes_.per_name_size(), true);
   if (audit_ == nullptr) return;
   const audit::AuditLog::Counters a = audit_->counters();
   fn("audit_events_submitted", a.submitted, false);

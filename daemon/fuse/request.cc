@@ -31,7 +31,9 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
       audit_refusal ? AuditMode::kIfRefused : AuditMode::kNever);
   if (verdict.err != 0) return verdict.err;
   if (!verdict.shared_cache_ok) e->entry_timeout = 0;
-  // A regular file's redacted view is a node (id) of its own.
+  // A regular file's redacted view is a node (id) of its own, and so is
+  // each name of a file with several (the table picks the node by the
+  // status and the name).
   const bool redacted = verdict.redacted;
   // Most lookups revalidate a name the kernel already knows: no descriptor
   // to open then.
