@@ -36,7 +36,7 @@
 // Several nodes of one backing inode (names, views) are several FUSE inodes
 // to the kernel: each has its own passthrough backing id (all on the same
 // backing file, so passthrough I/O stays coherent), its own page cache and
-// attribute cache (see daemon/server.h), and every one reports
+// attribute cache (daemon/server.h: NoteFileChanged), and every one reports
 // the backing st_ino, so tools that compare st_dev/st_ino still see one file.
 #ifndef SCOPEDFS_DAEMON_NODE_TABLE_H_
 #define SCOPEDFS_DAEMON_NODE_TABLE_H_

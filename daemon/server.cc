@@ -30,16 +30,27 @@ void Server::InvalidateAfterPolicyChange(fuse_session* se) {
           entries.size());
 }
 
-void Server::InvalidateRedactedView(const Node* node) {
+void Server::NoteFileChanged(const Node* node) {
   if (session_ == nullptr || node->redacted_view || node->type != S_IFREG) {
     return;
   }
-  // Only ids are used: if the kernel forgets a view meanwhile, it answers
-  // ENOENT and nothing happens. (One view node per name of the file.)
-  for (const NodeTable::NodeRef& view : nodes_.NodesOf(node->dev, node->ino)) {
-    if (view.redacted_view) {
-      fuse_lowlevel_notify_inval_inode(session_, view.id, 0, 0);
+  // Only ids are used: if the kernel forgets a node meanwhile, it answers
+  // ENOENT and nothing happens.
+  const uint64_t self = nodes_.IdOf(node);
+  for (const NodeTable::NodeRef& other : nodes_.NodesOf(node->dev, node->ino)) {
+    if (other.id == self) continue;
+    if (other.redacted_view) {
+      fuse_lowlevel_notify_inval_inode(session_, other.id, 0, 0);
+    } else if (invalidator_ != nullptr) {
+      invalidator_->Invalidate(other.id);
     }
+  }
+}
+
+void Server::NoteLinkCountChanged(const Node* node) {
+  if (session_ == nullptr) return;
+  for (const NodeTable::NodeRef& known : nodes_.NodesOf(node->dev, node->ino)) {
+    fuse_lowlevel_notify_inval_inode(session_, known.id, -1, 0);
   }
 }
 

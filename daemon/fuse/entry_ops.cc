@@ -126,6 +126,9 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     fuse_reply_err(req, err);
     return;
   }
+  // The new name gets a node of its own (node_table.h): the file's known
+  // nodes must show the new st_nlink too.
+  ServerOf(req).NoteLinkCountChanged(node);
   ReplyNewEntry(req, dir, newname);
 }
 

@@ -17,6 +17,10 @@ int StatNode(const Node* node, struct stat* attr) {
   return 0;
 }
 
+double AttrTimeout(fuse_req_t req, const Node* node, const struct stat& st) {
+  return HasSeveralNames(node, st) ? 0 : ServerOf(req).options().timeout;
+}
+
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
                 fuse_entry_param* e, bool mediate, bool audit_refusal) {
   Server& server = ServerOf(req);
@@ -53,6 +57,7 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
     node = server.nodes().Acquire(fd, e->attr, parent, name, redacted);
   }
   Stats::Add(server.stats().lookups);
+  e->attr_timeout = AttrTimeout(req, node, e->attr);
   e->ino = server.nodes().IdOf(node);
   return 0;
 }
