@@ -42,6 +42,7 @@
 #include "daemon/policy_store.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/log.h"
+#include "daemon/inode_invalidator.h"
 #include "daemon/node_reclaimer.h"
 #include "daemon/server.h"
 #include "daemon/state_dir.h"
@@ -532,6 +533,8 @@ int Run(int argc, char** argv) {
 
   auto reclaimer = std::make_unique<NodeReclaimer>(
       &server.nodes(), &server.stats(), se, static_cast<size_t>(max_nodes));
+  auto invalidator = std::make_unique<InodeInvalidator>(se, &server.stats());
+  server.set_invalidator(invalidator.get());
   pthread_sigmask(SIG_UNBLOCK, &shutdown_signals, nullptr);
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
@@ -540,6 +543,8 @@ int Run(int argc, char** argv) {
   const int res = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
   reclaimer.reset();  // No kernel notification after the loop.
+  server.set_invalidator(nullptr);
+  invalidator.reset();
   notifier.Stopping();
   admin_server->reset();  // No policy change (and kernel notification) after this.
 

@@ -9,7 +9,24 @@
 namespace scopedfs {
 
 namespace {
+
 constexpr uint64_t kRootId = 1;  // FUSE_ROOT_ID; no FUSE header needed here.
+
+// Whether a lookup of `st` that finds no per-name node of it makes one: a
+// file with several names. A directory has one (its st_nlink counts its
+// subdirectories).
+bool HasSeveralNames(const struct stat& st) {
+  return !S_ISDIR(st.st_mode) && st.st_nlink > 1;
+}
+
+// Whether `node` stands for `name` in the directory `dir`. Compared by the
+// directory's inode, not its node: a directory the kernel forgot while a
+// child kept its node alive, then looked up again, is a new node.
+bool StandsFor(const Node& node, const Node* dir, absl::string_view name) {
+  return node.parent != nullptr && node.parent->dev == dir->dev &&
+         node.parent->ino == dir->ino && node.name == name;
+}
+
 }  // namespace
 
 Node::~Node() {
@@ -38,10 +55,18 @@ Node* NodeTable::Get(uint64_t id) const {
   return reinterpret_cast<Node*>(static_cast<uintptr_t>(id));
 }
 
-std::shared_ptr<Node> NodeTable::SharedOf(Node* node) const {
-  if (node == root_.get()) return root_;
-  auto it = nodes_.find(Key{node->dev, node->ino, node->redacted_view});
-  return it != nodes_.end() && it->second.get() == node ? it->second : nullptr;
+Node* NodeTable::FindPerName(const struct stat& st, bool redacted_view,
+                             const Node* parent,
+                             absl::string_view name) const {
+  auto it = per_name_.find(InodeKey{st.st_dev, st.st_ino});
+  if (it == per_name_.end()) return nullptr;
+  for (const std::shared_ptr<Node>& node : it->second) {
+    if (node->redacted_view == redacted_view && !node->superseded &&
+        StandsFor(*node, parent, name)) {
+      return node.get();
+    }
+  }
+  return nullptr;
 }
 
 Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
@@ -56,17 +81,31 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
   bool grew = false;
   {
     absl::MutexLock lock(&mu_);
-    auto [it, inserted] =
-        nodes_.try_emplace(Key{st.st_dev, st.st_ino, redacted_view});
-    if (inserted) {
-      it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
-                                          st.st_mode & S_IFMT, redacted_view);
-      it->second->cache_tag = next_tag_++;
-      grew = nodes_.size() > grow_above_;
-    } else {
+    node = FindPerName(st, redacted_view, parent, name);
+    if (node != nullptr) {
       close(fd);
+    } else if (HasSeveralNames(st)) {
+      auto made = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
+                                         st.st_mode & S_IFMT, redacted_view,
+                                         /*per_name=*/true);
+      made->cache_tag = next_tag_++;
+      node = made.get();
+      per_name_[InodeKey{st.st_dev, st.st_ino}].push_back(std::move(made));
+      ++per_name_count_;
+      grew = shared_.size() + per_name_count_ > grow_above_;
+    } else {
+      auto [it, inserted] =
+          shared_.try_emplace(SharedKey{st.st_dev, st.st_ino, redacted_view});
+      if (inserted) {
+        it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
+                                            st.st_mode & S_IFMT, redacted_view);
+        it->second->cache_tag = next_tag_++;
+        grew = shared_.size() + per_name_count_ > grow_above_;
+      } else {
+        close(fd);
+      }
+      node = it->second.get();
     }
-    node = it->second.get();
     AddLookup(node, parent, name);
   }
   if (grew && grow_listener_) grow_listener_();
@@ -78,20 +117,31 @@ void NodeTable::AddLookup(Node* node, Node* parent, absl::string_view name) {
   node->last_lookup = ++clock_;
   if (parent != nullptr && parent != node &&
       (node->parent.get() != parent || node->name != name)) {
-    node->parent = SharedOf(parent);
-    node->name = std::string(name);
-    node->cache_tag = next_tag_++;
+    SetName(node, parent, name);
   }
+}
+
+void NodeTable::SetName(Node* node, Node* parent, absl::string_view name) {
+  if (node == root_.get() || node == parent) return;
+  // `parent` is a node the kernel knows (it named it in this request), so
+  // it is alive and owned by the table or a child.
+  node->parent = parent->shared_from_this();
+  node->name = std::string(name);
+  node->cache_tag = next_tag_++;
 }
 
 Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
                               absl::string_view name, bool redacted_view) {
   if (st.st_dev == root_->dev && st.st_ino == root_->ino) return root_.get();
   absl::MutexLock lock(&mu_);
-  auto it = nodes_.find(Key{st.st_dev, st.st_ino, redacted_view});
-  if (it == nodes_.end()) return nullptr;
-  AddLookup(it->second.get(), parent, name);
-  return it->second.get();
+  Node* node = FindPerName(st, redacted_view, parent, name);
+  if (node == nullptr && !HasSeveralNames(st)) {
+    auto it = shared_.find(SharedKey{st.st_dev, st.st_ino, redacted_view});
+    if (it != shared_.end()) node = it->second.get();
+  }
+  if (node == nullptr) return nullptr;
+  AddLookup(node, parent, name);
+  return node;
 }
 
 bool NodeTable::Forget(Node* node, uint64_t n) {
@@ -106,27 +156,100 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
     }
     node->nlookup -= n;
     if (node->nlookup != 0) return false;
-    auto it = nodes_.find(Key{node->dev, node->ino, node->redacted_view});
-    if (it == nodes_.end() || it->second.get() != node) return false;
-    doomed = std::move(it->second);
-    nodes_.erase(it);
+    if (node->per_name) {
+      auto it = per_name_.find(InodeKey{node->dev, node->ino});
+      if (it == per_name_.end()) return false;
+      std::vector<std::shared_ptr<Node>>& nodes = it->second;
+      auto pos = std::find_if(nodes.begin(), nodes.end(),
+                              [node](const std::shared_ptr<Node>& candidate) {
+                                return candidate.get() == node;
+                              });
+      if (pos == nodes.end()) return false;
+      doomed = std::move(*pos);
+      if (pos != nodes.end() - 1) *pos = std::move(nodes.back());
+      nodes.pop_back();
+      if (nodes.empty()) per_name_.erase(it);
+      --per_name_count_;
+    } else {
+      auto it = shared_.find(SharedKey{node->dev, node->ino, node->redacted_view});
+      if (it == shared_.end() || it->second.get() != node) return false;
+      doomed = std::move(it->second);
+      shared_.erase(it);
+    }
   }
   return true;
 }
 
-Node* NodeTable::Find(dev_t dev, ino_t ino, bool redacted_view) const {
+std::vector<NodeTable::NodeRef> NodeTable::NodesOf(dev_t dev, ino_t ino) const {
+  std::vector<NodeRef> out;
+  if (dev == root_->dev && ino == root_->ino) {
+    out.push_back(NodeRef{kRootId, false});
+    return out;
+  }
   absl::MutexLock lock(&mu_);
-  if (dev == root_->dev && ino == root_->ino) return root_.get();
-  auto it = nodes_.find(Key{dev, ino, redacted_view});
-  return it == nodes_.end() ? nullptr : it->second.get();
+  for (bool view : {false, true}) {
+    auto it = shared_.find(SharedKey{dev, ino, view});
+    if (it != shared_.end()) out.push_back(NodeRef{IdOf(it->second.get()), view});
+  }
+  auto it = per_name_.find(InodeKey{dev, ino});
+  if (it != per_name_.end()) {
+    for (const std::shared_ptr<Node>& node : it->second) {
+      out.push_back(NodeRef{IdOf(node.get()), node->redacted_view});
+    }
+  }
+  return out;
 }
 
-void NodeTable::Rename(Node* node, Node* parent, absl::string_view name) {
+std::vector<Node*> NodeTable::NodesNamed(const struct stat& st, const Node* dir,
+                                         absl::string_view name) const {
+  std::vector<Node*> out;
+  auto it = per_name_.find(InodeKey{st.st_dev, st.st_ino});
+  if (it != per_name_.end()) {
+    for (const std::shared_ptr<Node>& node : it->second) {
+      if (!node->superseded && StandsFor(*node, dir, name)) {
+        out.push_back(node.get());
+      }
+    }
+  }
+  // A shared node stands for its file's only name, whatever name it last
+  // recorded (the file may have been renamed behind the daemon's back); for
+  // a file with several names, only for the name it records (the kernel
+  // knew it by that name before the file got another).
+  const bool one_name = !HasSeveralNames(st);
+  for (bool view : {false, true}) {
+    auto shared = shared_.find(SharedKey{st.st_dev, st.st_ino, view});
+    if (shared != shared_.end() &&
+        (one_name || StandsFor(*shared->second, dir, name))) {
+      out.push_back(shared->second.get());
+    }
+  }
+  return out;
+}
+
+void NodeTable::Renamed(Node* from, absl::string_view name,
+                        const struct stat& src, Node* to,
+                        absl::string_view newname, const struct stat* dst,
+                        bool exchange) {
   absl::MutexLock lock(&mu_);
-  if (node == root_.get() || node == parent) return;
-  node->parent = SharedOf(parent);
-  node->name = std::string(name);
-  node->cache_tag = next_tag_++;
+  if (from->dev == to->dev && from->ino == to->ino && name == newname) return;
+  const std::vector<Node*> moving = NodesNamed(src, from, name);
+  std::vector<Node*> swapping;
+  if (dst != nullptr && exchange) {
+    swapping = NodesNamed(*dst, to, newname);
+  } else if (dst != nullptr) {
+    // `newname` is the source's now. Its former file's per-name nodes must
+    // not be found by that name again: when both names were links of one
+    // file (a rename the backing file system makes a no-op, which the
+    // kernel takes for a move), one of the source's nodes stands for it.
+    auto it = per_name_.find(InodeKey{dst->st_dev, dst->st_ino});
+    if (it != per_name_.end()) {
+      for (const std::shared_ptr<Node>& node : it->second) {
+        if (StandsFor(*node, to, newname)) node->superseded = true;
+      }
+    }
+  }
+  for (Node* node : moving) SetName(node, to, newname);
+  for (Node* node : swapping) SetName(node, from, name);
 }
 
 std::string NodeTable::PathOf(const Node* node) const {
@@ -149,14 +272,21 @@ NodeTable::Entry NodeTable::EntryOf(const Node& node) const {
                node.type == S_IFDIR, node.redacted_view};
 }
 
+template <typename Fn>
+void NodeTable::ForEachNode(Fn fn) const {
+  for (const auto& [key, node] : shared_) fn(*node);
+  for (const auto& [key, nodes] : per_name_) {
+    for (const std::shared_ptr<Node>& node : nodes) fn(*node);
+  }
+}
+
 std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
   absl::MutexLock lock(&mu_);
   std::vector<Entry> out;
-  out.reserve(nodes_.size());
-  for (const auto& [key, node] : nodes_) {
-    if (node->parent == nullptr) continue;
-    out.push_back(EntryOf(*node));
-  }
+  out.reserve(shared_.size() + per_name_count_);
+  ForEachNode([&](const Node& node) {
+    if (node.parent != nullptr) out.push_back(EntryOf(node));
+  });
   return out;
 }
 
@@ -164,11 +294,11 @@ std::vector<NodeTable::Entry> NodeTable::Coldest(size_t n) const {
   std::vector<std::pair<uint64_t, const Node*>> candidates;
   std::vector<Entry> out;
   absl::MutexLock lock(&mu_);
-  candidates.reserve(nodes_.size());
-  for (const auto& [key, node] : nodes_) {
-    if (node->parent == nullptr || node->type == S_IFDIR) continue;
-    candidates.emplace_back(node->last_lookup, node.get());
-  }
+  candidates.reserve(shared_.size() + per_name_count_);
+  ForEachNode([&](const Node& node) {
+    if (node.parent == nullptr || node.type == S_IFDIR) return;
+    candidates.emplace_back(node.last_lookup, &node);
+  });
   n = std::min(n, candidates.size());
   std::nth_element(candidates.begin(), candidates.begin() + n, candidates.end());
   out.reserve(n);
@@ -185,7 +315,12 @@ void NodeTable::SetGrowthListener(size_t above, std::function<void()> fn) {
 
 size_t NodeTable::size() const {
   absl::MutexLock lock(&mu_);
-  return nodes_.size();
+  return shared_.size() + per_name_count_;
+}
+
+size_t NodeTable::per_name_size() const {
+  absl::MutexLock lock(&mu_);
+  return per_name_count_;
 }
 
 uint64_t NodeTable::LookupCount(const Node* node) const {

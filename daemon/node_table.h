@@ -1,10 +1,10 @@
-// The inode table: one Node per backing inode, keyed by (st_dev, st_ino).
+// The inode table: the nodes (FUSE node ids) the kernel knows, each holding
+// an O_PATH descriptor of its backing inode.
 //
-// Each Node owns an O_PATH descriptor of its backing inode; every name is
-// resolved with openat-family calls relative to such a descriptor, never by
-// joining path strings. Holding the descriptor also pins the backing inode, so
-// its number cannot be reused by another file while the kernel still knows the
-// node.
+// Every name is resolved with openat-family calls relative to such a
+// descriptor, never by joining path strings. Holding the descriptor also pins
+// the backing inode, so its number cannot be reused by another file while the
+// kernel still knows the node.
 //
 // Lifetime follows the FUSE protocol exactly: every reply that hands the kernel
 // an entry (lookup, create, mknod, mkdir, symlink, link, readdirplus) adds one
@@ -14,10 +14,30 @@
 // The FUSE node id is the Node's address, as in libfuse's passthrough_hp: the
 // kernel only ever sends ids we gave it, and a node outlives all of them.
 //
-// Each node also remembers the name it was last reached by (parent + name):
-// the policy decides by path. A parent is kept alive by its children's
-// references, so a path can always be rebuilt. Renames through the mount move
-// the name; a hard-linked file is judged by the name it was last looked up by.
+// Names: the policy decides by path, and an OPEN, SETATTR or xattr request
+// names only the node, so a node must stand for exactly one name. Each node
+// remembers its name (parent + name); a parent is kept alive by its
+// children's references, so a path can always be rebuilt. Which node a
+// lookup of `name` under `parent` (file `st`) gets:
+//   - a per-name node of that file already known under that very name, if
+//     any (whatever its link count is now);
+//   - else, for a non-directory with st_nlink > 1, a new per-name node: a
+//     file with several names (hard links) has one node per name, keyed by
+//     (dev, ino, view, parent's dev and ino, name), and is judged by the
+//     name its node stands for, never by another name somebody else used;
+//   - else the shared node of (dev, ino, view): directories (they have one
+//     name), and files with one link, whose node follows the name they are
+//     looked up by (a rename behind the daemon's back).
+// A file that gains a link keeps its shared node for the dentries the kernel
+// already has; fresh lookups of either name yield per-name nodes, and the
+// kernel replaces a dentry whose lookup returns another node id. Renames
+// through the mount move the nodes reached by the old name (Renamed).
+//
+// Several nodes of one backing inode (names, views) are several FUSE inodes
+// to the kernel: each has its own passthrough backing id (all on the same
+// backing file, so passthrough I/O stays coherent), its own page cache and
+// attribute cache (daemon/server.h: NoteFileChanged), and every one reports
+// the backing st_ino, so tools that compare st_dev/st_ino still see one file.
 #ifndef SCOPEDFS_DAEMON_NODE_TABLE_H_
 #define SCOPEDFS_DAEMON_NODE_TABLE_H_
 
@@ -39,9 +59,16 @@
 
 namespace scopedfs {
 
-struct Node {
-  Node(int fd, dev_t dev, ino_t ino, mode_t type, bool redacted_view = false)
-      : fd(fd), dev(dev), ino(ino), type(type), redacted_view(redacted_view) {}
+// Shared ownership: the table, and each child (its `parent`).
+struct Node : std::enable_shared_from_this<Node> {
+  Node(int fd, dev_t dev, ino_t ino, mode_t type, bool redacted_view = false,
+       bool per_name = false)
+      : fd(fd),
+        dev(dev),
+        ino(ino),
+        type(type),
+        redacted_view(redacted_view),
+        per_name(per_name) {}
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -54,10 +81,13 @@ struct Node {
   // kernel keeps its page cache and backing apart from the full view's
   // (daemon/access.h, "Views"). Same backing inode, same attributes.
   const bool redacted_view;
+  // Stands for one name of a file with several (see the top of this file):
+  // found by its name only, never by another name of the same file.
+  const bool per_name;
 
-  // Kernel passthrough: one backing id per inode, registered on the first
-  // passthrough open, shared by every further open, released on the last
-  // release (see passthrough.h). Guarded by `mu`.
+  // Kernel passthrough: one backing id per node (FUSE inode), registered on
+  // the first passthrough open, shared by every further open, released on
+  // the last release (see passthrough.h). Guarded by `mu`.
   absl::Mutex mu;
   int backing_id = 0;
   int backing_refs = 0;
@@ -70,8 +100,12 @@ struct Node {
   // Guarded by NodeTable::mu_.
   uint64_t nlookup = 0;
   std::shared_ptr<Node> parent;  // Null for the root.
-  std::string name;              // Last name under `parent`.
+  std::string name;              // Its name under `parent` (see above).
   uint64_t last_lookup = 0;      // The table's clock then (see Coldest).
+  // A per-name node whose name another node of the same file took (a rename
+  // through the mount over another name of the same file): no lookup finds
+  // it any more; it stays until the kernel forgets it.
+  bool superseded = false;
 
   // Identifies this node *and its current name* in decision caches: unique
   // over the daemon's life (a node's address may be reused), renewed
@@ -89,22 +123,34 @@ class NodeTable {
   // Maps a kernel node id back to its node (FUSE_ROOT_ID is the root).
   Node* Get(uint64_t id) const;
 
-  // Finds or inserts the node for `st`, reached as `name` under `parent`, adds
+  // Finds or inserts the node for `st` (its mode and link count say which
+  // kind, see the top of this file), reached as `name` under `parent`, adds
   // one lookup and returns it. Takes ownership of `fd`: kept for a new node,
   // closed when the node already exists.
   Node* Acquire(int fd, const struct stat& st, Node* parent,
                 absl::string_view name, bool redacted_view = false);
 
-  // Like Acquire for an inode the table already has (no descriptor needed:
-  // the common revalidating lookup); null if it has none.
+  // Like Acquire when the table already has that node (no descriptor
+  // needed: the common revalidating lookup); null if it has none.
   Node* AcquireKnown(const struct stat& st, Node* parent, absl::string_view name,
                      bool redacted_view = false);
 
-  // The node of a backing inode (in one view) the kernel knows, or null.
-  Node* Find(dev_t dev, ino_t ino, bool redacted_view = false) const;
+  // Every node of the backing inode (dev, ino) the kernel knows: its names
+  // and views.
+  struct NodeRef {
+    uint64_t id;
+    bool redacted_view;
+  };
+  std::vector<NodeRef> NodesOf(dev_t dev, ino_t ino) const;
 
-  // Records that `node` is now `name` under `parent` (after a rename).
-  void Rename(Node* node, Node* parent, absl::string_view name);
+  // After a rename through the mount of `name` under `from` (the file `src`,
+  // as it was before) to `newname` under `to`: the nodes reached by the old
+  // name now stand for the new one, in both views. `dst` is the file that
+  // `newname` named before, if any: with `exchange` its nodes take the old
+  // name; otherwise it lost that name.
+  void Renamed(Node* from, absl::string_view name, const struct stat& src,
+               Node* to, absl::string_view newname, const struct stat* dst,
+               bool exchange);
 
   // The node's path relative to the root ("" for the root itself).
   std::string PathOf(const Node* node) const;
@@ -135,19 +181,41 @@ class NodeTable {
   bool Forget(Node* node, uint64_t n);
 
   size_t size() const;
+  // Of those, per-name nodes.
+  size_t per_name_size() const;
   uint64_t LookupCount(const Node* node) const;
 
  private:
-  using Key = std::tuple<dev_t, ino_t, bool>;  // (dev, ino, redacted view)
+  using InodeKey = std::pair<dev_t, ino_t>;
+  using SharedKey = std::tuple<dev_t, ino_t, bool>;  // (dev, ino, redacted view)
   mutable absl::Mutex mu_;
-  std::shared_ptr<Node> SharedOf(Node* node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The per-name node of (st, view) that stands for `name` under `parent`.
+  Node* FindPerName(const struct stat& st, bool redacted_view,
+                    const Node* parent, absl::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The nodes of `st` that stand for `name` under `dir` (both views).
+  std::vector<Node*> NodesNamed(const struct stat& st, const Node* dir,
+                                absl::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `node` now stands for `name` under `parent`.
+  void SetName(Node* node, Node* parent, absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The entry (parent id and name) by which the kernel knows a non-root node.
   Entry EntryOf(const Node& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One more lookup of `node`, now known as `name` under `parent`.
   void AddLookup(Node* node, Node* parent, absl::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls `fn` on every node but the root.
+  template <typename Fn>
+  void ForEachNode(Fn fn) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::flat_hash_map<Key, std::shared_ptr<Node>> nodes_ ABSL_GUARDED_BY(mu_);
+  // Shared nodes: directories, files with one link.
+  absl::flat_hash_map<SharedKey, std::shared_ptr<Node>> shared_
+      ABSL_GUARDED_BY(mu_);
+  // Per-name nodes, by inode: a file has few names, so a short list.
+  absl::flat_hash_map<InodeKey, std::vector<std::shared_ptr<Node>>> per_name_
+      ABSL_GUARDED_BY(mu_);
+  size_t per_name_count_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t clock_ ABSL_GUARDED_BY(mu_) = 0;  // Counts lookups.
   size_t grow_above_ = 0;
   std::function<void()> grow_listener_;

@@ -1,10 +1,13 @@
-// Kernel passthrough backing ids, one per inode.
+// Kernel passthrough backing ids, one per FUSE inode (node).
 //
 // The kernel allows exactly one backing file per FUSE inode: once an inode has
 // a passthrough open, every further open must carry the same backing id, or
 // the client's open() fails with EIO. So the id lives on the Node, is
 // registered (FUSE_DEV_IOC_BACKING_OPEN) on the first open, shared by every
-// later one, counted, and closed on the last release.
+// later one, counted, and closed on the last release. Several nodes of one
+// backing file (the names of a hard-linked file, node_table.h) each register
+// their own id; all of them lead to the same backing inode, whose page cache
+// serves reads, writes and mmap through every name alike.
 //
 // The id is registered under the opener's fsuid/fsgid: the kernel keeps the
 // registering thread's credentials for all passthrough I/O on the inode, and

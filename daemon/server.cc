@@ -38,15 +38,28 @@ void Server::DropCaches(fuse_session* se, const char* why) {
           entries.size());
 }
 
-void Server::InvalidateRedactedView(const Node* node) {
+void Server::NoteFileChanged(const Node* node) {
   if (session_ == nullptr || node->redacted_view || node->type != S_IFREG) {
     return;
   }
-  // Only the id is used: if the kernel forgets the view meanwhile, it
-  // answers ENOENT and nothing happens.
-  const Node* view = nodes_.Find(node->dev, node->ino, /*redacted_view=*/true);
-  if (view == nullptr) return;
-  fuse_lowlevel_notify_inval_inode(session_, nodes_.IdOf(view), 0, 0);
+  // Only ids are used: if the kernel forgets a node meanwhile, it answers
+  // ENOENT and nothing happens.
+  const uint64_t self = nodes_.IdOf(node);
+  for (const NodeTable::NodeRef& other : nodes_.NodesOf(node->dev, node->ino)) {
+    if (other.id == self) continue;
+    if (other.redacted_view) {
+      fuse_lowlevel_notify_inval_inode(session_, other.id, 0, 0);
+    } else if (invalidator_ != nullptr) {
+      invalidator_->Invalidate(other.id);
+    }
+  }
+}
+
+void Server::NoteLinkCountChanged(const Node* node) {
+  if (session_ == nullptr) return;
+  for (const NodeTable::NodeRef& known : nodes_.NodesOf(node->dev, node->ino)) {
+    fuse_lowlevel_notify_inval_inode(session_, known.id, -1, 0);
+  }
 }
 
 std::string RenderStats(const Server& server, uint64_t sequence) {
@@ -60,6 +73,7 @@ std::string RenderStats(const Server& server, uint64_t sequence) {
 void Server::ForEachCounter(
     const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
   stats_.ForEach(nodes_.size(), fn);
+  fn("nodes_per_name", nodes_.per_name_size(), true);
   if (audit_ == nullptr) return;
   const audit::AuditLog::Counters a = audit_->counters();
   fn("audit_events_submitted", a.submitted, false);

@@ -12,6 +12,7 @@
 
 #include "daemon/access.h"
 #include "daemon/fuse/file_handle.h"
+#include "daemon/inode_invalidator.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
 #include "daemon/stats.h"
@@ -74,11 +75,32 @@ class Server {
   void set_session(fuse_session* se) { session_ = se; }
 
   // After the file `node` may have changed through the mount (a writer's
-  // flush or release, a truncate, a write served by the daemon): the kernel
-  // drops the page cache of its redacted view, if it has one, so readers of
-  // the view read the new version, redacted by its own plan. (Their cached
-  // pages were redacted versions of the old one: stale, never unredacted.)
-  void InvalidateRedactedView(const Node* node);
+  // flush or release, a truncate, a write, fallocate or copy served by the
+  // daemon), the kernel drops what it cached of the file under its other
+  // node ids:
+  //   - its redacted views' pages, at once, so readers of a view read the
+  //     new version, redacted by its own plan. (Their cached pages were
+  //     redacted versions of the old one: stale, never unredacted.) No
+  //     request holds a view's pages locked for long: views are read-only.
+  //   - the attributes and pages of its other names' nodes (a file with
+  //     several links, node_table.h), from the invalidator's thread right
+  //     after (inode_invalidator.h says why not here), so a mapping through
+  //     another name shows what was written through this one.
+  void NoteFileChanged(const Node* node);
+
+  // After a link through the mount made the file `node` another name: the
+  // kernel drops the attributes it cached of the file's nodes, at once (no
+  // page is touched, so nothing to wait for). It refreshes only the node its
+  // reply names, and the new name's is another; a node whose attributes
+  // were cached when the file had one link would show st_nlink 1 until
+  // they expire. (Nodes of a file with several names cache none.)
+  void NoteLinkCountChanged(const Node* node);
+
+  // The invalidator NoteFileChanged hands other names' nodes to; set before
+  // the request loop starts, reset (null) after it ended.
+  void set_invalidator(InodeInvalidator* invalidator) {
+    invalidator_ = invalidator;
+  }
 
  private:
   // Forgets cached decisions and drops the kernel's (see
@@ -93,6 +115,7 @@ class Server {
   audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};
   fuse_session* session_ = nullptr;
+  InodeInvalidator* invalidator_ = nullptr;
 };
 
 // "name value" lines (sequence first), for the SIGUSR1 dump.

@@ -98,6 +98,7 @@ void Stats::ForEach(
       {"lookups", &Stats::lookups},
       {"forgets", &Stats::forgets},
       {"node_reclaim_requests", &Stats::node_reclaim_requests},
+      {"inode_invalidations", &Stats::inode_invalidations},
       {"readdir_hidden", &Stats::readdir_hidden},
   };
   for (const auto& c : kCounters) {

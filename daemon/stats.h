@@ -75,6 +75,9 @@ struct Stats {
   // Entries the kernel was asked to drop to keep the node table within
   // --max_nodes (NodeReclaimer).
   Counter node_reclaim_requests{0};
+  // Kernel caches of a file's other names' nodes dropped after a change
+  // through one (InodeInvalidator).
+  Counter inode_invalidations{0};
   // Readdir entries left out because the policy hides them from the caller
   // (counted only; lookups of hidden names are audited).
   Counter readdir_hidden{0};

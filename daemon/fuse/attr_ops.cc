@@ -33,7 +33,7 @@ void ReplyAttr(fuse_req_t req, const Node* node) {
     fuse_reply_err(req, err);
     return;
   }
-  fuse_reply_attr(req, &st, ServerOf(req).options().timeout);
+  fuse_reply_attr(req, &st, AttrTimeout(req, node, st));
 }
 
 void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -148,7 +148,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     fuse_reply_err(req, err);
     return;
   }
-  if (valid & FUSE_SET_ATTR_SIZE) ServerOf(req).InvalidateRedactedView(node);
+  if (valid & FUSE_SET_ATTR_SIZE) ServerOf(req).NoteFileChanged(node);
   ReplyAttr(req, node);
 }
 

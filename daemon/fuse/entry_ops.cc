@@ -145,6 +145,9 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   if (fstatat(dir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     access.NoteLinked(node, dir, newname, st);
   }
+  // The new name gets a node of its own (node_table.h): the file's known
+  // nodes must show the new st_nlink too.
+  ServerOf(req).NoteLinkCountChanged(node);
   ReplyEntry(req, dir, newname);
 }
 
@@ -211,18 +214,12 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   } else {
     ServerOf(req).access().NoteRenamed(from, name, to, newname,
                                        (flags & RENAME_EXCHANGE) != 0);
-    NodeTable& nodes = ServerOf(req).nodes();
-    for (bool view : {false, true}) {  // Both views of a file move.
-      if (src_known) {
-        if (Node* moved = nodes.Find(src_st.st_dev, src_st.st_ino, view)) {
-          nodes.Rename(moved, to, newname);
-        }
-      }
-      if (dst_known && (flags & RENAME_EXCHANGE)) {
-        if (Node* swapped = nodes.Find(dst_st.st_dev, dst_st.st_ino, view)) {
-          nodes.Rename(swapped, from, name);
-        }
-      }
+    // The nodes that stood for the old name (both views; of a file with
+    // several names, only that name's) now stand for the new one.
+    if (src_known) {
+      ServerOf(req).nodes().Renamed(from, name, src_st, to, newname,
+                                    dst_known ? &dst_st : nullptr,
+                                    (flags & RENAME_EXCHANGE) != 0);
     }
     // Every path below a moved directory changed.
     if (is_dir || (dst_known && S_ISDIR(dst_st.st_mode))) {

@@ -71,7 +71,7 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
     // ranges; the real file is never its backing. Cached across opens like
     // any file; a policy change drops it (Server::InvalidateAfterPolicyChange)
     // and so does a change of the real file through the mount
-    // (Server::InvalidateRedactedView).
+    // (Server::NoteFileChanged).
     handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                    /*passthrough_active=*/false,
                                    server.stats(), &backing_id);
@@ -95,7 +95,12 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
                       : server.stats().opens_passthrough);
   } else {
     // The daemon answers from the backing file; the kernel revalidates
-    // cached pages when size or mtime change.
+    // cached pages when size or mtime change. A file with several names
+    // has a node, and so a page cache, per name: its attributes are never
+    // cached (AttrTimeout), so every open (the kernel's permission check)
+    // and every read asks for them and drops pages a write through another
+    // name made stale; pages already mapped are dropped by
+    // Server::NoteFileChanged.
     fi->keep_cache = !direct;
     Stats::Add(server.stats().opens_cached);
   }
@@ -282,12 +287,12 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
     return;
   }
   Stats::Add(stats.write_bytes, n);
-  ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
+  ServerOf(req).NoteFileChanged(NodeOf(req, ino));
   fuse_reply_write(req, n);  // Frees `req`: nothing of it after this.
 }
 
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  if (HandleOf(fi).writable) ServerOf(req).InvalidateRedactedView(NodeOf(req, ino));
+  if (HandleOf(fi).writable) ServerOf(req).NoteFileChanged(NodeOf(req, ino));
   // close(dup()) reports deferred write errors of the backing file system
   // (NFS and the like) to the client's close(), as a native close would.
   const int dup_fd = dup(HandleOf(fi).fd);
@@ -301,7 +306,7 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // learns of them (reads of the view check the version anyway).
   if (handle->writable) {
     Node* node = NodeOf(req, ino);
-    ServerOf(req).InvalidateRedactedView(node);
+    ServerOf(req).NoteFileChanged(node);
     ServerOf(req).access().open_writers().Closed(node->dev, node->ino);
   }
   ReleaseOpenMode(req, NodeOf(req, ino), handle->mode, handle->writable,
@@ -316,16 +321,17 @@ void Fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
-void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset,
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                off_t length, fuse_file_info* fi) {
   const int fd = HandleOf(fi).fd;
   const int res = AsCallerIfSetid(
       req, fd, [&] { return fallocate(fd, mode, offset, length); });
+  if (res == 0) ServerOf(req).NoteFileChanged(NodeOf(req, ino));
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
 void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
-                   fuse_file_info* fi_in, fuse_ino_t, off_t off_out,
+                   fuse_file_info* fi_in, fuse_ino_t ino_out, off_t off_out,
                    fuse_file_info* fi_out, size_t len, int flags) {
   if (const FileHandle& in_h = HandleOf(fi_in); in_h.redacted != nullptr) {
     // A copy in the backing file system would copy the real bytes: copy
@@ -344,6 +350,7 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
       fuse_reply_err(req, errno);
       return;
     }
+    ServerOf(req).NoteFileChanged(NodeOf(req, ino_out));
     fuse_reply_write(req, w);
     return;
   }
@@ -357,6 +364,7 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
     fuse_reply_err(req, errno);
     return;
   }
+  ServerOf(req).NoteFileChanged(NodeOf(req, ino_out));
   fuse_reply_write(req, n);
 }
 

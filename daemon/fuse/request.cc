@@ -17,6 +17,10 @@ int StatNode(const Node* node, struct stat* attr) {
   return 0;
 }
 
+double AttrTimeout(fuse_req_t req, const Node* node, const struct stat& st) {
+  return HasSeveralNames(node, st) ? 0 : ServerOf(req).options().timeout;
+}
+
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
                 fuse_entry_param* e, bool mediate, bool audit_refusal) {
   Server& server = ServerOf(req);
@@ -31,7 +35,9 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
       audit_refusal ? AuditMode::kIfRefused : AuditMode::kNever);
   if (verdict.err != 0) return verdict.err;
   if (!verdict.shared_cache_ok) e->entry_timeout = 0;
-  // A regular file's redacted view is a node (id) of its own.
+  // A regular file's redacted view is a node (id) of its own, and so is
+  // each name of a file with several (the table picks the node by the
+  // status and the name).
   const bool redacted = verdict.redacted;
   // Most lookups revalidate a name the kernel already knows: no descriptor
   // to open then.
@@ -51,6 +57,7 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
     node = server.nodes().Acquire(fd, e->attr, parent, name, redacted);
   }
   Stats::Add(server.stats().lookups);
+  e->attr_timeout = AttrTimeout(req, node, e->attr);
   e->ino = server.nodes().IdOf(node);
   return 0;
 }

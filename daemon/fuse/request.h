@@ -33,6 +33,20 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
 // Fills `attr` from the node's backing inode. Returns 0 or an errno.
 int StatNode(const Node* node, struct stat* attr);
 
+// Whether `node` (its file's status `st`) is one of several nodes of a
+// file with several names (NodeTable). The kernel caches each node's
+// attributes and pages apart, so a change through one name must not be
+// hidden behind another name's cache: such nodes get no attribute caching.
+// Their size, times and st_nlink are then always the backing file's, and
+// the kernel, which asks for them before every open (default_permissions)
+// and read (auto_inval_data), drops its pages of the node when they moved.
+inline bool HasSeveralNames(const Node* node, const struct stat& st) {
+  return node->per_name || (!S_ISDIR(st.st_mode) && st.st_nlink > 1);
+}
+
+// The attribute timeout of a reply about `node` with status `st`.
+double AttrTimeout(fuse_req_t req, const Node* node, const struct stat& st);
+
 // Records the caller as the owner of `name` under `parent`, which it just
 // made. Before the entry is looked up: the view a lookup picks may depend
 // on who owns the file.
