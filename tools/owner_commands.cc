@@ -43,12 +43,16 @@ bool WirePath(AdminClient& client, const std::string& path, std::string* wire) {
 
 }  // namespace
 
-int OwnerGet(AdminClient& client, const OutputOptions& out, const std::string& path) {
-  v1::GetOwnerRequest request;
-  if (!WirePath(client, path, request.mutable_path())) return kExitFailure;
-  v1::GetOwnerResponse response;
-  if (grpc::Status st = client.GetOwner(request, &response); !st.ok()) {
-    return Fail(client.Describe(st, "GetOwner"));
+namespace {
+
+// Sends a request with `call` (for `rpc`'s errors) and prints the answer:
+// JSON, or a table starting with its path that `fill` completes.
+template <typename Response, typename Call, typename Fill>
+int Answer(AdminClient& client, const OutputOptions& out, const char* rpc,
+           Call call, Fill fill) {
+  Response response;
+  if (grpc::Status st = call(&response); !st.ok()) {
+    return Fail(client.Describe(st, rpc));
   }
   if (out.json) {
     response.set_path(Safe(response.path()));
@@ -57,13 +61,30 @@ int OwnerGet(AdminClient& client, const OutputOptions& out, const std::string& p
   }
   Table table;
   table.AddRow({"path", Safe(response.path())});
-  if (response.has_owner()) {
-    AddRecord(&table, response.owner());
-  } else {
-    table.AddRow({"owner", "none"});
-  }
+  fill(response, &table);
   Print(table.Render());
   return kExitOk;
+}
+
+std::string PreviousOf(bool has_previous, const v1::OwnerRecord& previous) {
+  return has_previous ? OwnerOf(previous) : "none";
+}
+
+}  // namespace
+
+int OwnerGet(AdminClient& client, const OutputOptions& out, const std::string& path) {
+  v1::GetOwnerRequest request;
+  if (!WirePath(client, path, request.mutable_path())) return kExitFailure;
+  return Answer<v1::GetOwnerResponse>(
+      client, out, "GetOwner",
+      [&](v1::GetOwnerResponse* r) { return client.GetOwner(request, r); },
+      [](const v1::GetOwnerResponse& r, Table* table) {
+        if (r.has_owner()) {
+          AddRecord(table, r.owner());
+        } else {
+          table->AddRow({"owner", "none"});
+        }
+      });
 }
 
 int OwnerSet(AdminClient& client, const OutputOptions& out, const std::string& path,
@@ -72,42 +93,26 @@ int OwnerSet(AdminClient& client, const OutputOptions& out, const std::string& p
   if (!WirePath(client, path, request.mutable_path())) return kExitFailure;
   request.set_uid(uid);
   if (gid.has_value()) request.set_gid(*gid);
-  v1::SetOwnerResponse response;
-  if (grpc::Status st = client.SetOwner(request, &response); !st.ok()) {
-    return Fail(client.Describe(st, "SetOwner"));
-  }
-  if (out.json) {
-    response.set_path(Safe(response.path()));
-    Print(ToJson(response) + "\n");
-    return kExitOk;
-  }
-  Table table;
-  table.AddRow({"path", Safe(response.path())});
-  AddRecord(&table, response.owner());
-  table.AddRow({"previous", response.has_previous() ? OwnerOf(response.previous()) : "none"});
-  Print(table.Render());
-  return kExitOk;
+  return Answer<v1::SetOwnerResponse>(
+      client, out, "SetOwner",
+      [&](v1::SetOwnerResponse* r) { return client.SetOwner(request, r); },
+      [](const v1::SetOwnerResponse& r, Table* table) {
+        AddRecord(table, r.owner());
+        table->AddRow({"previous", PreviousOf(r.has_previous(), r.previous())});
+      });
 }
 
 int OwnerClear(AdminClient& client, const OutputOptions& out, const std::string& path) {
   v1::ClearOwnerRequest request;
   if (!WirePath(client, path, request.mutable_path())) return kExitFailure;
-  v1::ClearOwnerResponse response;
-  if (grpc::Status st = client.ClearOwner(request, &response); !st.ok()) {
-    return Fail(client.Describe(st, "ClearOwner"));
-  }
-  if (out.json) {
-    response.set_path(Safe(response.path()));
-    Print(ToJson(response) + "\n");
-    return kExitOk;
-  }
-  Table table;
-  table.AddRow({"path", Safe(response.path())});
-  table.AddRow({"owner", "none"});
-  table.AddRow({"previous", response.has_previous() ? OwnerOf(response.previous()) : "none"});
-  if (!response.file_exists()) table.AddRow({"file", "none at this path"});
-  Print(table.Render());
-  return kExitOk;
+  return Answer<v1::ClearOwnerResponse>(
+      client, out, "ClearOwner",
+      [&](v1::ClearOwnerResponse* r) { return client.ClearOwner(request, r); },
+      [](const v1::ClearOwnerResponse& r, Table* table) {
+        table->AddRow({"owner", "none"});
+        table->AddRow({"previous", PreviousOf(r.has_previous(), r.previous())});
+        if (!r.file_exists()) table->AddRow({"file", "none at this path"});
+      });
 }
 
 }  // namespace scopedfs::tools

@@ -148,21 +148,42 @@ std::string Describe(const audit::Owner& owner) {
 
 }  // namespace
 
+namespace {
+
+// What get and set are about: the owner store, the request's path
+// (checked, unescaped, and as shown) and the file there, which must exist.
+struct ExistingFile {
+  audit::AuditLog* log;
+  std::string path;
+  std::string shown;
+  Resolved file;
+};
+
+absl::StatusOr<ExistingFile> FindExisting(Server* server,
+                                          const std::string& wire_path) {
+  audit::AuditLog* log = server->audit_log();
+  if (log == nullptr) return absl::UnavailableError("no owner store");
+  absl::StatusOr<std::string> path = OwnerPathOf(wire_path);
+  if (!path.ok()) return path.status();
+  absl::StatusOr<Resolved> r = Resolve(server->nodes().Root()->fd, *path);
+  if (!r.ok()) return r.status();
+  std::string shown = audit::Escape(*path);
+  if (!r->exists) {
+    return absl::NotFoundError(absl::StrCat("no file at \"", shown, "\""));
+  }
+  return ExistingFile{log, *std::move(path), std::move(shown), *std::move(r)};
+}
+
+}  // namespace
+
 absl::StatusOr<v1::GetOwnerResponse> OwnerAdmin::Get(
     const v1::GetOwnerRequest& request) {
-  audit::AuditLog* log = server_->audit_log();
-  if (log == nullptr) return absl::UnavailableError("no owner store");
-  absl::StatusOr<std::string> path = OwnerPathOf(request.path());
-  if (!path.ok()) return path.status();
-  absl::StatusOr<Resolved> r = Resolve(server_->nodes().Root()->fd, *path);
-  if (!r.ok()) return r.status();
-  if (!r->exists) {
-    return absl::NotFoundError(
-        absl::StrCat("no file at \"", audit::Escape(*path), "\""));
-  }
+  absl::StatusOr<ExistingFile> f = FindExisting(server_, request.path());
+  if (!f.ok()) return f.status();
   v1::GetOwnerResponse response;
-  response.set_path(audit::Escape(*path));
-  if (std::optional<audit::Owner> owner = CurrentOwner(log->owners(), *path, *r)) {
+  response.set_path(f->shown);
+  if (std::optional<audit::Owner> owner =
+          CurrentOwner(f->log->owners(), f->path, f->file)) {
     ToProto(*owner, response.mutable_owner());
   }
   return response;
@@ -170,16 +191,12 @@ absl::StatusOr<v1::GetOwnerResponse> OwnerAdmin::Get(
 
 absl::StatusOr<v1::SetOwnerResponse> OwnerAdmin::Set(
     const v1::SetOwnerRequest& request, const AdminCaller& caller) {
-  audit::AuditLog* log = server_->audit_log();
-  if (log == nullptr) return absl::UnavailableError("no owner store");
-  absl::StatusOr<std::string> path = OwnerPathOf(request.path());
-  if (!path.ok()) return path.status();
-  absl::StatusOr<Resolved> r = Resolve(server_->nodes().Root()->fd, *path);
-  if (!r.ok()) return r.status();
-  const std::string shown = audit::Escape(*path);
-  if (!r->exists) {
-    return absl::NotFoundError(absl::StrCat("no file at \"", shown, "\""));
-  }
+  absl::StatusOr<ExistingFile> f = FindExisting(server_, request.path());
+  if (!f.ok()) return f.status();
+  audit::AuditLog* log = f->log;
+  const std::string* path = &f->path;
+  const std::string& shown = f->shown;
+  const Resolved* r = &f->file;
   const uint32_t uid = request.uid();
   const uint32_t gid = request.has_gid() ? request.gid() : DefaultGid(uid);
   const auto engine = server_->policy().engine();
