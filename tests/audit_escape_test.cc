@@ -22,7 +22,7 @@ bool IsDisplaySafe(const std::string& s) {
 }
 
 TEST(EscapeTest, PrintableUtf8PassesUnchanged) {
-  for (const std::string s :
+  for (const std::string& s :
        {""s, "DCIM/Camera/IMG_0001.jpg"s, "a b\"c'd=e%s%n"s, "caf\xc3\xa9"s,
         "\xe6\x97\xa5\xe6\x9c\xac"s /* 日本 */, "\xf0\x9f\x98\x80"s /* emoji */,
         "\xc2\xa0nbsp"s /* U+00A0: not C1 */, "\xd7\x90\xd7\x91"s /* Hebrew */}) {
