@@ -197,6 +197,19 @@ absl::StatusOr<int64_t> Database::QueryInt(const char* sql) {
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& path, Mode mode) {
   if (mode == Mode::kReadWrite) {
+    // SQLite would fall back to reading a file it may not write (a
+    // read-only mount, an immutable file), or fail later on its -wal and
+    // -shm beside it: the daemon would drop every event and lose every
+    // owner change. Say so plainly instead.
+    const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    for (const std::string& f : {path, dir.empty() ? std::string(".") : dir}) {
+      if (access(f.c_str(), W_OK) != 0 && errno != ENOENT) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "audit database ", path, " cannot be written (", f, ": ",
+            strerror(errno), "); the daemon records every decision and file "
+            "owner there"));
+      }
+    }
     // Created here with kFileMode, whatever the umask, before SQLite opens
     // it: SQLite creates the -wal and -shm files with the database file's
     // mode (and owner), so they get it too. An existing file is left as it
@@ -233,6 +246,28 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   absl::Status status = d->Initialize(mode);
   if (!status.ok()) return status;
   return d;
+}
+
+absl::Status Database::CheckIntegrity() {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA quick_check(5)", -1, &raw, nullptr) !=
+      SQLITE_OK) {
+    return absl::DataLossError(absl::StrCat(
+        "audit database ", path_, " cannot be checked: ", sqlite3_errmsg(db_)));
+  }
+  StmtPtr stmt(raw);
+  std::vector<std::string> problems;
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(raw, 0);
+    const std::string line = text != nullptr ? reinterpret_cast<const char*>(text) : "";
+    if (line != "ok") problems.push_back(line);
+  }
+  if (rc != SQLITE_DONE) problems.push_back(sqlite3_errmsg(db_));
+  if (problems.empty()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "audit database ", path_, " is damaged (quick_check: ",
+      absl::StrJoin(problems, "; "), ")"));
 }
 
 absl::Status Database::Initialize(Mode mode) {

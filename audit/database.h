@@ -67,6 +67,10 @@ class Database {
   // All owner records.
   absl::StatusOr<std::vector<std::pair<std::string, Owner>>> LoadOwners();
 
+  // Whether every page of the file is sound (SQLite's quick_check: reads
+  // the whole file, O(size)); DataLoss naming the first problems if not.
+  absl::Status CheckIntegrity();
+
   // The largest id ever assigned (0 if none).
   absl::StatusOr<uint64_t> LastId();
 

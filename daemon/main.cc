@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "audit/audit_log.h"
 #include "audit/database.h"
@@ -75,6 +76,11 @@ ABSL_FLAG(absl::Duration, audit_max_age, absl::Hours(24 * 30),
 ABSL_FLAG(uint64_t, audit_max_mb, 1024,
           "The oldest audit events are deleted while the database holds "
           "more than this many MiB (0: no size limit).");
+ABSL_FLAG(bool, move_bad_audit_db_aside, false,
+          "if audit.db is damaged or not a scopedfs audit database, rename it "
+          "(and its -wal, -shm) to audit.db.bad-UNIXTIME and start with an "
+          "empty audit trail and owner store (files lose their owners: "
+          "nobody owns them until an admin says so); command line only");
 ABSL_FLAG(bool, foreground, false,
           "Stay in the foreground (also -f). Without it the daemon detaches "
           "once the mount is live.");
@@ -274,6 +280,45 @@ absl::Status CheckAuditFlags() {
   return absl::OkStatus();
 }
 
+// Whether the daemon can keep its audit trail and owner store in `path`:
+// it opens for writing (a read-only file or mount would lose every event
+// and owner change) and every page is sound (SQLite quick_check, which
+// reads the whole file: about a second per few hundred MB). With
+// --move_bad_audit_db_aside a damaged or foreign file is renamed away and a
+// fresh one made; else the error says how to recover.
+absl::Status CheckAuditDbUsable(const std::string& path) {
+  const auto check = [&]() -> absl::Status {
+    auto db = audit::Database::Open(path, audit::Database::Mode::kReadWrite);
+    if (!db.ok()) return db.status();
+    return (*db)->CheckIntegrity();
+  };
+  absl::Status st = check();
+  if (st.ok()) return st;
+  // What cannot be written cannot be moved aside either.
+  const bool movable = !absl::StrContains(st.message(), "cannot be written");
+  if (!absl::GetFlag(FLAGS_move_bad_audit_db_aside) || !movable) {
+    return absl::Status(st.code(),
+                        absl::StrCat(st.message(),
+                                     " (to start with an empty audit trail and "
+                                     "owner store, move it aside or start once "
+                                     "with --move_bad_audit_db_aside)"));
+  }
+  const std::string aside =
+      absl::StrCat(path, ".bad-", absl::ToUnixSeconds(absl::Now()));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string from = path + suffix;
+    if (rename(from.c_str(), (aside + suffix).c_str()) != 0 && errno != ENOENT) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot move ", from, " aside: ", strerror(errno)));
+    }
+  }
+  SFS_LOG(kWarning,
+          "%s; moved it aside to %s and starting with an empty audit trail "
+          "and owner store (files created before have no owner now)",
+          st.message(), aside);
+  return check();
+}
+
 // --check_config: what Run would refuse, found without mounting and without
 // taking the state dir (a running daemon may hold it). Prints what it
 // checked; exit 0 if usable, 2 with one line per problem if not.
@@ -322,11 +367,25 @@ int CheckConfig(const std::string& source_arg,
   }
   const std::string audit_db = absl::StrCat(state_dir, "/", StateDir::kAuditDb);
   if (access(audit_db.c_str(), F_OK) == 0) {
-    if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadOnly);
-        !db.ok()) {
-      problems.push_back(std::string(db.status().message()));
+    // Without writing to it: the file and its directory must be writable
+    // (EROFS for a read-only mount, even for root), then every page sound.
+    absl::Status usable;
+    for (const std::string& f : {audit_db, state_dir}) {
+      if (usable.ok() && access(f.c_str(), W_OK) != 0) {
+        usable = absl::FailedPreconditionError(absl::StrCat(
+            "audit database ", audit_db, " cannot be written (", f, ": ",
+            strerror(errno), ")"));
+      }
+    }
+    if (usable.ok()) {
+      auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadOnly);
+      usable = db.ok() ? (*db)->CheckIntegrity() : db.status();
+    }
+    if (!usable.ok()) {
+      problems.push_back(std::string(usable.message()));
     } else {
-      notes.push_back(absl::StrCat("audit database ", audit_db, " opens"));
+      notes.push_back(absl::StrCat("audit database ", audit_db,
+                                   " opens, is sound and writable"));
     }
   }
   for (const std::string& n : notes) std::printf("scopedfsd: ok: %s\n", n.c_str());
@@ -420,11 +479,8 @@ int Run(int argc, char** argv) {
   // Refuse a database we cannot use before mounting (the writer itself
   // starts after the fork into the background).
   const std::string audit_db = state->AuditDbPath();
-  if (auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadWrite);
-      !db.ok()) {
-    Die(kExitUsage, absl::StrCat(db.status().message(),
-                                 " (move it aside to start with an empty "
-                                 "audit trail and owner store)"));
+  if (auto st = CheckAuditDbUsable(audit_db); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
   }
   PolicyStore::LoadOptions policy_options;
   policy_options.seed_file = absl::GetFlag(FLAGS_policy);

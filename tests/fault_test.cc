@@ -42,6 +42,7 @@
 #include "tests/mount_test_base.h"
 #include "tests/test_util.h"
 #include "tests/shell.h"
+#include "audit/database.h"
 
 namespace scopedfs::testing {
 namespace {
@@ -733,6 +734,75 @@ TEST_F(CorruptStateTest, GarbageAuditDatabaseIsRefusedAndLeftUnchanged) {
   const std::string foreign = ReadFile(db);
   ExpectOneLineError(RunDaemon(), db);
   EXPECT_EQ(ReadFile(db), foreign);
+}
+
+// Damaged pages behind a sound header: SQLite opens the file, and only a
+// full check finds them. Refused (start and --check-config) until the
+// admin moves the file aside, by hand or with --move_bad_audit_db_aside.
+TEST_F(CorruptStateTest, DamagedAuditDatabasePagesAreRefusedUntilMovedAside) {
+  const std::string db = mnt_->state_dir() + "/audit.db";
+  ASSERT_NE(access(db.c_str(), F_OK), -1);
+  unlink((db + "-wal").c_str());
+  unlink((db + "-shm").c_str());
+  std::string bytes = ReadFile(db);
+  ASSERT_GE(bytes.size(), 3 * 4096u) << "expected a few pages";
+  // Page 1 (header and schema) stays; every other page gets an invalid
+  // b-tree page header.
+  for (size_t page = 4096; page + 4096 <= bytes.size(); page += 4096) {
+    for (size_t i = 0; i < 12; ++i) bytes[page + i] = '\xff';
+  }
+  WriteStateFile(db, bytes);
+  const ShellResult r = RunDaemon();
+  ExpectOneLineError(r, db);
+  EXPECT_TRUE(r.output.find("malformed") != std::string::npos ||
+              r.output.find("damaged") != std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("--move_bad_audit_db_aside"), std::string::npos) << r.output;
+  EXPECT_EQ(ReadFile(db), bytes) << "the refused database is left alone";
+
+  const ShellResult check = RunShell(absl::StrCat(
+      DaemonBinary(), " --check-config --state_dir=", mnt_->state_dir(), " ",
+      mnt_->backing(), " ", mnt_->mount(), " 2>&1"));
+  EXPECT_EQ(check.status, 2) << check.output;
+  EXPECT_NE(check.output.find("scopedfsd: error: "), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find(db), std::string::npos) << check.output;
+
+  // The recovery flag: moved aside, a fresh database, the mount serves
+  // (until `timeout` stops it with SIGTERM).
+  const ShellResult moved = RunShell(absl::StrCat(
+      "timeout 3 ", DaemonBinary(), " --foreground --move_bad_audit_db_aside --state_dir=",
+      mnt_->state_dir(), " ", mnt_->backing(), " ", mnt_->mount(), " 2>&1"));
+  EXPECT_EQ(moved.status, 124) << moved.output;  // It served until stopped.
+  EXPECT_NE(moved.output.find("moved it aside to " + db + ".bad-"), std::string::npos)
+      << moved.output;
+  EXPECT_FALSE(IsFuseMounted(mnt_->mount()));
+  const ShellResult listed =
+      RunShell(absl::StrCat("ls ", mnt_->state_dir(), " | grep -c '^audit.db.bad-'"));
+  EXPECT_EQ(listed.output, "1\n");
+  auto fresh = audit::Database::Open(db, audit::Database::Mode::kReadOnly);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE((*fresh)->CheckIntegrity().ok());
+}
+
+// A state dir on a read-only mount: the daemon could record no event and
+// no owner. Refused at start with one line, and by --check-config.
+TEST_F(CorruptStateTest, ReadOnlyStateDirIsRefused) {
+  const std::string dir = mnt_->state_dir();
+  ASSERT_EQ(RunShell(absl::StrCat("mount --bind ", dir, " ", dir,
+                                  " && mount -o remount,bind,ro ", dir))
+                .status,
+            0);
+  struct Unbind {
+    std::string dir;
+    ~Unbind() { RunShell("umount " + dir); }
+  } unbind{dir};
+  const ShellResult r = RunDaemon();
+  ExpectOneLineError(r, dir);
+  const ShellResult check = RunShell(absl::StrCat(
+      DaemonBinary(), " --check-config --state_dir=", dir, " ", mnt_->backing(), " ",
+      mnt_->mount(), " 2>&1"));
+  EXPECT_EQ(check.status, 2) << check.output;
+  EXPECT_NE(check.output.find("cannot be written"), std::string::npos) << check.output;
 }
 
 // ---------------------------------------------------------------------------
