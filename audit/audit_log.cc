@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -121,6 +122,7 @@ size_t AuditLog::WriteBatch(std::vector<Event>* batch) {
   absl::StatusOr<uint64_t> last = db_->Commit(*batch, changes);
   if (last.ok()) {
     consecutive_failures_ = 0;
+    owner_store_errno_.store(0, std::memory_order_relaxed);
     batches_.fetch_add(1, std::memory_order_relaxed);
     live_bytes_.store(db_->LiveBytes(), std::memory_order_relaxed);
     file_bytes_.store(db_->FileBytes(), std::memory_order_relaxed);
@@ -131,6 +133,10 @@ size_t AuditLog::WriteBatch(std::vector<Event>* batch) {
     commit_cv_.SignalAll();
   } else {
     ++consecutive_failures_;
+    owner_store_errno_.store(
+        last.status().code() == absl::StatusCode::kResourceExhausted ? ENOSPC
+                                                                     : EIO,
+        std::memory_order_relaxed);
     dropped_db_error_.fetch_add(n_events, std::memory_order_relaxed);
     owners_.ReturnChanges(std::move(changes));
     ReportError(absl::StrCat("audit: commit failed (", n_events,

@@ -73,6 +73,15 @@ class AuditLog {
   // dropped) or `timeout` passes; true if it was. For tests and shutdown.
   bool Flush(absl::Duration timeout);
 
+  // While the last commit failed (its owner changes wait in memory for a
+  // retry): the errno a new file should be refused with, ENOSPC when the
+  // database's file system is full, else EIO; 0 when commits succeed. The
+  // daemon refuses creations then rather than make files whose owner it
+  // might never record.
+  int OwnerStoreErrno() const {
+    return owner_store_errno_.load(std::memory_order_relaxed);
+  }
+
   // Reads with a connection of its own (any thread).
   absl::StatusOr<std::vector<v1::AuditEvent>> Query(
       const v1::AuditFilter& filter, uint64_t after_id, uint64_t before_id,
@@ -137,6 +146,7 @@ class AuditLog {
   std::atomic<uint64_t> file_bytes_{0};
   // Owner changes committed (OwnerIndex::changes_logged() counts them in).
   std::atomic<uint64_t> owner_changes_done_{0};
+  std::atomic<int> owner_store_errno_{0};  // See OwnerStoreErrno.
 
   std::thread writer_;
 };

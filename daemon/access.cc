@@ -366,7 +366,20 @@ int AccessMediator::CheckTarget(const Caller& caller,
   const uint64_t start = MonotonicNanos();
   const policy::Verdict verdict =
       Decide(engine, caller, path, op, is_dir, target);
-  const int err = RecordOutcome(verdict.action, op);
+  int err = RecordOutcome(verdict.action, op);
+  // A new name whose owner record could not be stored now (the audit
+  // database's file system is full or failing; earlier changes wait in
+  // memory for a retry): refused, before anything is made, with the errno
+  // the client understands, rather than a file nobody would own.
+  if (err == 0 && op == v1::CREATE && audit_ != nullptr) {
+    if (const int store = audit_->OwnerStoreErrno(); store != 0) {
+      SFS_LOG_EVERY_SEC(kWarning,
+                        "refusing to create %s: the owner store cannot "
+                        "record owners now (%s)",
+                        path, std::strerror(store));
+      err = store;
+    }
+  }
   Finish(engine, caller, [&] { return path; }, op, open_flags, verdict, err,
          MonotonicNanos() - start, audit);
   return err;

@@ -28,6 +28,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -803,6 +804,77 @@ TEST_F(CorruptStateTest, ReadOnlyStateDirIsRefused) {
       mnt_->mount(), " 2>&1"));
   EXPECT_EQ(check.status, 2) << check.output;
   EXPECT_NE(check.output.find("cannot be written"), std::string::npos) << check.output;
+}
+
+// The state dir's file system fills up: owner changes of files already
+// made wait in memory and are retried; new files are refused (ENOSPC)
+// rather than made without an owner; once there is room again, creating
+// works and every file made through the mount has its owner recorded.
+TEST(FullStateDirTest, CreatesAreRefusedRatherThanLeftWithoutOwner) {
+  SFS_SKIP_UNLESS_MOUNTING_WORKS();
+  constexpr uid_t kApp = 4242;
+  UnmountAtExit tmpfs;
+  auto m = ScopedfsMount::StartCapturingStderr();
+  ASSERT_TRUE(m.ok()) << m.status();
+  ScopedfsMount& mnt = **m;
+  mnt.Stop(SIGTERM);
+  ASSERT_EQ(mount("tmpfs", mnt.state_dir().c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0)
+      << strerror(errno);
+  tmpfs.path = mnt.state_dir();
+  ASSERT_TRUE(mnt.Restart().ok());
+  const auto create = [&](const std::string& name) {
+    return RunAs(User(kApp), [&] {
+      const int fd = open(mnt.M(name).c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+      if (fd < 0) return errno;
+      close(fd);
+      return 0;
+    });
+  };
+  ASSERT_EQ(create("before"), 0);
+  // Fill the state file system.
+  const std::string filler = mnt.state_dir() + "/filler";
+  RunShell("dd if=/dev/zero of=" + filler + " bs=64k 2>/dev/null");
+  std::vector<std::string> made = {"before"};
+  int refused = 0;
+  std::string refused_name;
+  for (int i = 0; i < 200 && refused == 0; ++i) {
+    const std::string name = absl::StrCat("full", i);
+    const int err = create(name);
+    if (err == 0) {
+      made.push_back(name);
+      usleep(50000);  // Let the writer try (and fail) to commit.
+    } else {
+      refused = err;
+      refused_name = name;
+    }
+  }
+  EXPECT_EQ(refused, ENOSPC) << strerror(refused);
+  struct stat st;
+  EXPECT_NE(lstat(mnt.B(refused_name).c_str(), &st), 0) << "no file left behind";
+  EXPECT_NE(mnt.DaemonStderr().find("owner store cannot record owners"), std::string::npos)
+      << mnt.DaemonStderr();
+  // Room again: the kept changes are committed, creating works.
+  unlink(filler.c_str());
+  int err = -1;
+  for (int i = 0; i < 100 && err != 0; ++i) {
+    usleep(50000);
+    err = create(absl::StrCat("after", i));
+    if (err == 0) made.push_back(absl::StrCat("after", i));
+  }
+  EXPECT_EQ(err, 0) << strerror(err);
+  ASSERT_EQ(mnt.Stop(SIGTERM), 0);
+  auto db = audit::Database::Open(mnt.state_dir() + "/audit.db",
+                                  audit::Database::Mode::kReadOnly);
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto owners = (*db)->LoadOwners();
+  ASSERT_TRUE(owners.ok()) << owners.status();
+  std::map<std::string, uid_t> by_path;
+  for (const auto& [path, owner] : *owners) by_path[path] = owner.uid;
+  for (const std::string& name : made) {
+    EXPECT_EQ(by_path.count(name), 1u) << name << " lost its owner";
+    EXPECT_EQ(by_path[name], kApp) << name;
+  }
+  EXPECT_GE(made.size(), 2u);
 }
 
 // ---------------------------------------------------------------------------
