@@ -1,7 +1,6 @@
 #include "daemon/access.h"
 
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -23,11 +22,6 @@ namespace scopedfs {
 
 using access_internal::BirthTimeAt;
 using access_internal::TypeClass;
-
-Caller CallerOf(fuse_req* req) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid, static_cast<uint32_t>(ctx->pid)};
-}
 
 int ErrnoForAction(v1::Action action, v1::Operation op) {
   switch (action) {

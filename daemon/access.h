@@ -96,8 +96,6 @@
 #include "redact/redact.h"
 #include "scopedfs/v1/policy.pb.h"
 
-struct fuse_req;
-
 namespace scopedfs {
 
 struct Caller {
@@ -115,8 +113,6 @@ enum class AuditMode { kAlways, kIfRefused, kNever, kForced };
 // delete file by file, each decided). Checking costs a few microseconds per
 // entry (bench/README.md).
 inline constexpr size_t kMaxRenameTreeEntries = 10000;
-
-Caller CallerOf(fuse_req* req);
 
 class AccessMediator {
  public:

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "daemon/access.h"
-#include "daemon/fuse/file_handle.h"
+#include "daemon/open_handles.h"
 #include "daemon/inode_invalidator.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -94,12 +95,16 @@ absl::Status SecureFile(int dir_fd, const std::string& dir, const std::string& n
 
 }  // namespace
 
-absl::StatusOr<StateDir> StateDir::Open(const std::string& path) {
-  if (path.empty()) return absl::InvalidArgumentError("--state_dir is empty");
-  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+absl::StatusOr<StateDir> StateDir::Open(const std::string& given_path) {
+  if (given_path.empty()) return absl::InvalidArgumentError("--state_dir is empty");
+  if (mkdir(given_path.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "cannot create state dir '", path, "': ", std::strerror(errno)));
+        "cannot create state dir '", given_path, "': ", std::strerror(errno)));
   }
+  // Absolute: a daemon in the background works from "/".
+  char* real = realpath(given_path.c_str(), nullptr);
+  const std::string path = real != nullptr ? real : given_path;
+  free(real);
   struct stat st;
   if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(

@@ -33,6 +33,8 @@ class StateDir {
   // SQLite adds "-wal" and "-shm" (and, outside WAL mode, "-journal"),
   // created with the database file's mode.
   static constexpr char kAuditDb[] = "audit.db";
+  // The admin API's Unix socket (admin/admin_server.h).
+  static constexpr char kAdminSocket[] = "admin.sock";
   // The mode of every file above.
   static constexpr mode_t kFileMode = 0600;
 

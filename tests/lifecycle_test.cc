@@ -1,14 +1,19 @@
 // The daemon's life: clean shutdown on signals, stale mounts from a crashed
-// run, and one-line errors with exit status 2 for bad arguments.
+// run, a start that returns only once serving, and one-line errors with exit
+// status 2 for bad arguments and for anything that stops a start.
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -158,6 +163,131 @@ TEST_F(BadArgumentsTest, MissingMountpointArgument) {
 }
 TEST_F(BadArgumentsTest, BadThreadCount) {
   ExpectUsageError({"--threads=0", dir_.Sub("src"), dir_.Sub("mnt")}, "--threads");
+}
+
+// `scopedfsd SRC MNT` (into the background) returns only once the daemon
+// fully serves, or says in one line why it could not start, with nothing
+// mounted and no daemon left behind.
+class StartupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SFS_SKIP_UNLESS_MOUNTING_WORKS();
+    mkdir(src_.c_str(), 0755);
+    mkdir(mnt_.c_str(), 0755);
+    std::ofstream(src_ + "/hello") << "hi";
+  }
+  void TearDown() override {
+    if (IsFuseMounted(mnt_)) umount2(mnt_.c_str(), MNT_DETACH);
+  }
+
+  static std::string Scopedctl() {
+    const char* srcdir = getenv("TEST_SRCDIR");
+    return std::string(srcdir ? srcdir : ".") + "/scopedfs/tools/scopedctl";
+  }
+  // Whether a process holds the state dir (its lock, state_dir.h).
+  static bool StateDirTaken(const std::string& state) {
+    const int fd = open((state + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool taken = flock(fd, LOCK_EX | LOCK_NB) != 0;
+    close(fd);
+    return taken;
+  }
+  // Stops the daemon serving from `state` (SIGTERM to its pid file's pid)
+  // and waits until it is gone: unmounted, state dir free.
+  void StopDaemon(const std::string& state) {
+    std::ifstream in(state + "/scopedfsd.pid");
+    pid_t pid = 0;
+    ASSERT_TRUE(in >> pid) << "no pid file while serving";
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    for (int i = 0; i < 2000 && (IsFuseMounted(mnt_) || StateDirTaken(state)); ++i) {
+      usleep(5000);
+    }
+    ASSERT_FALSE(IsFuseMounted(mnt_));
+    ASSERT_FALSE(StateDirTaken(state));
+  }
+  // A start that must fail late (after the fork): exit 2, one line naming
+  // the problem, nothing mounted, no daemon holding the state dir.
+  void ExpectStartFails(const std::vector<std::string>& flags,
+                        const std::string& state, const std::string& needle) {
+    for (const bool foreground : {false, true}) {
+      SCOPED_TRACE(foreground ? "--foreground" : "into the background");
+      std::vector<std::string> args = flags;
+      args.push_back("--state_dir=" + state);
+      if (foreground) args.push_back("--foreground");
+      args.push_back(src_);
+      args.push_back(mnt_);
+      const RunResult r = RunDaemon(args);
+      EXPECT_EQ(r.status, 2) << r.output;
+      EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+      EXPECT_EQ(r.output.rfind("scopedfsd: error: ", 0), 0u) << r.output;
+      EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+      EXPECT_FALSE(IsFuseMounted(mnt_));
+      EXPECT_FALSE(StateDirTaken(state));
+    }
+  }
+
+  TempDir dir_;
+  const std::string src_ = dir_.Sub("src"), mnt_ = dir_.Sub("mnt");
+};
+
+TEST_F(StartupTest, ReturnsOnlyWhenServingEveryTime) {
+  // The README tour's first step: start, then talk to it at once. The
+  // admin socket, the pid file and the mount must all be there.
+  int rounds = 200;
+  if (const char* env = getenv("SCOPEDFS_STARTUP_ROUNDS")) rounds = atoi(env);
+  const std::string state = dir_.Sub("state");
+  int failures = 0;
+  for (int i = 0; i < rounds && failures < 3; ++i) {
+    SCOPED_TRACE(absl::StrCat("round ", i));
+    const RunResult started = RunDaemon({"--state_dir=" + state, src_, mnt_});
+    ASSERT_EQ(started.status, 0) << started.output;
+    const ShellResult status =
+        RunShell(absl::StrCat(Scopedctl(), " --state_dir=", state, " status 2>&1"));
+    if (status.status != 0) ++failures;
+    EXPECT_EQ(status.status, 0) << status.output;
+    EXPECT_NE(status.output.find(mnt_), std::string::npos) << status.output;
+    EXPECT_EQ(ReadFile(mnt_ + "/hello"), "hi");
+    StopDaemon(state);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+TEST_F(StartupTest, AdminSocketPathTooLongIsOneLineAndNothingMounted) {
+  // The state dir itself is fine; its socket path does not fit a sockaddr_un.
+  ExpectStartFails({}, dir_.Sub(std::string(100, 's')), "too long");
+}
+
+TEST_F(StartupTest, UnknownAdminGroupIsOneLineAndNothingMounted) {
+  ExpectStartFails({"--admin_group=no-such-group-here"}, dir_.Sub("state"),
+                   "no-such-group-here");
+}
+
+TEST_F(StartupTest, UnreadableTlsFilesAreOneLineAndNothingMounted) {
+  ExpectStartFails({"--admin_tcp=127.0.0.1:0", "--admin_tls_cert=/nonexistent/cert.pem",
+                    "--admin_tls_key=/nonexistent/key.pem",
+                    "--admin_tls_client_ca=/nonexistent/ca.pem"},
+                   dir_.Sub("state"), "--admin_tls_cert: cannot read");
+}
+
+TEST_F(StartupTest, DamagedAuditDatabaseIsOneLineAndNothingMounted) {
+  const std::string state = dir_.Sub("state");
+  mkdir(state.c_str(), 0700);
+  std::ofstream(state + "/audit.db") << std::string(8192, 'x');
+  chmod((state + "/audit.db").c_str(), 0600);  // No "fixed its mode" line.
+  ExpectStartFails({}, state, "--move_bad_audit_db_aside");
+}
+
+TEST_F(StartupTest, CheckConfigFindsTheLateProblemsToo) {
+  const RunResult r = RunDaemon({"--check-config", "--admin_group=no-such-group-here",
+                                 "--state_dir=" + dir_.Sub(std::string(100, 's')),
+                                 src_, mnt_});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("scopedfsd: error: --admin_group: there is no group "
+                          "'no-such-group-here'"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("too long"), std::string::npos) << r.output;
 }
 
 TEST(Help, DocumentsTheFlags) {

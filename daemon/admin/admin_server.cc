@@ -23,6 +23,9 @@
 namespace scopedfs {
 namespace {
 
+// The socket is bound as PATH.new, then renamed into place.
+constexpr char kBindSuffix[] = ".new";
+
 absl::StatusOr<std::string> Slurp(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read '", path, "'"));
@@ -36,14 +39,10 @@ absl::StatusOr<std::string> Slurp(const std::string& path) {
 // the path can connect at once (and never through a looser mode).
 absl::StatusOr<int> ListenUnix(const std::string& path,
                                const std::string& group_name) {
-  const std::string tmp = path + ".new";
+  // AdminOptionsProblems has checked that it fits.
+  const std::string tmp = path + kBindSuffix;
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  if (tmp.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "admin socket path '", path, "' is too long (a Unix socket path has ",
-        sizeof(addr.sun_path) - 1 - 4, " bytes at most here); use a shorter --state_dir"));
-  }
   std::memcpy(addr.sun_path, tmp.c_str(), tmp.size() + 1);
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("cannot create the admin socket");
@@ -82,8 +81,39 @@ absl::StatusOr<int> ListenUnix(const std::string& path,
 
 }  // namespace
 
+std::vector<std::string> AdminOptionsProblems(const AdminServerOptions& options) {
+  std::vector<std::string> problems;
+  const size_t max_path = sizeof(sockaddr_un{}.sun_path) - 1 - strlen(kBindSuffix);
+  if (options.socket_path.size() > max_path) {
+    problems.push_back(absl::StrCat(
+        "admin socket path '", options.socket_path, "' is too long (",
+        options.socket_path.size(), " bytes; a Unix socket path has at most ",
+        max_path, " here): use a shorter --state_dir"));
+  }
+  if (!options.socket_group.empty() &&
+      getgrnam(options.socket_group.c_str()) == nullptr) {
+    problems.push_back(absl::StrCat("--admin_group: there is no group '",
+                                    options.socket_group, "'"));
+  }
+  const std::pair<const char*, const std::string*> tls_files[] = {
+      {"--admin_tls_cert", &options.tls_cert_file},
+      {"--admin_tls_key", &options.tls_key_file},
+      {"--admin_tls_client_ca", &options.tls_client_ca_file}};
+  for (const auto& [flag, file] : tls_files) {
+    if (!file->empty() && access(file->c_str(), R_OK) != 0) {
+      problems.push_back(absl::StrCat(flag, ": cannot read '", *file, "': ",
+                                      std::strerror(errno)));
+    }
+  }
+  return problems;
+}
+
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const AdminServerOptions& options, AdminContext context) {
+  if (std::vector<std::string> problems = AdminOptionsProblems(options);
+      !problems.empty()) {
+    return absl::InvalidArgumentError(problems.front());
+  }
   std::unique_ptr<AdminServer> server(new AdminServer());
   server->peers_ = std::make_unique<PeerRegistry>(options.admin_uids);
   context.peers = server->peers_.get();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,12 @@ struct AdminServerOptions {
   std::string tls_key_file;
   std::string tls_client_ca_file;
 };
+
+// What AdminServer::Start would refuse, found before anything is bound (and
+// by --check-config): a socket path too long for a Unix socket, an
+// --admin_group that does not exist, TLS files that cannot be read. One
+// message per problem, naming the flag to change; empty if none.
+std::vector<std::string> AdminOptionsProblems(const AdminServerOptions& options);
 
 class AdminServer {
  public:

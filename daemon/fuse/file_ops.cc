@@ -110,7 +110,7 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
 
 // Undoes an open whose reply the kernel did not take.
 void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h = ServerOf(req).handles().Take(fi);
+  std::unique_ptr<FileHandle> h = ServerOf(req).handles().Take(fi->fh);
   if (h->writable) ServerOf(req).access().open_writers().Closed(node->dev, node->ino);
   ReleaseOpenMode(req, node, h->mode, h->writable, ServerOf(req).stats());
   close(h->fd);
@@ -301,7 +301,7 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> handle = ServerOf(req).handles().Take(fi);
+  std::unique_ptr<FileHandle> handle = ServerOf(req).handles().Take(fi->fh);
   // Passthrough writes never reach the daemon: this is the latest moment it
   // learns of them (reads of the view check the version anyway).
   if (handle->writable) {

@@ -12,6 +12,12 @@
 
 namespace scopedfs {
 
+// Who sent the request, for the policy.
+inline Caller CallerOf(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Caller{ctx->uid, ctx->gid, static_cast<uint32_t>(ctx->pid)};
+}
+
 inline Server& ServerOf(fuse_req_t req) {
   return *static_cast<Server*>(fuse_req_userdata(req));
 }

@@ -1,0 +1,88 @@
+#include "daemon/check_config.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "audit/database.h"
+#include "daemon/command_line.h"
+#include "daemon/policy_store.h"
+#include "daemon/state_dir.h"
+
+namespace scopedfs {
+namespace {
+
+// Whether audit.db in `state_dir` can be used, without writing to it: the
+// file and its directory must be writable (EROFS for a read-only mount,
+// even for root), then every page sound.
+absl::Status CheckAuditDb(const std::string& state_dir, std::string* checked) {
+  const std::string audit_db = absl::StrCat(state_dir, "/", StateDir::kAuditDb);
+  if (access(audit_db.c_str(), F_OK) != 0) return absl::OkStatus();
+  for (const std::string& f : {audit_db, state_dir}) {
+    if (access(f.c_str(), W_OK) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("audit database ", audit_db, " cannot be written (", f,
+                       ": ", strerror(errno), ")"));
+    }
+  }
+  auto db = audit::Database::Open(audit_db, audit::Database::Mode::kReadOnly);
+  if (absl::Status st = db.ok() ? (*db)->CheckIntegrity() : db.status(); !st.ok()) {
+    return st;
+  }
+  *checked = absl::StrCat("audit database ", audit_db,
+                          " opens, is sound and writable");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int CheckConfig(const DaemonOptions& options) {
+  std::vector<std::string> problems, notes;
+  if (ProbeMountpoint(options.mountpoint) == MountpointState::kLiveMount) {
+    notes.push_back(absl::StrCat("mountpoint ", options.mountpoint,
+                                 " is mounted now (a running scopedfsd?)"));
+  } else {
+    std::string source, mountpoint;
+    if (auto st = ValidateMountPaths(options.source, options.mountpoint,
+                                     &source, &mountpoint);
+        !st.ok()) {
+      problems.push_back(std::string(st.message()));
+    } else {
+      notes.push_back(absl::StrCat("source ", source, ", mountpoint ", mountpoint));
+    }
+  }
+  AdminServerOptions admin = options.admin;
+  admin.socket_path = absl::StrCat(options.state_dir, "/", StateDir::kAdminSocket);
+  for (std::string& p : AdminOptionsProblems(admin)) problems.push_back(std::move(p));
+  // The policy the daemon would start with (a stored policy that does not
+  // compile is a problem here, as it is for a start without the fallback).
+  if (auto initial = PolicyStore::ReadInitial(options.state_dir, options.policy);
+      !initial.ok()) {
+    problems.push_back(absl::StrCat("policy: ", initial.status().message()));
+  } else {
+    const v1::Policy& policy = initial->engine->policy();
+    notes.push_back(absl::StrCat("policy ", initial->origin, ": ",
+                                 policy.rules_size(), " rules, ",
+                                 policy.apps_size(), " apps"));
+  }
+  std::string audit_note;
+  if (auto st = CheckAuditDb(options.state_dir, &audit_note); !st.ok()) {
+    problems.push_back(std::string(st.message()));
+  } else if (!audit_note.empty()) {
+    notes.push_back(audit_note);
+  }
+  for (const std::string& n : notes) std::printf("scopedfsd: ok: %s\n", n.c_str());
+  for (const std::string& p : problems) {
+    std::fprintf(stderr, "scopedfsd: error: %s\n", p.c_str());
+  }
+  if (!problems.empty()) return 2;
+  std::printf("scopedfsd: configuration is valid\n");
+  return 0;
+}
+
+}  // namespace scopedfs
