@@ -241,6 +241,18 @@ TEST_F(StartupTest, ReturnsOnlyWhenServingEveryTime) {
     SCOPED_TRACE(absl::StrCat("round ", i));
     const RunResult started = RunDaemon({"--state_dir=" + state, src_, mnt_});
     ASSERT_EQ(started.status, 0) << started.output;
+    // At once, before anything else runs: the socket listens, the pid file
+    // names a live daemon. (Before the fix both came after the mount, and
+    // this failed every time; scopedctl alone, slower to start, failed
+    // mostly on a loaded machine.)
+    struct stat sock;
+    const bool listening = stat((state + "/admin.sock").c_str(), &sock) == 0 &&
+                           S_ISSOCK(sock.st_mode);
+    pid_t pid = 0;
+    std::ifstream(state + "/scopedfsd.pid") >> pid;
+    if (!listening || pid <= 0 || kill(pid, 0) != 0) ++failures;
+    EXPECT_TRUE(listening);
+    EXPECT_GT(pid, 0);
     const ShellResult status =
         RunShell(absl::StrCat(Scopedctl(), " --state_dir=", state, " status 2>&1"));
     if (status.status != 0) ++failures;
