@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -39,12 +40,12 @@ absl::StatusOr<std::string> ReadPolicyFile(const std::string& path) {
   char buf[65536];
   int err = 0;
   for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof buf); });
     if (n > 0) {
       text.append(buf, static_cast<size_t>(n));
     } else if (n == 0) {
       break;
-    } else if (errno != EINTR) {
+    } else {
       err = errno;  // EISDIR for a directory.
       break;
     }

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -132,10 +133,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
 void AdminServer::AcceptLoop() {
   while (true) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
+    if (RetryEintr([&] { return poll(fds, 2, -1); }) < 0) return;
     if (fds[1].revents != 0) return;
     const int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (conn < 0) continue;
