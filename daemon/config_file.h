@@ -22,8 +22,9 @@ std::set<std::string> FlagsOnCommandLine(const std::vector<char*>& args);
 void NormalizeFlagDashes(std::vector<std::string>* storage,
                          std::vector<char*>* args);
 
-// Reads and parses `path` (unknown fields and syntax errors are errors, with
-// line and column).
+// Reads and parses `path` with policy::ParseTextFormat (unknown fields and
+// syntax errors are errors, with line and column): InvalidArgument
+// "config file '/x': line L:C: ...; ..." with every parse error.
 absl::StatusOr<v1::DaemonConfig> ReadConfigFile(const std::string& path);
 
 // Sets every flag the config names and `given` does not (through the flag's

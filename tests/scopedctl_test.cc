@@ -566,7 +566,7 @@ TEST_F(ScopedctlTest, DiffOfAnUnparsableFileNamesTheLine) {
   Result r = Run({"policy", "diff", file});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, StartsWith("scopedctl: error: " + file + ":3:"));
+  EXPECT_THAT(r.err, StartsWith("scopedctl: error: " + file + ": line 3:"));
   EXPECT_EQ(Lines(r.err).size(), 1u);
   EXPECT_EQ(fake_.calls, 0);
 }

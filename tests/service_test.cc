@@ -154,7 +154,7 @@ TEST(ServiceTest, CheckConfigValidatesWithoutMounting) {
   WriteFile(d.tmp.Sub("unknown.textproto"), "threads: 2\ncolour: 1\n");
   r = Check("--config=" + d.tmp.Sub("unknown.textproto") + " --check-config");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("unknown.textproto': 2:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown.textproto': line 2:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("colour"), std::string::npos) << r.output;
 
   r = Check("--config=" + config + " --check-config --threads=0");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "policy/policy_text.h"
 #include "tools/output.h"
 #include "tools/prometheus.h"
 #include "tools/policy_text.h"
@@ -187,8 +188,8 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   absl::StatusOr<std::string> text = ReadPolicyFile(file);
   if (!text.ok()) return Fail(text.status().message());
   const std::string name = DisplayName(file);
-  absl::StatusOr<v1::Policy> wanted = ParsePolicyText(*text);
-  if (!wanted.ok()) return Fail(absl::StrCat(name, ":", wanted.status().message()));
+  absl::StatusOr<v1::Policy> wanted = policy::ParsePolicyText(*text);
+  if (!wanted.ok()) return Fail(absl::StrCat(name, ": ", wanted.status().message()));
 
   v1::GetPolicyResponse response;
   if (grpc::Status st = client.GetPolicy(&response); !st.ok()) {
@@ -196,7 +197,7 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   }
   // The stored text is what the daemon runs; the message is its parse.
   v1::Policy running;
-  if (absl::StatusOr<v1::Policy> parsed = ParsePolicyText(response.text());
+  if (absl::StatusOr<v1::Policy> parsed = policy::ParsePolicyText(response.text());
       !response.text().empty() && parsed.ok()) {
     running = *std::move(parsed);
   } else if (response.has_policy()) {
