@@ -1,8 +1,5 @@
 #include "daemon/config_file.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
@@ -10,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "daemon/text_file.h"
 #include "policy/policy_text.h"
 
 namespace scopedfs {
@@ -90,12 +88,12 @@ void NormalizeFlagDashes(std::vector<std::string>* storage,
 }
 
 absl::StatusOr<v1::DaemonConfig> ReadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read config file '", path, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
+  absl::StatusOr<std::string> text = ReadTextFile(path, "a config file");
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--config: ", text.status().message()));
+  }
   v1::DaemonConfig config;
-  if (absl::Status st = policy::TextFormatStatus(policy::ParseTextFormat(text.str(), &config));
+  if (absl::Status st = policy::TextFormatStatus(policy::ParseTextFormat(*text, &config));
       !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("config file '", path, "': ", st.message()));
   }

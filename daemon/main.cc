@@ -37,6 +37,8 @@
 #include "daemon/admin/admin_server.h"
 #include "daemon/command_line.h"
 #include "daemon/config_file.h"
+#include "daemon/flag_check.h"
+#include "daemon/mount_options.h"
 #include "daemon/service_notify.h"
 #include "policy/engine.h"
 #include "daemon/policy_store.h"
@@ -313,7 +315,11 @@ int CheckConfig(const std::string& source_arg,
   policy_options.seed_file = absl::GetFlag(FLAGS_policy);
   if (auto initial = PolicyStore::ReadInitial(state_dir, policy_options);
       !initial.ok()) {
-    problems.push_back(absl::StrCat("policy: ", initial.status().message()));
+    // A --policy file that cannot be read says so itself ("--policy: ...").
+    const absl::string_view message = initial.status().message();
+    problems.push_back(absl::StartsWith(message, "--policy: ")
+                           ? std::string(message)
+                           : absl::StrCat("policy: ", message));
   } else {
     const v1::Policy& policy = initial->engine->policy();
     notes.push_back(absl::StrCat("policy ", initial->origin, ": ",
@@ -356,9 +362,17 @@ int Run(int argc, char** argv) {
 
   auto split = SplitFuseStyleArgs(argc, argv);
   if (!split.ok()) Die(kExitUsage, std::string(split.status().message()));
+  // Bad -o options and flags are found here, each as one line: libfuse and
+  // absl would report them in several, and absl exit with 1.
+  if (auto st = CheckMountOptions(split->mount_options, "-o "); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
+  }
   std::vector<std::string> normalized;
   NormalizeFlagDashes(&normalized, &split->rest);
   const std::set<std::string> given = FlagsOnCommandLine(split->rest);
+  if (auto st = CheckAndSetFlags(split->rest); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
+  }
   std::vector<char*> positional =
       absl::ParseCommandLine(split->rest.size(), split->rest.data());
   std::string source_arg, mountpoint_arg;
@@ -371,10 +385,20 @@ int Run(int argc, char** argv) {
     }
     source_arg = config->source();
     mountpoint_arg = config->mountpoint();
+    std::vector<std::string> file_options;
+    for (const std::string& value : config->mount_options()) {
+      for (std::string& option : SplitMountOptions(value)) {
+        file_options.push_back(std::move(option));
+      }
+    }
+    if (auto st = CheckMountOptions(
+            file_options, absl::StrCat("config file '", config_file, "': mount_options "));
+        !st.ok()) {
+      Die(kExitUsage, std::string(st.message()));
+    }
     // Command-line -o options come after the file's: later ones win.
-    split->mount_options.insert(split->mount_options.begin(),
-                                config->mount_options().begin(),
-                                config->mount_options().end());
+    split->mount_options.insert(split->mount_options.begin(), file_options.begin(),
+                                file_options.end());
   }
   if (positional.size() == 3) {
     source_arg = positional[1];
