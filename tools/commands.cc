@@ -116,7 +116,10 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
   request.set_text(*std::move(text));
   v1::ValidatePolicyResponse response;
   if (grpc::Status st = client.ValidatePolicy(request, &response); !st.ok()) {
-    return Fail(client.Describe(st, "ValidatePolicy"));
+    // Too large for the Admin API: say which file.
+    return Fail(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED
+                    ? absl::StrCat(DisplayName(file), ": ", client.Describe(st, "ValidatePolicy"))
+                    : client.Describe(st, "ValidatePolicy"));
   }
   const int code = response.valid() ? kExitOk : kExitFailure;
   if (out.json) {
@@ -173,6 +176,10 @@ int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string
           st.error_message().empty()
               ? absl::StrCat("it is not valid (see scopedctl policy validate ", file, ")")
               : st.error_message()));
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // Too large for the Admin API (refused before it was sent).
+      return Fail(absl::StrCat("policy ", name, " not applied: ",
+                               client.Describe(st, "ApplyPolicy")));
     default:
       return Fail(client.Describe(st, "ApplyPolicy"));
   }

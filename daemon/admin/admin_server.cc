@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/retry_eintr.h"
 #include "daemon/log.h"
+#include "proto/admin_limits.h"
 
 namespace scopedfs {
 namespace {
@@ -92,6 +93,11 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
 
   grpc::ServerBuilder builder;
   builder.RegisterService(server->service_.get());
+  // Policies of 100k rules and more (gRPC's default bound is 4 MB). The
+  // Unix socket's connections (AddInsecureChannelFromFd) get the same
+  // channel arguments.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kAdminMaxMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(kAdminMaxMessageBytes));
   const bool tcp = !options.tcp_address.empty();
   if (tcp) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty() ||
