@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 
 namespace scopedfs::audit {
 namespace {
@@ -16,10 +17,7 @@ std::string ReadComm(uint32_t pid) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   char buf[64];
-  ssize_t n;
-  do {
-    n = read(fd, buf, sizeof(buf));
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof(buf)); });
   close(fd);
   if (n <= 0) return "";
   std::string comm(buf, static_cast<size_t>(n));

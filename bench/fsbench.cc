@@ -39,6 +39,8 @@
 #include <string>
 #include <vector>
 
+#include "base/retry_eintr.h"
+
 namespace {
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
@@ -149,11 +151,8 @@ std::string SmallPath(const Options& o) { return o.dir + "/small.txt"; }
 
 void WriteAll(int fd, const char* p, size_t n, const std::string& what) {
   while (n > 0) {
-    ssize_t r = write(fd, p, n);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      Die("write " + what);
-    }
+    const ssize_t r = scopedfs::RetryEintr([&] { return write(fd, p, n); });
+    if (r < 0) Die("write " + what);
     p += r;
     n -= static_cast<size_t>(r);
   }
@@ -165,11 +164,8 @@ uint64_t ReadWhole(int fd, AlignedBuf& buf) {
   if (lseek(fd, 0, SEEK_SET) != 0) Die("lseek");
   uint64_t total = 0;
   for (;;) {
-    ssize_t r = read(fd, buf.data(), buf.size);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      Die("read");
-    }
+    const ssize_t r = scopedfs::RetryEintr([&] { return read(fd, buf.data(), buf.size); });
+    if (r < 0) Die("read");
     if (r == 0) break;
     total += static_cast<uint64_t>(r);
   }

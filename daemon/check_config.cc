@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "audit/database.h"
 #include "daemon/command_line.h"
@@ -63,7 +64,11 @@ int CheckConfig(const DaemonOptions& options) {
   // compile is a problem here, as it is for a start without the fallback).
   if (auto initial = PolicyStore::ReadInitial(options.state_dir, options.policy);
       !initial.ok()) {
-    problems.push_back(absl::StrCat("policy: ", initial.status().message()));
+    // A --policy file that cannot be read says so itself ("--policy: ...").
+    const absl::string_view message = initial.status().message();
+    problems.push_back(absl::StartsWith(message, "--policy: ")
+                           ? std::string(message)
+                           : absl::StrCat("policy: ", message));
   } else {
     const v1::Policy& policy = initial->engine->policy();
     notes.push_back(absl::StrCat("policy ", initial->origin, ": ",

@@ -13,7 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "daemon/mount_options.h"
 
 namespace scopedfs {
 namespace {
@@ -59,8 +59,8 @@ absl::StatusOr<FuseStyleArgs> SplitFuseStyleArgs(int argc, char** argv) {
         if (i + 1 >= argc) return absl::InvalidArgumentError("-o needs a value");
         value = argv[++i];
       }
-      for (absl::string_view opt : absl::StrSplit(value, ',', absl::SkipEmpty())) {
-        out.mount_options.emplace_back(opt);
+      for (std::string& opt : SplitMountOptions(value)) {
+        out.mount_options.push_back(std::move(opt));
       }
     } else if (std::strcmp(arg, "-f") == 0) {
       out.foreground = true;

@@ -15,7 +15,7 @@
 namespace scopedfs {
 
 struct FuseStyleArgs {
-  std::vector<std::string> mount_options;  // From every -o, split at commas.
+  std::vector<std::string> mount_options;  // From every -o (SplitMountOptions).
   bool foreground = false;                 // -f
   bool debug = false;                      // -d
   std::vector<char*> rest;                 // argv without the above.

@@ -1,8 +1,5 @@
 #include "daemon/config_file.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
@@ -10,25 +7,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
+#include "daemon/text_file.h"
+#include "policy/policy_text.h"
 
 namespace scopedfs {
 namespace {
 
 namespace pb = google::protobuf;
-
-// Collects text format parse errors as "line:col: message".
-class ErrorCollector : public pb::io::ErrorCollector {
- public:
-  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
-    errors.push_back(absl::StrCat(line + 1, ":", column + 1, ": ", message));
-  }
-  void AddWarning(int line, pb::io::ColumnNumber column, const std::string& message) override {
-    AddError(line, column, message);
-  }
-  std::vector<std::string> errors;
-};
 
 // Fields that are not flags.
 bool IsPositional(const std::string& name) {
@@ -103,17 +88,14 @@ void NormalizeFlagDashes(std::vector<std::string>* storage,
 }
 
 absl::StatusOr<v1::DaemonConfig> ReadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read config file '", path, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
+  absl::StatusOr<std::string> text = ReadTextFile(path, "a config file");
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--config: ", text.status().message()));
+  }
   v1::DaemonConfig config;
-  pb::TextFormat::Parser parser;
-  ErrorCollector errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text.str(), &config)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config file '", path, "': ", absl::StrJoin(errors.errors, "; ")));
+  if (absl::Status st = policy::TextFormatStatus(policy::ParseTextFormat(*text, &config));
+      !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config file '", path, "': ", st.message()));
   }
   return config;
 }

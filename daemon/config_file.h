@@ -22,8 +22,11 @@ std::set<std::string> FlagsOnCommandLine(const std::vector<char*>& args);
 void NormalizeFlagDashes(std::vector<std::string>* storage,
                          std::vector<char*>* args);
 
-// Reads and parses `path` (unknown fields and syntax errors are errors, with
-// line and column).
+// Reads and parses `path` with policy::ParseTextFormat (unknown fields and
+// syntax errors are errors, with line and column). InvalidArgument
+// "--config: '/x' is a directory, expected a config file" (or "--config:
+// cannot read '/x': ...") if it cannot be read, "config file '/x': line
+// L:C: ...; ..." with every parse error if it does not parse.
 absl::StatusOr<v1::DaemonConfig> ReadConfigFile(const std::string& path);
 
 // Sets every flag the config names and `given` does not (through the flag's

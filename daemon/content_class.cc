@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/strings/string_view.h"
+#include "base/retry_eintr.h"
 #include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
 #include "policy/file_class.h"
@@ -66,9 +67,7 @@ std::optional<v1::FileClass> ContentClasses::Sniff(int fd,
   ssize_t n = -1;
   if (fstat(fd, &now) == 0 && now.st_dev == st.st_dev &&
       now.st_ino == st.st_ino) {
-    do {
-      n = pread(fd, head, sizeof(head), 0);
-    } while (n < 0 && errno == EINTR);
+    n = RetryEintr([&] { return pread(fd, head, sizeof(head), 0); });
   }
   close(fd);
   if (n < 0) {

@@ -21,7 +21,9 @@
 #include "daemon/config_file.h"
 #include "daemon/daemon.h"
 #include "daemon/detach.h"
+#include "daemon/flag_check.h"
 #include "daemon/flags.h"
+#include "daemon/mount_options.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -47,9 +49,17 @@ int Run(int argc, char** argv) {
 
   auto split = SplitFuseStyleArgs(argc, argv);
   if (!split.ok()) Die(kExitUsage, std::string(split.status().message()));
+  // Bad -o options and flags are found here, each as one line: libfuse and
+  // absl would report them in several, and absl exit with 1.
+  if (auto st = CheckMountOptions(split->mount_options, "-o "); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
+  }
   std::vector<std::string> normalized;
   NormalizeFlagDashes(&normalized, &split->rest);
   const std::set<std::string> given = FlagsOnCommandLine(split->rest);
+  if (auto st = CheckAndSetFlags(split->rest); !st.ok()) {
+    Die(kExitUsage, std::string(st.message()));
+  }
   std::vector<char*> positional =
       absl::ParseCommandLine(split->rest.size(), split->rest.data());
   std::string source_arg, mountpoint_arg;
@@ -62,10 +72,20 @@ int Run(int argc, char** argv) {
     }
     source_arg = config->source();
     mountpoint_arg = config->mountpoint();
+    std::vector<std::string> file_options;
+    for (const std::string& value : config->mount_options()) {
+      for (std::string& option : SplitMountOptions(value)) {
+        file_options.push_back(std::move(option));
+      }
+    }
+    if (auto st = CheckMountOptions(
+            file_options, absl::StrCat("config file '", config_file, "': mount_options "));
+        !st.ok()) {
+      Die(kExitUsage, std::string(st.message()));
+    }
     // Command-line -o options come after the file's: later ones win.
-    split->mount_options.insert(split->mount_options.begin(),
-                                config->mount_options().begin(),
-                                config->mount_options().end());
+    split->mount_options.insert(split->mount_options.begin(), file_options.begin(),
+                                file_options.end());
   }
   if (positional.size() == 3) {
     source_arg = positional[1];

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
+#include "daemon/text_file.h"
 #include "policy/default_policy.h"
 #include "policy/policy_text.h"
 
@@ -60,8 +61,10 @@ absl::StatusOr<PolicyStore::Initial> PolicyStore::ReadInitial(
   std::string text(policy::DefaultPolicyText());
   std::string origin = "embedded default policy";
   if (!stored.ok() && !options.seed_file.empty()) {
-    auto seed = ReadWholeFile(options.seed_file);
-    if (!seed.ok()) return seed.status();
+    auto seed = ReadTextFile(options.seed_file, "a policy file");
+    if (!seed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--policy: ", seed.status().message()));
+    }
     text = *std::move(seed);
     origin = options.seed_file;
   }

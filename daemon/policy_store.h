@@ -34,7 +34,10 @@ class PolicyStore {
 
   // Loads the stored policy, else the seed file, else the embedded default.
   // A stored policy that does not parse or compile is an error (the daemon
-  // refuses to start) unless `fallback_to_default`.
+  // refuses to start) unless `fallback_to_default`. A seed file that cannot
+  // be read: InvalidArgument "--policy: '/x' is a directory, expected a
+  // policy file" (or "--policy: cannot read '/x': ..."); one that does not
+  // parse or compile: "/x: " and every error.
   static absl::StatusOr<std::unique_ptr<PolicyStore>> Load(
       StateDir* state, const LoadOptions& options);
 

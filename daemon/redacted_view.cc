@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/strings/string_view.h"
+#include "base/retry_eintr.h"
 #include "daemon/log.h"
 #include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
@@ -70,10 +71,7 @@ void RedactedView::Barrier(int fd) {
   if (posix_memalign(&block, kBlock, kBlock) != 0) return;
   // The result does not matter (a short or failed read still took the
   // lock, or the file system has none to take).
-  ssize_t n;
-  do {
-    n = pread(direct, block, kBlock, 0);
-  } while (n < 0 && errno == EINTR);
+  RetryEintr([&] { return pread(direct, block, kBlock, 0); });
   free(block);
 }
 
@@ -145,10 +143,7 @@ ssize_t RedactedView::Read(int fd, char* buf, size_t size, off_t off) {
     bool fresh;
     absl::StatusOr<std::shared_ptr<const RedactionPlan>> plan =
         PlanOf(fd, before, &fresh);
-    ssize_t n;
-    do {
-      n = pread(fd, buf, size, off);
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = RetryEintr([&] { return pread(fd, buf, size, off); });
     if (n < 0) return -errno;
     if (fstat(fd, &after) != 0) return -errno;
     if (!SameVersion(before, after)) continue;  // Changed while we read.
@@ -189,10 +184,8 @@ bool RedactedView::TakeSnapshot(int fd, Snapshot* out) {
   void* raw = nullptr;
   if (posix_memalign(&raw, kBlock, length) != 0) return false;
   out->bytes = {static_cast<char*>(raw), &free};
-  ssize_t n;
-  do {
-    n = pread(direct, out->bytes.get(), length, 0);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n =
+      RetryEintr([&] { return pread(direct, out->bytes.get(), length, 0); });
   if (n < 0) return false;
   out->size = static_cast<size_t>(n);
   const redact::StringSource source(

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -181,8 +182,8 @@ absl::Status StateDir::ReplaceFile(absl::string_view name,
   }
   size_t done = 0;
   while (done < contents.size()) {
-    const ssize_t n = write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = RetryEintr(
+        [&] { return write(fd, contents.data() + done, contents.size() - done); });
     if (n <= 0) {
       const absl::Status st = Errno("cannot write", tmp_path);
       close(fd);

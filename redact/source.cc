@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 
 namespace scopedfs::redact {
 namespace {
@@ -36,8 +37,8 @@ absl::Status FdSource::Read(uint64_t offset, size_t length,
   out->resize(length);
   size_t done = 0;
   while (done < length) {
-    ssize_t n = pread(fd_, &(*out)[done], length - done, offset + done);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = RetryEintr(
+        [&] { return pread(fd_, &(*out)[done], length - done, offset + done); });
     if (n < 0) {
       return absl::ErrnoToStatus(errno, "pread");
     }

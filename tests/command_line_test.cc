@@ -8,8 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "daemon/flag_check.h"
+#include "daemon/mount_options.h"
 #include "daemon/state_dir.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+ABSL_FLAG(int, cl_threads, 8, "test flag");
+ABSL_FLAG(bool, cl_switch, true, "test flag");
+ABSL_FLAG(absl::Duration, cl_age, absl::Hours(1), "test flag");
+ABSL_FLAG(std::string, cl_name, "", "test flag");
 
 namespace scopedfs {
 namespace {
@@ -39,6 +50,110 @@ TEST(SplitFuseStyleArgs, DashOWithoutValueIsAnError) {
   std::vector<std::string> args = {"scopedfsd", "src", "mnt", "-o"};
   auto argv = Argv(args);
   EXPECT_FALSE(SplitFuseStyleArgs(argv.size(), argv.data()).ok());
+}
+
+TEST(SplitFuseStyleArgs, EscapedCommasStayInTheirOption) {
+  std::vector<std::string> args = {"scopedfsd", "-o", "fsname=a\\,b,ro,,noatime"};
+  auto argv = Argv(args);
+  auto split = SplitFuseStyleArgs(argv.size(), argv.data());
+  ASSERT_TRUE(split.ok());
+  EXPECT_EQ(split->mount_options,
+            (std::vector<std::string>{"fsname=a\\,b", "ro", "noatime"}));
+}
+
+// The flag checker's message for `args` (after the program name), or "ok".
+std::string FlagError(std::vector<std::string> args) {
+  args.insert(args.begin(), "scopedfsd");
+  auto argv = Argv(args);
+  const absl::Status st = CheckAndSetFlags(argv);
+  return st.ok() ? "ok" : std::string(st.message());
+}
+
+TEST(CheckAndSetFlags, SetsGoodValuesLikeAbslDoes) {
+  EXPECT_EQ(FlagError({"--cl_threads=3", "--nocl_switch", "src", "mnt"}), "ok");
+  EXPECT_EQ(absl::GetFlag(FLAGS_cl_threads), 3);
+  EXPECT_FALSE(absl::GetFlag(FLAGS_cl_switch));
+  EXPECT_EQ(FlagError({"-cl_threads", "5", "--cl_switch", "--cl_age=90s", "--cl_name="}), "ok");
+  EXPECT_EQ(absl::GetFlag(FLAGS_cl_threads), 5);
+  EXPECT_TRUE(absl::GetFlag(FLAGS_cl_switch));
+  EXPECT_EQ(absl::GetFlag(FLAGS_cl_age), absl::Seconds(90));
+  EXPECT_EQ(FlagError({"--cl_threads", "-2"}), "ok");  // A negative value, not a flag.
+  EXPECT_EQ(absl::GetFlag(FLAGS_cl_threads), -2);
+  // After "--" everything is positional.
+  EXPECT_EQ(FlagError({"--", "--bogus", "-x"}), "ok");
+  // absl's usage flags are absl's to act on.
+  EXPECT_EQ(FlagError({"--help"}), "ok");
+  EXPECT_EQ(FlagError({"--helpfull", "--version", "--help=cl_"}), "ok");
+}
+
+TEST(CheckAndSetFlags, EveryBadFlagIsOneLineNamingIt) {
+  EXPECT_EQ(FlagError({"--bogus"}), "unknown flag --bogus (see --help)");
+  EXPECT_EQ(FlagError({"--bogus=1", "src"}), "unknown flag --bogus (see --help)");
+  EXPECT_EQ(FlagError({"-x"}), "unknown flag -x (see --help)");
+  EXPECT_EQ(FlagError({"--nocl_threads"}), "unknown flag --nocl_threads (see --help)");
+  EXPECT_EQ(FlagError({"--cl_threads=abc"}),
+            "--cl_threads: invalid value 'abc' (expected an integer)");
+  EXPECT_EQ(FlagError({"--cl_threads="}), "--cl_threads: invalid value '' (expected an integer)");
+  EXPECT_EQ(FlagError({"--cl_threads"}), "--cl_threads needs a value");
+  // The next argument is another flag, not the forgotten value.
+  EXPECT_EQ(FlagError({"--cl_name", "--cl_switch"}), "--cl_name needs a value");
+  EXPECT_EQ(FlagError({"--cl_switch=maybe"}),
+            "--cl_switch: invalid value 'maybe' (expected true or false)");
+  EXPECT_EQ(FlagError({"--nocl_switch=1"}),
+            "--nocl_switch takes no value (or use --cl_switch=true|false)");
+  EXPECT_THAT(FlagError({"--cl_age=soon"}),
+              ::testing::StartsWith("--cl_age: invalid value 'soon' (expected a duration"));
+  EXPECT_EQ(FlagError({"--flagfile=/etc/x"}),
+            "--flagfile is not supported: put flags in --config=FILE");
+  EXPECT_EQ(FlagError({"--undefok=x"}), "--undefok is not supported: put flags in --config=FILE");
+  // The first problem is the one reported.
+  EXPECT_EQ(FlagError({"--cl_threads=4", "--bogus", "--cl_threads=x"}),
+            "unknown flag --bogus (see --help)");
+}
+
+TEST(CheckMountOption, TakesWhatLibfuseTakes) {
+  for (const char* option :
+       {"ro", "rw", "noatime", "nodiratime", "nostrictatime", "nosuid", "nodev", "noexec",
+        "suid", "dev", "exec", "sync", "async", "dirsync", "fsname=a\\,b", "subtype=x",
+        "allow_other", "default_permissions",
+        "auto_unmount", "debug", "context=system_u:object_r:tmp_t:s0", "symfollow",
+        "nosymfollow", "x-systemd.automount", "user=alice"}) {
+    EXPECT_TRUE(CheckMountOption(option).ok()) << option;
+  }
+}
+
+TEST(CheckMountOption, SaysWhyAnOptionIsRefused) {
+  auto message = [](const std::string& option) {
+    const absl::Status st = CheckMountOption(option);
+    return st.ok() ? std::string("ok") : std::string(st.message());
+  };
+  EXPECT_THAT(message("bogus_opt=1"),
+              ::testing::StartsWith("unknown mount option (libfuse takes fsname=, "));
+  // libfuse 3.17 refuses these (its table has only the "no" forms).
+  for (const char* option : {"relatime", "strictatime", "atime", "lazytime", "nonempty"}) {
+    EXPECT_THAT(message(option), ::testing::StartsWith("unknown mount option")) << option;
+  }
+  EXPECT_EQ(message("ro=1"), "ro takes no value");
+  EXPECT_EQ(message("fsname="), "fsname needs a value (fsname=...)");
+  EXPECT_EQ(message("subtype"), "subtype needs a value (subtype=...)");
+  EXPECT_EQ(message("allow_root"),
+            "not supported: the mount serves every uid (it is always allow_other)");
+  // libfuse takes these, and the mount (or its first request) then fails.
+  EXPECT_EQ(message("max_read=131072"), "not supported: scopedfsd does not negotiate a read size");
+  for (const char* option : {"blkdev", "blksize=4096"}) {
+    EXPECT_EQ(message(option),
+              "not supported: it is for block device (fuseblk) mounts, and SOURCE is a "
+              "directory")
+        << option;
+  }
+}
+
+TEST(CheckMountOptions, NamesTheOptionAndWhereItCameFrom) {
+  EXPECT_TRUE(CheckMountOptions({"ro", "noatime"}, "-o ").ok());
+  EXPECT_EQ(CheckMountOptions({"ro", "bogus=1", "ro=2"}, "-o ").message(),
+            absl::StrCat("-o bogus=1: ", CheckMountOption("bogus=1").message()));
+  EXPECT_EQ(CheckMountOptions({"ro=2"}, "config file 'c': mount_options ").message(),
+            "config file 'c': mount_options ro=2: ro takes no value");
 }
 
 TEST(EscapeMountOptionValue, EscapesCommasAndBackslashes) {

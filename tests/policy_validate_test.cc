@@ -265,6 +265,30 @@ TEST(PolicyTextTest, ParseErrorsHaveLineAndColumn) {
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("line 1:13: "));
 }
 
+// Every error the parser reports, not only the first: the daemon (--policy,
+// --check-config, the admin API) and scopedctl share this parser and list.
+TEST(PolicyTextTest, EveryParseErrorIsReportedInOrder) {
+  constexpr char kText[] =
+      "default_action: ALLOW\n"
+      "rules { id: \"a\\q\" action: ALLOW }\n"
+      "rules { id: \"b\\q\" action: ALLOW }\n"
+      "colour: 1\n";
+  v1::Policy policy;
+  EXPECT_THAT(ParseTextFormat(kText, &policy),
+              ElementsAre("line 2:16: Invalid escape sequence in string literal",
+                          "line 3:16: Invalid escape sequence in string literal",
+                          "line 4:7: Message type \"scopedfs.v1.Policy\" has no field named "
+                          "\"colour\""));
+  auto p = ParsePolicyText(kText);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message(),
+            "line 2:16: Invalid escape sequence in string literal; "
+            "line 3:16: Invalid escape sequence in string literal; "
+            "line 4:7: Message type \"scopedfs.v1.Policy\" has no field named \"colour\"");
+  EXPECT_THAT(ParseTextFormat("default_action: ALLOW\n", &policy), ElementsAre());
+  EXPECT_EQ(policy.default_action(), v1::ALLOW);
+}
+
 TEST(PolicyTextTest, RoundTrip) {
   const v1::Policy p = Parse(absl::StrCat(kBase, R"pb(
     generation: 7

@@ -450,6 +450,27 @@ TEST_F(ScopedctlTest, PermissionDeniedIsMappedForEveryCommand) {
   EXPECT_EQ(fake_.generation, 4u);
 }
 
+// gRPC's own size error (a daemon with another bound than this scopedctl)
+// is said in words, never as "Received message larger than max".
+TEST_F(ScopedctlTest, MessageSizeErrorsAreSaidInWords) {
+  fake_.forced = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "Received message larger than max (314572800 vs. 268435456)");
+  Result r = Run({"policy", "get"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "the GetPolicy message is 300 MB; the Admin API takes at most 256 MB");
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  r = Run({"policy", "apply", file});
+  ExpectOneError(r, "policy " + file +
+                        " not applied: the ApplyPolicy message is 300 MB; the Admin API takes "
+                        "at most 256 MB");
+  // The daemon's own words pass through.
+  fake_.forced = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "the running policy is 300 MB as text; the Admin API answers "
+                              "at most 256 MB");
+  r = Run({"policy", "get"});
+  ExpectOneError(r, "the running policy is 300 MB as text; the Admin API answers at most 256 MB");
+}
+
 TEST_F(ScopedctlTest, ConnectionFailures) {
   // No socket at all.
   const std::string missing = dir_ + "/nowhere";
@@ -566,7 +587,7 @@ TEST_F(ScopedctlTest, DiffOfAnUnparsableFileNamesTheLine) {
   Result r = Run({"policy", "diff", file});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, StartsWith("scopedctl: error: " + file + ":3:"));
+  EXPECT_THAT(r.err, StartsWith("scopedctl: error: " + file + ": line 3:"));
   EXPECT_EQ(Lines(r.err).size(), 1u);
   EXPECT_EQ(fake_.calls, 0);
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -154,7 +155,7 @@ TEST(ServiceTest, CheckConfigValidatesWithoutMounting) {
   WriteFile(d.tmp.Sub("unknown.textproto"), "threads: 2\ncolour: 1\n");
   r = Check("--config=" + d.tmp.Sub("unknown.textproto") + " --check-config");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("unknown.textproto': 2:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown.textproto': line 2:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("colour"), std::string::npos) << r.output;
 
   r = Check("--config=" + config + " --check-config --threads=0");
@@ -169,6 +170,78 @@ TEST(ServiceTest, CheckConfigValidatesWithoutMounting) {
   EXPECT_NE(r.output.find(d.state + "/policy.textproto"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(d.state + "/audit.db"), std::string::npos) << r.output;
   EXPECT_EQ(ReadFile(d.state + "/audit.db"), "this is not a database, but someone's data");
+}
+
+// Every bad flag, unknown flag, bad -o option and unusable --policy or
+// --config: exactly one stderr line "scopedfsd: error: ...", exit status 2,
+// nothing mounted, nothing on stdout. (absl used to print "ERROR: ..." lines
+// and exit 1; libfuse four lines for -o bogus_opt=1; --policy=<a directory>
+// said "default_action: must be set".)
+TEST(ServiceTest, BadArgumentsAreOneErrorLineAndExitTwo) {
+  SFS_SKIP_UNLESS_MOUNTING_WORKS();
+  Dirs d;
+  const std::string dir = d.tmp.Sub("a-dir");
+  mkdir(dir.c_str(), 0755);
+  const std::string bad_options = d.tmp.Sub("bad-options.textproto");
+  WriteFile(bad_options, "mount_options: \"noatime\"\nmount_options: \"ro,bogus\"\n");
+  const std::string paths = absl::StrCat(" --state_dir=", d.state, " ", d.backing, " ", d.mnt);
+  struct Case {
+    std::string args;
+    std::string says;  // Part of the one line.
+  };
+  const std::vector<Case> cases = {
+      {"--threads=abc", "--threads: invalid value 'abc' (expected an integer)"},
+      {"--threads", "--threads needs a value"},  // Not --state_dir=... as its value.
+      {"--bogus_flag=1", "unknown flag --bogus_flag (see --help)"},
+      {"--bogus-flag", "unknown flag --bogus_flag (see --help)"},
+      {"-x", "unknown flag -x (see --help)"},
+      {"--audit_max_age=soon", "--audit_max_age: invalid value 'soon' (expected a duration"},
+      {"--passthrough=perhaps", "--passthrough: invalid value 'perhaps' (expected true or false)"},
+      {"--nopassthrough=1", "--nopassthrough takes no value"},
+      {"--flagfile=/dev/null", "--flagfile is not supported: put flags in --config=FILE"},
+      {"-o bogus_opt=1", "-o bogus_opt=1: unknown mount option (libfuse takes "},
+      {"-o ro,max_read=131072", "-o max_read=131072: not supported: scopedfsd does not"},
+      {"-o ro,subtype", "-o subtype: subtype needs a value (subtype=...)"},
+      {"-onoatime=1", "-o noatime=1: noatime takes no value"},
+      {"-o relatime", "-o relatime: unknown mount option"},
+      {"-o allow_root", "-o allow_root: not supported"},
+      {"--config=" + bad_options,
+       "config file '" + bad_options + "': mount_options bogus: unknown mount option"},
+      {"--policy=" + dir, "--policy: '" + dir + "' is a directory, expected a policy file"},
+      {"--policy=" + d.tmp.Sub("missing"),
+       "--policy: cannot read '" + d.tmp.Sub("missing") + "': No such file or directory"},
+      {"--config=" + dir, "--config: '" + dir + "' is a directory, expected a config file"},
+      {"--check-config --threads=abc", "--threads: invalid value 'abc'"},
+      {"--check-config -o bogus_opt=1", "-o bogus_opt=1: unknown mount option"},
+      {"--check-config --policy=" + dir,
+       "scopedfsd: error: --policy: '" + dir + "' is a directory, expected a policy file"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args);
+    const std::string out_file = d.tmp.Sub("stdout");
+    // stderr to the pipe, stdout to a file (--check-config prints "ok:" lines there).
+    const ShellResult r = RunShell(
+        absl::StrCat(DaemonBinary(), " ", c.args, paths, " 2>&1 >", out_file));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_TRUE(absl::StartsWith(r.output, "scopedfsd: error: ")) << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
+    if (!absl::StrContains(c.args, "--check-config")) {
+      EXPECT_EQ(ReadFile(out_file), "");
+    }
+    EXPECT_FALSE(IsFuseMounted(d.mnt));
+  }
+  // The same flags, well formed, still start (so the cases above failed
+  // for the reason they name).
+  const std::string policy = d.tmp.Sub("p.textproto");
+  WriteFile(policy, "default_action: ALLOW\n");
+  Daemon daemon({"--foreground", "--threads", "2", "--passthrough=false", "--audit_max_age=1h",
+                 "-o", "ro,noatime,subtype=sfs,fsname=a\\,b", "--policy=" + policy,
+                 "--state_dir=" + d.state, d.backing, d.mnt},
+                {}, d.tmp.Sub("stderr"), d.mnt);
+  ASSERT_TRUE(daemon.WaitMounted(10000)) << ReadFile(d.tmp.Sub("stderr"));
+  EXPECT_NE(ReadFile("/proc/self/mountinfo").find("a,b"), std::string::npos);
+  EXPECT_EQ(daemon.Stop(), 0);
 }
 
 TEST(ServiceTest, NotifyProtocolReadyWatchdogStopping) {

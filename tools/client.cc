@@ -6,10 +6,14 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "proto/admin_limits.h"
 #include "tools/output.h"
 
 namespace scopedfs::tools {
@@ -29,14 +33,33 @@ grpc::Status Undecodable(const char* what) {
                    "than this scopedctl)"));
 }
 
+// A channel whose messages may be as large as the daemon's (gRPC's default
+// bound for answers is 4 MB: a policy of 30k rules).
+std::shared_ptr<grpc::Channel> AdminChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(kAdminMaxMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(kAdminMaxMessageBytes));
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+// A request too large for the admin API, refused before it is sent, in
+// words: "the policy is 300 MB; the Admin API takes at most 256 MB".
+grpc::Status CheckRequestSize(const google::protobuf::Message& request, const char* what) {
+  const size_t size = request.ByteSizeLong();
+  if (size <= kAdminMaxMessageBytes) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat(what, " is ", AdminMegabytes(size),
+                                   "; the Admin API takes at most ",
+                                   AdminMegabytes(kAdminMaxMessageBytes)));
+}
+
 }  // namespace
 
 AdminClient::AdminClient(std::string socket_path, absl::Duration timeout)
     : socket_path_(std::move(socket_path)),
       target_("unix:" + socket_path_),
       timeout_(timeout),
-      stub_(v1::Admin::NewStub(
-          grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()))) {}
+      stub_(v1::Admin::NewStub(AdminChannel(target_))) {}
 
 grpc::Status AdminClient::Call(
     const std::function<grpc::Status(grpc::ClientContext*)>& rpc,
@@ -60,18 +83,21 @@ grpc::Status AdminClient::GetPolicy(v1::GetPolicyResponse* response) {
 
 grpc::Status AdminClient::ValidatePolicy(const v1::ValidatePolicyRequest& request,
                                          v1::ValidatePolicyResponse* response) {
+  if (grpc::Status st = CheckRequestSize(request, "the policy"); !st.ok()) return st;
   return Call([&](grpc::ClientContext* c) { return stub_->ValidatePolicy(c, request, response); },
               "ValidatePolicy");
 }
 
 grpc::Status AdminClient::ApplyPolicy(const v1::ApplyPolicyRequest& request,
                                       v1::ApplyPolicyResponse* response) {
+  if (grpc::Status st = CheckRequestSize(request, "the policy"); !st.ok()) return st;
   return Call([&](grpc::ClientContext* c) { return stub_->ApplyPolicy(c, request, response); },
               "ApplyPolicy");
 }
 
 grpc::Status AdminClient::Explain(const v1::ExplainRequest& request,
                                   v1::ExplainResponse* response) {
+  if (grpc::Status st = CheckRequestSize(request, "the request"); !st.ok()) return st;
   return Call([&](grpc::ClientContext* c) { return stub_->Explain(c, request, response); },
               "Explain");
 }
@@ -112,7 +138,7 @@ grpc::Status AdminClient::StreamAudit(
   grpc::ClientContext context;
   // No deadline for the stream itself; an unreachable daemon still fails
   // within the timeout.
-  auto channel = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  auto channel = AdminChannel(target_);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                  absl::ToChronoNanoseconds(timeout_))) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection timed out");
@@ -174,6 +200,21 @@ std::string AdminClient::Describe(const grpc::Status& status, const char* method
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::StrCat("scopedfsd at ", target_, " does not support ", method,
                           " (is it older than this scopedctl?)");
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: {
+      // gRPC's own "Received message larger than max (N vs. M)", from
+      // either end (a daemon with another bound than ours).
+      uint64_t size = 0, max = 0;
+      if (std::sscanf(message.c_str(), "Received message larger than max (%" SCNu64
+                      " vs. %" SCNu64 ")", &size, &max) == 2) {
+        return absl::StrCat("the ", method, " message is ", AdminMegabytes(size),
+                            "; the Admin API takes at most ", AdminMegabytes(max));
+      }
+      if (absl::StrContains(message, "larger than max")) {
+        return absl::StrCat("the ", method, " message is larger than the Admin API takes (at most ",
+                            AdminMegabytes(kAdminMaxMessageBytes), ")");
+      }
+      return message.empty() ? absl::StrCat(method, " failed: RESOURCE_EXHAUSTED") : message;
+    }
     default:
       if (message.empty()) {
         return absl::StrCat(method, " failed: ", StatusCodeName(status.error_code()));

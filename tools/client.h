@@ -50,6 +50,10 @@ class AdminClient {
   //   UNIMPLEMENTED      scopedfsd at unix:PATH does not support METHOD ...
   //                      (the daemon's answer only: an answer that does not
   //                      parse is DATA_LOSS, see Call)
+  //   RESOURCE_EXHAUSTED the METHOD message is N MB; the Admin API takes at
+  //                      most M MB (gRPC's size bound, in words; requests
+  //                      above kAdminMaxMessageBytes are refused before they
+  //                      are sent: "the policy is N MB; ...")
   //   anything else      the daemon's message (or the code's name if none),
   //                      control characters escaped
   std::string Describe(const grpc::Status& status, const char* method) const;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "policy/policy_text.h"
 #include "tools/output.h"
 #include "tools/prometheus.h"
 #include "tools/policy_text.h"
@@ -115,7 +116,10 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
   request.set_text(*std::move(text));
   v1::ValidatePolicyResponse response;
   if (grpc::Status st = client.ValidatePolicy(request, &response); !st.ok()) {
-    return Fail(client.Describe(st, "ValidatePolicy"));
+    // Too large for the Admin API: say which file.
+    return Fail(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED
+                    ? absl::StrCat(DisplayName(file), ": ", client.Describe(st, "ValidatePolicy"))
+                    : client.Describe(st, "ValidatePolicy"));
   }
   const int code = response.valid() ? kExitOk : kExitFailure;
   if (out.json) {
@@ -172,6 +176,10 @@ int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string
           st.error_message().empty()
               ? absl::StrCat("it is not valid (see scopedctl policy validate ", file, ")")
               : st.error_message()));
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // Too large for the Admin API (refused before it was sent).
+      return Fail(absl::StrCat("policy ", name, " not applied: ",
+                               client.Describe(st, "ApplyPolicy")));
     default:
       return Fail(client.Describe(st, "ApplyPolicy"));
   }
@@ -187,8 +195,8 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   absl::StatusOr<std::string> text = ReadPolicyFile(file);
   if (!text.ok()) return Fail(text.status().message());
   const std::string name = DisplayName(file);
-  absl::StatusOr<v1::Policy> wanted = ParsePolicyText(*text);
-  if (!wanted.ok()) return Fail(absl::StrCat(name, ":", wanted.status().message()));
+  absl::StatusOr<v1::Policy> wanted = policy::ParsePolicyText(*text);
+  if (!wanted.ok()) return Fail(absl::StrCat(name, ": ", wanted.status().message()));
 
   v1::GetPolicyResponse response;
   if (grpc::Status st = client.GetPolicy(&response); !st.ok()) {
@@ -196,7 +204,7 @@ int PolicyDiff(AdminClient& client, const OutputOptions& out, const std::string&
   }
   // The stored text is what the daemon runs; the message is its parse.
   v1::Policy running;
-  if (absl::StatusOr<v1::Policy> parsed = ParsePolicyText(response.text());
+  if (absl::StatusOr<v1::Policy> parsed = policy::ParsePolicyText(response.text());
       !response.text().empty() && parsed.ok()) {
     running = *std::move(parsed);
   } else if (response.has_policy()) {

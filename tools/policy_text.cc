@@ -8,25 +8,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/tokenizer.h"
+#include "base/retry_eintr.h"
 #include "google/protobuf/text_format.h"
 
 namespace scopedfs::tools {
-namespace {
-
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (error_.empty()) error_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string error_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::string> ReadPolicyFile(const std::string& path) {
   const bool stdin_path = path == "-";
@@ -39,12 +24,12 @@ absl::StatusOr<std::string> ReadPolicyFile(const std::string& path) {
   char buf[65536];
   int err = 0;
   for (;;) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof buf); });
     if (n > 0) {
       text.append(buf, static_cast<size_t>(n));
     } else if (n == 0) {
       break;
-    } else if (errno != EINTR) {
+    } else {
       err = errno;  // EISDIR for a directory.
       break;
     }
@@ -54,18 +39,6 @@ absl::StatusOr<std::string> ReadPolicyFile(const std::string& path) {
     return absl::UnknownError(absl::StrCat("cannot read ", name, ": ", std::strerror(err)));
   }
   return text;
-}
-
-absl::StatusOr<v1::Policy> ParsePolicyText(absl::string_view text) {
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
-  parser.RecordErrorsTo(&errors);
-  v1::Policy policy;
-  if (!parser.ParseFromString(std::string(text), &policy)) {
-    return absl::InvalidArgumentError(
-        errors.error().empty() ? "not a policy in protobuf text format" : errors.error());
-  }
-  return policy;
 }
 
 std::string CanonicalPolicyText(v1::Policy policy) {

@@ -1,11 +1,12 @@
-// Policy files as scopedctl reads them: protobuf text format of v1::Policy.
+// Policy files as scopedctl reads them: protobuf text format of v1::Policy,
+// parsed by policy::ParsePolicyText (policy/policy_text.h), the parser
+// scopedfsd uses, so both list the same errors for a file.
 #ifndef SCOPEDFS_TOOLS_POLICY_TEXT_H_
 #define SCOPEDFS_TOOLS_POLICY_TEXT_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "scopedfs/v1/policy.pb.h"
 
 namespace scopedfs::tools {
@@ -13,10 +14,6 @@ namespace scopedfs::tools {
 // The contents of `path` ("-": standard input). NOT_FOUND etc. with a
 // one-line message naming the file.
 absl::StatusOr<std::string> ReadPolicyFile(const std::string& path);
-
-// Parses protobuf text format; INVALID_ARGUMENT "LINE:COLUMN: message"
-// (1-based) for the first error.
-absl::StatusOr<v1::Policy> ParsePolicyText(absl::string_view text);
 
 // The policy printed back in a normal form (generation cleared, one field per
 // line, fields in schema order), so that two texts of the same policy compare

@@ -18,7 +18,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/retry_eintr.h"
 #include "daemon/log.h"
+#include "proto/admin_limits.h"
 
 namespace scopedfs {
 namespace {
@@ -121,6 +123,11 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
 
   grpc::ServerBuilder builder;
   builder.RegisterService(server->service_.get());
+  // Policies of 100k rules and more (gRPC's default bound is 4 MB). The
+  // Unix socket's connections (AddInsecureChannelFromFd) get the same
+  // channel arguments.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kAdminMaxMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(kAdminMaxMessageBytes));
   const bool tcp = !options.tcp_address.empty();
   if (tcp) {
     if (options.tls_cert_file.empty() || options.tls_key_file.empty() ||
@@ -162,10 +169,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
 void AdminServer::AcceptLoop() {
   while (true) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
+    if (RetryEintr([&] { return poll(fds, 2, -1); }) < 0) return;
     if (fds[1].revents != 0) return;
     const int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (conn < 0) continue;

@@ -4,6 +4,7 @@
 #include "daemon/admin/requests.h"
 #include "daemon/log.h"
 #include "policy/policy_text.h"
+#include "proto/admin_limits.h"
 
 namespace scopedfs {
 namespace {
@@ -43,6 +44,18 @@ grpc::Status AdminService::GetPolicy(grpc::ServerContext* context,
   const auto engine = ctx_.policy->engine();
   *response->mutable_policy() = engine->policy();
   response->set_text(policy::PolicyToText(engine->policy()));
+  if (response->ByteSizeLong() > kAdminMaxMessageBytes) {
+    // The text alone (clients read it first); the message keeps the
+    // generation.
+    response->mutable_policy()->Clear();
+    response->mutable_policy()->set_generation(engine->policy().generation());
+  }
+  if (const size_t size = response->ByteSizeLong(); size > kAdminMaxMessageBytes) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("the running policy is ", AdminMegabytes(size),
+                                     " as text; the Admin API answers at most ",
+                                     AdminMegabytes(kAdminMaxMessageBytes)));
+  }
   return grpc::Status::OK;
 }
 

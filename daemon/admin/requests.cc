@@ -14,7 +14,21 @@ namespace scopedfs::admin {
 
 v1::ValidatePolicyResponse Validate(const v1::ValidatePolicyRequest& request) {
   v1::ValidatePolicyResponse response;
-  auto parsed = PolicyOf(request);
+  absl::StatusOr<v1::Policy> parsed;
+  if (request.source_case() == v1::ValidatePolicyRequest::kText) {
+    // Every parse error on its own, as scopedfsd reports them for --policy
+    // (one parser: policy/policy_text.h).
+    v1::Policy policy;
+    for (const std::string& error : policy::ParseTextFormat(request.text(), &policy)) {
+      v1::PolicyError* e = response.add_errors();
+      e->set_field("text");
+      e->set_message(error);
+    }
+    if (response.errors_size() > 0) return response;
+    parsed = std::move(policy);
+  } else {
+    parsed = PolicyOf(request);
+  }
   if (!parsed.ok()) {
     v1::PolicyError* e = response.add_errors();
     e->set_field("text");

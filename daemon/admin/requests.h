@@ -28,7 +28,7 @@ absl::StatusOr<v1::Policy> PolicyOf(const Request& request) {
 }
 
 // ValidatePolicy's answer: every error with its field path (a text that does
-// not parse is one error on the field "text").
+// not parse: each parse error, "line L:C: message", on the field "text").
 v1::ValidatePolicyResponse Validate(const v1::ValidatePolicyRequest& request);
 
 // An Explain request as an engine request. `req.path` views the request's

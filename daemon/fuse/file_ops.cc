@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "base/retry_eintr.h"
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
@@ -344,8 +345,9 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
       return;
     }
     const int out_fd = HandleOf(fi_out).fd;
-    const ssize_t w = AsCallerIfSetid(
-        req, out_fd, [&] { return pwrite(out_fd, buf.data(), n, off_out); });
+    const ssize_t w = AsCallerIfSetid(req, out_fd, [&] {
+      return RetryEintr([&] { return pwrite(out_fd, buf.data(), n, off_out); });
+    });
     if (w < 0) {
       fuse_reply_err(req, errno);
       return;
@@ -358,7 +360,9 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
   loff_t out = off_out;
   const int out_fd = HandleOf(fi_out).fd;
   const ssize_t n = AsCallerIfSetid(req, out_fd, [&] {
-    return copy_file_range(HandleOf(fi_in).fd, &in, out_fd, &out, len, flags);
+    return RetryEintr([&] {
+      return copy_file_range(HandleOf(fi_in).fd, &in, out_fd, &out, len, flags);
+    });
   });
   if (n < 0) {
     fuse_reply_err(req, errno);
