@@ -117,16 +117,6 @@ absl::StatusOr<AdminServerOptions> AdminOptionsFromFlags() {
   return admin;
 }
 
-absl::Status CheckAuditFlags() {
-  if (absl::GetFlag(FLAGS_audit_queue_size) < 1) {
-    return absl::InvalidArgumentError("--audit_queue_size must be at least 1");
-  }
-  if (absl::GetFlag(FLAGS_audit_max_age) < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--audit_max_age must not be negative");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(
