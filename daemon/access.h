@@ -186,6 +186,35 @@ class AccessMediator {
                             absl::string_view name, const struct stat& st,
                             bool mediate, AuditMode audit);
 
+  // A listing of `parent` (readdir, readdirplus) by `caller`: one LOOKUP
+  // decision per entry, made on a path built in a buffer the listing
+  // reuses (no allocation per entry once it has grown), counted, never
+  // audited (a listing is no access; hidden entries are only counted).
+  // The entry's status is read only when the policy can use it (owner or
+  // class conditions), so an entry is hidden exactly when a lookup of it
+  // would be. Use it within one request: it holds the engine of its start.
+  class Listing {
+   public:
+    Listing(AccessMediator* access, const Caller& caller, Node* parent);
+    struct Entry {
+      int err = 0;  // ENOENT: hidden (leave it out); EACCES: denied (listed).
+      // As LookupVerdict: whether the kernel may keep the entry for every
+      // caller (else a readdirplus entry is better sent without attributes:
+      // the kernel would have to look it up again anyway).
+      bool shared_cache_ok = true;
+    };
+    // `name` as readdir returned it, `d_type` its type (DT_UNKNOWN allowed).
+    Entry Check(absl::string_view name, unsigned char d_type);
+
+   private:
+    AccessMediator* const access_;
+    const Caller caller_;
+    Node* const parent_;
+    const std::shared_ptr<const policy::Engine> engine_;
+    std::string path_;     // The parent's path and '/', then the entry's name.
+    size_t prefix_ = 0;    // Length of the parent's part.
+  };
+
   // True when the kernel may cache what it learns about `name` under
   // `parent` (or about `parent` itself when `name` is empty) for every
   // caller: no caller could be shown something different.

@@ -94,7 +94,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
   int err = 0;
   Node* parent = NodeOf(req, ino);
   Server& server = ServerOf(req);
-  const Caller caller = CallerOf(req);
+  AccessMediator::Listing listing(&server.access(), CallerOf(req), parent);
   while (true) {
     errno = 0;
     dirent* de = readdir(d.dir);
@@ -106,51 +106,45 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
     struct stat st = {};
     st.st_ino = de->d_ino;
     st.st_mode = static_cast<mode_t>(DTTOIF(de->d_type));
-    size_t entry_size;
-    if (!plus) {
-      // Hidden entries are only counted: a listing is no access to audit.
-      // (No inode from d_ino: on some file systems, overlayfs among them,
-      // it differs from st_ino; the owner store needs the real one.)
-      if (!IsDotOrDotDot(name) &&
-          server.access().CheckName(caller, parent, name, v1::LOOKUP,
-                                    de->d_type == DT_DIR,
-                                    AuditMode::kNever) == ENOENT) {
+    // One decision per entry. Hidden entries are only counted: a listing is
+    // no access to audit.
+    AccessMediator::Listing::Entry verdict;
+    if (!IsDotOrDotDot(name)) {
+      verdict = listing.Check(name, de->d_type);
+      if (verdict.err == ENOENT) {
         Stats::Add(server.stats().readdir_hidden);
-        d.offset = de->d_off;  // Hidden from this caller.
+        d.offset = de->d_off;  // Hidden from this caller (or gone).
         continue;
       }
+    }
+    size_t entry_size;
+    if (!plus) {
       entry_size = fuse_add_direntry(req, buf.data() + used, size - used,
                                      name, &st, de->d_off);
+    } else if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) >
+               size - used) {
+      entry_size = size;  // Does not fit: stop below.
     } else {
-      // Check the entry fits before adding a lookup the kernel must forget.
-      if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) >
-          size - used) {
-        entry_size = size;  // Does not fit: stop below.
-      } else {
-        fuse_entry_param e = {};
-        if (!IsDotOrDotDot(name)) {
-          const int lookup_err =
-              LookupChild(req, parent, name, &e, /*mediate=*/true,
-                          /*audit_refusal=*/false);
-          // ENOENT: hidden from this caller, or removed since readdir saw
-          // it; EACCES: visible but denied, listed without attributes.
-          if (lookup_err == EACCES) {
-            e = {};
-            e.attr = st;
-          } else if (lookup_err == ENOENT) {
-            Stats::Add(server.stats().readdir_hidden);
-            d.offset = de->d_off;
-            continue;
-          } else if (lookup_err != 0) {
-            err = lookup_err;
-            break;
-          }
-        } else {
-          e.attr = st;  // ino 0: the kernel makes no dentry for . and ..
+      // With ino 0 the kernel makes no dentry: for . and .., for a denied
+      // entry (listed without attributes), and for one the kernel could not
+      // keep for every caller (entry timeout 0: any use looks it up again,
+      // so a node and its descriptor made now would only be waste).
+      fuse_entry_param e = {};
+      e.attr = st;
+      if (!IsDotOrDotDot(name) && verdict.err == 0 && verdict.shared_cache_ok) {
+        const int lookup_err = LookupChild(req, parent, name, &e,
+                                           /*mediate=*/false,
+                                           /*audit_refusal=*/false);
+        if (lookup_err == ENOENT) {  // Removed since readdir saw it.
+          d.offset = de->d_off;
+          continue;
+        } else if (lookup_err != 0) {
+          err = lookup_err;
+          break;
         }
-        entry_size = fuse_add_direntry_plus(req, buf.data() + used,
-                                            size - used, name, &e, de->d_off);
       }
+      entry_size = fuse_add_direntry_plus(req, buf.data() + used,
+                                          size - used, name, &e, de->d_off);
     }
     if (entry_size > size - used) {
       seekdir(d.dir, d.offset);  // Hand this entry out in the next reply.
