@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "redact/redact.h"
 #include "tests/mount_test_base.h"
@@ -251,6 +254,40 @@ TEST_F(RedactionMountTest, FullAndRedactedCallersAtOnceAndAlternating) {
 // the profile switched off, bob sees the EXIF GPS again but still not the
 // XMP location (his view's cached pages were dropped); with redaction gone,
 // he sees everything.
+TEST_F(RedactionMountTest, AListingDecidesEachEntryOnceAndMakesNoNodes) {
+  // Under redaction rules no regular file's entry can be kept by the kernel
+  // for every caller (each may get another view), so a listing must not
+  // make a node (and hold a descriptor) per entry: one LOOKUP decision
+  // each, hidden entries left out, nothing else.
+  constexpr int kFiles = 300;
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string name = B(absl::StrFormat("photos/p%03d.jpg", i));
+    WriteFile(name, original_);
+    chmod(name.c_str(), 0644);
+  }
+  struct stat st;
+  ASSERT_EQ(stat(M("photos").c_str(), &st), 0);
+  auto before = mnt_->Stats();
+  ASSERT_TRUE(before.ok());
+  const std::string listed = Capture(absl::StrCat(
+      "setpriv --reuid=", kBob, " --regid=", kBob, " --clear-groups ls -f ",
+      M("photos")));
+  int names = 0;
+  for (absl::string_view line : absl::StrSplit(listed, '\n')) {
+    if (absl::StartsWith(line, "p") && absl::EndsWith(line, ".jpg")) ++names;
+  }
+  EXPECT_EQ(names, kFiles) << listed;
+  EXPECT_NE(listed.find("eiffel.jpg"), std::string::npos);
+  auto after = mnt_->Stats();
+  ASSERT_TRUE(after.ok());
+  EXPECT_LE((*after)["nodes"], (*before)["nodes"] + 2)
+      << "a node per listed entry";
+  const std::string lookups = "decisions{operation=\"lookup\",decision=\"allow\"}";
+  const uint64_t decided = (*after)[lookups] - (*before)[lookups];
+  EXPECT_GE(decided, static_cast<uint64_t>(kFiles));
+  EXPECT_LE(decided, static_cast<uint64_t>(kFiles) * 3 / 2) << "more than one per entry";
+}
+
 TEST_F(RedactionMountTest, PolicyChangesReachTheViewAtTheNextOpen) {
   const std::string path = M("photos/eiffel.jpg");
   ASSERT_EQ(ExifAs(kBob, path).find("GPSLatitude"), std::string::npos);
