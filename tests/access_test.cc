@@ -4,6 +4,7 @@
 // redactor vouches for, and the audit rows each decision leaves.
 #include "daemon/access.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -279,6 +280,36 @@ TEST_F(AccessTest, ContentNoRedactorVouchesForIsRefusedNeverServedRaw) {
   EXPECT_EQ(opened.err, EACCES);
   EXPECT_EQ(opened.view, nullptr);
   EXPECT_EQ(LastRow("DCIM/eiffel.jpg", kViewer).redaction().rfind("refused", 0), 0u);
+}
+
+TEST_F(AccessTest, AListingHidesWhatALookupHides) {
+  WriteFile(backing_ + "/DCIM/notes.txt", photo_bytes_);  // A renamed JPEG.
+  struct Seen {
+    int err;
+    bool shared;
+  };
+  auto list = [&](uint32_t uid, const char* name) {
+    AccessMediator::Listing listing(access_.get(), Caller{uid, uid, 1}, dcim_);
+    const auto entry = listing.Check(name, DT_REG);
+    return Seen{entry.err, entry.shared_cache_ok};
+  };
+  for (const char* name : {"eiffel.jpg", "notes.txt", "renamed.jpg"}) {
+    SCOPED_TRACE(name);
+    for (uint32_t uid : {kGallery, kViewer, kOther}) {
+      const Seen seen = list(uid, name);
+      EXPECT_EQ(seen.err, Lookup(uid, dcim_, name).err) << "uid " << uid;
+      // Redaction rules: no regular file's entry is the same for everyone.
+      EXPECT_FALSE(seen.shared);
+    }
+  }
+  EXPECT_EQ(list(kOther, "eiffel.jpg").err, ENOENT);
+  EXPECT_EQ(list(kGallery, "eiffel.jpg").err, 0);
+  // One listing, many entries: the reused path buffer names each one.
+  AccessMediator::Listing listing(access_.get(), Caller{kOther, kOther, 1},
+                                  nodes_->Root());
+  EXPECT_EQ(listing.Check("Download", DT_DIR).err, 0);
+  EXPECT_EQ(listing.Check("DCIM", DT_DIR).err, ENOENT);
+  EXPECT_EQ(listing.Check("Download", DT_DIR).err, 0);
 }
 
 TEST_F(AccessTest, OnlyTheCreatorPassesAnOwnerRule) {
