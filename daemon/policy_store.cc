@@ -1,7 +1,5 @@
 #include "daemon/policy_store.h"
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
@@ -11,14 +9,6 @@
 
 namespace scopedfs {
 namespace {
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Parses and compiles `text`; errors name `origin`.
 absl::StatusOr<std::shared_ptr<const policy::Engine>> CompileText(
@@ -42,7 +32,7 @@ absl::StatusOr<std::shared_ptr<const policy::Engine>> CompileText(
 absl::StatusOr<PolicyStore::Initial> PolicyStore::ReadInitial(
     const std::string& state_path, const LoadOptions& options) {
   const std::string stored_path = absl::StrCat(state_path, "/", kPolicyFile);
-  auto stored = ReadWholeFile(stored_path);
+  auto stored = ReadTextFile(stored_path, "a policy file");
   if (stored.ok()) {
     auto parsed = policy::ParsePolicyText(*stored);
     const uint64_t generation =

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/read_all.h"
 #include "base/retry_eintr.h"
 
 namespace scopedfs {
@@ -33,16 +34,9 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path,
         absl::StrCat("'", path, "' is a directory, expected ", expected));
   }
   std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof buf); });
-    if (n == 0) break;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return error(err);
-    }
-    text.append(buf, static_cast<size_t>(n));
+  if (const int err = ReadAll(fd, &text); err != 0) {
+    close(fd);
+    return error(err);
   }
   close(fd);
   return text;

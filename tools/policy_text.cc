@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "base/retry_eintr.h"
+#include "base/read_all.h"
 #include "google/protobuf/text_format.h"
 
 namespace scopedfs::tools {
@@ -21,19 +21,7 @@ absl::StatusOr<std::string> ReadPolicyFile(const std::string& path) {
     return absl::NotFoundError(absl::StrCat("cannot read ", name, ": ", std::strerror(errno)));
   }
   std::string text;
-  char buf[65536];
-  int err = 0;
-  for (;;) {
-    const ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof buf); });
-    if (n > 0) {
-      text.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else {
-      err = errno;  // EISDIR for a directory.
-      break;
-    }
-  }
+  const int err = ReadAll(fd, &text);  // EISDIR for a directory.
   if (!stdin_path) close(fd);
   if (err != 0) {
     return absl::UnknownError(absl::StrCat("cannot read ", name, ": ", std::strerror(err)));
