@@ -389,7 +389,7 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
   const bool is_dir = type == S_IFDIR;
   const Target target = Target::Of(&st, parent, name);
   LookupVerdict out;
-  out.shared_cache_ok = !engine->VisibilityMayVary(path);
+  out.shared_cache_ok = EntryIsSameForAll(*engine, path, type == S_IFREG);
   if (mediate) {
     const policy::Verdict verdict =
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
@@ -399,12 +399,18 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
     if (out.err != 0) return out;
   }
   if (type == S_IFREG && engine->HasRedactionRules()) {
-    out.shared_cache_ok = false;  // Some caller may get the other view.
     out.redacted = WantsRedactedView(
         Decide(*engine, caller, path, v1::READ, false, target).action,
         Decide(*engine, caller, path, v1::WRITE, false, target).action);
   }
   return out;
+}
+
+bool AccessMediator::EntryIsSameForAll(const policy::Engine& engine,
+                                       absl::string_view path, bool regular) {
+  // Under redaction rules some caller may get a regular file's other view.
+  return !engine.VisibilityMayVary(path) &&
+         !(regular && engine.HasRedactionRules());
 }
 
 bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {

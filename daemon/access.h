@@ -304,6 +304,11 @@ class AccessMediator {
   int CheckTreeMove(const policy::Engine& engine, const Caller& caller,
                     Node* from, absl::string_view name,
                     const std::string& from_path, const std::string& to_path);
+  // Whether the kernel may keep the entry at `path` (a regular file when
+  // `regular`) for every caller: no caller could be shown another visibility
+  // or, under redaction rules, another view of it. Lookups and listings.
+  static bool EntryIsSameForAll(const policy::Engine& engine,
+                                absl::string_view path, bool regular);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.

@@ -52,8 +52,7 @@ AccessMediator::Listing::Entry AccessMediator::Listing::Check(
   access_->Finish(engine, caller_, [&] { return path_; }, v1::LOOKUP, 0,
                   verdict, out.err, MonotonicNanos() - start, AuditMode::kNever);
   const bool regular = d_type == DT_REG || (d_type == DT_UNKNOWN && S_ISREG(st.st_mode));
-  out.shared_cache_ok = !engine.VisibilityMayVary(path_) &&
-                        !(regular && engine.HasRedactionRules());
+  out.shared_cache_ok = EntryIsSameForAll(engine, path_, regular);
   return out;
 }
 
