@@ -588,6 +588,10 @@ const std::string* Engine::AppOf(uint32_t uid, uint32_t gid) const {
   const int32_t app = impl_->Identify(uid, gid);
   return app < 0 ? nullptr : impl_->apps[app].name;
 }
+bool Engine::IdentifiesByUid(uint32_t uid) const {
+  return impl_->by_gid.empty() || impl_->by_uid.contains(uid);
+}
+
 const v1::Policy& Engine::policy() const { return impl_->policy; }
 
 }  // namespace scopedfs::policy

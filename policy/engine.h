@@ -125,6 +125,11 @@ class Engine {
   // The app a caller with (uid, gid) is identified as (rule 3 above), or
   // null when it is none. Valid while the engine lives.
   const std::string* AppOf(uint32_t uid, uint32_t gid) const;
+  // Whether the uid alone says which app a caller is (rule 3): some app
+  // lists the uid, or no app is identified by gid. Only such a uid has a
+  // per-app view (daemon/app_views.h), whose identity must not depend on
+  // the gid of the process that uses it.
+  bool IdentifiesByUid(uint32_t uid) const;
   // The compiled policy, with generation() set.
   const v1::Policy& policy() const;
 
