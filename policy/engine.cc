@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/file_class.h"
@@ -18,6 +19,10 @@ namespace scopedfs::policy {
 namespace {
 
 constexpr uint32_t kAndroidUidsPerUser = 100000;
+// The largest Android user a uid can have.
+constexpr uint32_t kMaxAndroidUser = std::numeric_limits<uint32_t>::max() / kAndroidUidsPerUser;
+// EntryVisibilityMayVary: more caller classes than this answer "varies".
+constexpr size_t kMaxCallerClasses = 128;
 const std::string kEmpty;
 
 struct CompiledApp {
@@ -43,6 +48,15 @@ struct CompiledRule {
   v1::Action action = v1::DENY;
   const std::string* profile = nullptr;
   bool audit = true;
+  // Some caller (an app, or no app) meets the apps and permission conditions.
+  bool satisfiable = true;
+
+  // No condition on the caller or the class: whether it matches depends on
+  // the path and the operation only.
+  bool Unconditional() const {
+    return apps.empty() && require.empty() && lacking.empty() && owner == v1::ANY_OWNER &&
+           class_mask == 0;
+  }
 };
 
 // An entry of a trie node's rule list: (rule index << 32) | pattern index,
@@ -63,6 +77,14 @@ struct Node {
   // filed here or below; ascending, unique.
   std::vector<uint32_t> lookup_here;
   std::vector<uint32_t> lookup_subtree;
+  // For ListingMayVary: the LOOKUP-capable rules filed here that are HIDE
+  // (and satisfiable) or Unconditional, and those filed at the children;
+  // ascending, unique.
+  std::vector<uint32_t> listing_here;
+  std::vector<uint32_t> listing_children;
+  // For EntryVisibilityMayVary: some pattern filed here uses {user} / {app}.
+  bool user_patterns = false;
+  bool app_patterns = false;
 };
 
 template <typename T>
@@ -101,6 +123,32 @@ void SortUnique(std::vector<uint32_t>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
+// `value` in decimal, written to the end of `buf`; no allocation.
+absl::string_view Decimal(uint32_t value, char (&buf)[12]) {
+  char* end = buf + sizeof(buf);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  return absl::string_view(p, static_cast<size_t>(end - p));
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Whether `text` occurs in one of parts[from..].
+bool OccursIn(const PathParts& parts, size_t from, absl::string_view text) {
+  for (size_t i = from; i < parts.size(); ++i) {
+    if (absl::StrContains(parts[i], text)) return true;
+  }
+  return false;
+}
+
+template <typename T, size_t N>
+void AddUnique(absl::InlinedVector<T, N>* v, T value) {
+  if (std::find(v->begin(), v->end(), value) == v->end()) v->push_back(value);
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -124,6 +172,13 @@ struct Engine::Impl {
   bool uses_ownership = false;
   // Some rule has a classes condition (see UsesClasses).
   bool uses_classes = false;
+  // For EntryVisibilityMayVary: the apps grouped by the permissions that
+  // rules test (apps of a group differ only by name and by the rules that
+  // name them); the apps with gids (the owner uid may come with any gid);
+  // the shortest and longest app name.
+  std::vector<std::vector<uint32_t>> app_groups;
+  std::vector<uint32_t> gid_apps;
+  size_t min_app_name = 0, max_app_name = 0;
 
   // Per-request state of one decision.
   struct Eval {
@@ -240,7 +295,46 @@ void Engine::Impl::Build() {
     r.action = src.action();
     if (!src.redaction_profile().empty()) r.profile = profiles.at(src.redaction_profile());
     r.audit = src.has_audit() ? src.audit() : true;
+    auto app_meets = [&](uint32_t a) {
+      for (uint32_t p : r.require)
+        if (!apps[a].Has(p)) return false;
+      for (uint32_t p : r.lacking)
+        if (apps[a].Has(p)) return false;
+      return true;
+    };
+    if (r.apps.empty()) {
+      // A caller that is no app holds no permission.
+      r.satisfiable = r.require.empty();
+      for (uint32_t a = 0; !r.satisfiable && a < apps.size(); ++a) r.satisfiable = app_meets(a);
+    } else {
+      r.satisfiable = std::any_of(r.apps.begin(), r.apps.end(), app_meets);
+    }
     rules.push_back(std::move(r));
+  }
+
+  // Apps by the permissions that rules test.
+  std::vector<uint64_t> tested;
+  for (const CompiledRule& r : rules) {
+    for (const auto* list : {&r.require, &r.lacking}) {
+      for (uint32_t p : *list) {
+        if (tested.size() <= p / 64) tested.resize(p / 64 + 1);
+        tested[p / 64] |= uint64_t{1} << (p % 64);
+      }
+    }
+  }
+  absl::flat_hash_map<std::vector<uint64_t>, uint32_t> group_of;
+  for (uint32_t a = 0; a < apps.size(); ++a) {
+    std::vector<uint64_t> key(tested.size());
+    for (size_t w = 0; w < key.size() && w < apps[a].perms.size(); ++w) {
+      key[w] = apps[a].perms[w] & tested[w];
+    }
+    auto [it, fresh] = group_of.emplace(std::move(key), static_cast<uint32_t>(app_groups.size()));
+    if (fresh) app_groups.emplace_back();
+    app_groups[it->second].push_back(a);
+    if (!policy.apps(static_cast<int>(a)).gids().empty()) gid_apps.push_back(a);
+    const size_t len = apps[a].name->size();
+    min_app_name = a == 0 ? len : std::min(min_app_name, len);
+    max_app_name = std::max(max_app_name, len);
   }
 
   // File every rule under the literal leading components of each pattern.
@@ -255,9 +349,17 @@ void Engine::Impl::Build() {
       } else {
         for (uint32_t app : r.apps) node.app_rules[app].push_back(e);
       }
-      if ((r.op_mask == 0 || (r.op_mask & lookup_bit)) &&
-          (node.lookup_here.empty() || node.lookup_here.back() != idx)) {
+      const bool lookup = r.op_mask == 0 || (r.op_mask & lookup_bit);
+      if (lookup && (node.lookup_here.empty() || node.lookup_here.back() != idx)) {
         node.lookup_here.push_back(idx);
+      }
+      if (lookup && ((r.action == v1::HIDE && r.satisfiable) || r.Unconditional()) &&
+          (node.listing_here.empty() || node.listing_here.back() != idx)) {
+        node.listing_here.push_back(idx);
+      }
+      if (pattern != kNoPattern) {
+        node.user_patterns |= r.patterns[pattern].uses_user();
+        node.app_patterns |= r.patterns[pattern].uses_app();
       }
     };
     if (r.patterns.empty()) {
@@ -286,6 +388,11 @@ void Engine::Impl::Build() {
     up.insert(up.end(), nodes[i].lookup_subtree.begin(), nodes[i].lookup_subtree.end());
   }
   SortUnique(&nodes[0].lookup_subtree);
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    std::vector<uint32_t>& up = nodes[nodes[i].parent].listing_children;
+    up.insert(up.end(), nodes[i].listing_here.begin(), nodes[i].listing_here.end());
+  }
+  for (Node& n : nodes) SortUnique(&n.listing_children);
 }
 
 int32_t Engine::Impl::Identify(uint32_t uid, uint32_t gid) const {
@@ -313,14 +420,7 @@ void Engine::Impl::Prepare(const Request& req, Eval* ev) const {
     ev->app = Identify(req.uid, req.gid);
   }
   // {user}: decimal, no allocation.
-  uint32_t user = android ? req.uid / kAndroidUidsPerUser : 0;
-  char* end = ev->user_buf + sizeof(ev->user_buf);
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + user % 10);
-    user /= 10;
-  } while (user != 0);
-  ev->pctx.user = absl::string_view(p, static_cast<size_t>(end - p));
+  ev->pctx.user = Decimal(android ? req.uid / kAndroidUidsPerUser : 0, ev->user_buf);
   ev->pctx.app = ev->app >= 0 ? absl::string_view(*apps[ev->app].name) : absl::string_view();
 }
 
@@ -572,6 +672,221 @@ bool Engine::VisibilityMayVary(absl::string_view path) const {
     }
   }
   return im.default_action != v1::ALLOW;
+}
+
+bool Engine::EntryVisibilityMayVary(const EntryQuery& q) const {
+  const Impl& im = *impl_;
+  Request child_req, parent_req;
+  child_req.op = parent_req.op = v1::LOOKUP;
+  child_req.is_dir = q.is_dir;
+  child_req.content_class = q.content_class;
+  parent_req.is_dir = true;
+  Impl::Eval child, parent;
+  child.req = &child_req;
+  parent.req = &parent_req;
+  if (!SplitRequestPath(q.parent, &parent.parts)) return true;
+  if (q.name.empty() || q.name == "." || q.name == ".." ||
+      q.name.find('/') != absl::string_view::npos) {
+    return true;
+  }
+  child.parts = parent.parts;
+  child.parts.push_back(q.name);
+  const PathParts& parts = child.parts;
+  constexpr size_t kNone = std::numeric_limits<size_t>::max();
+
+  // Decide reads only the rules filed on the trie walk of its path, and the
+  // parent's walk is a prefix of the child's. On it: the apps that rules
+  // name (each its own class), and from which component on a {user} or
+  // {app} pattern could match (a pattern filed at depth d starts with d
+  // literal components).
+  absl::InlinedVector<int32_t, 16> apps = {-1};  // -1: no app
+  size_t user_from = kNone, app_from = kNone;
+  const Node* node = &im.nodes[0];
+  for (size_t depth = 0;; ++depth) {
+    if (node->user_patterns && user_from == kNone) user_from = depth;
+    if (node->app_patterns && app_from == kNone) app_from = depth;
+    for (const auto& entry : node->app_rules) {
+      AddUnique(&apps, static_cast<int32_t>(entry.first));
+      if (apps.size() > kMaxCallerClasses) return true;
+    }
+    if (depth == parts.size() || node->children.empty()) break;
+    auto it = node->children.find(parts[depth]);
+    if (it == node->children.end()) break;
+    node = &im.nodes[it->second];
+  }
+  // Apps whose name a {app} pattern could find in the path: by looking up
+  // the substrings of app-name length, or by searching each name, whichever
+  // is less work.
+  if (app_from != kNone && !im.apps.empty()) {
+    size_t probes = 0;
+    for (size_t i = app_from; i < parts.size(); ++i) {
+      probes += parts[i].size() * (im.max_app_name - im.min_app_name + 1);
+    }
+    if (probes < im.apps.size()) {
+      for (size_t i = app_from; i < parts.size(); ++i) {
+        const absl::string_view comp = parts[i];
+        for (size_t len = im.min_app_name; len <= im.max_app_name && len <= comp.size(); ++len) {
+          for (size_t at = 0; at + len <= comp.size(); ++at) {
+            auto it = im.by_name.find(comp.substr(at, len));
+            if (it != im.by_name.end()) AddUnique(&apps, static_cast<int32_t>(it->second));
+          }
+        }
+      }
+    } else {
+      for (size_t a = 0; a < im.apps.size(); ++a) {
+        if (OccursIn(parts, app_from, *im.apps[a].name)) {
+          AddUnique(&apps, static_cast<int32_t>(a));
+        }
+      }
+    }
+    if (apps.size() > kMaxCallerClasses) return true;
+  }
+  // Every other app behaves like any app of its permission group that is
+  // not one of those: one of each.
+  for (const std::vector<uint32_t>& group : im.app_groups) {
+    for (uint32_t a : group) {
+      if (std::find(apps.begin(), apps.end(), static_cast<int32_t>(a)) == apps.end()) {
+        apps.push_back(static_cast<int32_t>(a));
+        break;
+      }
+    }
+    if (apps.size() > kMaxCallerClasses) return true;
+  }
+
+  // Users ({user} is uid / 100000 with the Android scheme, else 0): those
+  // whose number occurs in the path where a {user} pattern could match it,
+  // and one whose number occurs nowhere there for all the others. Any app
+  // and no app is counted as possible for every user (conservative).
+  absl::InlinedVector<uint32_t, 8> users;
+  if (!im.android || user_from == kNone) {
+    users.push_back(0);  // the only user, or it does not matter
+  } else {
+    for (size_t i = user_from; i < parts.size(); ++i) {
+      const absl::string_view comp = parts[i];
+      for (size_t at = 0; at < comp.size(); ++at) {
+        if (comp[at] == '0') {
+          AddUnique(&users, 0u);  // no leading zeros
+          continue;
+        }
+        uint32_t value = 0;
+        for (size_t k = at; k < comp.size() && IsDigit(comp[k]); ++k) {
+          value = value * 10 + static_cast<uint32_t>(comp[k] - '0');
+          if (value > kMaxAndroidUser) break;
+          AddUnique(&users, value);
+        }
+        if (users.size() * apps.size() > kMaxCallerClasses) return true;
+      }
+    }
+    char buf[12];
+    bool other = false;
+    for (uint32_t x = kMaxAndroidUser; x + 64 > kMaxAndroidUser; --x) {
+      if (!OccursIn(parts, user_from, Decimal(x, buf))) {
+        users.push_back(x);
+        other = true;
+        break;
+      }
+    }
+    if (!other) return true;
+  }
+
+  // The owners, exactly: their uid fixes the user, and the app unless the
+  // uid is no app's (then their gid may make them any app with gids, or
+  // else they are their Android app id's app, or no app).
+  struct OwnerClass {
+    int32_t app;
+    uint32_t user;
+    bool parent_owner, child_owner;
+  };
+  absl::InlinedVector<OwnerClass, 8> owners;
+  if (im.uses_ownership) {
+    for (const std::optional<uint32_t>* owner : {&q.parent_owner, &q.child_owner}) {
+      if (!owner->has_value()) continue;
+      const uint32_t uid = **owner;
+      if (owner == &q.child_owner && q.parent_owner == q.child_owner) continue;  // done
+      if (Bypasses(uid)) continue;
+      const bool po = q.parent_owner == uid, co = q.child_owner == uid;
+      const uint32_t user = im.android ? uid / kAndroidUidsPerUser : 0;
+      if (auto it = im.by_uid.find(uid); it != im.by_uid.end()) {
+        owners.push_back({static_cast<int32_t>(it->second), user, po, co});
+        continue;
+      }
+      for (uint32_t a : im.gid_apps) owners.push_back({static_cast<int32_t>(a), user, po, co});
+      int32_t fallback = -1;
+      if (im.android) {
+        auto it = im.by_app_id.find(uid % kAndroidUidsPerUser);
+        if (it != im.by_app_id.end()) fallback = static_cast<int32_t>(it->second);
+      }
+      owners.push_back({fallback, user, po, co});
+    }
+  }
+  if (apps.size() * users.size() + owners.size() > kMaxCallerClasses) return true;
+
+  // Root gets ALLOW: a class makes the entry vary when it gets HIDE for the
+  // child, or DENY for the child and may look up the parent.
+  char user_buf[12];
+  auto varies = [&](int32_t app, uint32_t user, bool parent_owner, bool child_owner) {
+    child.app = parent.app = app;
+    child.pctx.app = parent.pctx.app =
+        app >= 0 ? absl::string_view(*im.apps[app].name) : absl::string_view();
+    child.pctx.user = parent.pctx.user = Decimal(user, user_buf);
+    child_req.caller_is_owner = child_owner;
+    const v1::Action c = im.Evaluate(child).action;
+    if (c == v1::HIDE) return true;
+    if (c != v1::DENY) return false;
+    parent_req.caller_is_owner = parent_owner;
+    const v1::Action p = im.Evaluate(parent).action;
+    return p == v1::ALLOW || p == v1::ALLOW_REDACTED;
+  };
+  for (int32_t app : apps) {
+    for (uint32_t user : users) {
+      if (varies(app, user, false, false)) return true;
+    }
+  }
+  for (const OwnerClass& o : owners) {
+    if (varies(o.app, o.user, o.parent_owner, o.child_owner)) return true;
+  }
+  return false;
+}
+
+bool Engine::ListingMayVary(absl::string_view dir) const {
+  const Impl& im = *impl_;
+  PathParts parts;
+  if (!SplitRequestPath(dir, &parts)) return true;
+  // A child has one component more than `dir`: only rules filed on the way
+  // down to `dir` and at its children can match it.
+  Ranges<uint32_t> ranges;
+  const Node* node = &im.nodes[0];
+  for (size_t depth = 0;; ++depth) {
+    AddRange(&ranges, node->listing_here);
+    if (depth == parts.size()) {
+      AddRange(&ranges, node->listing_children);
+      break;
+    }
+    auto child = node->children.find(parts[depth]);
+    if (child == node->children.end()) break;
+    node = &im.nodes[child->second];
+  }
+  uint32_t idx;
+  int64_t last = -1;
+  while (PopMin(&ranges, &idx)) {
+    if (static_cast<int64_t>(idx) == last) continue;
+    last = idx;
+    const CompiledRule& r = im.rules[idx];
+    if (r.action == v1::HIDE) {
+      // Listed only when satisfiable.
+      if (r.patterns.empty()) return true;
+      for (const Pattern& p : r.patterns) {
+        if (p.MayMatchChildOf(parts)) return true;
+      }
+      continue;
+    }
+    // Unconditional: when it matches every child, nothing after it decides.
+    if (r.patterns.empty()) return false;
+    for (const Pattern& p : r.patterns) {
+      if (p.MatchesAllChildrenOf(parts)) return false;
+    }
+  }
+  return im.default_action == v1::HIDE;
 }
 
 uint64_t Engine::generation() const { return impl_->generation; }

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -78,6 +79,18 @@ struct Verdict {
   bool class_consulted = false;
 };
 
+// One directory entry, for Engine::EntryVisibilityMayVary.
+struct EntryQuery {
+  absl::string_view parent;  // the directory's path ("" = the root)
+  absl::string_view name;    // one component
+  bool is_dir = false;       // of the child
+  // Of the child, as in Request (UNSPECIFIED: its name's extension decides).
+  // Pass what the daemon's own LOOKUP of the child would pass.
+  v1::FileClass content_class = v1::FILE_CLASS_UNSPECIFIED;
+  std::optional<uint32_t> parent_owner;  // owner uid of the parent, if any
+  std::optional<uint32_t> child_owner;   // owner uid of the child, if any
+};
+
 class Engine {
  public:
   // Validates and compiles `policy`; the engine's copy of the policy gets
@@ -109,6 +122,45 @@ class Engine {
   // else it walks the LOOKUP rules that may apply at or below `path` in
   // order, stopping at the first that decides (at the root: possibly all).
   bool VisibilityMayVary(absl::string_view path) const;
+
+  // Whether the kernel must not keep the entry `q.name` of `q.parent` for
+  // every caller (entry timeout 0): true when
+  //   (a) two callers that may both look up the parent (LOOKUP of the parent
+  //       VISIBLE: ALLOW or ALLOW_REDACTED, caller_is_owner when the caller's
+  //       uid is q.parent_owner) could get a different visibility of the
+  //       child (VISIBLE, DENY or HIDE; caller_is_owner when the uid is
+  //       q.child_owner); or
+  //   (b) the child could be HIDE for some caller, whether it may look up
+  //       the parent or not, and not for another (a directory descriptor
+  //       passed between apps reaches the child without a lookup of the
+  //       parent: a hidden name must never be served from the cache).
+  // Root always gets ALLOW, so this is: some caller gets HIDE for the child,
+  // or some caller that may look up the parent gets DENY for it.
+  // Visibility only: whether callers get different views of a file
+  // (ALLOW_REDACTED for READ) is HasRedactionRules' business.
+  // Conservative: true if unsure, for a malformed path or name, and when the
+  // callers fall into more than 128 classes. Callers are enumerated by class
+  // (app, or no app, per permission set; apps that a rule on the way names,
+  // or whose name a {app} pattern could find in the path, one by one; the
+  // Android users whose number a {user} pattern could find in the path, and
+  // one user for all others; the two owner uids exactly), each decided by
+  // the index as in Decide: a few decisions under the default policy, no
+  // allocation in the common case.
+  bool EntryVisibilityMayVary(const EntryQuery& q) const;
+
+  // Whether a listing of `dir` could leave out a name for one caller and
+  // show it to another: some direct child of `dir` (any name, class, owner)
+  // could be HIDE for some caller (DENY entries are listed like visible
+  // ones; root sees everything). That is: a LOOKUP rule with action HIDE
+  // that some caller can satisfy has a pattern that could match a child of
+  // `dir`, or default_action is HIDE and a lookup of a child could fall
+  // through to it, in both cases unless an earlier rule without conditions
+  // on the caller or the class matches every child first. The daemon
+  // caches a listing for all callers only where this is false.
+  // Conservative: true if unsure, and for a malformed path. Walks the trie
+  // down `dir` and merges the HIDE and unconditional LOOKUP rules filed on
+  // the way and one level below: O(depth + rules concerned).
+  bool ListingMayVary(absl::string_view dir) const;
 
   uint64_t generation() const;
   // Whether any rule answers ALLOW_REDACTED: only then can two callers get

@@ -301,4 +301,60 @@ bool Pattern::MatchesAllAtOrBelow(const PathParts& parts) const {
   return true;
 }
 
+template <typename Pred>
+bool Pattern::MatchWith(size_t np, Pred pred) const {
+  const size_t nc = comps_.size();
+  size_t ci = 0, pi = 0;
+  size_t star_ci = nc, star_pi = 0;
+  while (true) {
+    if (ci < nc) {
+      const Component& c = comps_[ci];
+      if (c.kind == Component::kDoubleStar) {
+        star_ci = ci++;
+        star_pi = pi;
+        continue;
+      }
+      if (pi < np && pred(c, pi)) {
+        ++ci;
+        ++pi;
+        continue;
+      }
+    } else if (pi == np) {
+      return true;
+    }
+    if (star_ci == nc || star_pi >= np) return false;
+    ci = star_ci + 1;
+    pi = ++star_pi;
+  }
+}
+
+bool Pattern::MayMatchChildOf(const PathParts& dir) const {
+  const PatternContext none;
+  const size_t n = dir.size();
+  // Over-approximates each component match: the alignment search itself is
+  // exact for any per-component relation, so the result over-approximates.
+  return MatchWith(n + 1, [&](const Component& c, size_t pi) {
+    if (pi == n || c.has_placeholder) return true;
+    return MatchComponent(c, dir[pi], none);
+  });
+}
+
+bool Pattern::MatchesAllChildrenOf(const PathParts& dir) const {
+  if (uses_app_) return false;  // never matches a caller that is no app
+  const PatternContext none;
+  const size_t n = dir.size();
+  // Under-approximates each component match: an alignment found holds for
+  // every name and every caller.
+  return MatchWith(n + 1, [&](const Component& c, size_t pi) {
+    if (c.has_placeholder) return false;
+    if (pi == n) {
+      if (c.kind != Component::kGlob) return false;
+      for (const Atom& a : c.atoms)
+        if (a.kind != Atom::kStar) return false;
+      return true;
+    }
+    return MatchComponent(c, dir[pi], none);
+  });
+}
+
 }  // namespace scopedfs::policy

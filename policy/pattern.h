@@ -64,6 +64,17 @@ class Pattern {
   // Whether MatchesAllAtOrBelow can be true for some path.
   bool CanMatchAllBelow() const;
 
+  // Whether the pattern can match some direct child of the directory `dir`
+  // (`dir` plus one component), for some caller (placeholders are assumed to
+  // match, and so is any component against the child's name).
+  // Conservative: true if unsure.
+  bool MayMatchChildOf(const PathParts& dir) const;
+
+  // Whether the pattern matches every direct child of `dir`, whatever its
+  // name, for every caller (no placeholder takes part; the child's component
+  // is matched by "*" or "**"). Conservative: false if unsure.
+  bool MatchesAllChildrenOf(const PathParts& dir) const;
+
   const std::string& text() const { return text_; }
   bool uses_app() const { return uses_app_; }
   bool uses_user() const { return uses_user_; }
@@ -89,6 +100,10 @@ class Pattern {
 
   bool MatchComponent(const Component& comp, absl::string_view name,
                       const PatternContext& ctx) const;
+  // The component matching of MatchesFrom over `np` path components, with
+  // `pred(component, part_index)` deciding each single component.
+  template <typename Pred>
+  bool MatchWith(size_t np, Pred pred) const;
   bool MatchAtoms(const std::vector<Atom>& atoms, absl::string_view name,
                   const PatternContext& ctx) const;
 
