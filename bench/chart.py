@@ -83,9 +83,9 @@ ORDER = ["native", "scopedfs", "audit_on", "audit_off", "passthrough_hp", "scope
 TITLES = {
     "app_native": "native",
     "app_passthrough_hp": "passthrough_hp",
-    "app_allow_all": "scopedfs allow-all",
-    "app_shared": "Android default, shared mount",
-    "app_view": "Android default, app view (.apps/UID)",
+    "app_allow_all": "allow-all",
+    "app_shared": "default policy: shared",
+    "app_view": "default policy: app view",
 }
 
 
