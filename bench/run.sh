@@ -599,11 +599,14 @@ def goal(desc, ok, rounds_ok, rounds_total, detail):
 
 
 print(header)
-print(f"Values: median over {rounds} round(s). Ratios are value ratios in the row's unit:")
-print("  'higher' rows (throughput): ratio > 1 means scopedfs is faster;")
-print("  'lower' rows (latency/time): time ratio, < 1 means scopedfs is faster.")
-print("spread = largest (max-min)/median over rounds among native, scopedfs and")
-print("  passthrough_hp: the noise level; smaller ratio differences are not significant.")
+if not table:
+    print(f"Values: median over {rounds} round(s).")
+else:
+    print(f"Values: median over {rounds} round(s). Ratios are value ratios in the row's unit:")
+    print("  'higher' rows (throughput): ratio > 1 means scopedfs is faster;")
+    print("  'lower' rows (latency/time): time ratio, < 1 means scopedfs is faster.")
+    print("spread = largest (max-min)/median over rounds among native, scopedfs and")
+    print("  passthrough_hp: the noise level; smaller ratio differences are not significant.")
 if have_scopedfs != "1" or "scopedfs" not in cands:
     print("NOTE: scopedfsd was not available; scopedfs columns are n/a.")
 if table:
