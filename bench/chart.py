@@ -13,7 +13,11 @@ fastest to the slowest round:
     native (native = 1.0; higher is better), native's absolute value under
     the workload's name;
   - latency workloads (open+close, stat, readdir) in absolute microseconds on
-    a log scale (lower is better).
+    a log scale (lower is better);
+  - with bench/run.sh --as-app (candidates app_*): a third panel, the media
+    app's latencies (open+close, stat, statat, readdir of DCIM/Camera) in
+    microseconds, log scale, one bar per app column (native, passthrough_hp,
+    scopedfs allow-all, Android default shared mount, the app's view).
 
 --audit: RAW.tsv of bench/audit.sh (bench/out/audit.raw.tsv): "cand metric
 value" per line, open+close latency in us; --throughput: its sustained-opens
@@ -47,6 +51,12 @@ LATENCY_ROWS = [  # values shown in us
     ("stat.mean", "stat mean", 1.0),
     ("readdir.median", "readdir (one listing)", 1000.0),  # ms -> us
 ]
+APP_ROWS = [  # the --as-app section, values shown in us
+    ("openclose.p50", "open+close p50", 1.0),
+    ("stat.p50", "stat p50 (full path)", 1.0),
+    ("statat.p50", "statat p50 (dir fd)", 1.0),
+    ("readdir.median", "readdir DCIM/Camera (one listing)", 1000.0),  # ms -> us
+]
 AUDIT_ROWS = [
     ("openclose.p50", "open+close p50", 1.0),
     ("openclose.mean", "open+close mean", 1.0),
@@ -60,9 +70,23 @@ COLORS = {
     "scopedfs_policy": "#6a3d9a",
     "audit_on": "#1f77b4",
     "audit_off": "#9ecae1",
+    "app_native": "#8c8c8c",
+    "app_passthrough_hp": "#ff7f0e",
+    "app_allow_all": "#1f77b4",
+    "app_shared": "#6a3d9a",
+    "app_view": "#2ca02c",
 }
 ORDER = ["native", "scopedfs", "audit_on", "audit_off", "passthrough_hp", "scopedfs_nopt",
-         "scopedfs_policy"]
+         "scopedfs_policy", "app_native", "app_passthrough_hp", "app_allow_all", "app_shared",
+         "app_view"]
+# Legend titles (default: the candidate's name).
+TITLES = {
+    "app_native": "native",
+    "app_passthrough_hp": "passthrough_hp",
+    "app_allow_all": "allow-all",
+    "app_shared": "default policy: shared",
+    "app_view": "default policy: app view",
+}
 
 
 def fmt(v):
@@ -104,9 +128,10 @@ def read_raw(path):
 
 
 class Panel:
-    def __init__(self, title, ylabel, log=False, ref_line=None, single=False):
+    def __init__(self, title, ylabel, log=False, ref_line=None, single=False, key=False):
         self.title, self.ylabel, self.log, self.ref_line = title, ylabel, log, ref_line
         self.single = single  # One value per bar: no whiskers.
+        self.key = key  # A legend of its own (the first panel always has one).
         self.groups = []  # (label, {cand: (value, lo, hi, text)})
 
     def add(self, label, bars):
@@ -114,7 +139,9 @@ class Panel:
             self.groups.append((label, bars))
 
 
-def run_panels(vals, units, cands):
+def run_panels(vals, units, cands, app_title=""):
+    app_cands = [c for c in cands if c.startswith("app_")]
+    cands = [c for c in cands if not c.startswith("app_")]
     panels = []
     thr = Panel("Throughput relative to native (higher is better)",
                 "x native", ref_line=1.0)
@@ -147,6 +174,22 @@ def run_panels(vals, units, cands):
         lat.add(label, bars)
     if lat.groups:
         panels.append(lat)
+    app = Panel("As a media app" + (f" ({app_title})" if app_title else "")
+                + ": latency in µs (lower is better; log scale)"
+                + ("" if "app_view" in app_cands else "\napp view: n/a (no .apps view)"),
+                "µs", log=True,
+                key=bool(panels))
+    for m, label, scale in APP_ROWS:
+        bars = {}
+        for c in app_cands:
+            v = vals.get((c, m))
+            if v:
+                v = [x * scale for x in v]
+                med = statistics.median(v)
+                bars[c] = (med, min(v), max(v), fmt(med))
+        app.add(label, bars)
+    if app.groups:
+        panels.append(app)
     return panels
 
 
@@ -198,7 +241,9 @@ def gnuplot_script(panels, cands, title, out, width, height):
     s.append("set tmargin 5")
     s.append(f"set multiplot layout {len(panels)},1 title {gp_quote(title)} font ',12'")
     for k, p in enumerate(panels):
-        if k > 0:
+        if p.key:
+            s.append("set key outside top center horizontal samplen 2 font ',10'")
+        elif k > 0:
             s.append("unset key")
         title = p.title
         if k == 0 and not p.single:
@@ -239,7 +284,8 @@ def gnuplot_script(panels, cands, title, out, width, height):
             block = f"$d{len(data)}"
             data.append(f"{block} << EOD\n" + "\n".join(rows) + "\nEOD")
             color = COLORS.get(c, "#2ca02c")
-            plots.append(f"{block} using 1:2 with boxes lc rgb '{color}' title {gp_quote(c)}")
+            plots.append(f"{block} using 1:2 with boxes lc rgb '{color}' "
+                         f"title {gp_quote(TITLES.get(c, c))}")
             # Whiskers from the best to the worst round (none with one round).
             plots.append(f"{block} using 1:3:(0):($4-$3) with vectors nohead lw 1.2 "
                          "lc rgb '#303030' notitle")
@@ -291,15 +337,20 @@ def main():
         title_lines = title_lines[:2]
     title = "\n".join(l if len(l) < 140 else l[:l.rfind(";", 0, 140)] for l in title_lines)
 
+    # bench/run.sh --as-app's header names the app: "app section: uid U ...".
+    app_title = next((l.split(":", 1)[1].split(" over ")[0].strip()
+                      for l in (header or "").splitlines() if l.startswith("app section:")), "")
     vals, units, cands = read_raw(raw)
     panels = audit_panels(vals, cands, args.throughput) if args.audit else \
-        run_panels(vals, units, cands)
+        run_panels(vals, units, cands, app_title)
     if not panels:
         print(f"chart.py: no results in {raw}; no chart", file=sys.stderr)
         return 1
     width, height = (int(x) for x in args.size.split(","))
     if len(panels) == 1:
         height = height * 6 // 10
+    elif len(panels) > 2:
+        height = height * len(panels) // 2
     script = gnuplot_script(panels, cands, title, out, width, height)
     if os.environ.get("CHART_DEBUG"):
         sys.stderr.write(script)
