@@ -266,6 +266,14 @@ if [ "$AS_APP" = 1 ]; then
 fi
 # as_app CMD...: fsbench as the app (it drops to the app's uid and gid itself).
 as_app() { "$FSBENCH" --as_uid="$APP_UID" --as_gid="$APP_UID" "$@" 9>&-; }
+# as_app_in_view CMD...: the same inside a private mount namespace where the
+# app's view of the Android-policy mount is bound at $RUN/sdcard, as a
+# sandbox (bubblewrap, unshare) runs an app (README, "Per-app views").
+as_app_in_view() {
+  unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' \
+    sh "$RUN/mnt-scopedfs_android/.apps/$APP_UID" "$RUN/sdcard" \
+    "$FSBENCH" --as_uid="$APP_UID" --as_gid="$APP_UID" "$@" 9>&-
+}
 if [ "$AS_APP" = 1 ] && ! as_app --dir="$BACKING" --workload=stat \
     --stat_path=DCIM/Camera/IMG_00001.jpg --iters=1 >/dev/null; then
   die "uid $APP_UID cannot stat $BACKING/DCIM/Camera/IMG_00001.jpg: every parent" \
@@ -384,7 +392,13 @@ if [ "$AS_APP" = 1 ]; then
       # ENOENT or EACCES for .apps.
       if as_app --dir="$RUN/mnt-scopedfs_android" --workload=stat \
           --stat_path=".apps/$APP_UID" --iters=1 >/dev/null 2>&1; then
-        APP_CANDS+=(app_view); DIR_OF[app_view]="$RUN/mnt-scopedfs_android/.apps/$APP_UID"
+        # Measured as a sandbox gives it to the app: bound at a path of its
+        # own in a private mount namespace (as_app_in_view), so path walks
+        # start at the view's root. Through MNT/.apps/UID/... every walk
+        # would also pass the mount root, whose ACL the kernel never caches
+        # (README, "Per-app views").
+        mkdir -p "$RUN/sdcard"
+        APP_CANDS+=(app_view); DIR_OF[app_view]="$RUN/sdcard"
         VIEW_NOTE=""
       else
         VIEW_NOTE="n/a (no .apps view in this scopedfsd)"
@@ -458,7 +472,9 @@ for w in ${APP_WL[@]+"${APP_WL[@]}"}; do
         stat|statat) it=$ITERS_STAT ;;
         readdir) it=$APP_ITERS_READDIR ;;
       esac
-      if ! out=$(as_app --dir="${DIR_OF[$c]}" --workload="$w" --photos \
+      runner=as_app
+      [ "$c" = app_view ] && runner=as_app_in_view
+      if ! out=$($runner --dir="${DIR_OF[$c]}" --workload="$w" --photos \
                  --entries="$PHOTOS" --iters="$it"); then
         case "$c" in
           app_native|app_passthrough_hp)
@@ -683,8 +699,9 @@ print()
 print(f"As a media app: uid {app_uid}, read-only, on DCIM/Camera (the photos are")
 print("  DCIM/Camera/IMG_*.jpg; open+close, stat and statat on IMG_00001.jpg).")
 print("  native, passthrough_hp, allow-all (scopedfsd allowing everything) and shared (scopedfsd")
-print("  with the Android default policy) use MNT/DCIM/...; view uses the same scopedfsd's")
-print(f"  per-app view MNT/.apps/{app_uid}/DCIM/.... stat resolves the whole path each call;")
+print("  with the Android default policy) use MNT/DCIM/...; view is the same scopedfsd's")
+print(f"  per-app view MNT/.apps/{app_uid}, bound at a path of its own in a private mount")
+print("  namespace, as a sandbox runs the app. stat resolves the whole path each call;")
 print("  statat is fstatat(fd of DCIM/Camera, name), how scanners (find, fts) stat.")
 print("  Ratios are time ratios (< 1: the first is faster); spread over all app columns.")
 if view_note:

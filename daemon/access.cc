@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/access_target.h"
+#include "daemon/app_views.h"
 #include "daemon/log.h"
 #include "daemon/open_no_atime.h"
 #include "daemon/proc_fd_path.h"
@@ -159,6 +160,15 @@ void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
   audit_->Submit(std::move(e));
 }
 
+int AccessMediator::ActingOnName(const policy::Engine& engine,
+                                 const Caller& caller, const Node* parent,
+                                 absl::string_view name, Caller* acting) {
+  if (int err = Acting(engine, caller, parent, acting); err != 0) return err;
+  // The reserved `.apps` of a tree's root is neither made, renamed,
+  // replaced nor removed through the mount.
+  return IsReservedName(parent, name) ? EPERM : 0;
+}
+
 std::string AccessMediator::ChildPath(Node* parent,
                                       absl::string_view name) const {
   std::string path = nodes_->PathOf(parent);
@@ -221,10 +231,23 @@ policy::Verdict AccessMediator::NodeVerdict(const Caller& caller, Node* node,
   return decide(content);
 }
 
-int AccessMediator::CheckNode(const Caller& caller, Node* node,
+int AccessMediator::Acting(const policy::Engine& engine, const Caller& caller,
+                           const Node* node, Caller* acting) {
+  // `.apps` is made up: nothing in it can be changed, opened or decided.
+  if (node->kind == NodeKind::kAppsDir) return EPERM;
+  const int err = AdmitToView(engine, caller, node, acting);
+  if (err != 0) Stats::Add(stats_->app_view_refusals);
+  return err;
+}
+
+int AccessMediator::CheckNode(const Caller& real_caller, Node* node,
                               v1::Operation op, AuditMode audit) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
+  Caller caller;
+  if (int err = Acting(*engine, real_caller, node, &caller); err != 0) {
+    return err;
+  }
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   const int err = RecordOutcome(verdict.action, op);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
@@ -232,14 +255,18 @@ int AccessMediator::CheckNode(const Caller& caller, Node* node,
   return err;
 }
 
-AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& caller,
+AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& real_caller,
                                                       Node* node,
                                                       v1::Operation op,
                                                       int open_flags) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
-  const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   OpenVerdict out;
+  Caller caller;
+  if (out.err = Acting(*engine, real_caller, node, &caller); out.err != 0) {
+    return out;
+  }
+  const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   std::string redaction;
   out.err = RecordOutcome(verdict.action, op);
   if (out.err == 0) {
@@ -324,11 +351,16 @@ void AccessMediator::PlanView(const policy::Engine& engine,
   Stats::Add(stats_->opens_redacted);
 }
 
-int AccessMediator::CheckName(const Caller& caller, Node* parent,
+int AccessMediator::CheckName(const Caller& real_caller, Node* parent,
                               absl::string_view name, v1::Operation op,
                               bool is_dir, AuditMode audit, int open_flags,
                               const struct stat* existing) {
   const auto engine = policy_->engine();
+  Caller caller;
+  if (int err = ActingOnName(*engine, real_caller, parent, name, &caller);
+      err != 0) {
+    return err;
+  }
   const std::string path = ChildPath(parent, name);
   Target target = Target::Of(existing, parent, name);
   struct stat st;
@@ -342,10 +374,15 @@ int AccessMediator::CheckName(const Caller& caller, Node* parent,
                      open_flags);
 }
 
-int AccessMediator::CheckCreate(const Caller& caller, Node* parent,
+int AccessMediator::CheckCreate(const Caller& real_caller, Node* parent,
                                 absl::string_view name, mode_t type,
                                 AuditMode audit, int open_flags) {
   const auto engine = policy_->engine();
+  Caller caller;
+  if (int err = ActingOnName(*engine, real_caller, parent, name, &caller);
+      err != 0) {
+    return err;
+  }
   Target target;  // No file yet (ino 0), but its type's class.
   target.content_class = TypeClass(type);
   return CheckTarget(caller, *engine, ChildPath(parent, name), v1::CREATE,
@@ -380,16 +417,31 @@ int AccessMediator::CheckTarget(const Caller& caller,
 }
 
 AccessMediator::LookupVerdict AccessMediator::CheckLookup(
-    const Caller& caller, Node* parent, absl::string_view name,
+    const Caller& real_caller, Node* parent, absl::string_view name,
     const struct stat& st, bool mediate, AuditMode audit) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
+  LookupVerdict out;
+  Caller caller;
+  if (out.err = Acting(*engine, real_caller, parent, &caller); out.err != 0) {
+    return out;
+  }
+  // A backing `.apps` in a tree's root is shadowed: absent.
+  if (IsReservedName(parent, name)) {
+    out.err = ENOENT;
+    return out;
+  }
   const std::string path = ChildPath(parent, name);
   const mode_t type = st.st_mode & S_IFMT;
   const bool is_dir = type == S_IFDIR;
   const Target target = Target::Of(&st, parent, name);
-  LookupVerdict out;
-  out.shared_cache_ok = EntryIsSameForAll(*engine, path, type == S_IFREG);
+  // In an app view every caller is the view's uid: the kernel may keep all.
+  if (!parent->in_app_view()) {
+    const std::string parent_path = ChildPath(parent, "");
+    out.shared_cache_ok = EntryIsSameForAll(
+        *engine, parent_path,
+        OwnerUid(*engine, parent_path, Target::Of(parent)), name, path, target);
+  }
   if (mediate) {
     const policy::Verdict verdict =
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
@@ -406,15 +458,48 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
   return out;
 }
 
-bool AccessMediator::EntryIsSameForAll(const policy::Engine& engine,
-                                       absl::string_view path, bool regular) {
-  // Under redaction rules some caller may get a regular file's other view.
-  return !engine.VisibilityMayVary(path) &&
-         !(regular && engine.HasRedactionRules());
+std::optional<uint32_t> AccessMediator::OwnerUid(const policy::Engine& engine,
+                                                 absl::string_view path,
+                                                 const Target& target) {
+  if (audit_ == nullptr || !engine.UsesOwnership() || target.ino == 0) {
+    return std::nullopt;
+  }
+  const std::optional<audit::Owner> owner = audit_->owners().Get(
+      path, target.dev, target.ino, [&] { return target.BirthNanos(); });
+  if (!owner.has_value()) return std::nullopt;
+  return owner->uid;
 }
 
-bool AccessMediator::SharedCacheAllowed(Node* parent, absl::string_view name) {
-  return !policy_->engine()->VisibilityMayVary(ChildPath(parent, name));
+bool AccessMediator::EntryIsSameForAll(const policy::Engine& engine,
+                                       absl::string_view parent_path,
+                                       std::optional<uint32_t> parent_owner,
+                                       absl::string_view name,
+                                       absl::string_view path,
+                                       const Target& child) {
+  policy::EntryQuery q;
+  q.parent = parent_path;
+  q.name = name;
+  q.is_dir = child.type == S_IFDIR;
+  q.parent_owner = parent_owner;
+  q.child_owner = OwnerUid(engine, path, child);
+  if (child.content_class.has_value()) {
+    q.content_class = *child.content_class;
+  } else if (child.type == S_IFREG && engine.LookupUsesClasses()) {
+    // A lookup would be decided by the content: so must this.
+    const std::optional<v1::FileClass> content = child.ContentClass(contents_);
+    if (!content.has_value()) return false;  // Unreadable: never shared.
+    q.content_class = *content;
+  }
+  // Which view of a regular file a caller gets needs no timeout 0: an open
+  // on the other view answers ESTALE, and the kernel looks the name up
+  // again (fuse_dentry_revalidate honours LOOKUP_REVAL) and retries.
+  return !engine.EntryVisibilityMayVary(q);
+}
+
+bool AccessMediator::ListingCacheAllowed(Node* dir) {
+  if (dir->kind == NodeKind::kAppsDir) return false;  // Listed per caller.
+  if (dir->in_app_view()) return true;  // One identity: the view's.
+  return !policy_->engine()->ListingMayVary(nodes_->PathOf(dir));
 }
 
 std::optional<audit::Owner> OwnerRecordFor(int dirfd, absl::string_view name,
@@ -441,11 +526,14 @@ std::optional<int64_t> BirthNanosAt(int dirfd, absl::string_view name,
   return BirthTimeAt(dirfd, std::string(name), ino);
 }
 
-void AccessMediator::NoteCreated(const Caller& caller, Node* parent,
+void AccessMediator::NoteCreated(const Caller& real_caller, Node* parent,
                                  absl::string_view name,
                                  const struct stat& st) {
   if (audit_ == nullptr) return;
   const auto engine = policy_->engine();
+  // In an app view the view's uid made it (only it and root get in).
+  Caller caller;
+  if (AdmitToView(*engine, real_caller, parent, &caller) != 0) return;
   std::optional<audit::Owner> owner =
       OwnerRecordFor(parent->fd, name, st,
                      engine->AppOf(caller.uid, caller.gid), caller.uid);
@@ -507,14 +595,24 @@ bool HasPolicyDomains(const policy::Engine& engine) {
 }  // namespace
 
 int AccessMediator::CheckVisible(const Caller& caller, Node* node) {
-  if (node == nodes_->Root()) return 0;
+  // The roots are always visible: the mount point itself, `.apps`, and a
+  // view's root to those who may enter it.
+  if (node == nodes_->Root() || node->kind == NodeKind::kAppsDir) return 0;
+  if (node->kind == NodeKind::kViewRoot) {
+    Caller acting;
+    return Acting(*policy_->engine(), caller, node, &acting);
+  }
   return CheckNode(caller, node, v1::LOOKUP, AuditMode::kIfRefused);
 }
 
-int AccessMediator::CheckXattrValues(const Caller& caller, Node* node,
+int AccessMediator::CheckXattrValues(const Caller& real_caller, Node* node,
                                      AuditMode audit) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
+  Caller caller;
+  if (int err = Acting(*engine, real_caller, node, &caller); err != 0) {
+    return err;
+  }
   const policy::Verdict verdict = NodeVerdict(caller, node, v1::READ, *engine);
   const int err = RecordOutcome(verdict.action, v1::READ);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, v1::READ, 0,
@@ -530,9 +628,13 @@ int AccessMediator::CheckXattrValues(const Caller& caller, Node* node,
   return 0;
 }
 
-int AccessMediator::CheckFollow(const Caller& caller, Node* node) {
+int AccessMediator::CheckFollow(const Caller& real_caller, Node* node) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
+  Caller caller;
+  if (int err = Acting(*engine, real_caller, node, &caller); err != 0) {
+    return err;
+  }
   if (caller.uid == 0 || IsSystemUid(*engine, caller.uid) ||
       !HasPolicyDomains(*engine)) {
     return 0;

@@ -175,7 +175,11 @@ class AccessMediator {
 
   struct LookupVerdict {
     int err = 0;  // With mediation: ENOENT for HIDE, EACCES for DENY.
-    bool shared_cache_ok = true;  // As SharedCacheAllowed, views included.
+    // Whether the kernel may keep the entry for every caller: in an app view
+    // always; on the shared tree where no caller that may look up the
+    // parent could be shown another visibility, and none at all could find
+    // it hidden (EntryIsSameForAll).
+    bool shared_cache_ok = true;
     bool redacted = false;        // A regular file's redacted view.
   };
   // A lookup of `name` (file type `type`, S_IFMT bits) under `parent`: with
@@ -208,17 +212,21 @@ class AccessMediator {
 
    private:
     AccessMediator* const access_;
-    const Caller caller_;
+    Caller caller_;         // Who decides: in an app view, the view's uid.
+    bool admitted_ = true;  // False: may not list here; every entry hidden.
     Node* const parent_;
     const std::shared_ptr<const policy::Engine> engine_;
     std::string path_;     // The parent's path and '/', then the entry's name.
     size_t prefix_ = 0;    // Length of the parent's part.
+    std::optional<uint32_t> parent_owner_;  // For EntryIsSameForAll.
   };
 
-  // True when the kernel may cache what it learns about `name` under
-  // `parent` (or about `parent` itself when `name` is empty) for every
-  // caller: no caller could be shown something different.
-  bool SharedCacheAllowed(Node* parent, absl::string_view name);
+  // Whether the kernel may keep a listing of `dir` for every caller who
+  // lists it: in an app view always (its identity is fixed), `.apps` never
+  // (listed per caller), on the shared tree where no caller could find a
+  // child hidden that another sees (Engine::ListingMayVary; denied entries
+  // are listed for everyone).
+  bool ListingCacheAllowed(Node* dir);
 
   // Forgets cached decisions: after a directory rename, and after a policy
   // change (a new generation makes them misses anyway; this frees memory).
@@ -304,11 +312,33 @@ class AccessMediator {
   int CheckTreeMove(const policy::Engine& engine, const Caller& caller,
                     Node* from, absl::string_view name,
                     const std::string& from_path, const std::string& to_path);
-  // Whether the kernel may keep the entry at `path` (a regular file when
-  // `regular`) for every caller: no caller could be shown another visibility
-  // or, under redaction rules, another view of it. Lookups and listings.
-  static bool EntryIsSameForAll(const policy::Engine& engine,
-                                absl::string_view path, bool regular);
+  // Whether the kernel may keep the entry `name` under the directory
+  // `parent_path` (whose owner is `parent_owner`), the file `child` at
+  // `path`, for every caller: no caller that may look up the parent could
+  // be shown another visibility, and no caller at all could find it hidden
+  // (a passed descriptor of the parent reaches it without a lookup). Which
+  // view of a file a caller gets does not matter (CheckOpen's ESTALE).
+  // Lookups and listings.
+  bool EntryIsSameForAll(const policy::Engine& engine,
+                         absl::string_view parent_path,
+                         std::optional<uint32_t> parent_owner,
+                         absl::string_view name, absl::string_view path,
+                         const Target& child);
+  // The uid the owner store records for the file `target` at `path`, when
+  // the policy has owner rules and there is a record for that very inode.
+  std::optional<uint32_t> OwnerUid(const policy::Engine& engine,
+                                   absl::string_view path,
+                                   const Target& target);
+  // Who decisions about `node` are made for (daemon/app_views.h): `caller`
+  // on the shared tree, the view's uid in an app view; 0, else the errno
+  // (EACCES: may not enter that view; EPERM: `.apps` itself), counted.
+  int Acting(const policy::Engine& engine, const Caller& caller,
+             const Node* node, Caller* acting);
+  // The same for a name under `parent`, which must not be the reserved
+  // `.apps` of a tree's root (EPERM).
+  int ActingOnName(const policy::Engine& engine, const Caller& caller,
+                   const Node* parent, absl::string_view name,
+                   Caller* acting);
   // `name` under `parent` as a policy path ("" name: the parent itself).
   std::string ChildPath(Node* parent, absl::string_view name) const;
   // Counts the outcome and maps it to an errno.

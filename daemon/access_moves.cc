@@ -221,11 +221,23 @@ int AccessMediator::CheckTreeMove(const policy::Engine& engine,
   return err;
 }
 
-int AccessMediator::CheckRename(const Caller& caller, Node* from,
+int AccessMediator::CheckRename(const Caller& real_caller, Node* from,
                                 absl::string_view name, const struct stat& src,
                                 Node* to, absl::string_view newname,
                                 const struct stat* dst, unsigned int flags) {
   const auto engine = policy_->engine();
+  // Between trees (the shared mount and an app view, or two views) a name
+  // would change identity: as between file systems (mv copies instead).
+  if (from->app_uid != to->app_uid) return EXDEV;
+  Caller caller;
+  if (int err = ActingOnName(*engine, real_caller, from, name, &caller);
+      err != 0) {
+    return err;
+  }
+  if (int err = ActingOnName(*engine, real_caller, to, newname, &caller);
+      err != 0) {
+    return err;
+  }
   const std::string from_path = ChildPath(from, name);
   const std::string to_path = ChildPath(to, newname);
   const bool is_dir = S_ISDIR(src.st_mode);
@@ -290,9 +302,18 @@ int AccessMediator::CheckRename(const Caller& caller, Node* from,
   return 0;
 }
 
-int AccessMediator::CheckLink(const Caller& caller, Node* node, Node* to,
+int AccessMediator::CheckLink(const Caller& real_caller, Node* node, Node* to,
                               absl::string_view newname) {
   const auto engine = policy_->engine();
+  if (node->app_uid != to->app_uid) return EXDEV;  // As for rename.
+  Caller caller;
+  if (int err = Acting(*engine, real_caller, node, &caller); err != 0) {
+    return err;
+  }
+  if (int err = ActingOnName(*engine, real_caller, to, newname, &caller);
+      err != 0) {
+    return err;
+  }
   const std::string to_path = ChildPath(to, newname);
   Target fresh;  // The new name: no file there yet, but this file's type.
   fresh.content_class = access_internal::TypeClass(node->type);

@@ -1,5 +1,6 @@
 #include "daemon/node_table.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,10 +23,16 @@ bool HasSeveralNames(const struct stat& st) {
 // Whether `node` stands for `name` in the directory `dir`. Compared by the
 // directory's inode, not its node: a directory the kernel forgot while a
 // child kept its node alive, then looked up again, is a new node.
+// Only in `dir`'s tree.
 bool StandsFor(const Node& node, const Node* dir, absl::string_view name) {
   return node.parent != nullptr && node.parent->dev == dir->dev &&
-         node.parent->ino == dir->ino && node.name == name;
+         node.parent->ino == dir->ino && node.app_uid == dir->app_uid &&
+         node.name == name;
 }
+
+// A descriptor of the backing root for a made-up node (`.apps`, a view's
+// root): its own, so every node closes exactly one.
+int DupRoot(int root_fd) { return fcntl(root_fd, F_DUPFD_CLOEXEC, 0); }
 
 }  // namespace
 
@@ -41,9 +48,79 @@ Node::~Node() {
 
 NodeTable::NodeTable(int root_fd, const struct stat& root_st)
     : root_(std::make_shared<Node>(root_fd, root_st.st_dev, root_st.st_ino,
-                                   root_st.st_mode & S_IFMT)) {
+                                   root_st.st_mode & S_IFMT,
+                                   /*redacted_view=*/false, /*per_name=*/false,
+                                   kSharedTree, NodeKind::kMountRoot)) {
   root_->nlookup = 1;  // The kernel holds the root for the mount's life.
   root_->cache_tag = next_tag_++;
+  apps_dir_ = std::make_shared<Node>(DupRoot(root_fd), root_st.st_dev,
+                                     root_st.st_ino, S_IFDIR,
+                                     /*redacted_view=*/false,
+                                     /*per_name=*/false, kSharedTree,
+                                     NodeKind::kAppsDir);
+  apps_dir_->parent = root_;
+  apps_dir_->name = ".apps";
+  apps_dir_->cache_tag = next_tag_++;
+}
+
+Node* NodeTable::FindShared(dev_t dev, ino_t ino, bool redacted_view,
+                            uint32_t app_uid) const {
+  auto it = shared_.find(InodeKey{dev, ino});
+  if (it == shared_.end()) return nullptr;
+  for (const std::shared_ptr<Node>& node : it->second) {
+    if (node->redacted_view == redacted_view && node->app_uid == app_uid &&
+        !node->superseded) {
+      return node.get();
+    }
+  }
+  return nullptr;
+}
+
+Node* NodeTable::AddShared(std::shared_ptr<Node> node) {
+  node->cache_tag = next_tag_++;
+  Node* raw = node.get();
+  shared_[InodeKey{node->dev, node->ino}].push_back(std::move(node));
+  ++shared_count_;
+  return raw;
+}
+
+void NodeTable::AcquireAppsDir() {
+  absl::MutexLock lock(&mu_);
+  ++apps_dir_->nlookup;
+}
+
+Node* NodeTable::AcquireViewRoot(uint32_t uid) {
+  has_app_views_ = true;
+  absl::MutexLock lock(&mu_);
+  Node* node = FindShared(root_->dev, root_->ino, false, uid);
+  if (node == nullptr) {
+    const int fd = DupRoot(root_->fd);
+    if (fd < 0) return nullptr;
+    node = AddShared(std::make_shared<Node>(
+        fd, root_->dev, root_->ino, root_->type, /*redacted_view=*/false,
+        /*per_name=*/false, uid, NodeKind::kViewRoot));
+  }
+  AddLookup(node, apps_dir_.get(), std::to_string(uid));
+  return node;
+}
+
+Node* NodeTable::DirIn(dev_t dev, ino_t ino, uint32_t app_uid) const {
+  absl::MutexLock lock(&mu_);
+  return DirInLocked(dev, ino, app_uid);
+}
+
+std::vector<uint64_t> NodeTable::DirNodesOf(dev_t dev, ino_t ino) const {
+  std::vector<uint64_t> out;
+  if (dev == root_->dev && ino == root_->ino) out.push_back(kRootId);
+  absl::MutexLock lock(&mu_);
+  auto it = shared_.find(InodeKey{dev, ino});
+  if (it == shared_.end()) return out;
+  for (const std::shared_ptr<Node>& node : it->second) {
+    if (node->type == S_IFDIR && !node->redacted_view) {
+      out.push_back(IdOf(node.get()));
+    }
+  }
+  return out;
 }
 
 uint64_t NodeTable::IdOf(const Node* node) const {
@@ -71,11 +148,16 @@ Node* NodeTable::FindPerName(const struct stat& st, bool redacted_view,
 
 Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
                          absl::string_view name, bool redacted_view) {
+  const uint32_t tree = parent->app_uid;
   if (st.st_dev == root_->dev && st.st_ino == root_->ino) {
     // The root reached by a name (e.g. a bind mount loop): the kernel knows it
-    // as FUSE_ROOT_ID only; never hand out a second id for it.
+    // as its tree's root only; never hand out a second id for it.
     close(fd);
-    return root_.get();
+    if (tree == kSharedTree) return root_.get();
+    absl::MutexLock lock(&mu_);
+    Node* view_root = FindShared(st.st_dev, st.st_ino, false, tree);
+    if (view_root != nullptr) AddLookup(view_root, nullptr, {});
+    return view_root;
   }
   Node* node;
   bool grew = false;
@@ -87,24 +169,23 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     } else if (HasSeveralNames(st)) {
       auto made = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
                                          st.st_mode & S_IFMT, redacted_view,
-                                         /*per_name=*/true);
+                                         /*per_name=*/true, tree);
       made->cache_tag = next_tag_++;
       node = made.get();
       per_name_[InodeKey{st.st_dev, st.st_ino}].push_back(std::move(made));
       ++per_name_count_;
-      grew = shared_.size() + per_name_count_ > grow_above_;
+      grew = shared_count_ + per_name_count_ > grow_above_;
     } else {
-      auto [it, inserted] =
-          shared_.try_emplace(SharedKey{st.st_dev, st.st_ino, redacted_view});
-      if (inserted) {
-        it->second = std::make_shared<Node>(fd, st.st_dev, st.st_ino,
-                                            st.st_mode & S_IFMT, redacted_view);
-        it->second->cache_tag = next_tag_++;
-        grew = shared_.size() + per_name_count_ > grow_above_;
+      node = FindShared(st.st_dev, st.st_ino, redacted_view, tree);
+      if (node == nullptr) {
+        node = AddShared(std::make_shared<Node>(fd, st.st_dev, st.st_ino,
+                                                st.st_mode & S_IFMT,
+                                                redacted_view,
+                                                /*per_name=*/false, tree));
+        grew = shared_count_ + per_name_count_ > grow_above_;
       } else {
         close(fd);
       }
-      node = it->second.get();
     }
     AddLookup(node, parent, name);
   }
@@ -132,12 +213,18 @@ void NodeTable::SetName(Node* node, Node* parent, absl::string_view name) {
 
 Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
                               absl::string_view name, bool redacted_view) {
-  if (st.st_dev == root_->dev && st.st_ino == root_->ino) return root_.get();
+  const uint32_t tree = parent->app_uid;
+  const bool is_root = st.st_dev == root_->dev && st.st_ino == root_->ino;
+  if (is_root && tree == kSharedTree) return root_.get();
   absl::MutexLock lock(&mu_);
+  if (is_root) {
+    Node* view_root = FindShared(st.st_dev, st.st_ino, false, tree);
+    if (view_root != nullptr) AddLookup(view_root, nullptr, {});
+    return view_root;
+  }
   Node* node = FindPerName(st, redacted_view, parent, name);
   if (node == nullptr && !HasSeveralNames(st)) {
-    auto it = shared_.find(SharedKey{st.st_dev, st.st_ino, redacted_view});
-    if (it != shared_.end()) node = it->second.get();
+    node = FindShared(st.st_dev, st.st_ino, redacted_view, tree);
   }
   if (node == nullptr) return nullptr;
   AddLookup(node, parent, name);
@@ -146,6 +233,11 @@ Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
 
 bool NodeTable::Forget(Node* node, uint64_t n) {
   if (node == root_.get()) return false;
+  if (node == apps_dir_.get()) {
+    absl::MutexLock lock(&mu_);
+    node->nlookup -= std::min(n, node->nlookup);
+    return false;
+  }
   std::shared_ptr<Node> doomed;  // Released (fd closed) outside the lock.
   {
     absl::MutexLock lock(&mu_);
@@ -171,10 +263,19 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
       if (nodes.empty()) per_name_.erase(it);
       --per_name_count_;
     } else {
-      auto it = shared_.find(SharedKey{node->dev, node->ino, node->redacted_view});
-      if (it == shared_.end() || it->second.get() != node) return false;
-      doomed = std::move(it->second);
-      shared_.erase(it);
+      auto it = shared_.find(InodeKey{node->dev, node->ino});
+      if (it == shared_.end()) return false;
+      std::vector<std::shared_ptr<Node>>& nodes = it->second;
+      auto pos = std::find_if(nodes.begin(), nodes.end(),
+                              [node](const std::shared_ptr<Node>& candidate) {
+                                return candidate.get() == node;
+                              });
+      if (pos == nodes.end()) return false;
+      doomed = std::move(*pos);
+      if (pos != nodes.end() - 1) *pos = std::move(nodes.back());
+      nodes.pop_back();
+      if (nodes.empty()) shared_.erase(it);
+      --shared_count_;
     }
   }
   return true;
@@ -183,18 +284,14 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
 std::vector<NodeTable::NodeRef> NodeTable::NodesOf(dev_t dev, ino_t ino) const {
   std::vector<NodeRef> out;
   if (dev == root_->dev && ino == root_->ino) {
-    out.push_back(NodeRef{kRootId, false});
-    return out;
+    out.push_back(NodeRef{kRootId, false, kSharedTree});
   }
   absl::MutexLock lock(&mu_);
-  for (bool view : {false, true}) {
-    auto it = shared_.find(SharedKey{dev, ino, view});
-    if (it != shared_.end()) out.push_back(NodeRef{IdOf(it->second.get()), view});
-  }
-  auto it = per_name_.find(InodeKey{dev, ino});
-  if (it != per_name_.end()) {
+  for (const auto* map : {&shared_, &per_name_}) {
+    auto it = map->find(InodeKey{dev, ino});
+    if (it == map->end()) continue;
     for (const std::shared_ptr<Node>& node : it->second) {
-      out.push_back(NodeRef{IdOf(node.get()), node->redacted_view});
+      out.push_back(NodeRef{IdOf(node.get()), node->redacted_view, node->app_uid});
     }
   }
   return out;
@@ -216,11 +313,13 @@ std::vector<Node*> NodeTable::NodesNamed(const struct stat& st, const Node* dir,
   // a file with several names, only for the name it records (the kernel
   // knew it by that name before the file got another).
   const bool one_name = !HasSeveralNames(st);
-  for (bool view : {false, true}) {
-    auto shared = shared_.find(SharedKey{st.st_dev, st.st_ino, view});
-    if (shared != shared_.end() &&
-        (one_name || StandsFor(*shared->second, dir, name))) {
-      out.push_back(shared->second.get());
+  auto shared = shared_.find(InodeKey{st.st_dev, st.st_ino});
+  if (shared != shared_.end()) {
+    for (const std::shared_ptr<Node>& node : shared->second) {
+      if (node->app_uid == dir->app_uid && !node->superseded &&
+          (one_name || StandsFor(*node, dir, name))) {
+        out.push_back(node.get());
+      }
     }
   }
   return out;
@@ -232,30 +331,59 @@ void NodeTable::Renamed(Node* from, absl::string_view name,
                         bool exchange) {
   absl::MutexLock lock(&mu_);
   if (from->dev == to->dev && from->ino == to->ino && name == newname) return;
-  const std::vector<Node*> moving = NodesNamed(src, from, name);
-  std::vector<Node*> swapping;
-  if (dst != nullptr && exchange) {
-    swapping = NodesNamed(*dst, to, newname);
-  } else if (dst != nullptr) {
-    // `newname` is the source's now. Its former file's per-name nodes must
-    // not be found by that name again: when both names were links of one
-    // file (a rename the backing file system makes a no-op, which the
-    // kernel takes for a move), one of the source's nodes stands for it.
-    auto it = per_name_.find(InodeKey{dst->st_dev, dst->st_ino});
-    if (it != per_name_.end()) {
-      for (const std::shared_ptr<Node>& node : it->second) {
-        if (StandsFor(*node, to, newname)) node->superseded = true;
-      }
+  // Every tree that knows the source directory: the shared one, and the app
+  // views with a node of it. Their nodes of the file must follow it too,
+  // or a decision there would judge it by a name it no longer has.
+  std::vector<uint32_t> trees = {kSharedTree};
+  if (auto it = shared_.find(InodeKey{from->dev, from->ino}); it != shared_.end()) {
+    for (const std::shared_ptr<Node>& node : it->second) {
+      if (node->in_app_view() && !node->redacted_view) trees.push_back(node->app_uid);
     }
   }
-  for (Node* node : moving) SetName(node, to, newname);
-  for (Node* node : swapping) SetName(node, from, name);
+  for (uint32_t tree : trees) {
+    Node* from_dir = DirInLocked(from->dev, from->ino, tree);
+    if (from_dir == nullptr) continue;
+    Node* to_dir = DirInLocked(to->dev, to->ino, tree);
+    const std::vector<Node*> moving = NodesNamed(src, from_dir, name);
+    std::vector<Node*> swapping;
+    if (to_dir != nullptr && dst != nullptr && exchange) {
+      swapping = NodesNamed(*dst, to_dir, newname);
+    } else if (to_dir != nullptr && dst != nullptr) {
+      // `newname` is the source's now. Its former file's per-name nodes must
+      // not be found by that name again: when both names were links of one
+      // file (a rename the backing file system makes a no-op, which the
+      // kernel takes for a move), one of the source's nodes stands for it.
+      auto it = per_name_.find(InodeKey{dst->st_dev, dst->st_ino});
+      if (it != per_name_.end()) {
+        for (const std::shared_ptr<Node>& node : it->second) {
+          if (StandsFor(*node, to_dir, newname)) node->superseded = true;
+        }
+      }
+    }
+    for (Node* node : moving) {
+      // A tree that does not know the new directory cannot name the file:
+      // its nodes stand for nothing now; a later lookup makes new ones.
+      if (to_dir == nullptr) {
+        node->superseded = true;
+      } else {
+        SetName(node, to_dir, newname);
+      }
+    }
+    for (Node* node : swapping) SetName(node, from_dir, name);
+  }
+}
+
+Node* NodeTable::DirInLocked(dev_t dev, ino_t ino, uint32_t app_uid) const {
+  if (app_uid == kSharedTree && dev == root_->dev && ino == root_->ino) {
+    return root_.get();
+  }
+  return FindShared(dev, ino, false, app_uid);
 }
 
 std::string NodeTable::PathOf(const Node* node) const {
   absl::MutexLock lock(&mu_);
   std::vector<const std::string*> parts;
-  for (const Node* n = node; n != nullptr && n->parent != nullptr;
+  for (const Node* n = node; n != nullptr && !n->is_tree_root();
        n = n->parent.get()) {
     parts.push_back(&n->name);
   }
@@ -274,7 +402,9 @@ NodeTable::Entry NodeTable::EntryOf(const Node& node) const {
 
 template <typename Fn>
 void NodeTable::ForEachNode(Fn fn) const {
-  for (const auto& [key, node] : shared_) fn(*node);
+  for (const auto& [key, nodes] : shared_) {
+    for (const std::shared_ptr<Node>& node : nodes) fn(*node);
+  }
   for (const auto& [key, nodes] : per_name_) {
     for (const std::shared_ptr<Node>& node : nodes) fn(*node);
   }
@@ -283,7 +413,7 @@ void NodeTable::ForEachNode(Fn fn) const {
 std::vector<NodeTable::Entry> NodeTable::Snapshot() const {
   absl::MutexLock lock(&mu_);
   std::vector<Entry> out;
-  out.reserve(shared_.size() + per_name_count_);
+  out.reserve(shared_count_ + per_name_count_);
   ForEachNode([&](const Node& node) {
     if (node.parent != nullptr) out.push_back(EntryOf(node));
   });
@@ -294,9 +424,9 @@ std::vector<NodeTable::Entry> NodeTable::Coldest(size_t n) const {
   std::vector<std::pair<uint64_t, const Node*>> candidates;
   std::vector<Entry> out;
   absl::MutexLock lock(&mu_);
-  candidates.reserve(shared_.size() + per_name_count_);
+  candidates.reserve(shared_count_ + per_name_count_);
   ForEachNode([&](const Node& node) {
-    if (node.parent == nullptr || node.type == S_IFDIR) return;
+    if (node.parent == nullptr || node.type == S_IFDIR) return;  // Roots too.
     candidates.emplace_back(node.last_lookup, &node);
   });
   n = std::min(n, candidates.size());
@@ -315,7 +445,7 @@ void NodeTable::SetGrowthListener(size_t above, std::function<void()> fn) {
 
 size_t NodeTable::size() const {
   absl::MutexLock lock(&mu_);
-  return shared_.size() + per_name_count_;
+  return shared_count_ + per_name_count_;
 }
 
 size_t NodeTable::per_name_size() const {

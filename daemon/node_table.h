@@ -59,16 +59,33 @@
 
 namespace scopedfs {
 
+// Which tree a node is in: the shared mount, or the per-app view of one uid
+// (MOUNT/.apps/<uid>/, daemon/app_views.h). Each tree has its own nodes for
+// the same backing inodes: the kernel then caches each view's entries and
+// attributes apart, and a view's identity is fixed.
+inline constexpr uint32_t kSharedTree = UINT32_MAX;
+
+// What a node stands for.
+enum class NodeKind : uint8_t {
+  kBacking,   // A backing inode reached by a name.
+  kMountRoot, // The mount's root: SOURCE itself.
+  kAppsDir,   // MOUNT/.apps: made up, lists the views; nothing in SOURCE.
+  kViewRoot,  // MOUNT/.apps/<uid>: the backing root, as seen in that view.
+};
+
 // Shared ownership: the table, and each child (its `parent`).
 struct Node : std::enable_shared_from_this<Node> {
   Node(int fd, dev_t dev, ino_t ino, mode_t type, bool redacted_view = false,
-       bool per_name = false)
+       bool per_name = false, uint32_t app_uid = kSharedTree,
+       NodeKind kind = NodeKind::kBacking)
       : fd(fd),
         dev(dev),
         ino(ino),
         type(type),
         redacted_view(redacted_view),
-        per_name(per_name) {}
+        per_name(per_name),
+        app_uid(app_uid),
+        kind(kind) {}
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -84,6 +101,16 @@ struct Node : std::enable_shared_from_this<Node> {
   // Stands for one name of a file with several (see the top of this file):
   // found by its name only, never by another name of the same file.
   const bool per_name;
+  // kSharedTree, or the uid whose per-app view this node is in (its
+  // parent's, down from the view's root).
+  const uint32_t app_uid;
+  const NodeKind kind;
+  bool in_app_view() const { return app_uid != kSharedTree; }
+  // The root of its tree: the mount root or a view's root. Paths (PathOf)
+  // are relative to it, and `.apps` is reserved in it.
+  bool is_tree_root() const {
+    return kind == NodeKind::kMountRoot || kind == NodeKind::kViewRoot;
+  }
 
   // Kernel passthrough: one backing id per node (FUSE inode), registered on
   // the first passthrough open, shared by every further open, released on
@@ -130,6 +157,24 @@ class NodeTable {
   Node* Acquire(int fd, const struct stat& st, Node* parent,
                 absl::string_view name, bool redacted_view = false);
 
+  // MOUNT/.apps: made with the table, never forgotten.
+  Node* AppsDir() const { return apps_dir_.get(); }
+  // One more lookup of `.apps` (the kernel counts them like any node's).
+  void AcquireAppsDir();
+  // The root of `uid`'s per-app view (MOUNT/.apps/<uid>), adding one lookup.
+  // Null if no descriptor of the backing root could be made.
+  Node* AcquireViewRoot(uint32_t uid);
+  // The node of directory (dev, ino) in tree `app_uid`, if the kernel knows
+  // it there (any tree: the mount root for the root's inode in the shared
+  // tree, a view's root in a view).
+  Node* DirIn(dev_t dev, ino_t ino, uint32_t app_uid) const;
+  // The nodes of directory (dev, ino) in every tree (each tree has at most
+  // one): the parents whose kernel entries a name change made through one
+  // tree leaves stale in the others.
+  std::vector<uint64_t> DirNodesOf(dev_t dev, ino_t ino) const;
+  // Whether any app view was ever entered (until then there is one tree).
+  bool HasAppViews() const { return has_app_views_.load(std::memory_order_relaxed); }
+
   // Like Acquire when the table already has that node (no descriptor
   // needed: the common revalidating lookup); null if it has none.
   Node* AcquireKnown(const struct stat& st, Node* parent, absl::string_view name,
@@ -140,19 +185,23 @@ class NodeTable {
   struct NodeRef {
     uint64_t id;
     bool redacted_view;
+    uint32_t app_uid;
   };
   std::vector<NodeRef> NodesOf(dev_t dev, ino_t ino) const;
 
   // After a rename through the mount of `name` under `from` (the file `src`,
   // as it was before) to `newname` under `to`: the nodes reached by the old
-  // name now stand for the new one, in both views. `dst` is the file that
+  // name now stand for the new one, in both redacted and full views and in
+  // every tree (the shared mount and each app view) that knows both
+  // directories; in a tree that does not know `to`, they stand for nothing
+  // any more (superseded). `dst` is the file that
   // `newname` named before, if any: with `exchange` its nodes take the old
   // name; otherwise it lost that name.
   void Renamed(Node* from, absl::string_view name, const struct stat& src,
                Node* to, absl::string_view newname, const struct stat* dst,
                bool exchange);
 
-  // The node's path relative to the root ("" for the root itself).
+  // The node's path relative to its tree's root ("" for the root itself).
   std::string PathOf(const Node* node) const;
 
   // Every known node with its parent's id and name (for cache invalidation).
@@ -187,13 +236,21 @@ class NodeTable {
 
  private:
   using InodeKey = std::pair<dev_t, ino_t>;
-  using SharedKey = std::tuple<dev_t, ino_t, bool>;  // (dev, ino, redacted view)
   mutable absl::Mutex mu_;
-  // The per-name node of (st, view) that stands for `name` under `parent`.
+  // The shared node of (st's inode, view, tree), if any.
+  Node* FindShared(dev_t dev, ino_t ino, bool redacted_view,
+                   uint32_t app_uid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Node* DirInLocked(dev_t dev, ino_t ino, uint32_t app_uid) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Files a new shared node.
+  Node* AddShared(std::shared_ptr<Node> node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The per-name node of (st, view) that stands for `name` under `parent`
+  // (in `parent`'s tree).
   Node* FindPerName(const struct stat& st, bool redacted_view,
                     const Node* parent, absl::string_view name) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The nodes of `st` that stand for `name` under `dir` (both views).
+  // The nodes of `st` that stand for `name` under `dir` (both views, `dir`'s
+  // tree).
   std::vector<Node*> NodesNamed(const struct stat& st, const Node* dir,
                                 absl::string_view name) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -209,9 +266,11 @@ class NodeTable {
   template <typename Fn>
   void ForEachNode(Fn fn) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Shared nodes: directories, files with one link.
-  absl::flat_hash_map<SharedKey, std::shared_ptr<Node>> shared_
+  // Shared nodes: directories, files with one link; by inode, one per
+  // (redacted view, tree) pair: a short list.
+  absl::flat_hash_map<InodeKey, std::vector<std::shared_ptr<Node>>> shared_
       ABSL_GUARDED_BY(mu_);
+  size_t shared_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Per-name nodes, by inode: a file has few names, so a short list.
   absl::flat_hash_map<InodeKey, std::vector<std::shared_ptr<Node>>> per_name_
       ABSL_GUARDED_BY(mu_);
@@ -220,6 +279,8 @@ class NodeTable {
   size_t grow_above_ = 0;
   std::function<void()> grow_listener_;
   std::shared_ptr<Node> root_;
+  std::shared_ptr<Node> apps_dir_;
+  std::atomic<bool> has_app_views_{false};
   std::atomic<uint64_t> next_tag_{1};
 };
 

@@ -3,6 +3,7 @@
 #include <fuse_lowlevel.h>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/fuse/notify_epoch.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -18,24 +19,38 @@ void Server::InvalidateAfterOwnerChange() {
 void Server::DropCaches(fuse_session* se, const char* why) {
   access_.Clear();
   if (se == nullptr) return;
-  // Dentries first (names the kernel would resolve without asking), then
+  // Dentries first (names the kernel would resolve without asking): all at
+  // once by bumping the kernel's epoch where it can, else one by one. Then
   // every directory's attributes and cached listing.
   const std::vector<NodeTable::Entry> entries = nodes_.Snapshot();
-  for (const NodeTable::Entry& e : entries) {
-    // ENOENT/ENOTDIR only mean the kernel no longer has that dentry.
-    fuse_lowlevel_notify_inval_entry(se, e.parent_id, e.name.c_str(),
-                                     e.name.size());
+  const bool epoch = IncrementKernelEpoch(se) == 0;
+  if (epoch) {
+    Stats::Add(stats_.kernel_epoch_bumps);
+  } else {
+    for (const NodeTable::Entry& e : entries) {
+      // ENOENT/ENOTDIR only mean the kernel no longer has that dentry.
+      fuse_lowlevel_notify_inval_entry(se, e.parent_id, e.name.c_str(),
+                                       e.name.size());
+    }
   }
   fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
+  size_t dropped = 0;
   for (const NodeTable::Entry& e : entries) {
     // Directories: cached listings. Redacted views: their page cache holds
     // bytes redacted under the old policy's profile.
     if (e.is_dir || e.redacted_view) {
       fuse_lowlevel_notify_inval_inode(se, e.id, 0, 0);
+      ++dropped;
     }
   }
-  SFS_LOG(kInfo, "%s: dropped kernel caches for %d names", why,
-          entries.size());
+  if (epoch) {
+    SFS_LOG(kInfo, "%s: kernel epoch bumped (every name), dropped the "
+                   "caches of %d directories and redacted views",
+            why, dropped);
+  } else {
+    SFS_LOG(kInfo, "%s: dropped kernel caches for %d names", why,
+            entries.size());
+  }
 }
 
 void Server::NoteFileChanged(const Node* node) {
@@ -52,6 +67,14 @@ void Server::NoteFileChanged(const Node* node) {
     } else if (invalidator_ != nullptr) {
       invalidator_->Invalidate(other.id);
     }
+  }
+}
+
+void Server::NoteNameChanged(const Node* dir, absl::string_view name) {
+  if (invalidator_ == nullptr || !nodes_.HasAppViews()) return;
+  const uint64_t self = nodes_.IdOf(dir);
+  for (uint64_t other : nodes_.DirNodesOf(dir->dev, dir->ino)) {
+    if (other != self) invalidator_->InvalidateEntry(other, std::string(name));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "daemon/access.h"
 #include "daemon/open_handles.h"
 #include "daemon/inode_invalidator.h"
@@ -95,6 +96,14 @@ class Server {
   // were cached when the file had one link would show st_nlink 1 until
   // they expire. (Nodes of a file with several names cache none.)
   void NoteLinkCountChanged(const Node* node);
+
+  // After `name` under the directory `dir` was made, removed or renamed
+  // through the mount: the kernel drops that entry, and the directory's
+  // cached listing and attributes, in every other tree that knows the
+  // directory (the shared mount, app views: daemon/app_views.h), from the
+  // invalidator's thread right after. The tree the change came through is
+  // kept up to date by the kernel itself.
+  void NoteNameChanged(const Node* dir, absl::string_view name);
 
   // The invalidator NoteFileChanged hands other names' nodes to; set before
   // the request loop starts, reset (null) after it ended.

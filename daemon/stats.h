@@ -81,6 +81,15 @@ struct Stats {
   // Readdir entries left out because the policy hides them from the caller
   // (counted only; lookups of hidden names are audited).
   Counter readdir_hidden{0};
+  // Requests about a node of an app view by a caller that may not enter it
+  // (MOUNT/.apps/<uid>: only that uid and root), refused with EACCES.
+  Counter app_view_refusals{0};
+  // Policy or owner changes that made every kernel entry stale at once
+  // (FUSE_NOTIFY_INC_EPOCH) instead of one by one.
+  Counter kernel_epoch_bumps{0};
+  // Kernel entries and listings of other trees (the shared mount, app views)
+  // dropped after a name changed through one of them.
+  Counter cross_tree_invalidations{0};
   // Decisions by operation (v1::Operation) and outcome (v1::Action).
   static constexpr int kOps = 8;
   static constexpr int kActions = 5;

@@ -172,6 +172,8 @@ struct Engine::Impl {
   bool uses_ownership = false;
   // Some rule has a classes condition (see UsesClasses).
   bool uses_classes = false;
+  // Some rule that can decide a LOOKUP has a classes condition.
+  bool lookup_uses_classes = false;
   // For EntryVisibilityMayVary: the apps grouped by the permissions that
   // rules test (apps of a group differ only by name and by the rules that
   // name them); the apps with gids (the owner uid may come with any gid);
@@ -582,6 +584,11 @@ absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& 
     impl->has_redaction_rules |= rule.action() == v1::ALLOW_REDACTED;
     impl->uses_ownership |= rule.owner() != v1::ANY_OWNER;
     impl->uses_classes |= rule.classes_size() > 0;
+    const bool decides_lookup =
+        rule.operations_size() == 0 ||
+        std::find(rule.operations().begin(), rule.operations().end(),
+                  v1::LOOKUP) != rule.operations().end();
+    impl->lookup_uses_classes |= decides_lookup && rule.classes_size() > 0;
   }
   return std::shared_ptr<const Engine>(new Engine(std::move(impl)));
 }
@@ -894,6 +901,8 @@ bool Engine::HasRedactionRules() const { return impl_->has_redaction_rules; }
 
 bool Engine::UsesOwnership() const { return impl_->uses_ownership; }
 bool Engine::UsesClasses() const { return impl_->uses_classes; }
+
+bool Engine::LookupUsesClasses() const { return impl_->lookup_uses_classes; }
 
 bool Engine::Bypasses(uint32_t uid) const {
   return uid == 0 || impl_->system_uids.contains(uid);

@@ -172,6 +172,10 @@ class Engine {
   // Whether any rule has a classes condition: only then can a file's content
   // change a verdict (the daemon reads no content otherwise).
   bool UsesClasses() const;
+  // Whether a LOOKUP verdict can depend on a file's class (some rule that
+  // decides LOOKUP has a classes condition): only then does
+  // EntryQuery.content_class need the content.
+  bool LookupUsesClasses() const;
   // Whether the rules do not apply to `uid` (root and system_uids: rule 2).
   bool Bypasses(uint32_t uid) const;
   // The app a caller with (uid, gid) is identified as (rule 3 above), or

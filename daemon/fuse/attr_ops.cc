@@ -41,7 +41,9 @@ void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // With a handle (FUSE_GETATTR_FH) the kernel refreshes an open file's size
   // for its I/O (reads, SEEK_END): an open the policy already decided, whose
   // I/O it does not decide. stat and fstat send no handle.
-  if (fi == nullptr) {
+  // A view's root shows its attributes to anyone (who may enter is in them:
+  // app_views.h), like any directory's own.
+  if (fi == nullptr && node->kind != NodeKind::kViewRoot) {
     if (int err = ServerOf(req).access().CheckVisible(CallerOf(req), node);
         err != 0) {
       fuse_reply_err(req, err);

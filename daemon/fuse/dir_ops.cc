@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -24,8 +26,10 @@ namespace scopedfs {
 namespace {
 
 struct DirHandle {
-  ~DirHandle() { closedir(dir); }
-  DIR* dir = nullptr;
+  ~DirHandle() {
+    if (dir != nullptr) closedir(dir);
+  }
+  DIR* dir = nullptr;  // Null for `.apps`, which has no backing directory.
   off_t offset = 0;  // Position of the next entry to hand out.
 };
 
@@ -45,6 +49,12 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, err);
     return;
   }
+  if (NodeOf(req, ino)->kind == NodeKind::kAppsDir) {
+    // Listed per caller (ReadAppsDir): never from the kernel's cache.
+    fi->fh = reinterpret_cast<uintptr_t>(new DirHandle);
+    fuse_reply_open(req, fi);
+    return;
+  }
   const int fd = openat(NodeOf(req, ino)->fd, ".",
                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -60,23 +70,61 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = reinterpret_cast<uintptr_t>(handle.get());
-  // Let the kernel keep listings: changes through the mount invalidate them,
-  // and changes made directly in the backing dir show once the directory's
-  // attributes (mtime) are revalidated, i.e. within the --timeout. Not where
-  // the policy shows different callers different entries: the kernel's
-  // listing cache is shared by all of them.
+  // Let the kernel keep listings: changes through the mount invalidate them
+  // (in every tree: Server::NoteNameChanged), and changes made directly in
+  // the backing dir show once the directory's attributes (mtime) are
+  // revalidated, i.e. within the --timeout. Not where the policy could hide
+  // an entry from one caller and show it to another: the kernel's listing
+  // cache is shared by all of them.
   Server& server = ServerOf(req);
   if (server.options().timeout > 0 &&
-      server.access().SharedCacheAllowed(NodeOf(req, ino), "")) {
+      server.access().ListingCacheAllowed(NodeOf(req, ino))) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
   }
   if (fuse_reply_open(req, fi) == 0) handle.release();
 }
 
+// Lists `.apps`: ".", "..", and the caller's own view (if its uid has
+// one). Offsets are the entries' positions. Root sees no view listed: any
+// uid's is there for it to enter by name.
+void ReadAppsDir(fuse_req_t req, size_t size, off_t offset, bool plus) {
+  const Caller caller = CallerOf(req);
+  std::vector<std::string> names = {".", ".."};
+  if (caller.uid != 0 &&
+      ServerOf(req).policy().engine()->IdentifiesByUid(caller.uid)) {
+    names.push_back(std::to_string(caller.uid));
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
+       i < names.size(); ++i) {
+    struct stat st = {};
+    st.st_mode = S_IFDIR;
+    // readdir(3) skips entries whose d_ino is 0: the share root's, which is
+    // what every node of this directory reports.
+    st.st_ino = NodeOf(req, FUSE_ROOT_ID)->ino;
+    // No attributes with readdirplus (nodeid 0): the kernel looks each up.
+    fuse_entry_param e = {};
+    e.attr = st;
+    const size_t entry_size =
+        plus ? fuse_add_direntry_plus(req, buf.data() + used, size - used,
+                                      names[i].c_str(), &e, i + 1)
+             : fuse_add_direntry(req, buf.data() + used, size - used,
+                                 names[i].c_str(), &st, i + 1);
+    if (entry_size > size - used) break;
+    used += entry_size;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
 // Fills one reply of at most `size` bytes starting at `offset`.
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,
              fuse_file_info* fi, bool plus) {
+  if (NodeOf(req, ino)->kind == NodeKind::kAppsDir) {
+    ReadAppsDir(req, size, offset, plus);
+    return;
+  }
   // The caller may not be the one that opened the listing.
   if (int err = ServerOf(req).access().CheckVisible(CallerOf(req),
                                                     NodeOf(req, ino));
@@ -176,6 +224,10 @@ void Releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void Fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  if (DirOf(fi).dir == nullptr) {  // `.apps`: nothing to sync.
+    fuse_reply_err(req, 0);
+    return;
+  }
   const int fd = dirfd(DirOf(fi).dir);
   const int res = datasync ? fdatasync(fd) : fsync(fd);
   fuse_reply_err(req, res == 0 ? 0 : errno);

@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 
 #include "daemon/access.h"
+#include "daemon/app_views.h"
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
@@ -25,14 +28,63 @@ int Check(fuse_req_t req, Node* parent, const char* name, v1::Operation op,
                                           is_dir, audit, 0, existing);
 }
 
+// MOUNT/.apps, and MOUNT/.apps/<uid> (daemon/app_views.h): made-up entries
+// every caller may look up (entering a view is checked by the kernel, from
+// the view root's ACL, and by the daemon), kept by the kernel like any.
+// Returns 0 with `e` filled, or the errno.
+int LookupAppView(fuse_req_t req, Node* dir, const char* name,
+                  fuse_entry_param* e) {
+  Server& server = ServerOf(req);
+  struct stat root;
+  if (int err = StatNode(server.nodes().Root(), &root); err != 0) return err;
+  *e = {};
+  e->entry_timeout = server.options().timeout;
+  e->attr_timeout = server.options().timeout;
+  if (dir->kind != NodeKind::kAppsDir) {
+    server.nodes().AcquireAppsDir();
+    e->ino = server.nodes().IdOf(server.nodes().AppsDir());
+    e->attr = AppsDirAttr(root);
+    return 0;
+  }
+  const std::optional<uint32_t> uid = ParseViewUid(name);
+  // A uid whose app the policy names by gid has no view (it would be two).
+  if (!uid.has_value() ||
+      !server.policy().engine()->IdentifiesByUid(*uid)) {
+    return ENOENT;
+  }
+  Node* view_root = server.nodes().AcquireViewRoot(*uid);
+  if (view_root == nullptr) return errno;
+  e->ino = server.nodes().IdOf(view_root);
+  e->attr = ViewRootAttr(root, *uid);
+  return 0;
+}
+
+// Whether the backing directory has no `name` at all (not merely hidden).
+bool IsAbsent(const Node* dir, const char* name) {
+  struct stat st;
+  return fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+         errno == ENOENT;
+}
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_entry_param e;
   Node* dir = NodeOf(req, parent);
+  if (dir->kind == NodeKind::kAppsDir ||
+      (dir == ServerOf(req).nodes().Root() && name == kAppsDirName)) {
+    const int err = LookupAppView(req, dir, name, &e);
+    if (err != 0) {
+      fuse_reply_err(req, err);
+    } else {
+      fuse_reply_entry(req, &e);
+    }
+    return;
+  }
   const int err = LookupChild(req, dir, name, &e, /*mediate=*/true);
-  if (err == ENOENT && ServerOf(req).access().SharedCacheAllowed(dir, name)) {
+  if (err == ENOENT && (dir->in_app_view() || IsAbsent(dir, name))) {
     // A negative entry: the kernel caches the miss for the entry timeout
-    // (creations through the mount invalidate it at once). Where visibility
-    // differs between callers the plain error below is never cached.
+    // (creations through the mount invalidate it at once, in every tree).
+    // Not for a name hidden from this caller (it exists): another may see
+    // it. In an app view every caller is the view's uid.
     e = {};
     e.entry_timeout = ServerOf(req).options().timeout;
     fuse_reply_entry(req, &e);
@@ -148,6 +200,7 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   // The new name gets a node of its own (node_table.h): the file's known
   // nodes must show the new st_nlink too.
   ServerOf(req).NoteLinkCountChanged(node);
+  ServerOf(req).NoteNameChanged(dir, newname);
   ReplyEntry(req, dir, newname);
 }
 
@@ -165,6 +218,7 @@ void RemoveName(fuse_req_t req, fuse_ino_t parent, const char* name,
     NoteBackingError(is_dir ? "rmdir" : "unlink", err);
   } else {
     ServerOf(req).access().NoteRemoved(dir, name);
+    ServerOf(req).NoteNameChanged(dir, name);
   }
   fuse_reply_err(req, err);
 }
@@ -225,6 +279,8 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     if (is_dir || (dst_known && S_ISDIR(dst_st.st_mode))) {
       ServerOf(req).access().Clear();
     }
+    ServerOf(req).NoteNameChanged(from, name);
+    ServerOf(req).NoteNameChanged(to, newname);
   }
   fuse_reply_err(req, err);
 }

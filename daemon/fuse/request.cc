@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "daemon/app_views.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -13,6 +14,12 @@ namespace scopedfs {
 int StatNode(const Node* node, struct stat* attr) {
   if (fstatat(node->fd, "", attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
     return errno;
+  }
+  // The made-up directories report what app_views.h says.
+  if (node->kind == NodeKind::kAppsDir) {
+    *attr = AppsDirAttr(*attr);
+  } else if (node->kind == NodeKind::kViewRoot) {
+    *attr = ViewRootAttr(*attr, node->app_uid);
   }
   return 0;
 }
@@ -67,6 +74,7 @@ void NoteNewName(fuse_req_t req, Node* parent, const char* name) {
   if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     ServerOf(req).access().NoteCreated(CallerOf(req), parent, name, st);
   }
+  ServerOf(req).NoteNameChanged(parent, name);
 }
 
 void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name) {

@@ -24,9 +24,11 @@
 #include <sys/xattr.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "daemon/access.h"
+#include "daemon/app_views.h"
 #include "daemon/fuse/ops.h"
 #include "daemon/fuse/request.h"
 
@@ -52,8 +54,41 @@ bool IsDataName(const char* name) {
          std::strncmp(name, "trusted.", 8) == 0;
 }
 
+// The made-up directories' attributes (app_views.h): the ACL that says who
+// may enter a view, for every caller (the kernel reads it, as the caller,
+// to check the caller's way in); `.apps` has none. Returns false for the
+// rest, which are the backing root's.
+bool ReplyMadeUpXattr(fuse_req_t req, const Node* node, const char* name,
+                      size_t size) {
+  if (node->kind == NodeKind::kAppsDir) {
+    fuse_reply_err(req, ENODATA);
+    return true;
+  }
+  if (node->kind != NodeKind::kViewRoot ||
+      std::strcmp(name, "system.posix_acl_access") != 0) {
+    return false;
+  }
+  struct stat root;
+  if (int err = StatNode(ServerOf(req).nodes().Root(), &root); err != 0) {
+    fuse_reply_err(req, err);
+    return true;
+  }
+  const std::string acl = ViewRootAcl(root, node->app_uid);
+  if (acl.empty()) {
+    fuse_reply_err(req, ENODATA);
+  } else if (size == 0) {
+    fuse_reply_xattr(req, acl.size());
+  } else if (size < acl.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, acl.data(), acl.size());
+  }
+  return true;
+}
+
 void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Node* node = NodeOf(req, ino);
+  if (ReplyMadeUpXattr(req, node, name, size)) return;
   AccessMediator& access = ServerOf(req).access();
   const Caller caller = CallerOf(req);
   int denied = access.CheckVisible(caller, node);
@@ -89,6 +124,10 @@ size_t WithoutNames(std::vector<char>& names, size_t n, Pred drop) {
 
 void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Node* node = NodeOf(req, ino);
+  if (node->kind == NodeKind::kAppsDir) {  // None.
+    fuse_reply_xattr(req, 0);
+    return;
+  }
   AccessMediator& access = ServerOf(req).access();
   const Caller caller = CallerOf(req);
   if (int denied = access.CheckVisible(caller, node); denied != 0) {
@@ -139,8 +178,11 @@ void Listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   }
 }
 
-// Changing extended attributes is a SETATTR for the policy.
+// Changing extended attributes is a SETATTR for the policy. A view's root
+// takes none: its ACL is made up, and the share root's own attributes are
+// changed through the mount root.
 int CheckSetattr(fuse_req_t req, fuse_ino_t ino) {
+  if (NodeOf(req, ino)->kind == NodeKind::kViewRoot) return EPERM;
   return ServerOf(req).access().CheckNode(CallerOf(req), NodeOf(req, ino),
                                           v1::SETATTR);
 }
