@@ -30,6 +30,26 @@ bool StandsFor(const Node& node, const Node* dir, absl::string_view name) {
          node.name == name;
 }
 
+// Removes `node` from its inode's list in `map` (the list goes when empty)
+// and returns the table's reference; null if it is not there.
+std::shared_ptr<Node> TakeFrom(
+    absl::flat_hash_map<std::pair<dev_t, ino_t>, std::vector<std::shared_ptr<Node>>>* map,
+    const Node* node) {
+  auto it = map->find(std::make_pair(node->dev, node->ino));
+  if (it == map->end()) return nullptr;
+  std::vector<std::shared_ptr<Node>>& nodes = it->second;
+  auto pos = std::find_if(nodes.begin(), nodes.end(),
+                          [node](const std::shared_ptr<Node>& candidate) {
+                            return candidate.get() == node;
+                          });
+  if (pos == nodes.end()) return nullptr;
+  std::shared_ptr<Node> taken = std::move(*pos);
+  if (pos != nodes.end() - 1) *pos = std::move(nodes.back());
+  nodes.pop_back();
+  if (nodes.empty()) map->erase(it);
+  return taken;
+}
+
 // A descriptor of the backing root for a made-up node (`.apps`, a view's
 // root): its own, so every node closes exactly one.
 int DupRoot(int root_fd) { return fcntl(root_fd, F_DUPFD_CLOEXEC, 0); }
@@ -248,35 +268,10 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
     }
     node->nlookup -= n;
     if (node->nlookup != 0) return false;
-    if (node->per_name) {
-      auto it = per_name_.find(InodeKey{node->dev, node->ino});
-      if (it == per_name_.end()) return false;
-      std::vector<std::shared_ptr<Node>>& nodes = it->second;
-      auto pos = std::find_if(nodes.begin(), nodes.end(),
-                              [node](const std::shared_ptr<Node>& candidate) {
-                                return candidate.get() == node;
-                              });
-      if (pos == nodes.end()) return false;
-      doomed = std::move(*pos);
-      if (pos != nodes.end() - 1) *pos = std::move(nodes.back());
-      nodes.pop_back();
-      if (nodes.empty()) per_name_.erase(it);
-      --per_name_count_;
-    } else {
-      auto it = shared_.find(InodeKey{node->dev, node->ino});
-      if (it == shared_.end()) return false;
-      std::vector<std::shared_ptr<Node>>& nodes = it->second;
-      auto pos = std::find_if(nodes.begin(), nodes.end(),
-                              [node](const std::shared_ptr<Node>& candidate) {
-                                return candidate.get() == node;
-                              });
-      if (pos == nodes.end()) return false;
-      doomed = std::move(*pos);
-      if (pos != nodes.end() - 1) *pos = std::move(nodes.back());
-      nodes.pop_back();
-      if (nodes.empty()) shared_.erase(it);
-      --shared_count_;
-    }
+    auto& map = node->per_name ? per_name_ : shared_;
+    doomed = TakeFrom(&map, node);
+    if (doomed == nullptr) return false;
+    --(node->per_name ? per_name_count_ : shared_count_);
   }
   return true;
 }

@@ -240,29 +240,9 @@ bool Pattern::MatchComponent(const Component& comp, absl::string_view name,
 bool Pattern::MatchesFrom(const PathParts& parts, const PatternContext& ctx,
                           size_t skip) const {
   if (uses_app_ && ctx.app.empty()) return false;
-  const size_t nc = comps_.size(), np = parts.size();
-  size_t ci = skip, pi = skip;
-  size_t star_ci = nc, star_pi = 0;
-  while (true) {
-    if (ci < nc) {
-      const Component& c = comps_[ci];
-      if (c.kind == Component::kDoubleStar) {
-        star_ci = ci++;
-        star_pi = pi;
-        continue;
-      }
-      if (pi < np && MatchComponent(c, parts[pi], ctx)) {
-        ++ci;
-        ++pi;
-        continue;
-      }
-    } else if (pi == np) {
-      return true;
-    }
-    if (star_ci == nc || star_pi >= np) return false;
-    ci = star_ci + 1;
-    pi = ++star_pi;
-  }
+  return MatchWith(parts.size(), skip, [&](const Component& c, size_t pi) {
+    return MatchComponent(c, parts[pi], ctx);
+  });
 }
 
 bool Pattern::MayMatchAtOrBelow(const PathParts& parts) const {
@@ -302,9 +282,9 @@ bool Pattern::MatchesAllAtOrBelow(const PathParts& parts) const {
 }
 
 template <typename Pred>
-bool Pattern::MatchWith(size_t np, Pred pred) const {
+bool Pattern::MatchWith(size_t np, size_t skip, Pred pred) const {
   const size_t nc = comps_.size();
-  size_t ci = 0, pi = 0;
+  size_t ci = skip, pi = skip;
   size_t star_ci = nc, star_pi = 0;
   while (true) {
     if (ci < nc) {
@@ -333,7 +313,7 @@ bool Pattern::MayMatchChildOf(const PathParts& dir) const {
   const size_t n = dir.size();
   // Over-approximates each component match: the alignment search itself is
   // exact for any per-component relation, so the result over-approximates.
-  return MatchWith(n + 1, [&](const Component& c, size_t pi) {
+  return MatchWith(n + 1, 0, [&](const Component& c, size_t pi) {
     if (pi == n || c.has_placeholder) return true;
     return MatchComponent(c, dir[pi], none);
   });
@@ -345,7 +325,7 @@ bool Pattern::MatchesAllChildrenOf(const PathParts& dir) const {
   const size_t n = dir.size();
   // Under-approximates each component match: an alignment found holds for
   // every name and every caller.
-  return MatchWith(n + 1, [&](const Component& c, size_t pi) {
+  return MatchWith(n + 1, 0, [&](const Component& c, size_t pi) {
     if (c.has_placeholder) return false;
     if (pi == n) {
       if (c.kind != Component::kGlob) return false;

@@ -100,10 +100,12 @@ class Pattern {
 
   bool MatchComponent(const Component& comp, absl::string_view name,
                       const PatternContext& ctx) const;
-  // The component matching of MatchesFrom over `np` path components, with
-  // `pred(component, part_index)` deciding each single component.
+  // The "**"-aware alignment of components to `np` path components (both
+  // from index `skip`), with `pred(component, part_index)` deciding each
+  // single component: MatchesFrom, and the child queries with their own
+  // per-component relations.
   template <typename Pred>
-  bool MatchWith(size_t np, Pred pred) const;
+  bool MatchWith(size_t np, size_t skip, Pred pred) const;
   bool MatchAtoms(const std::vector<Atom>& atoms, absl::string_view name,
                   const PatternContext& ctx) const;
 
