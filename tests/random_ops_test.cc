@@ -342,9 +342,12 @@ class Generator {
   Rng rng_;
 };
 
-class RandomOpsTest : public MountTest {};
+// The shared mount, or the same tree through the per-app view of the
+// tester's uid (MOUNT/.apps/5001: every op runs as that uid, which a view
+// admits; root walks it for the comparison): a view is the same file system.
+class RandomOpsTest : public MountTest, public ::testing::WithParamInterface<bool> {};
 
-TEST_F(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
+TEST_P(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
   const uint64_t seed = EnvOr("SCOPEDFS_RANDOM_SEED",
                               static_cast<uint64_t>(time(nullptr)) * 1000 + getpid() % 1000);
   const uint64_t steps = EnvOr("SCOPEDFS_RANDOM_STEPS", 2000);
@@ -376,7 +379,9 @@ TEST_F(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
     Generator gen(seed);
     std::deque<std::string> history;
     std::map<std::string, int> errnos;
-    const std::string mount = mnt_->mount(), backing = mnt_->backing();
+    const std::string mount =
+        GetParam() ? absl::StrCat(mnt_->mount(), "/.apps/", kUser) : mnt_->mount();
+    const std::string backing = mnt_->backing();
     for (uint64_t step = 1; step <= steps; ++step) {
       const auto twin_tree = Tree(twin);
       const Operation op = gen.Next(twin_tree);
@@ -422,6 +427,11 @@ TEST_F(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
   EXPECT_FALSE(Tree(mnt_->mount()).empty());
   munmap(report, kReport);
 }
+
+INSTANTIATE_TEST_SUITE_P(Trees, RandomOpsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "app_view" : "shared_mount";
+                         });
 
 }  // namespace
 }  // namespace scopedfs::testing
