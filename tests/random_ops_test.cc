@@ -156,7 +156,22 @@ std::string Diff(const std::map<std::string, std::string>& a, const char* an,
 struct Operation {
   std::string text;
   std::function<Outcome(const std::string& root)> apply;
+  // For a rename: its two names (see SameFileRename).
+  std::string from, to;
 };
+
+// Whether `from` and `to` under `root` are two names of one file: rename(2)
+// then succeeds natively without checking permissions (vfs_rename returns
+// early), while through the mount each name of a hard-linked file is a node
+// of its own (README, "POSIX behaviour and identity"), so the kernel checks
+// the directories' permissions first. The one known difference.
+bool SameFileRename(const std::string& root, const Operation& op) {
+  if (op.from.empty()) return false;
+  struct stat a, b;
+  return lstat((root + "/" + op.from).c_str(), &a) == 0 &&
+         lstat((root + "/" + op.to).c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+         a.st_ino == b.st_ino;
+}
 
 class Generator {
  public:
@@ -255,7 +270,8 @@ class Generator {
                 [=](const std::string& r) {
                   return Result(renameat2(AT_FDCWD, (r + "/" + p).c_str(), AT_FDCWD,
                                           (r + "/" + q).c_str(), flags));
-                }};
+                },
+                p, q};
       }
       case 9: {
         const std::string p = P(rng_.OneIn(8) ? kAny : kFile), q = P(kFresh);
@@ -370,6 +386,7 @@ TEST_P(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
   report[0] = '\0';
   uint64_t* done_steps = reinterpret_cast<uint64_t*>(report + kReport - 64);
   uint64_t* mismatched_ok = done_steps + 1;  // Steps whose op failed (same errno).
+  uint64_t* same_file_renames = done_steps + 2;
   fflush(nullptr);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -388,10 +405,13 @@ TEST_P(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
       history.push_back(op.text);
       if (history.size() > 25) history.pop_front();
       Outcome native, mounted;
+      const bool same_file = SameFileRename(twin, op);
       AsUser([&] { native = op.apply(twin); return 0L; });
       AsUser([&] { mounted = op.apply(mount); return 0L; });
       std::string problem;
-      if (!(native == mounted)) {
+      if (same_file && native.result == 0 && mounted.result == -EACCES) {
+        ++*same_file_renames;  // The known difference (SameFileRename).
+      } else if (!(native == mounted)) {
         problem = absl::StrCat("op result differs: native ", Show(native), ", mount ", Show(mounted), "\n");
       }
       if (native.result < 0) {
@@ -420,8 +440,11 @@ TEST_P(RandomOpsTest, EveryStepMatchesANativeTwinAndTheBackingDir) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << "status " << status << "\n" << report;
   EXPECT_EQ(*done_steps, steps);
-  std::printf("%lu steps, %lu of them failed alike natively and through the mount\n",
-              static_cast<unsigned long>(*done_steps), static_cast<unsigned long>(*mismatched_ok));
+  std::printf("%lu steps, %lu of them failed alike natively and through the mount, "
+              "%lu renames of a name onto another name of its file refused by the "
+              "kernel (the known difference)\n",
+              static_cast<unsigned long>(*done_steps), static_cast<unsigned long>(*mismatched_ok),
+              static_cast<unsigned long>(*same_file_renames));
   // A tester whose every op fails tests nothing.
   EXPECT_LT(*mismatched_ok, *done_steps * 3 / 4);
   EXPECT_FALSE(Tree(mnt_->mount()).empty());
