@@ -2,9 +2,10 @@
 # One-time (idempotent) machine setup for scopedfs on Debian 12 (bookworm).
 #   - Debian packages: toolchain, Bazel (bazel-bootstrap), gRPC/protobuf, Abseil,
 #     GoogleTest, SQLite, benchmark tools.
-#   - libfuse 3.17.2 from Debian trixie's *source* package (bookworm ships 3.14,
-#     which has no passthrough API), built with meson into third_party/libfuse/prefix,
-#     examples included (bench/ compares against its passthrough_hp).
+#   - libfuse 3.18.3 from Debian unstable's *source* package (bookworm ships 3.14,
+#     which has no passthrough API; 3.18 adds the fuse-over-io-uring transport),
+#     built with meson into third_party/libfuse/prefix, examples included
+#     (bench/ compares against its passthrough_hp).
 # Fast when already done: each step checks a stamp before doing work.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,7 +18,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
       fio psmisc attr openssl libsystemd-dev sudo bubblewrap
       imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox
-      clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14)
+      clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
+      liburing-dev libnuma-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -30,38 +32,42 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- libfuse 3.17.2 from trixie source --------------------------------------
-FUSE_VER=3.17.2
+# --- libfuse 3.18.3 from unstable's source package ---------------------------
+FUSE_VER=3.18.3
+FUSE_DEB_VER=3.18.3-1
 TP="$ROOT/third_party/libfuse"
 PREFIX="$TP/prefix"
 # Bump BUILD_ID when the build options below change: it forces a rebuild.
 BUILD_ID=2
 STAMP="$PREFIX/.built-$FUSE_VER-$BUILD_ID"
 if [ ! -f "$STAMP" ]; then
-  SRCLIST=/etc/apt/sources.list.d/scopedfs-trixie-src.sources
+  # Source packages only: unstable's binaries need a newer glibc.
+  SRCLIST=/etc/apt/sources.list.d/scopedfs-unstable-src.sources
   if [ ! -f "$SRCLIST" ]; then
-    echo "setup: adding a deb-src entry for trixie (source packages only)"
+    echo "setup: adding a deb-src entry for unstable (source packages only)"
     $SUDO tee "$SRCLIST" >/dev/null <<'EOS'
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: trixie
+Suites: unstable
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
     $SUDO apt-get update -qq
   fi
   rm -rf "$TP/src" && mkdir -p "$TP/src"
-  (cd "$TP/src" && apt-get source -qq --download-only fuse3 >/dev/null 2>&1)
+  (cd "$TP/src" && apt-get source -qq --download-only "fuse3=$FUSE_DEB_VER" >/dev/null 2>&1)
   (cd "$TP/src" && dpkg-source -x --skip-patches ./fuse3_*.dsc fuse3 >/dev/null 2>&1)
   got=$(grep -m1 -o "version: *'[0-9.]*'" "$TP/src/fuse3/meson.build" | grep -o "[0-9.]*[0-9]")
   echo "setup: building libfuse ${got:-?} into $PREFIX"
-  # IGNORE_MTAB: 3.17's meson ignores its disable-mtab option, and without
+  # IGNORE_MTAB: libfuse's meson ignores its disable-mtab option, and without
   # it every mount and unmount by root forks /bin/mount to update an
-  # /etc/mtab that is a symlink to /proc/mounts anyway.
+  # /etc/mtab that is a symlink to /proc/mounts anyway. io-uring: the
+  # fuse-over-io-uring transport (liburing, libnuma).
   rm -rf "$TP/build" "$PREFIX.new"
   meson setup "$TP/build" "$TP/src/fuse3" --prefix="$PREFIX" --libdir=lib \
       --buildtype=release -Dexamples=true -Dutils=false -Dtests=false \
-      -Dc_args=-DIGNORE_MTAB -Dudevrulesdir="$PREFIX/udev" -Duseroot=false >/dev/null
+      -Dc_args=-DIGNORE_MTAB -Dudevrulesdir="$PREFIX/udev" -Duseroot=false \
+      -Denable-io-uring=true >/dev/null
   ninja -C "$TP/build" >/dev/null
   DESTDIR="$TP/stage" ninja -C "$TP/build" install >/dev/null
   mkdir -p "$TP/stage$PREFIX/bin"

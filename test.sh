@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Sets the machine up (idempotent, see setup.sh) and runs every test, the way
 # CI does (.ci/run):
-#   1. bazel test //...                  unit, mount, fault, stress, tour tests
+#   1. bazel test //...                  unit, mount, fault, stress, tour tests,
+#                                        over fuse-over-io-uring where the kernel
+#                                        has it; then the mount tests again over
+#                                        /dev/fuse (SCOPEDFS_TEST_TRANSPORT=dev)
 #   2. bazel test --config=asan //...    the same under ASan+UBSan, with the
 #                                        long-running tests shortened
 #   3. fuzz/run.sh --seconds=N           each libFuzzer target briefly (clang)
@@ -14,8 +17,17 @@ QUICK=0
 if [ "${1:-}" = "--quick" ]; then QUICK=1; shift; fi
 ./setup.sh
 step() { echo "=== test.sh: $* ($(date -u +%T))"; }
-step "1/3 bazel test //..."
-bazel test //... "$@"
+# fuse-over-io-uring where the kernel has it (CONFIG_FUSE_IO_URING), said
+# loudly where it does not.
+URING=uring
+if [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
+  echo "*** test.sh: SKIPPED the io_uring transport: this kernel has no fuse-over-io-uring ***"
+  URING=dev
+fi
+step "1/3 bazel test //... (transport $URING)"
+bazel test //... --test_env=SCOPEDFS_TEST_TRANSPORT=$URING "$@"
+step "1/3 the mount tests again over /dev/fuse"
+bazel test --test_env=SCOPEDFS_TEST_TRANSPORT=dev --test_tag_filters=local "$@" -- //...
 [ "$QUICK" = 1 ] && exit 0
 step "2/3 bazel test --config=asan //..."
 # The image and video parser tests (and the exiftool differential test)

@@ -73,18 +73,27 @@ absl::StatusOr<FuseStyleArgs> SplitFuseStyleArgs(int argc, char** argv) {
   return out;
 }
 
+namespace {
+
+// What a FUSE mount whose daemon died answers: ENOTCONN, or ECONNABORTED
+// when it served over io_uring.
+bool IsDeadFuseErrno(int err) { return err == ENOTCONN || err == ECONNABORTED; }
+
+}  // namespace
+
 MountpointState ProbeMountpoint(const std::string& mountpoint) {
   // statfs always reaches the file system: a FUSE mount whose daemon died
-  // answers ENOTCONN. stat alone may be answered from attributes the kernel
-  // still caches (for up to the dead daemon's attribute timeout).
+  // answers ENOTCONN (ECONNABORTED after io_uring). stat alone may be
+  // answered from attributes the kernel still caches (for up to the dead
+  // daemon's attribute timeout).
   struct statfs sf;
-  if (statfs(mountpoint.c_str(), &sf) != 0 && errno == ENOTCONN) {
+  if (statfs(mountpoint.c_str(), &sf) != 0 && IsDeadFuseErrno(errno)) {
     return MountpointState::kStaleFuseMount;
   }
   struct stat st;
   if (stat(mountpoint.c_str(), &st) != 0) {
-    return errno == ENOTCONN ? MountpointState::kStaleFuseMount
-                             : MountpointState::kReady;
+    return IsDeadFuseErrno(errno) ? MountpointState::kStaleFuseMount
+                                  : MountpointState::kReady;
   }
   // A mount point sits on another device than its parent directory.
   struct stat parent;

@@ -1,5 +1,7 @@
 #include "daemon/daemon.h"
 
+#include "daemon/fuse/transport.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -215,13 +217,23 @@ absl::Status Daemon::StartComponents() {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open source '", source_, "': ", strerror(err)));
   }
-  server_ = std::make_unique<Server>(root_fd, root_st, options_.server,
+  // The transport before the mount: io_uring is negotiated in INIT.
+  auto uring = PrepareTransport(options_.transport);
+  if (!uring.ok()) {
+    close(root_fd);
+    return uring.status();
+  }
+  ServerOptions server_options = options_.server;
+  server_options.io_uring = *uring;
+  std::vector<std::string> mount_options = options_.mount_options;
+  if (*uring) mount_options.push_back("io_uring");
+  server_ = std::make_unique<Server>(root_fd, root_st, server_options,
                                     policy_.get());
   server_->set_audit_log(audit_.get(), options_.store_audit_events);
   stats_dumper_ = std::make_unique<StatsDumper>(server_.get(), state_.get());
 
   auto session = FuseSession::Mount(
-      server_.get(), MountOptions(options_.mount_options, source_), mountpoint_,
+      server_.get(), MountOptions(mount_options, source_), mountpoint_,
       options_.debug);
   if (!session.ok()) return session.status();
   session_ = *std::move(session);

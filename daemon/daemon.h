@@ -39,6 +39,7 @@
 #include "daemon/inode_invalidator.h"
 #include "daemon/node_reclaimer.h"
 #include "daemon/policy_store.h"
+#include "daemon/fuse/transport.h"
 #include "daemon/server.h"
 #include "daemon/service_notify.h"
 #include "daemon/state_dir.h"
@@ -53,6 +54,7 @@ struct DaemonOptions {
   // default_permissions and fsname=SOURCE are added.
   std::vector<std::string> mount_options;
   bool debug = false;  // libfuse's per-request trace.
+  Transport transport = Transport::kAuto;  // daemon/fuse/transport.h
   int threads = 8;     // FUSE worker threads.
   ServerOptions server;
   uint64_t max_nodes = 0;  // 0: half the descriptor limit.

@@ -48,6 +48,11 @@ ABSL_FLAG(bool, passthrough, true,
           "Use kernel FUSE passthrough: reads, writes and mmap of allowed "
           "files bypass the daemon. With false, or a kernel without "
           "passthrough, the daemon serves them (spliced).");
+ABSL_FLAG(std::string, transport, "auto",
+          "How FUSE requests travel: auto (fuse-over-io-uring where the "
+          "kernel has it, else /dev/fuse), uring (io_uring or refuse to "
+          "start), dev (/dev/fuse). For io_uring the daemon sets the fuse "
+          "module's enable_uring parameter to Y.");
 ABSL_FLAG(int, threads, 8,
           "Maximum number of FUSE worker threads (they are kept, not "
           "restarted, between requests).");
@@ -133,6 +138,9 @@ absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(
     return absl::InvalidArgumentError("--threads must be between 1 and 1024");
   }
   o.server.passthrough = absl::GetFlag(FLAGS_passthrough);
+  auto transport = ParseTransport(absl::GetFlag(FLAGS_transport));
+  if (!transport.ok()) return transport.status();
+  o.transport = *transport;
   o.server.timeout = absl::GetFlag(FLAGS_timeout);
   if (o.server.timeout < 0) {
     return absl::InvalidArgumentError("--timeout must be >= 0");

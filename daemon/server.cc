@@ -3,7 +3,6 @@
 #include <fuse_lowlevel.h>
 
 #include "absl/strings/str_cat.h"
-#include "daemon/fuse/notify_epoch.h"
 #include "daemon/log.h"
 
 namespace scopedfs {
@@ -20,10 +19,11 @@ void Server::DropCaches(fuse_session* se, const char* why) {
   access_.Clear();
   if (se == nullptr) return;
   // Dentries first (names the kernel would resolve without asking): all at
-  // once by bumping the kernel's epoch where it can, else one by one. Then
-  // every directory's attributes and cached listing.
+  // once by bumping the kernel's epoch where it can (FUSE_NOTIFY_INC_EPOCH,
+  // Linux 6.16), in every tree, else one by one. Then every directory's
+  // attributes and cached listing.
   const std::vector<NodeTable::Entry> entries = nodes_.Snapshot();
-  const bool epoch = IncrementKernelEpoch(se) == 0;
+  const bool epoch = fuse_lowlevel_notify_increment_epoch(se) == 0;
   if (epoch) {
     Stats::Add(stats_.kernel_epoch_bumps);
   } else {
@@ -97,6 +97,7 @@ void Server::ForEachCounter(
     const std::function<void(const std::string&, uint64_t, bool)>& fn) const {
   stats_.ForEach(nodes_.size(), fn);
   fn("nodes_per_name", nodes_.per_name_size(), true);
+  fn("transport_io_uring", io_uring_active() ? 1 : 0, true);
   if (audit_ == nullptr) return;
   const audit::AuditLog::Counters a = audit_->counters();
   fn("audit_events_submitted", a.submitted, false);

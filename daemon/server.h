@@ -25,6 +25,7 @@ namespace scopedfs {
 struct ServerOptions {
   bool passthrough = true;  // Ask the kernel for FUSE passthrough.
   double timeout = 1.0;     // Entry and attribute cache timeout, seconds.
+  bool io_uring = false;    // Ask the kernel for fuse-over-io-uring in INIT.
 };
 
 class Server {
@@ -55,6 +56,10 @@ class Server {
   void ForEachCounter(
       const std::function<void(const std::string& name, uint64_t value,
                                bool gauge)>& fn) const;
+
+  // Set once in INIT: whether requests come over io_uring.
+  bool io_uring_active() const { return io_uring_active_.load(); }
+  void set_io_uring_active(bool on) { io_uring_active_ = on; }
 
   // Set once in INIT: whether the kernel granted passthrough.
   bool passthrough_active() const { return passthrough_active_.load(); }
@@ -123,6 +128,7 @@ class Server {
   OpenHandles handles_;  // After nodes_: freed first (handles hold no node).
   audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};
+  std::atomic<bool> io_uring_active_{false};
   fuse_session* session_ = nullptr;
   InodeInvalidator* invalidator_ = nullptr;
 };

@@ -39,6 +39,25 @@ void DropCaches() {
 
 class IoTest : public MountTest {};
 
+// The transport the tests were asked to run over (test.sh runs them over
+// both: SCOPEDFS_TEST_TRANSPORT) is the one the kernel and daemon use, and
+// requests work over it.
+TEST_F(IoTest, RequestsTravelOverTheTransportAskedFor) {
+  const char* asked = getenv("SCOPEDFS_TEST_TRANSPORT");
+  WriteFile(M("t.txt"), "over the wire");
+  EXPECT_EQ(ReadFile(M("t.txt")), "over the wire");
+  const uint64_t uring = Stat("transport_io_uring");
+  if (asked != nullptr && std::string(asked) == "uring") {
+    EXPECT_EQ(uring, 1u) << "asked for io_uring, got /dev/fuse";
+  } else if (asked != nullptr && std::string(asked) == "dev") {
+    EXPECT_EQ(uring, 0u) << "asked for /dev/fuse, got io_uring";
+  } else {
+    std::fprintf(stderr, "transport: %s (SCOPEDFS_TEST_TRANSPORT unset: auto)\n",
+                 uring == 1 ? "io_uring" : "/dev/fuse");
+    EXPECT_LE(uring, 1u);
+  }
+}
+
 TEST_F(IoTest, PassthroughServesReadWriteAndMmapWithoutTheDaemon) {
   const std::string data = Pattern(8 << 20, 1);
   {

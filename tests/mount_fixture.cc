@@ -147,6 +147,12 @@ absl::Status ScopedfsMount::Launch() {
     WriteFile(allow_all, "default_action: ALLOW\n");
     args.push_back("--policy=" + allow_all);
   }
+  // SCOPEDFS_TEST_TRANSPORT=dev|uring|auto runs every mount test over that
+  // transport (daemon/fuse/transport.h); test.sh runs them once over each.
+  if (const char* transport = getenv("SCOPEDFS_TEST_TRANSPORT");
+      transport != nullptr && *transport != '\0') {
+    args.push_back(absl::StrCat("--transport=", transport));
+  }
   args.insert(args.end(), flags_.begin(), flags_.end());
   args.push_back(backing_);
   args.push_back(mount_);

@@ -42,6 +42,19 @@ void Init(void* userdata, fuse_conn_info* conn) {
   fuse_set_feature_flag(conn, FUSE_CAP_PARALLEL_DIROPS);
   fuse_set_feature_flag(conn, FUSE_CAP_READDIRPLUS);
   fuse_set_feature_flag(conn, FUSE_CAP_READDIRPLUS_AUTO);
+  // The transport (daemon/fuse/transport.h): io_uring when asked for and
+  // offered (the kernel offers it only with the fuse module's enable_uring).
+  const bool uring_offered = (conn->capable_ext & FUSE_CAP_OVER_IO_URING) != 0;
+  if (server.options().io_uring && uring_offered) {
+    fuse_set_feature_flag(conn, FUSE_CAP_OVER_IO_URING);
+    server.set_io_uring_active(true);
+    SFS_LOG(kInfo, "transport: fuse-over-io-uring");
+  } else {
+    fuse_unset_feature_flag(conn, FUSE_CAP_OVER_IO_URING);
+    SFS_LOG(kInfo, "transport: /dev/fuse%s",
+            server.options().io_uring ? " (the kernel offered no io_uring)"
+                                      : "");
+  }
 
   if (!server.options().passthrough) {
     SFS_LOG(kInfo, "passthrough off (--passthrough=false): the daemon serves "
