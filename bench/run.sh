@@ -495,7 +495,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 HEADER="scopedfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  git $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo '+dirty')
 kernel $(uname -r), $(nproc) CPUs; mode $([ "$QUICK" = 1 ] && echo quick || echo full): file ${FILE_MB} MiB, dir ${ENTRIES} entries, write ${WRITE_MB} MiB, ${ROUNDS} round(s)${PASSES:+ x $PASSES pass(es)}, ${ELAPSED}s
 load average before $LOAD_START, after $LOAD_END (the benchmark itself adds ~1-2)
-data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.17.2)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}"
+data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.18.3)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}"
 if [ "$AS_APP" = 1 ]; then
   HEADER+="
 app section: uid $APP_UID gid $APP_UID over $PHOTOS photos in DCIM/Camera; policy $([ -n "$POLICY_FILE" ] && echo "$POLICY_FILE" || echo "embedded Android default")"

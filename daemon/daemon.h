@@ -54,7 +54,7 @@ struct DaemonOptions {
   // default_permissions and fsname=SOURCE are added.
   std::vector<std::string> mount_options;
   bool debug = false;  // libfuse's per-request trace.
-  Transport transport = Transport::kAuto;  // daemon/fuse/transport.h
+  Transport transport = Transport::kDev;  // daemon/fuse/transport.h
   int threads = 8;     // FUSE worker threads.
   ServerOptions server;
   uint64_t max_nodes = 0;  // 0: half the descriptor limit.

@@ -13,7 +13,8 @@ struct KnownOption {
   Kind kind;
 };
 
-// What libfuse 3.17.2 takes with -o, less those RefusedOption names. Not
+// What libfuse 3.18.3 takes with -o, less those RefusedOption names (and
+// io_uring, which is --transport's). Not
 // atime, diratime, relatime, strictatime or lazytime: its option table has
 // only their "no" forms (and nostrictatime), and it refuses the others as
 // unknown.

@@ -18,7 +18,7 @@ namespace scopedfs {
 // libfuse reads the options joined again). Empty options are dropped.
 std::vector<std::string> SplitMountOptions(absl::string_view value);
 
-// Checks one option against what libfuse 3.17 takes (lib/fuse_lowlevel.c
+// Checks one option against what libfuse 3.18 takes (lib/fuse_lowlevel.c
 // fuse_ll_opts and lib/mount.c fuse_mount_opts, "x-*" passed on for mount
 // helpers), and refuses those it takes that the daemon cannot honour:
 // allow_root (the mount must serve every uid), blkdev and blksize (SOURCE is

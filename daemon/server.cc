@@ -62,7 +62,11 @@ void Server::NoteFileChanged(const Node* node) {
   const uint64_t self = nodes_.IdOf(node);
   for (const NodeTable::NodeRef& other : nodes_.NodesOf(node->dev, node->ino)) {
     if (other.id == self) continue;
-    if (other.redacted_view) {
+    // Over io_uring a request is served on its ring's thread, and the read
+    // holding a view's page locked may wait in this very ring: dropping
+    // the pages here would wait for it forever. The invalidator waits for
+    // nothing else.
+    if (other.redacted_view && !io_uring_active()) {
       fuse_lowlevel_notify_inval_inode(session_, other.id, 0, 0);
     } else if (invalidator_ != nullptr) {
       invalidator_->Invalidate(other.id);

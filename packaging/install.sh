@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# packaging/install.sh: installs scopedfs — binaries, the libfuse 3.17 they
+# packaging/install.sh: installs scopedfs — binaries, the libfuse 3.18 they
 # link, systemd units, a default configuration and bash completion.
 #
 # Usage: packaging/install.sh [--prefix=/usr/local] [--destdir=DIR]

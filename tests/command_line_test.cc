@@ -129,7 +129,7 @@ TEST(CheckMountOption, SaysWhyAnOptionIsRefused) {
   };
   EXPECT_THAT(message("bogus_opt=1"),
               ::testing::StartsWith("unknown mount option (libfuse takes fsname=, "));
-  // libfuse 3.17 refuses these (its table has only the "no" forms).
+  // libfuse 3.18 refuses these (its table has only the "no" forms).
   for (const char* option : {"relatime", "strictatime", "atime", "lazytime", "nonempty"}) {
     EXPECT_THAT(message(option), ::testing::StartsWith("unknown mount option")) << option;
   }
