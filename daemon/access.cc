@@ -435,13 +435,6 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
   const mode_t type = st.st_mode & S_IFMT;
   const bool is_dir = type == S_IFDIR;
   const Target target = Target::Of(&st, parent, name);
-  // In an app view every caller is the view's uid: the kernel may keep all.
-  if (!parent->in_app_view()) {
-    const std::string parent_path = ChildPath(parent, "");
-    out.shared_cache_ok = EntryIsSameForAll(
-        *engine, parent_path,
-        OwnerUid(*engine, parent_path, Target::Of(parent)), name, path, target);
-  }
   if (mediate) {
     const policy::Verdict verdict =
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
@@ -449,6 +442,15 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
     Finish(*engine, caller, [&] { return path; }, v1::LOOKUP, 0, verdict,
            out.err, MonotonicNanos() - start, audit);
     if (out.err != 0) return out;
+  }
+  // In an app view every caller is the view's uid: the kernel may keep all.
+  if (!parent->in_app_view()) {
+    absl::string_view parent_path(path);  // ChildPath's "parent/name".
+    parent_path.remove_suffix(name.size());
+    if (!parent_path.empty()) parent_path.remove_suffix(1);  // The '/'.
+    out.shared_cache_ok = EntryIsSameForAll(
+        *engine, parent_path,
+        OwnerUid(*engine, parent_path, Target::Of(parent)), name, path, target);
   }
   if (type == S_IFREG && engine->HasRedactionRules()) {
     out.redacted = WantsRedactedView(

@@ -45,16 +45,15 @@ void InodeInvalidator::Loop() {
       batch.swap(pending_);
       entries.swap(pending_entries_);
     }
+    Stats::Add(stats_->inode_invalidations, batch.size());
     // ENOENT: the kernel forgot the node (or entry) meanwhile; nothing to
-    // drop.
-    absl::flat_hash_set<uint64_t> dirs;
+    // drop. An entry's directory then drops its listing and attributes, with
+    // the nodes queued (once, if it is one of them).
     for (const auto& [parent, name] : entries) {
       fuse_lowlevel_notify_inval_entry(se_, parent, name.c_str(), name.size());
-      dirs.insert(parent);
+      batch.insert(parent);
     }
-    for (uint64_t dir : dirs) fuse_lowlevel_notify_inval_inode(se_, dir, 0, 0);
     for (uint64_t id : batch) fuse_lowlevel_notify_inval_inode(se_, id, 0, 0);
-    Stats::Add(stats_->inode_invalidations, batch.size());
     Stats::Add(stats_->cross_tree_invalidations, entries.size());
   }
 }

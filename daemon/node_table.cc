@@ -124,23 +124,10 @@ Node* NodeTable::AcquireViewRoot(uint32_t uid) {
   return node;
 }
 
-Node* NodeTable::DirIn(dev_t dev, ino_t ino, uint32_t app_uid) const {
-  absl::MutexLock lock(&mu_);
-  return DirInLocked(dev, ino, app_uid);
-}
-
-std::vector<uint64_t> NodeTable::DirNodesOf(dev_t dev, ino_t ino) const {
-  std::vector<uint64_t> out;
-  if (dev == root_->dev && ino == root_->ino) out.push_back(kRootId);
-  absl::MutexLock lock(&mu_);
-  auto it = shared_.find(InodeKey{dev, ino});
-  if (it == shared_.end()) return out;
-  for (const std::shared_ptr<Node>& node : it->second) {
-    if (node->type == S_IFDIR && !node->redacted_view) {
-      out.push_back(IdOf(node.get()));
-    }
-  }
-  return out;
+Node* NodeTable::AcquireViewRootLocked(uint32_t tree) {
+  Node* view_root = FindShared(root_->dev, root_->ino, false, tree);
+  if (view_root != nullptr) AddLookup(view_root, nullptr, {});
+  return view_root;
 }
 
 uint64_t NodeTable::IdOf(const Node* node) const {
@@ -175,9 +162,7 @@ Node* NodeTable::Acquire(int fd, const struct stat& st, Node* parent,
     close(fd);
     if (tree == kSharedTree) return root_.get();
     absl::MutexLock lock(&mu_);
-    Node* view_root = FindShared(st.st_dev, st.st_ino, false, tree);
-    if (view_root != nullptr) AddLookup(view_root, nullptr, {});
-    return view_root;
+    return AcquireViewRootLocked(tree);
   }
   Node* node;
   bool grew = false;
@@ -237,11 +222,7 @@ Node* NodeTable::AcquireKnown(const struct stat& st, Node* parent,
   const bool is_root = st.st_dev == root_->dev && st.st_ino == root_->ino;
   if (is_root && tree == kSharedTree) return root_.get();
   absl::MutexLock lock(&mu_);
-  if (is_root) {
-    Node* view_root = FindShared(st.st_dev, st.st_ino, false, tree);
-    if (view_root != nullptr) AddLookup(view_root, nullptr, {});
-    return view_root;
-  }
+  if (is_root) return AcquireViewRootLocked(tree);
   Node* node = FindPerName(st, redacted_view, parent, name);
   if (node == nullptr && !HasSeveralNames(st)) {
     node = FindShared(st.st_dev, st.st_ino, redacted_view, tree);
@@ -279,14 +260,14 @@ bool NodeTable::Forget(Node* node, uint64_t n) {
 std::vector<NodeTable::NodeRef> NodeTable::NodesOf(dev_t dev, ino_t ino) const {
   std::vector<NodeRef> out;
   if (dev == root_->dev && ino == root_->ino) {
-    out.push_back(NodeRef{kRootId, false, kSharedTree});
+    out.push_back(NodeRef{kRootId, false});
   }
   absl::MutexLock lock(&mu_);
   for (const auto* map : {&shared_, &per_name_}) {
     auto it = map->find(InodeKey{dev, ino});
     if (it == map->end()) continue;
     for (const std::shared_ptr<Node>& node : it->second) {
-      out.push_back(NodeRef{IdOf(node.get()), node->redacted_view, node->app_uid});
+      out.push_back(NodeRef{IdOf(node.get()), node->redacted_view});
     }
   }
   return out;

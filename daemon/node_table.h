@@ -164,14 +164,6 @@ class NodeTable {
   // The root of `uid`'s per-app view (MOUNT/.apps/<uid>), adding one lookup.
   // Null if no descriptor of the backing root could be made.
   Node* AcquireViewRoot(uint32_t uid);
-  // The node of directory (dev, ino) in tree `app_uid`, if the kernel knows
-  // it there (any tree: the mount root for the root's inode in the shared
-  // tree, a view's root in a view).
-  Node* DirIn(dev_t dev, ino_t ino, uint32_t app_uid) const;
-  // The nodes of directory (dev, ino) in every tree (each tree has at most
-  // one): the parents whose kernel entries a name change made through one
-  // tree leaves stale in the others.
-  std::vector<uint64_t> DirNodesOf(dev_t dev, ino_t ino) const;
   // Whether any app view was ever entered (until then there is one tree).
   bool HasAppViews() const { return has_app_views_.load(std::memory_order_relaxed); }
 
@@ -181,11 +173,10 @@ class NodeTable {
                      bool redacted_view = false);
 
   // Every node of the backing inode (dev, ino) the kernel knows: its names
-  // and views.
+  // and views, in every tree (for a directory: one per tree).
   struct NodeRef {
     uint64_t id;
     bool redacted_view;
-    uint32_t app_uid;
   };
   std::vector<NodeRef> NodesOf(dev_t dev, ino_t ino) const;
 
@@ -240,8 +231,13 @@ class NodeTable {
   // The shared node of (st's inode, view, tree), if any.
   Node* FindShared(dev_t dev, ino_t ino, bool redacted_view,
                    uint32_t app_uid) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The node of directory (dev, ino) in tree `app_uid`, if the kernel knows
+  // it there: the mount root for the root's inode in the shared tree.
   Node* DirInLocked(dev_t dev, ino_t ino, uint32_t app_uid) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The root of view `tree` with one more lookup, if the table has it
+  // (SOURCE's root reached by a name inside that view).
+  Node* AcquireViewRootLocked(uint32_t tree) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Files a new shared node.
   Node* AddShared(std::shared_ptr<Node> node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The per-name node of (st, view) that stands for `name` under `parent`

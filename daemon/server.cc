@@ -77,8 +77,8 @@ void Server::NoteFileChanged(const Node* node) {
 void Server::NoteNameChanged(const Node* dir, absl::string_view name) {
   if (invalidator_ == nullptr || !nodes_.HasAppViews()) return;
   const uint64_t self = nodes_.IdOf(dir);
-  for (uint64_t other : nodes_.DirNodesOf(dir->dev, dir->ino)) {
-    if (other != self) invalidator_->InvalidateEntry(other, std::string(name));
+  for (const NodeTable::NodeRef& other : nodes_.NodesOf(dir->dev, dir->ino)) {
+    if (other.id != self) invalidator_->InvalidateEntry(other.id, std::string(name));
   }
 }
 

