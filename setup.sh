@@ -16,7 +16,7 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       bazel-bootstrap meson ninja-build python3
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
       libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-      fio psmisc attr openssl libsystemd-dev sudo bubblewrap
+      fio psmisc attr openssl libsystemd-dev sudo bubblewrap xfsprogs
       imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox
       clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
       liburing-dev libnuma-dev)

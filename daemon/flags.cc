@@ -86,6 +86,16 @@ ABSL_FLAG(uint64_t, max_nodes, 0,
           "daemon a descriptor). Above it the daemon asks the kernel to drop "
           "the least recently used files' entries. 0: half the descriptor "
           "limit.");
+ABSL_FLAG(bool, reflink_views, true,
+          "Where SOURCE's file system can reflink (xfs, btrfs), serve a "
+          "redacted view through kernel passthrough over an unnamed, "
+          "reflinked copy of the file with the location ranges zeroed "
+          "(native read and mmap speed; an open reads the file as it was "
+          "when opened). Elsewhere, or false: the daemon serves the view.");
+ABSL_FLAG(uint64_t, max_reflink_views, 512,
+          "Most reflinked copies of redacted views that exist at once (held "
+          "by open files or kept for the next open); beyond it the daemon "
+          "serves the view. Each costs a descriptor and the blocks zeroed.");
 ABSL_FLAG(double, timeout, 1.0,
           "Seconds the kernel may cache entries and attributes. Changes made "
           "through the mount are always seen at once; changes made directly "
@@ -146,6 +156,8 @@ absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(
     return absl::InvalidArgumentError("--timeout must be >= 0");
   }
   o.max_nodes = absl::GetFlag(FLAGS_max_nodes);
+  o.server.max_reflink_views =
+      absl::GetFlag(FLAGS_reflink_views) ? absl::GetFlag(FLAGS_max_reflink_views) : 0;
   o.store_audit_events = absl::GetFlag(FLAGS_audit);
   if (absl::GetFlag(FLAGS_audit_queue_size) < 1) {
     return absl::InvalidArgumentError("--audit_queue_size must be at least 1");

@@ -34,6 +34,8 @@ ABSL_DECLARE_FLAG(std::string, admin_tls_cert);
 ABSL_DECLARE_FLAG(std::string, admin_tls_key);
 ABSL_DECLARE_FLAG(std::string, admin_tls_client_ca);
 ABSL_DECLARE_FLAG(uint64_t, max_nodes);
+ABSL_DECLARE_FLAG(bool, reflink_views);
+ABSL_DECLARE_FLAG(uint64_t, max_reflink_views);
 ABSL_DECLARE_FLAG(double, timeout);
 
 namespace scopedfs {

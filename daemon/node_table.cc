@@ -356,6 +356,11 @@ Node* NodeTable::DirInLocked(dev_t dev, ino_t ino, uint32_t app_uid) const {
   return FindShared(dev, ino, false, app_uid);
 }
 
+void NodeTable::Retire(Node* node) {
+  absl::MutexLock lock(&mu_);
+  node->superseded = true;
+}
+
 std::string NodeTable::PathOf(const Node* node) const {
   absl::MutexLock lock(&mu_);
   std::vector<const std::string*> parts;

@@ -59,6 +59,8 @@
 
 namespace scopedfs {
 
+class ViewCopy;  // daemon/reflinked_views.h
+
 // Which tree a node is in: the shared mount, or the per-app view of one uid
 // (MOUNT/.apps/<uid>/, daemon/app_views.h). Each tree has its own nodes for
 // the same backing inodes: the kernel then caches each view's entries and
@@ -115,9 +117,12 @@ struct Node : std::enable_shared_from_this<Node> {
   // Kernel passthrough: one backing id per node (FUSE inode), registered on
   // the first passthrough open, shared by every further open, released on
   // the last release (see passthrough.h). Guarded by `mu`.
-  absl::Mutex mu;
+  mutable absl::Mutex mu;
   int backing_id = 0;
   int backing_refs = 0;
+  // For a redacted view served over a reflinked copy: the copy the backing
+  // id was registered on (the kernel takes no other while it is open).
+  std::shared_ptr<const ViewCopy> backing_copy;
   // Opens served through the daemon (no backing id). The kernel refuses to
   // mix them with passthrough opens of the same inode, so a node has one
   // kind or the other at any time.
@@ -130,8 +135,9 @@ struct Node : std::enable_shared_from_this<Node> {
   std::string name;              // Its name under `parent` (see above).
   uint64_t last_lookup = 0;      // The table's clock then (see Coldest).
   // A per-name node whose name another node of the same file took (a rename
-  // through the mount over another name of the same file): no lookup finds
-  // it any more; it stays until the kernel forgets it.
+  // through the mount over another name of the same file), a node of a tree
+  // that cannot name the file any more, or a retired one (Retire): no
+  // lookup finds it any more; it stays until the kernel forgets it.
   bool superseded = false;
 
   // Identifies this node *and its current name* in decision caches: unique
@@ -191,6 +197,11 @@ class NodeTable {
   void Renamed(Node* from, absl::string_view name, const struct stat& src,
                Node* to, absl::string_view newname, const struct stat* dst,
                bool exchange);
+
+  // The node stands for nothing any more: no lookup finds it, the next one
+  // makes a new node (a redacted view bound to an older copy of its file,
+  // daemon/reflinked_views.h). It stays until the kernel forgets it.
+  void Retire(Node* node);
 
   // The node's path relative to its tree's root ("" for the root itself).
   std::string PathOf(const Node* node) const;

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/passthrough.h"
 #include "daemon/redacted_view.h"
+#include "daemon/reflinked_views.h"
 
 namespace scopedfs {
 
@@ -22,8 +23,13 @@ struct FileHandle {
   int fd = -1;
   OpenMode mode = OpenMode::kDaemon;  // Which reference the open holds.
   bool writable = false;
-  // Set for an open of a redacted view: every read goes through it.
+  // Set for an open of a redacted view: the daemon's reads go through it,
+  // unless the kernel serves the view over a reflinked copy (`copy`, then
+  // what the daemon reads for O_DIRECT and copy_file_range).
   std::unique_ptr<RedactedView> redacted;
+  std::shared_ptr<const ViewCopy> copy;
+  // The descriptor the daemon's reads of the file's content use.
+  int content_fd() const { return copy != nullptr ? copy->fd() : fd; }
 };
 
 // The value the kernel keeps for an open (fi->fh) is the handle's address.

@@ -19,6 +19,8 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <memory>
+
 #include "daemon/node_table.h"
 #include "daemon/stats.h"
 
@@ -39,6 +41,25 @@ OpenMode AcquireOpenMode(fuse_req_t req, Node* node, int fd,
                          const struct stat& st, bool writable,
                          bool passthrough_active, Stats& stats,
                          int* backing_id);
+
+// Serves an open of a redacted view's node through passthrough over `copy`
+// (daemon/reflinked_views.h): the node's backing id is registered on the
+// copy by its first open and shared by later opens of the same copy.
+// Returns 0 and sets *backing_id; ESTALE when the node's backing is another
+// copy (the kernel allows one backing file per inode while any is open);
+// EAGAIN when the node has daemon-served opens or the kernel refused (the
+// daemon serves this open). The release is ReleaseOpenMode's.
+int AcquireCopyBacking(fuse_req_t req, Node* node,
+                       const std::shared_ptr<const ViewCopy>& copy,
+                       Stats& stats, int* backing_id);
+
+// The copy the node's backing id is registered on, if any.
+std::shared_ptr<const ViewCopy> BackingCopyOf(const Node* node);
+
+// Whether the node is bound to a copy of another version of its file than
+// `st` shows: no open of it can show that version (AcquireCopyBacking would
+// answer ESTALE), so lookups and opens retire it (NodeTable::Retire).
+bool BoundToOtherVersion(const Node* node, const struct stat& st);
 
 // Drops the reference an open took; the last passthrough one closes the
 // backing id with the kernel.

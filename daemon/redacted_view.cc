@@ -45,6 +45,12 @@ std::shared_ptr<const RedactionPlan> RedactedView::plan() const {
   return plan_;
 }
 
+std::shared_ptr<const RedactionPlan> RedactedView::PlanOfVersion(
+    const struct stat& st) const {
+  absl::MutexLock lock(&mu_);
+  return plan_ != nullptr && SameVersion(st, st_) ? plan_ : nullptr;
+}
+
 int RedactedView::DirectFd(int fd) {
   {
     absl::MutexLock lock(&mu_);

@@ -62,6 +62,9 @@ class RedactedView {
   absl::Status Prepare(int fd);
   // The plan Prepare (or the latest read) used.
   std::shared_ptr<const RedactionPlan> plan() const;
+  // That plan if it was made for the version `st` shows, else null.
+  std::shared_ptr<const RedactionPlan> PlanOfVersion(const struct stat& st) const;
+  const redact::Profile& profile() const { return profile_; }
 
   // Reads up to `size` bytes at `off` of `fd` into `buf`, zeroed by the plan
   // of the version read. Returns the byte count, or -errno: EIO when the

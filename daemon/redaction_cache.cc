@@ -6,16 +6,18 @@
 
 namespace scopedfs {
 
+int ProfileBits(const redact::Profile& profile) {
+  const bool allowlist = profile.mode == redact::Profile::Mode::kAllowlist;
+  return (profile.exif_gps ? 1 : 0) | (profile.xmp_location ? 2 : 0) |
+         (profile.video_location ? 4 : 0) | (allowlist ? 8 : 0) |
+         (profile.keep_capture_time ? 16 : 0);
+}
+
 RedactionCache::Key RedactionCache::KeyOf(const struct stat& st,
                                           const redact::Profile& profile) {
-  const bool allowlist = profile.mode == redact::Profile::Mode::kAllowlist;
-  const int profile_bits =
-      (profile.exif_gps ? 1 : 0) | (profile.xmp_location ? 2 : 0) |
-      (profile.video_location ? 4 : 0) | (allowlist ? 8 : 0) |
-      (profile.keep_capture_time ? 16 : 0);
-  return Key{st.st_dev,         st.st_ino,          st.st_size,
-             st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
-             st.st_ctim.tv_nsec, profile_bits};
+  return Key{st.st_dev,          st.st_ino,          st.st_size,
+             st.st_mtim.tv_sec,  st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+             st.st_ctim.tv_nsec, ProfileBits(profile)};
 }
 
 std::shared_ptr<const RedactionPlan> RedactionCache::Find(

@@ -52,6 +52,9 @@ class RedactionCache {
       ABSL_GUARDED_BY(mu_);
 };
 
+// The bits of `profile` that change what a view zeroes (for cache keys).
+int ProfileBits(const redact::Profile& profile);
+
 // "profile=NAME mode=allowlist format=jpeg ranges=N", for the audit trail.
 std::string DescribeRedaction(const std::string& profile_name,
                               const redact::Profile& profile,

@@ -102,6 +102,7 @@ void Server::ForEachCounter(
   stats_.ForEach(nodes_.size(), fn);
   fn("nodes_per_name", nodes_.per_name_size(), true);
   fn("transport_io_uring", io_uring_active() ? 1 : 0, true);
+  fn("redacted_copies_live", static_cast<uint64_t>(copies_.live()), true);
   if (audit_ == nullptr) return;
   const audit::AuditLog::Counters a = audit_->counters();
   fn("audit_events_submitted", a.submitted, false);

@@ -16,6 +16,7 @@
 #include "daemon/inode_invalidator.h"
 #include "daemon/node_table.h"
 #include "daemon/policy_store.h"
+#include "daemon/reflinked_views.h"
 #include "daemon/stats.h"
 
 struct fuse_session;
@@ -26,6 +27,8 @@ struct ServerOptions {
   bool passthrough = true;  // Ask the kernel for FUSE passthrough.
   double timeout = 1.0;     // Entry and attribute cache timeout, seconds.
   bool io_uring = false;    // Ask the kernel for fuse-over-io-uring in INIT.
+  // Reflinked copies for redacted views (daemon/reflinked_views.h); 0: off.
+  uint64_t max_reflink_views = 0;
 };
 
 class Server {
@@ -35,12 +38,14 @@ class Server {
       : nodes_(root_fd, root_st),
         options_(options),
         policy_(policy),
-        access_(policy, &nodes_, &stats_) {}
+        access_(policy, &nodes_, &stats_),
+        copies_(nodes_.Root()->fd, options.max_reflink_views, &stats_) {}
 
   NodeTable& nodes() { return nodes_; }
   PolicyStore& policy() { return *policy_; }
   AccessMediator& access() { return access_; }
   OpenHandles& handles() { return handles_; }
+  ReflinkedViews& copies() { return copies_; }
   Stats& stats() { return stats_; }
   const ServerOptions& options() const { return options_; }
 
@@ -125,6 +130,7 @@ class Server {
   const ServerOptions options_;
   PolicyStore* const policy_;
   AccessMediator access_;
+  ReflinkedViews copies_;  // Before handles_ and after nodes_: both hold copies.
   OpenHandles handles_;  // After nodes_: freed first (handles hold no node).
   audit::AuditLog* audit_ = nullptr;
   std::atomic<bool> passthrough_active_{false};

@@ -45,7 +45,16 @@ struct Stats {
   Counter opens_passthrough{0};  // Reads/writes/mmap go to the kernel.
   Counter opens_direct_passthrough{0};  // FOPEN_DIRECT_IO|FOPEN_PASSTHROUGH.
   Counter opens_cached{0};  // Served by the daemon through the page cache.
-  Counter opens_redacted{0};  // Redacted views, served by the daemon.
+  Counter opens_redacted{0};  // Redacted views (both kinds below).
+  // Redacted opens the kernel serves through passthrough over a reflinked,
+  // zeroed copy (daemon/reflinked_views.h); copies made; opens that found
+  // every allowed copy in use (served by the daemon instead); and opens
+  // that found the view's node bound to an older version's copy (ESTALE,
+  // and the kernel looked the name up again into a new node).
+  Counter redacted_copy_opens{0};
+  Counter redacted_copies_made{0};
+  Counter redacted_copies_full{0};
+  Counter redacted_view_renewals{0};
   Counter redacted_reads{0};
   // Redacted opens refused because no redactor could vouch for the file
   // (unknown or unparseable format), and views re-planned because the file

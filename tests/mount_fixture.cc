@@ -103,6 +103,11 @@ absl::StatusOr<std::unique_ptr<ScopedfsMount>> ScopedfsMount::StartWith(
   m->state_dir_ = m->dir_->Sub("state");
   mkdir(m->backing_.c_str(), 0777);
   chmod(m->backing_.c_str(), 0777);
+  if (options.backing_on_xfs) {
+    auto xfs = LoopXfs::Mount(m->dir_->Sub("xfs.img"), m->backing_);
+    if (!xfs.ok()) return xfs.status();
+    m->xfs_ = *std::move(xfs);
+  }
   mkdir(m->mount_.c_str(), 0755);
   m->flags_ = flags;
   m->capture_stderr_ = options.capture_stderr;
@@ -219,6 +224,7 @@ int ScopedfsMount::Stop(int sig) {
 ScopedfsMount::~ScopedfsMount() {
   Stop(SIGTERM);
   if (IsFuseMounted(mount_)) umount2(mount_.c_str(), MNT_DETACH);
+  xfs_.reset();  // Before dir_ removes the image's directory.
 }
 
 absl::StatusOr<std::map<std::string, uint64_t>> ScopedfsMount::Stats() {

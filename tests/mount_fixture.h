@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "tests/file_util.h"
+#include "tests/loop_xfs.h"
 
 namespace scopedfs::testing {
 
@@ -57,6 +58,10 @@ class ScopedfsMount {
   struct DaemonOptions {
     bool capture_stderr = false;  // As StartCapturingStderr.
     int umask = -1;               // The daemon's umask (-1: the test's).
+    // The backing dir is the root of a fresh loop-mounted xfs (with
+    // reflink, tests/loop_xfs.h) rather than a directory of /tmp's file
+    // system. Check WhyLoopXfsCannotRun() first.
+    bool backing_on_xfs = false;
   };
   static absl::StatusOr<std::unique_ptr<ScopedfsMount>> StartWith(
       const std::vector<std::string>& flags, const DaemonOptions& options);
@@ -96,6 +101,7 @@ class ScopedfsMount {
   std::vector<std::string> flags_;
   int umask_ = -1;
   std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<LoopXfs> xfs_;  // After dir_: unmounted before it goes.
   std::string backing_, mount_, state_dir_;
   pid_t pid_ = -1;
   uint64_t last_stats_sequence_ = 0;

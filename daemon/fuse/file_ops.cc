@@ -48,6 +48,45 @@ int BackingOpenFlags(int client_flags) {
          O_CLOEXEC;
 }
 
+// Serves an open of a redacted view through passthrough over a reflinked
+// copy (daemon/reflinked_views.h; `st`: the real file now): 0 with
+// handle->copy and *backing_id set; EAGAIN when the daemon serves it
+// instead (no passthrough, no reflink here, copies all in use, the node has
+// daemon-served opens); ESTALE when the node is bound to another copy (the
+// node is retired: the kernel looks the name up again); another errno
+// refuses the open (the copy's bytes could not be vouched for).
+int OpenViewOverCopy(fuse_req_t req, Node* node, const struct stat& st,
+                     FileHandle* handle, int* backing_id) {
+  Server& server = ServerOf(req);
+  if (!server.passthrough_active()) return EAGAIN;
+  std::shared_ptr<const ViewCopy> copy = BackingCopyOf(node);
+  if (copy != nullptr && !copy->Matches(st, handle->redacted->profile())) {
+    // Another version or profile: the node cannot take this one.
+    server.nodes().Retire(node);
+    Stats::Add(server.stats().redacted_view_renewals);
+    return ESTALE;
+  }
+  if (copy == nullptr) {
+    absl::StatusOr<std::shared_ptr<const ViewCopy>> made =
+        server.copies().CopyOf(handle->fd, *handle->redacted);
+    if (absl::IsUnavailable(made.status())) return EAGAIN;
+    if (!made.ok()) {
+      SFS_LOG_EVERY_SEC(kWarning, "refusing a redacted open: its copy: %s",
+                        made.status().ToString());
+      Stats::Add(server.stats().redacted_opens_refused);
+      return EIO;
+    }
+    copy = *std::move(made);
+  }
+  const int err = AcquireCopyBacking(req, node, copy, server.stats(), backing_id);
+  if (err == ESTALE) {
+    server.nodes().Retire(node);
+    Stats::Add(server.stats().redacted_view_renewals);
+  }
+  if (err == 0) handle->copy = std::move(copy);
+  return err;
+}
+
 // Decides how the kernel serves the open and fills `fi`; keeps `handle`.
 // Returns 0 or an errno (the handle is then closed).
 int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
@@ -67,12 +106,27 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   int backing_id = 0;
   handle->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
   if (handle->redacted != nullptr) {
-    // The view is its own inode: its page cache (reads, readahead, mmap) is
-    // filled only by the daemon's reads below, which zero the planned
-    // ranges; the real file is never its backing. Cached across opens like
-    // any file; a policy change drops it (Server::InvalidateAfterPolicyChange)
-    // and so does a change of the real file through the mount
-    // (Server::NoteFileChanged).
+    // The view is its own inode, and the real file is never its backing.
+    // Where SOURCE can reflink, the kernel serves it over a zeroed copy.
+    if (int err = OpenViewOverCopy(req, node, st, handle.get(), &backing_id);
+        err != EAGAIN) {
+      if (err != 0) {
+        close(handle->fd);
+        return err;
+      }
+      handle->mode = OpenMode::kPassthrough;
+      fi->backing_id = backing_id;
+      fi->direct_io = direct;
+      fi->keep_cache = 0;
+      Stats::Add(server.stats().redacted_copy_opens);
+      fi->fh = server.handles().Adopt(std::move(handle));
+      return 0;
+    }
+    // Otherwise its page cache (reads, readahead, mmap) is filled only by
+    // the daemon's reads, which zero the planned ranges. Cached across
+    // opens like any file; a policy change drops it
+    // (Server::InvalidateAfterPolicyChange) and so does a change of the
+    // real file through the mount (Server::NoteFileChanged).
     handle->mode = AcquireOpenMode(req, node, handle->fd, st, handle->writable,
                                    /*passthrough_active=*/false,
                                    server.stats(), &backing_id);
@@ -134,9 +188,29 @@ v1::Operation OpenOperation(int flags) {
                                                              : v1::READ;
 }
 
+// Whether `node` is a redacted view bound to a copy of another version of
+// its file than the one it has now: its next open cannot be served
+// (OpenViewOverCopy), so the node is retired before the policy is asked.
+bool BoundToOlderCopy(fuse_req_t req, Node* node) {
+  struct stat st;
+  if (!node->redacted_view || fstat(node->fd, &st) != 0 ||
+      !BoundToOtherVersion(node, st)) {
+    return false;
+  }
+  ServerOf(req).nodes().Retire(node);
+  Stats::Add(ServerOf(req).stats().redacted_view_renewals);
+  return true;
+}
+
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   OpenTimer timer(req);
   Node* node = NodeOf(req, ino);
+  // ESTALE is no answer the client sees: the kernel looks the name up again
+  // (into a new node) and retries, and that open is the one audited.
+  if (BoundToOlderCopy(req, node)) {
+    fuse_reply_err(req, ESTALE);
+    return;
+  }
   // The policy decides here: this is where an open is allowed or refused,
   // and whether it sees the real file or its redacted view.
   AccessMediator::OpenVerdict verdict = ServerOf(req).access().CheckOpen(
@@ -255,7 +329,7 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.read_requests);
   const FileHandle& h = HandleOf(fi);
-  if (h.redacted != nullptr) {
+  if (h.redacted != nullptr && h.copy == nullptr) {
     ReadRedacted(req, h, size, off);
     Stats::Add(stats.read_bytes, size);
     return;
@@ -263,7 +337,8 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  buf.buf[0].fd = HandleOf(fi).fd;
+  // A view over a copy (an O_DIRECT open of it) reads the zeroed copy.
+  buf.buf[0].fd = h.content_fd();
   buf.buf[0].pos = off;
   // Splices straight from the backing file into /dev/fuse where possible.
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
@@ -334,7 +409,8 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
                    fuse_file_info* fi_in, fuse_ino_t ino_out, off_t off_out,
                    fuse_file_info* fi_out, size_t len, int flags) {
-  if (const FileHandle& in_h = HandleOf(fi_in); in_h.redacted != nullptr) {
+  if (const FileHandle& in_h = HandleOf(fi_in);
+      in_h.redacted != nullptr && in_h.copy == nullptr) {
     // A copy in the backing file system would copy the real bytes: copy
     // the redacted ones through a buffer instead.
     std::string buf(std::min<size_t>(len, 1 << 20), '\0');
@@ -361,7 +437,8 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
   const int out_fd = HandleOf(fi_out).fd;
   const ssize_t n = AsCallerIfSetid(req, out_fd, [&] {
     return RetryEintr([&] {
-      return copy_file_range(HandleOf(fi_in).fd, &in, out_fd, &out, len, flags);
+      return copy_file_range(HandleOf(fi_in).content_fd(), &in, out_fd, &out,
+                             len, flags);
     });
   });
   if (n < 0) {
@@ -374,7 +451,7 @@ void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
 
 void Lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence,
            fuse_file_info* fi) {
-  const off_t res = lseek(HandleOf(fi).fd, off, whence);
+  const off_t res = lseek(HandleOf(fi).content_fd(), off, whence);
   if (res < 0) {
     fuse_reply_err(req, errno);
     return;

@@ -8,6 +8,7 @@
 
 #include "daemon/app_views.h"
 #include "daemon/log.h"
+#include "daemon/passthrough.h"
 
 namespace scopedfs {
 
@@ -20,6 +21,17 @@ int StatNode(const Node* node, struct stat* attr) {
     *attr = AppsDirAttr(*attr);
   } else if (node->kind == NodeKind::kViewRoot) {
     *attr = ViewRootAttr(*attr, node->app_uid);
+  } else if (node->redacted_view) {
+    // A view bound to a reflinked copy shows the version its opens read
+    // (their fstat sizes their reads and maps); a lookup of the name after
+    // the file changed yields a new node (daemon/reflinked_views.h).
+    if (const std::shared_ptr<const ViewCopy> copy = BackingCopyOf(node)) {
+      const struct stat& v = copy->version();
+      attr->st_size = v.st_size;
+      attr->st_blocks = v.st_blocks;
+      attr->st_mtim = v.st_mtim;
+      attr->st_ctim = v.st_ctim;
+    }
   }
   return 0;
 }
@@ -49,6 +61,14 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   // Most lookups revalidate a name the kernel already knows: no descriptor
   // to open then.
   Node* node = server.nodes().AcquireKnown(e->attr, parent, name, redacted);
+  if (node != nullptr && redacted && BoundToOtherVersion(node, e->attr)) {
+    // A view bound to an older copy of the file (daemon/reflinked_views.h)
+    // cannot open this version: the name gets a new node.
+    server.nodes().Retire(node);
+    server.nodes().Forget(node, 1);
+    Stats::Add(server.stats().redacted_view_renewals);
+    node = nullptr;
+  }
   if (node == nullptr) {
     const int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return errno;
