@@ -7,8 +7,10 @@
 RAW.tsv of bench/run.sh (bench/out/latest.raw.tsv): "cand round metric value
 unit" per line. The chart has grouped bars per workload, one bar per column
 (native, scopedfs, passthrough_hp, and scopedfs_nopt / scopedfs_policy when
-the run had them), each the median over rounds with a whisker from the
-fastest to the slowest round:
+the run had them; with bench/run.sh --transport one per daemon and transport,
+named BASE/T such as scopedfs/dev or pthp/uring, the io_uring bar a darker
+shade of the daemon's colour), each the median over rounds with a whisker
+from the fastest to the slowest round:
   - throughput workloads (seqread, randread, mmapread, seqwrite) relative to
     native (native = 1.0; higher is better), native's absolute value under
     the workload's name;
@@ -46,6 +48,7 @@ THROUGHPUT_ROWS = [
 ]
 LATENCY_ROWS = [  # values shown in us
     ("openclose.p50", "open+close p50", 1.0),
+    ("openclose.p99", "open+close p99", 1.0),
     ("openclose.mean", "open+close mean", 1.0),
     ("stat.p50", "stat p50", 1.0),
     ("stat.mean", "stat mean", 1.0),
@@ -79,6 +82,33 @@ COLORS = {
 ORDER = ["native", "scopedfs", "audit_on", "audit_off", "passthrough_hp", "scopedfs_nopt",
          "scopedfs_policy", "app_native", "app_passthrough_hp", "app_allow_all", "app_shared",
          "app_view"]
+# bench/run.sh --transport names columns BASE/T (pthp for passthrough_hp).
+BASE_ALIASES = {"pthp": "passthrough_hp"}
+TRANSPORT_ORDER = ["", "dev", "uring"]
+
+
+def split_cand(c):
+    """(base as in COLORS and ORDER, transport or "")."""
+    base, _, t = c.partition("/")
+    return BASE_ALIASES.get(base, base), t
+
+
+def color_of(c):
+    base, t = split_cand(c)
+    color = COLORS.get(base, "#2ca02c")
+    if t == "uring":
+        # The same hue, darker: one daemon, the other transport.
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        color = "#%02x%02x%02x" % tuple(int(x * 0.6) for x in (r, g, b))
+    return color
+
+
+def order_key(c):
+    base, t = split_cand(c)
+    return (ORDER.index(base) if base in ORDER else len(ORDER),
+            TRANSPORT_ORDER.index(t) if t in TRANSPORT_ORDER else len(TRANSPORT_ORDER), c)
+
+
 # Legend titles (default: the candidate's name).
 TITLES = {
     "app_native": "native",
@@ -123,7 +153,7 @@ def read_raw(path):
             units[m] = u
             if c not in cands:
                 cands.append(c)
-    cands.sort(key=lambda c: ORDER.index(c) if c in ORDER else len(ORDER))
+    cands.sort(key=order_key)
     return vals, units, cands
 
 
@@ -283,7 +313,7 @@ def gnuplot_script(panels, cands, title, out, width, height):
                     rows.append(f"{x} {v} {lo} {hi} {gp_quote(text)}")
             block = f"$d{len(data)}"
             data.append(f"{block} << EOD\n" + "\n".join(rows) + "\nEOD")
-            color = COLORS.get(c, "#2ca02c")
+            color = color_of(c)
             plots.append(f"{block} using 1:2 with boxes lc rgb '{color}' "
                          f"title {gp_quote(TITLES.get(c, c))}")
             # Whiskers from the best to the worst round (none with one round).

@@ -15,6 +15,7 @@
 # Usage: bench/run.sh [--quick] [--dir=DIR] [--rounds=N] [--passes=N]
 #                     [--nopassthrough] [--threads=N] [--workloads=a,b,...]
 #                     [--as-app[=UID]] [--app-workloads=a,b,...]
+#                     [--transport=dev,uring] [--load[=N]]
 #                     [--no-build] [--scopedfsd=PATH] [--scopedfsd_flags="..."]
 #   --quick          smoke run: 64 MiB file, 1k entries, 64 MiB writes, 1 round
 #   --dir=DIR        data directory (default $SCOPEDFS_BENCH_DIR or
@@ -43,6 +44,21 @@
 #                    n/a when this scopedfsd has none). Makes the data dir,
 #                    the backing dir and the run dir world-searchable
 #   --app-workloads=...  subset of: openclose,stat,statat,readdir (default all)
+#   --transport=LIST comma list of dev,uring: every scopedfs column and the
+#                    passthrough_hp column run once per transport, side by
+#                    side in the same rounds, named scopedfs/dev,
+#                    scopedfs/uring, pthp/dev, pthp/uring (scopedfsd
+#                    --transport=T; passthrough_hp -o io_uring for uring).
+#                    Each mount is checked to use the transport it claims;
+#                    with both, the table adds uring/dev ratios and the
+#                    io_uring goals. Sets the fuse module's enable_uring to Y
+#                    and restores it on exit. Default: each daemon's own
+#                    default transport (/dev/fuse), columns named as before.
+#                    The --as-app section uses the first transport listed
+#   --load[=N]       run the workloads on a loaded machine: N (default
+#                    2 x nproc) background workers compile a small generated
+#                    C file with gcc -O2 -c in a loop, as a parallel build does
+#                    (fork/exec, CPU, small file I/O); stopped on exit
 #   --no-build       do not run bazel; use the binaries already in .bazel/bin
 #   --scopedfsd=PATH use this scopedfsd binary instead of the Bazel-built one
 #   --scopedfsd_flags="F..."  extra flags for scopedfsd (e.g. "--timeout=86400")
@@ -67,6 +83,9 @@ APP_WORKLOADS="openclose,stat,statat,readdir"
 DO_BUILD=1
 SCOPEDFSD_OVERRIDE=""
 SCOPEDFSD_FLAGS=""
+TRANSPORT_LIST=""
+LOAD=0
+LOAD_N=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -89,6 +108,9 @@ for arg in "$@"; do
     --no-build) DO_BUILD=0 ;;
     --scopedfsd=*) SCOPEDFSD_OVERRIDE=${arg#*=} ;;
     --scopedfsd_flags=*) SCOPEDFSD_FLAGS=${arg#*=} ;;
+    --transport=*) TRANSPORT_LIST=${arg#*=} ;;
+    --load) LOAD=1 ;;
+    --load=*) LOAD=1; LOAD_N=${arg#*=} ;;
     -h|--help) usage 0 ;;
     *) echo "run.sh: unknown argument: $arg" >&2; usage 2 ;;
   esac
@@ -125,6 +147,27 @@ if [ "$AS_APP" = 1 ]; then
   done
 fi
 [ ${#WL[@]} -gt 0 ] || [ ${#APP_WL[@]} -gt 0 ] || die "--workloads=none needs --as-app"
+# TLIST: the transports to run; one empty entry is "each daemon's default",
+# which keeps the columns' old names (scopedfs, passthrough_hp).
+TLIST=("")
+if [ -n "$TRANSPORT_LIST" ]; then
+  IFS=, read -r -a TLIST <<<"$TRANSPORT_LIST"
+  [ ${#TLIST[@]} -gt 0 ] || die "--transport= needs dev, uring or dev,uring"
+  declare -A seen_t=()
+  for t in "${TLIST[@]}"; do
+    case "$t" in dev|uring) ;; *) die "unknown transport: '$t' (dev, uring)" ;; esac
+    [ -z "${seen_t[$t]:-}" ] || die "--transport lists $t twice"
+    seen_t[$t]=1
+  done
+  unset seen_t
+fi
+HAS_URING=0
+for t in "${TLIST[@]}"; do [ "$t" = uring ] && HAS_URING=1; done
+if [ "$LOAD" = 1 ]; then
+  LOAD_N=${LOAD_N:-$((2 * $(nproc)))}
+  [[ "$LOAD_N" =~ ^[1-9][0-9]*$ ]] || die "--load=N: N must be a positive integer"
+  command -v gcc >/dev/null || die "--load needs gcc"
+fi
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (mounts FUSE file systems)"
 [ -c /dev/fuse ] || die "/dev/fuse missing"
@@ -186,6 +229,103 @@ for d in "$DATA_DIR"/run.*; do
   fi
 done
 
+# ------------------------------------------------------- transports, load
+# cand BASE T: a column's name. Without --transport (T empty) the old names
+# (scopedfs, passthrough_hp, ...); with it BASE/T, passthrough_hp as pthp.
+cand() {
+  local base=$1 t=${2:-}
+  [ -z "$t" ] && { echo "$base"; return; }
+  [ "$base" = passthrough_hp ] && base=pthp
+  echo "$base/$t"
+}
+# A column's name as a file name (mount point, state dir, log).
+slug() { echo "${1//\//-}"; }
+
+# The kernel offers fuse-over-io-uring only while this parameter is Y.
+# scopedfsd sets it itself; passthrough_hp does not, so run.sh does, and puts
+# the old value back once its own mounts are gone.
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_PARAM_WAS=""
+# Processes other than ours that run libfuse ring threads (fuse-ring-N).
+other_ring_users() {
+  local f pid
+  for f in /proc/[0-9]*/task/*/comm; do
+    grep -qs '^fuse-ring-' "$f" 2>/dev/null || continue
+    pid=${f#/proc/}; echo "${pid%%/*}"
+  done | sort -u | tr '\n' ' '
+}
+restore_uring_param() {
+  [ -n "$URING_PARAM_WAS" ] || return 0
+  [ "$(cat "$URING_PARAM" 2>/dev/null)" = "$URING_PARAM_WAS" ] && return 0
+  # A kernel that checks the parameter on every ring command (before the
+  # "once enabled on a connection it can't be disabled" fix) would break
+  # another daemon's live io_uring mount: leave Y then.
+  local others
+  others=$(other_ring_users)
+  if [ "$URING_PARAM_WAS" != Y ] && [ -n "$others" ]; then
+    log "WARNING: leaving $URING_PARAM at Y (was $URING_PARAM_WAS): other processes" \
+        "use fuse-over-io-uring (pids $others)"
+    return 0
+  fi
+  echo "$URING_PARAM_WAS" >"$URING_PARAM" 2>/dev/null \
+    || log "WARNING: could not restore $URING_PARAM to $URING_PARAM_WAS"
+}
+
+# --load: background compilers. Each worker is a subshell looping over gcc;
+# SIGTERM ends it once its current gcc is done (a fraction of a second).
+LOAD_PIDS=()
+start_load() {
+  local i d
+  for ((i = 0; i < LOAD_N; i++)); do
+    d="$RUN/load/w$i"
+    mkdir -p "$d"
+    (
+      trap 'exit 0' TERM
+      n=0
+      while :; do
+        gen_c_unit "$i" "$n" >"$d/unit.c"
+        gcc -O2 -c "$d/unit.c" -o "$d/unit.o" || exit 1
+        n=$((n + 1))
+      done
+    ) >"$d/log" 2>&1 9>&- &
+    LOAD_PIDS+=($!)
+  done
+}
+stop_load() {
+  local p
+  for p in ${LOAD_PIDS[@]+"${LOAD_PIDS[@]}"}; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in ${LOAD_PIDS[@]+"${LOAD_PIDS[@]}"}; do wait "$p" 2>/dev/null || true; done
+  LOAD_PIDS=()
+}
+# A C file like one of a project's many small units: a few headers and a
+# dozen functions with loops and branches for the optimizer (~0.1 s at -O2).
+gen_c_unit() {
+  local w=$1 n=$2 k
+  printf '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
+  printf 'static const int seed = %d;\n' "$((w * 100003 + n))"
+  for k in $(seq 12); do
+    cat <<EOC
+struct rec$k { int key; double w; char name[24]; };
+static int cmp$k(const void* a, const void* b) {
+  const struct rec$k* x = a; const struct rec$k* y = b;
+  return (x->key > y->key) - (x->key < y->key);
+}
+double work$k(struct rec$k* r, int n) {
+  double acc = seed;
+  for (int i = 0; i < n; ++i) {
+    r[i].key = (i * $k + seed) % 97;
+    r[i].w = r[i].key * 0.5 + acc / (i + 1);
+    snprintf(r[i].name, sizeof r[i].name, "r%d-%d", $k, i);
+    if (strlen(r[i].name) > 5 && r[i].key & 1) acc += r[i].w; else acc -= r[i].w / 3;
+  }
+  qsort(r, n, sizeof *r, cmp$k);
+  for (int i = 1; i < n; ++i) acc += r[i].key != r[i - 1].key ? r[i].w : -r[i].w;
+  return acc;
+}
+EOC
+  done
+}
+
 RUN=$(mktemp -d "$DATA_DIR/run.XXXXXX")
 declare -A MNT=() PID=()
 CLEANED=0
@@ -194,9 +334,11 @@ cleanup() {
   CLEANED=1
   trap '' INT TERM
   local c
+  stop_load
   for c in "${!MNT[@]}"; do
     unmount_one "${MNT[$c]}" "${PID[$c]:-}"
   done
+  restore_uring_param
   if awk -v p="$RUN/" 'index($5, p) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
     log "WARNING: something is still mounted under $RUN; not deleting it"
   else
@@ -219,8 +361,9 @@ if [ "$DO_BUILD" = 1 ]; then
     die "building //bench:fsbench failed"
   fi
   if [ -z "$SCOPEDFSD_OVERRIDE" ]; then
-    log "bazel build //daemon:scopedfsd"
-    if (cd "$ROOT" && bazel build //daemon:scopedfsd) >"$OUT_DIR/logs/build-scopedfsd.log" 2>&1 9>&-; then
+    log "bazel build //daemon:scopedfsd //tools:scopedctl"
+    if (cd "$ROOT" && bazel build //daemon:scopedfsd //tools:scopedctl) \
+        >"$OUT_DIR/logs/build-scopedfsd.log" 2>&1 9>&-; then
       HAVE_SCOPEDFS=1
     else
       log "WARNING: //daemon:scopedfsd does not build; the scopedfs column is skipped" \
@@ -245,6 +388,12 @@ FSBENCH="$BIN/fsbench"
 # at the same libfuse build directly.
 SCOPEDFSD=(env "LD_LIBRARY_PATH=$ROOT/third_party/libfuse/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
            "$BIN/scopedfsd")
+# scopedctl reads a mount's counters (the transport check); a copy would lose
+# its RUNPATH as well, and a rebuild mid-run changes nothing it reads.
+SCOPEDCTL="$ROOT/.bazel/bin/tools/scopedctl"
+if [ "$HAVE_SCOPEDFS" = 1 ] && [ -n "$TRANSPORT_LIST" ] && [ ! -x "$SCOPEDCTL" ]; then
+  die "--transport needs $SCOPEDCTL (to check each mount's transport); drop --no-build"
+fi
 
 # -------------------------------------------------------------------- data
 need_mb=$((WRITE_MB + 64))
@@ -285,7 +434,7 @@ fi
 # argument is the mount point) and waits until the mount shows up.
 mount_fs() {
   local name=$1; shift
-  local mnt="${*: -1}" logf="$OUT_DIR/logs/$name.log" i
+  local mnt="${*: -1}" logf="$OUT_DIR/logs/$(slug "$name").log" i
   mkdir -p "$mnt"
   "$@" >"$logf" 2>&1 9>&- &  # 9: the lock; daemons must not keep it
   PID[$name]=$!
@@ -300,93 +449,164 @@ mount_fs() {
     fi
     sleep 0.05
   done
-  log "ERROR: $name did not mount; last lines of bench/out/logs/$name.log:"
+  log "ERROR: $name did not mount; last lines of bench/out/logs/$(slug "$name").log:"
   tail -20 "$logf" >&2 || true
   return 1
 }
 
+# ring_threads PID: libfuse's io_uring queue threads (named fuse-ring-N) in
+# the daemon; it starts them only when the kernel granted io_uring in INIT.
+ring_threads() { cat /proc/"$1"/task/*/comm 2>/dev/null | grep -c '^fuse-ring-' || true; }
+# ring_cqes PID: completions so far on all the daemon's io_uring instances
+# (the CqTail of each in fdinfo). Over io_uring every FUSE request is one.
+ring_cqes() {
+  local pid=$1 fd t n=0
+  for fd in /proc/"$pid"/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[io_uring]" ] || continue
+    t=$(awk '$1 == "CqTail:" { print $2 }' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)
+    n=$((n + ${t:-0}))
+  done
+  echo "$n"
+}
+# check_transport CAND T KIND: stops the run unless the mount CAND (KIND
+# scopedfs or pthp) uses transport T. scopedfsd says so in its
+# transport_io_uring gauge; passthrough_hp says nothing, but its ring threads
+# exist only once io_uring is up (and libfuse logs "failed to start io-uring"
+# when it falls back). Both are checked for both daemons.
+declare -A TNOTE=() KIND_OF=() T_OF=()
+check_transport() {
+  local c=$1 t=$2 kind=$3 pid=${PID[$1]} want threads gauge="" note
+  [ -n "$t" ] || return 0
+  KIND_OF[$c]=$kind; T_OF[$c]=$t
+  # The root's attributes come after INIT, when the transport is settled.
+  stat "${MNT[$c]}" >/dev/null || die "$c: stat of its mount point failed"
+  want=$([ "$t" = uring ] && echo 1 || echo 0)
+  threads=$(ring_threads "$pid")
+  if [ "$kind" = scopedfs ]; then
+    gauge=$("$SCOPEDCTL" --state_dir="$RUN/state-$(slug "$c")" stats 2>/dev/null \
+            | awk '$1 == "transport_io_uring" { print $2 }')
+    [ -n "$gauge" ] || die "$c: 'scopedctl stats' has no transport_io_uring (a scopedfsd" \
+                           "without it cannot be checked)"
+    [ "$gauge" = "$want" ] || die "$c: asked for $t, but its transport_io_uring is $gauge"
+    note="transport_io_uring=$gauge, $threads fuse-ring threads"
+  else
+    if grep -q 'failed to start io-uring' "$OUT_DIR/logs/$(slug "$c").log"; then
+      die "$c: passthrough_hp logged 'failed to start io-uring' (see bench/out/logs/$(slug "$c").log)"
+    fi
+    note="$threads fuse-ring threads"
+  fi
+  if [ "$want" = 1 ] && [ "$threads" -eq 0 ]; then
+    die "$c: asked for io_uring, but the daemon has no fuse-ring threads"
+  elif [ "$want" = 0 ] && [ "$threads" -gt 0 ]; then
+    die "$c: asked for /dev/fuse, but the daemon runs $threads fuse-ring threads"
+  fi
+  TNOTE[$c]=$note
+  log "$c: transport $t confirmed ($note)"
+}
+
 CANDS=(native)
 declare -A DIR_OF=([native]="$BACKING")
-# Column order: native, scopedfs, passthrough_hp, [scopedfs_nopt], [scopedfs_policy].
+# Column order: native, scopedfs, passthrough_hp, [scopedfs_nopt],
+# [scopedfs_policy]; with --transport each of them once per transport, in
+# the order given, next to each other.
 extra=()
 [ -n "$SCOPEDFSD_FLAGS" ] && read -r -a extra <<<"$SCOPEDFSD_FLAGS"
+if [ "$HAS_URING" = 1 ]; then
+  [ -e "$URING_PARAM" ] || die "--transport=uring: $URING_PARAM missing (a kernel without" \
+                               "CONFIG_FUSE_IO_URING, or the fuse module is not loaded)"
+  URING_PARAM_WAS=$(cat "$URING_PARAM")
+  if [ "$URING_PARAM_WAS" != Y ]; then
+    echo Y >"$URING_PARAM" || die "cannot set $URING_PARAM to Y"
+    log "set $URING_PARAM to Y (was $URING_PARAM_WAS; restored on exit)"
+  fi
+fi
 # The scopedfs columns allow everything (the backing dir's own permissions
 # still apply): they measure the file system, not a policy.
 printf 'default_action: ALLOW\n' >"$RUN/allow_all.textproto"
 ALLOW_ALL=(--policy="$RUN/allow_all.textproto")
-if [ "$HAVE_SCOPEDFS" = 1 ]; then
-  args=(--foreground --state_dir="$RUN/state-scopedfs" "${ALLOW_ALL[@]}")
+# mount_scopedfs BASE T FLAGS...: a scopedfsd column (BASE: scopedfs,
+# scopedfs_nopt, scopedfs_policy) on transport T; a failure skips the column.
+mount_scopedfs() {
+  local base=$1 t=$2; shift 2
+  local c s
+  c=$(cand "$base" "$t"); s=$(slug "$c")
+  args=(--foreground --state_dir="$RUN/state-$s" "$@")
   [ -n "$THREADS" ] && args+=(--threads="$THREADS")
+  [ -n "$t" ] && args+=(--transport="$t")
   args+=(${extra[@]+"${extra[@]}"})
-  mkdir -p "$RUN/state-scopedfs"
-  if mount_fs scopedfs "${SCOPEDFSD[@]}" "${args[@]}" --passthrough=true \
-      "$BACKING" "$RUN/mnt-scopedfs"; then
-    CANDS+=(scopedfs); DIR_OF[scopedfs]="$RUN/mnt-scopedfs"
+  mkdir -p "$RUN/state-$s"
+  if mount_fs "$c" "${SCOPEDFSD[@]}" "${args[@]}" "$BACKING" "$RUN/mnt-$s"; then
+    check_transport "$c" "$t" scopedfs
+    CANDS+=("$c"); DIR_OF[$c]="$RUN/mnt-$s"
   else
-    log "WARNING: skipping the scopedfs column"
+    log "WARNING: skipping the $c column"
   fi
+}
+if [ "$HAVE_SCOPEDFS" = 1 ]; then
+  for t in "${TLIST[@]}"; do
+    mount_scopedfs scopedfs "$t" "${ALLOW_ALL[@]}" --passthrough=true
+  done
 fi
-args=(--foreground)
-[ -n "$THREADS" ] && args+=(--num-threads "$THREADS")
-# The app's uid must get in too (passthrough_hp has no default_permissions:
-# it serves every caller as root; the workloads there only read).
-[ "$AS_APP" = 1 ] && args+=(-o allow_other)
-mount_fs passthrough_hp "$PTHP_BIN" "${args[@]}" "$BACKING" "$RUN/mnt-passthrough_hp" \
-  || die "passthrough_hp failed to mount"
-CANDS+=(passthrough_hp); DIR_OF[passthrough_hp]="$RUN/mnt-passthrough_hp"
+for t in "${TLIST[@]}"; do
+  c=$(cand passthrough_hp "$t")
+  args=(--foreground)
+  [ -n "$THREADS" ] && args+=(--num-threads "$THREADS")
+  # The app's uid must get in too (passthrough_hp has no default_permissions:
+  # it serves every caller as root; the workloads there only read).
+  [ "$AS_APP" = 1 ] && args+=(-o allow_other)
+  [ "$t" = uring ] && args+=(-o io_uring)
+  # libfuse also turns io_uring on from the environment; dev means dev.
+  mount_fs "$c" env -u FUSE_URING_ENABLE "$PTHP_BIN" "${args[@]}" \
+      "$BACKING" "$RUN/mnt-$(slug "$c")" || die "$c (passthrough_hp) failed to mount"
+  check_transport "$c" "$t" pthp
+  CANDS+=("$c"); DIR_OF[$c]="$RUN/mnt-$(slug "$c")"
+done
 if [ "$WITH_NOPT" = 1 ]; then
   if [ "$HAVE_SCOPEDFS" = 1 ]; then
-    args=(--foreground --state_dir="$RUN/state-scopedfs_nopt" "${ALLOW_ALL[@]}")
-    [ -n "$THREADS" ] && args+=(--threads="$THREADS")
-    args+=(${extra[@]+"${extra[@]}"})
-    mkdir -p "$RUN/state-scopedfs_nopt"
-    if mount_fs scopedfs_nopt "${SCOPEDFSD[@]}" "${args[@]}" --passthrough=false \
-        "$BACKING" "$RUN/mnt-scopedfs_nopt"; then
-      CANDS+=(scopedfs_nopt); DIR_OF[scopedfs_nopt]="$RUN/mnt-scopedfs_nopt"
-    else
-      log "WARNING: skipping the scopedfs_nopt column"
-    fi
+    for t in "${TLIST[@]}"; do
+      mount_scopedfs scopedfs_nopt "$t" "${ALLOW_ALL[@]}" --passthrough=false
+    done
   else
     log "WARNING: --nopassthrough ignored: no scopedfsd binary"
   fi
 fi
 
 if [ "$WITH_POLICY" = 1 ] && [ "$HAVE_SCOPEDFS" = 1 ]; then
-  args=(--foreground --state_dir="$RUN/state-scopedfs_policy")
-  [ -n "$POLICY_FILE" ] && args+=(--policy="$POLICY_FILE")
-  [ -n "$THREADS" ] && args+=(--threads="$THREADS")
-  args+=(${extra[@]+"${extra[@]}"})
-  mkdir -p "$RUN/state-scopedfs_policy"
-  if mount_fs scopedfs_policy "${SCOPEDFSD[@]}" "${args[@]}" \
-      "$BACKING" "$RUN/mnt-scopedfs_policy"; then
-    CANDS+=(scopedfs_policy); DIR_OF[scopedfs_policy]="$RUN/mnt-scopedfs_policy"
-  else
-    log "WARNING: skipping the scopedfs_policy column"
-  fi
+  for t in "${TLIST[@]}"; do
+    if [ -n "$POLICY_FILE" ]; then
+      mount_scopedfs scopedfs_policy "$t" --policy="$POLICY_FILE"
+    else
+      mount_scopedfs scopedfs_policy "$t"
+    fi
+  done
 fi
 
 # The app section's columns (cands app_*, in this order): native,
 # passthrough_hp, the allow-all scopedfs mount, and a scopedfsd with the
 # Android default policy, once through the shared mount and once through the
-# app's view MNT/.apps/UID (when this scopedfsd has one).
+# app's view MNT/.apps/UID (when this scopedfsd has one). With --transport,
+# all on the first transport listed.
+APP_T=${TLIST[0]}
 APP_CANDS=()
 VIEW_NOTE=""
 if [ "$AS_APP" = 1 ]; then
   APP_CANDS=(app_native app_passthrough_hp)
   DIR_OF[app_native]=$BACKING
-  DIR_OF[app_passthrough_hp]=${DIR_OF[passthrough_hp]}
-  if [ -n "${DIR_OF[scopedfs]:-}" ]; then
-    APP_CANDS+=(app_allow_all); DIR_OF[app_allow_all]=${DIR_OF[scopedfs]}
+  DIR_OF[app_passthrough_hp]=${DIR_OF[$(cand passthrough_hp "$APP_T")]}
+  if [ -n "${DIR_OF[$(cand scopedfs "$APP_T")]:-}" ]; then
+    APP_CANDS+=(app_allow_all); DIR_OF[app_allow_all]=${DIR_OF[$(cand scopedfs "$APP_T")]}
   fi
   VIEW_NOTE="n/a (no scopedfsd)"
   if [ "$HAVE_SCOPEDFS" = 1 ]; then
     args=(--foreground --state_dir="$RUN/state-scopedfs_android")
     [ -n "$POLICY_FILE" ] && args+=(--policy="$POLICY_FILE")
     [ -n "$THREADS" ] && args+=(--threads="$THREADS")
+    [ -n "$APP_T" ] && args+=(--transport="$APP_T")
     args+=(${extra[@]+"${extra[@]}"})
     mkdir -p "$RUN/state-scopedfs_android"
     if mount_fs scopedfs_android "${SCOPEDFSD[@]}" "${args[@]}" \
         "$BACKING" "$RUN/mnt-scopedfs_android"; then
+      check_transport scopedfs_android "$APP_T" scopedfs
       APP_CANDS+=(app_shared); DIR_OF[app_shared]="$RUN/mnt-scopedfs_android"
       # The view, as the app sees it; a scopedfsd without views answers
       # ENOENT or EACCES for .apps.
@@ -442,6 +662,15 @@ case "$LOAD_START" in
   0.[0-4]*) ;;
   *) log "WARNING: load average is $LOAD_START; other work on this machine skews the results" ;;
 esac
+# Ring completions before the workloads, per transport-checked mount: the
+# footer shows how many requests went through io_uring during them.
+declare -A CQE0=()
+for c in "${!T_OF[@]}"; do CQE0[$c]=$(ring_cqes "${PID[$c]}"); done
+if [ "$LOAD" = 1 ]; then
+  log "starting $LOAD_N background gcc -O2 -c workers (--load)"
+  start_load
+  sleep 2  # Let them reach a steady state before the first measurement.
+fi
 for w in ${WL[@]+"${WL[@]}"}; do
   for ((r = 0; r < ROUNDS; r++)); do
     for ((k = 0; k < n; k++)); do
@@ -490,19 +719,41 @@ for w in ${APP_WL[@]+"${APP_WL[@]}"}; do
 done
 ELAPSED=$(($(date +%s) - START))
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$LOAD" = 1 ]; then
+  stop_load
+  # A worker that stopped early (gcc failed) would have left the run unloaded.
+  for ((i = 0; i < LOAD_N; i++)); do
+    [ -s "$RUN/load/w$i/log" ] && log "WARNING: load worker $i: $(tail -1 "$RUN/load/w$i/log")"
+  done
+fi
+# The transport footer: what each checked mount showed, and its io_uring
+# completions during the workloads (0 on /dev/fuse, where it has no ring).
+TRANSPORT_NOTE=""
+for c in ${CANDS[@]+"${CANDS[@]}"} scopedfs_android; do
+  [ -n "${T_OF[$c]:-}" ] || continue
+  cqes=$(($(ring_cqes "${PID[$c]}") - ${CQE0[$c]:-0}))
+  line="$c: ${TNOTE[$c]}; $cqes io_uring completions during the workloads"
+  if [ "${T_OF[$c]}" = uring ] && [ "$cqes" -le 0 ]; then
+    line+=" -- WRONG: no request went through its ring"
+  elif [ "${T_OF[$c]}" = dev ] && [ "$cqes" -ne 0 ]; then
+    line+=" -- WRONG: a /dev/fuse mount with ring completions"
+  fi
+  TRANSPORT_NOTE+="$line"$'\n'
+done
 
 # ------------------------------------------------------------------- table
 HEADER="scopedfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  git $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo '+dirty')
-kernel $(uname -r), $(nproc) CPUs; mode $([ "$QUICK" = 1 ] && echo quick || echo full): file ${FILE_MB} MiB, dir ${ENTRIES} entries, write ${WRITE_MB} MiB, ${ROUNDS} round(s)${PASSES:+ x $PASSES pass(es)}, ${ELAPSED}s
-load average before $LOAD_START, after $LOAD_END (the benchmark itself adds ~1-2)
+kernel $(uname -r), $(nproc) CPUs; mode $([ "$QUICK" = 1 ] && echo quick || echo full): file ${FILE_MB} MiB, dir ${ENTRIES} entries, write ${WRITE_MB} MiB, ${ROUNDS} round(s)${PASSES:+ x $PASSES pass(es)}, ${ELAPSED}s${TRANSPORT_LIST:+; transports $TRANSPORT_LIST}
+load average before $LOAD_START, after $LOAD_END$([ "$LOAD" = 1 ] && echo ": LOADED by $LOAD_N gcc -O2 -c workers in a loop (like a parallel build)" || echo " (the benchmark itself adds ~1-2)")
 data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.18.3)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}"
 if [ "$AS_APP" = 1 ]; then
   HEADER+="
-app section: uid $APP_UID gid $APP_UID over $PHOTOS photos in DCIM/Camera; policy $([ -n "$POLICY_FILE" ] && echo "$POLICY_FILE" || echo "embedded Android default")"
+app section: uid $APP_UID gid $APP_UID over $PHOTOS photos in DCIM/Camera; policy $([ -n "$POLICY_FILE" ] && echo "$POLICY_FILE" || echo "embedded Android default")${APP_T:+; transport $APP_T}"
 fi
 cp "$RAW" "$OUT_DIR/latest.raw.tsv"
 python3 - "$RAW" "${CANDS[*]}" "$HAVE_SCOPEDFS" "$HEADER" "${APP_CANDS[*]}" "$APP_UID" \
-    "$VIEW_NOTE" "$AS_APP" >"$OUT_DIR/latest.txt" <<'PY'
+    "$VIEW_NOTE" "$AS_APP" "$TRANSPORT_LIST" "$LOAD" "$TRANSPORT_NOTE" \
+    >"$OUT_DIR/latest.txt" <<'PY'
 import statistics
 import sys
 
@@ -517,6 +768,20 @@ for line in open(raw):
 vals = {k: [v for _, v in sorted(rv)] for k, rv in vals.items()}
 rounds = max((len(v) for v in vals.values()), default=0)
 
+transports = [t for t in sys.argv[9].split(",") if t]
+loaded = sys.argv[10] == "1"
+transport_note = sys.argv[11].strip()
+named = bool(transports)  # --transport: columns named BASE/T
+T = transports or [""]
+
+
+def cn(base, t):
+    """A column's name (bench/run.sh's cand): BASE/T, passthrough_hp as pthp."""
+    if not t:
+        return base
+    return ("pthp" if base == "passthrough_hp" else base) + "/" + t
+
+
 ROWS = [  # metric, label, higher_is_better
     ("seqread.median", "seqread 1MiB warm", True),
     ("randread.median", "randread 4KiB warm", True),
@@ -524,6 +789,7 @@ ROWS = [  # metric, label, higher_is_better
     ("seqwrite.buffered", "seqwrite 1MiB (no fsync)", True),
     ("seqwrite.fsync", "seqwrite 1MiB + fsync", True),
     ("openclose.p50", "open+close p50", False),
+    ("openclose.p99", "open+close p99", False),
     ("openclose.mean", "open+close mean", False),
     ("stat.p50", "stat p50", False),
     ("stat.mean", "stat mean", False),
@@ -555,28 +821,64 @@ def ratio(a, b):
     return "n/a" if a is None or b is None or b == 0 else f"{a / b:.3f}"
 
 
-value_cols = ["native", "scopedfs", "passthrough_hp"]
-if "scopedfs_nopt" in cands:
-    value_cols.append("scopedfs_nopt")
-with_policy = "scopedfs_policy" in cands
-if with_policy:
-    value_cols.append("scopedfs_policy")
-cols = (["workload", "unit", "better"] + value_cols +
-        ["scopedfs/native", "scopedfs/passthrough_hp", "passthrough_hp/native"] +
-        (["policy/scopedfs"] if with_policy else []) + ["spread"])
-table = []
-for metric, label, higher in ROWS:
-    if not any((c, metric) in vals for c in cands):
-        continue
-    row = [label, units[metric], "higher" if higher else "lower"]
-    row += [fmt(get(c, metric)) for c in value_cols]
-    s, n, p = get("scopedfs", metric), get("native", metric), get("passthrough_hp", metric)
-    row += [ratio(s, n), ratio(s, p), ratio(p, n)]
+SFS = [cn("scopedfs", t) for t in T]
+PTHP = [cn("passthrough_hp", t) for t in T]
+core_cols = ["native"] + SFS + PTHP  # the spread is taken over these
+value_cols = list(core_cols)
+for base in ("scopedfs_nopt", "scopedfs_policy"):
+    value_cols += [cn(base, t) for t in T if cn(base, t) in cands]
+with_policy = any(cn("scopedfs_policy", t) in cands for t in T)
+ratio_cols = []  # title, numerator, denominator
+for t in T:
+    s, p = cn("scopedfs", t), cn("passthrough_hp", t)
+    pre = f"{t}: " if named else ""
+    ratio_cols += [(pre + "scopedfs/native", s, "native"),
+                   (pre + ("scopedfs/pthp" if named else "scopedfs/passthrough_hp"), s, p),
+                   (pre + ("pthp/native" if named else "passthrough_hp/native"), p, "native")]
     if with_policy:
-        row.append(ratio(get("scopedfs_policy", metric), s))
-    spreads = [x for x in (spread(c, metric) for c in value_cols[:3]) if x is not None]
-    row.append(f"{100 * max(spreads):.0f}%" if spreads else "n/a")
-    table.append(row)
+        ratio_cols.append((pre + "policy/scopedfs", cn("scopedfs_policy", t), s))
+# uring/dev: each daemon's column on io_uring over the same on /dev/fuse.
+both_t = "dev" in transports and "uring" in transports
+tr_cols = []
+if both_t:
+    for base in ("scopedfs", "passthrough_hp", "scopedfs_nopt", "scopedfs_policy"):
+        u, d = cn(base, "uring"), cn(base, "dev")
+        if base in ("scopedfs", "passthrough_hp") or (u in cands and d in cands):
+            tr_cols.append((u.split("/")[0] + " uring/dev", u, d))
+
+
+def spread_cell(cols, m):
+    spreads = [x for x in (spread(c, m) for c in cols) if x is not None]
+    return f"{100 * max(spreads):.0f}%" if spreads else "n/a"
+
+
+def build(cols_ratios, with_values):
+    """Rows of a table: values of value_cols and/or the given ratios."""
+    out = []
+    for metric, label, higher in ROWS:
+        if not any((c, metric) in vals for c in cands):
+            continue
+        row = [label, units[metric], "higher" if higher else "lower"]
+        if with_values:
+            row += [fmt(get(c, metric)) for c in value_cols]
+        row += [ratio(get(a, metric), get(b, metric)) for _, a, b in cols_ratios]
+        row.append(spread_cell(core_cols, metric))
+        out.append(row)
+    return out
+
+
+head = ["workload", "unit", "better"]
+if named:
+    # Values and ratios in tables of their own: one would be too wide.
+    cols = head + value_cols + ["spread"]
+    table = build([], True)
+    ratio_table = build(ratio_cols, False)
+    ratio_head = head + [t for t, _, _ in ratio_cols] + ["spread"]
+else:
+    cols = head + value_cols + [t for t, _, _ in ratio_cols] + ["spread"]
+    table = build(ratio_cols, True)
+tr_table = build(tr_cols, False) if tr_cols else []
+
 
 def line(r, widths):
     return " | ".join(str(x).ljust(w) if i < 3 else str(x).rjust(w)
@@ -623,32 +925,84 @@ else:
     print("  'lower' rows (latency/time): time ratio, < 1 means scopedfs is faster.")
     print("spread = largest (max-min)/median over rounds among native, scopedfs and")
     print("  passthrough_hp: the noise level; smaller ratio differences are not significant.")
-if have_scopedfs != "1" or "scopedfs" not in cands:
+    if named:
+        print("Columns BASE/T: that daemon on transport T (dev: /dev/fuse read/write; uring:")
+        print("  fuse-over-io-uring); pthp is passthrough_hp. All ran in the same rounds.")
+if loaded:
+    print("LOADED: background gcc -O2 -c workers compiled in a loop during every workload.")
+if have_scopedfs != "1" or SFS[0] not in cands:
     print("NOTE: scopedfsd was not available; scopedfs columns are n/a.")
 if table:
     print()
     print_table(cols, table)
+    if named:
+        print()
+        print("Ratios per transport (each column against the same transport's):")
+        print_table(ratio_head, ratio_table)
+    if tr_table:
+        print()
+        print("Transport: uring/dev, the same daemon on fuse-over-io-uring over /dev/fuse")
+        print("  ('lower' rows: < 1 means io_uring is faster; 'higher' rows: > 1 means it is):")
+        print_table(head + [t for t, _, _ in tr_cols] + ["spread"], tr_table)
 
     print()
     print("Done-when goals (scopedfs with passthrough; per-round ratios pair the back-to-back runs):")
-    for m, name in (("seqread.median", "sequential read"), ("mmapread.median", "mmap read")):
-        s, n = get("scopedfs", m), get("native", m)
-        r = None if s is None or n is None else s / n
-        pr = paired("scopedfs", "native", m)
-        goal(f"{name} >= 0.97x native: " + ("n/a" if r is None else f"{r:.3f}x"),
-             None if r is None else r >= 0.97, sum(x >= 0.97 for x in pr), len(pr),
-             None if r is None else
-             f"scopedfs {per_round('scopedfs', m)} | native {per_round('native', m)} {units[m]}"
-             f" | ratio {' '.join(f'{x:.3f}' for x in pr)}")
-    for m in ("openclose.p50", "openclose.mean"):
-        s, p = get("scopedfs", m), get("passthrough_hp", m)
-        pr = paired("scopedfs", "passthrough_hp", m)
-        goal(f"open+close {m.split('.')[1]} <= passthrough_hp's: "
-             + ("n/a" if s is None or p is None else f"{s:.3g} us vs {p:.3g} us"),
-             None if s is None or p is None else s <= p, sum(x <= 1 for x in pr), len(pr),
-             None if s is None or p is None else
-             f"scopedfs {per_round('scopedfs', m)} | passthrough_hp {per_round('passthrough_hp', m)} us"
-             f" | time ratio {' '.join(f'{x:.3f}' for x in pr)}")
+    for t in T:
+        s, p = cn("scopedfs", t), cn("passthrough_hp", t)
+        pre = f"[{t}] " if named else ""
+        pname = "pthp" if named else "passthrough_hp"
+        for m, name in (("seqread.median", "sequential read"), ("mmapread.median", "mmap read")):
+            sv, nv = get(s, m), get("native", m)
+            r = None if sv is None or nv is None else sv / nv
+            pr = paired(s, "native", m)
+            goal(f"{pre}{name} >= 0.97x native: " + ("n/a" if r is None else f"{r:.3f}x"),
+                 None if r is None else r >= 0.97, sum(x >= 0.97 for x in pr), len(pr),
+                 None if r is None else
+                 f"{s} {per_round(s, m)} | native {per_round('native', m)} {units[m]}"
+                 f" | ratio {' '.join(f'{x:.3f}' for x in pr)}")
+        for m in ("openclose.p50", "openclose.mean"):
+            sv, pv = get(s, m), get(p, m)
+            pr = paired(s, p, m)
+            goal(f"{pre}open+close {m.split('.')[1]} <= {pname}'s: "
+                 + ("n/a" if sv is None or pv is None else f"{sv:.3g} us vs {pv:.3g} us"),
+                 None if sv is None or pv is None else sv <= pv, sum(x <= 1 for x in pr), len(pr),
+                 None if sv is None or pv is None else
+                 f"{s} {per_round(s, m)} | {p} {per_round(p, m)} us"
+                 f" | time ratio {' '.join(f'{x:.3f}' for x in pr)}")
+    if both_t:
+        # The issue's io_uring target: open+close p50 at most 0.8x /dev/fuse's
+        # on a quiet machine and 0.6x loaded, p99 lower in both.
+        limit, other = (0.6, "0.8x on a quiet machine: run without --load") if loaded else \
+            (0.8, "0.6x loaded: run with --load")
+        where = "loaded" if loaded else "quiet"
+        print()
+        print(f"io_uring goals ({where} machine; the other goal is {other}):")
+        u, d = cn("scopedfs", "uring"), cn("scopedfs", "dev")
+        for m, lim, strict, what in (("openclose.p50", limit, False, f"<= {limit}x"),
+                                     ("openclose.p99", 1.0, True, "lower than")):
+            uv, dv = get(u, m), get(d, m)
+            r = None if uv is None or dv is None or dv == 0 else uv / dv
+            pr = paired(u, d, m)
+            passes = (lambda x: x < lim) if strict else (lambda x: x <= lim + 1e-9)
+            goal(f"scopedfs io_uring open+close {m.split('.')[1]} {what} /dev/fuse's ({where}): "
+                 + ("n/a" if r is None else f"{fmt(uv)} vs {fmt(dv)} us = {r:.3f}x"),
+                 None if r is None else passes(r), sum(passes(x) for x in pr), len(pr),
+                 None if r is None else
+                 f"{u} {per_round(u, m)} | {d} {per_round(d, m)} us"
+                 f" | time ratio {' '.join(f'{x:.3f}' for x in pr)}")
+        pu, pd = cn("passthrough_hp", "uring"), cn("passthrough_hp", "dev")
+        print("         for reference (not a goal), passthrough_hp uring/dev: open+close p50 "
+              f"{ratio(get(pu, 'openclose.p50'), get(pd, 'openclose.p50'))}x, p99 "
+              f"{ratio(get(pu, 'openclose.p99'), get(pd, 'openclose.p99'))}x")
+if transport_note:
+    print()
+    print("Transport check: scopedfsd reports its transport in the transport_io_uring gauge")
+    print("  (scopedctl stats); passthrough_hp reports it nowhere, so for both daemons the")
+    print("  evidence is also libfuse's io_uring threads (fuse-ring-N, started only when the")
+    print("  kernel granted io_uring in INIT) and the completions on their rings")
+    print("  (CqTail in /proc/PID/fdinfo): one per FUSE request over io_uring.")
+    for l in transport_note.splitlines():
+        print(f"  {l}")
 
 # ------------------------------------------------ the app section (--as-app)
 if not as_app:
