@@ -291,11 +291,11 @@ declare -A LEAK STATS
 for c in "${REDACTED[@]}"; do
   LEAK[$c]=$(as_app exiftool -a -s -n "${DIR[$c]}/media/photo5mb.jpg" "${DIR[$c]}/media/big-${MB}M.bin" |
              grep -cE "48\.85|2\.29|Paris" || true)
-  # Counters that this scopedfsd may not have (yet) are reported as absent;
+  # Counters that this scopedfsd may not have are reported as absent; the
   # other counters of the reflinked copies are shown as they are named.
   STATS[$c]=$("$BIN/tools/scopedctl" --state_dir="${STATE[$c]}" stats 2>/dev/null | awk '
-    { v[$1] = $2; if ($1 ~ /reflink|cop(y|ies)/ && $1 != "redacted_reflink_opens") extra = extra $1 "=" $2 " " }
-    END { n = split("redacted_reflink_opens opens_redacted opens_passthrough", k, " ")
+    { v[$1] = $2; if ($1 ~ /reflink|cop(y|ies)|renewal/ && $1 != "redacted_copy_opens") extra = extra $1 "=" $2 " " }
+    END { n = split("redacted_copy_opens opens_redacted redacted_reads opens_passthrough", k, " ")
           for (i = 1; i <= n; i++) printf "%s=%s ", k[i], (k[i] in v) ? v[k[i]] : "absent"
           printf "%s", extra }')
 done
@@ -354,7 +354,7 @@ goal() { printf '  [%s] %s\n' "$([ -z "$2" ] && echo 'n/a ' || { [ "$2" = 1 ] &&
   if [ "$XFS" = 1 ]; then
     if [ -n "${DIR[redacted-reflink]:-}" ]; then
       case " ${STATS[redacted-reflink]} " in
-        *" redacted_reflink_opens=0 "*|*" redacted_copy_opens=0 "*)
+        *" redacted_copy_opens=0 "*|*" redacted_copy_opens=absent "*)
           echo "NOTE: no open of the reflink column went to a reflinked copy: the daemon served them all" ;;
       esac
     fi

@@ -48,11 +48,11 @@ ABSL_FLAG(bool, passthrough, true,
           "Use kernel FUSE passthrough: reads, writes and mmap of allowed "
           "files bypass the daemon. With false, or a kernel without "
           "passthrough, the daemon serves them (spliced).");
-ABSL_FLAG(std::string, transport, "dev",
-          "How FUSE requests travel: dev (/dev/fuse), uring "
-          "(fuse-over-io-uring, or refuse to start), auto (io_uring where "
-          "the kernel has it, else /dev/fuse). For io_uring the daemon sets "
-          "the fuse module's enable_uring parameter to Y.");
+ABSL_FLAG(std::string, transport, "auto",
+          "How FUSE requests travel: auto (fuse-over-io-uring where the "
+          "kernel has it, else /dev/fuse), uring (io_uring, or refuse to "
+          "start), dev (/dev/fuse). For io_uring the daemon sets the fuse "
+          "module's enable_uring parameter to Y.");
 ABSL_FLAG(int, threads, 8,
           "Maximum number of FUSE worker threads (they are kept, not "
           "restarted, between requests).");

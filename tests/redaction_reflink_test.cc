@@ -14,7 +14,9 @@
 //     refused, a shared writable mapping is refused, a private one stays
 //     private;
 //   - copies are bounded: beyond --max_reflink_views the daemon serves the
-//     view itself, with the same bytes.
+//     view itself, with the same bytes;
+//   - the admin tightens the profile while the app holds the lenient view
+//     open: the next open shows the strict view, never the held copy.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -165,6 +167,7 @@ bool HasNoSecret(const std::string& bytes) {
 class RedactionReflinkTest : public MountTest {
  protected:
   virtual std::vector<std::string> ExtraFlags() const { return {}; }
+  virtual std::string Policy() const { return kPolicy; }
   void SetUp() override {
     SFS_SKIP_UNLESS_MOUNTING_WORKS();
     for (const std::string& why :
@@ -177,7 +180,7 @@ class RedactionReflinkTest : public MountTest {
         GTEST_SKIP() << "SKIPPED: " << why;
       }
     }
-    WriteFile(dir_.Sub("policy.textproto"), kPolicy);
+    WriteFile(dir_.Sub("policy.textproto"), Policy());
     std::vector<std::string> flags = {"--policy=" + dir_.Sub("policy.textproto")};
     for (const std::string& f : ExtraFlags()) flags.push_back(f);
     ScopedfsMount::DaemonOptions options;
@@ -385,6 +388,66 @@ TEST_F(BoundedCopiesTest, BeyondTheBoundTheDaemonServesTheSameBytes) {
   EXPECT_GE(stats["redacted_copies_full"], 2u);
   EXPECT_GE(stats["redacted_reads"], 2u) << "the daemon served the others";
   EXPECT_LE(stats["redacted_copies_live"], 2u);
+}
+
+// A profile that keeps EXIF GPS: the app sees the coordinates, until the
+// admin tightens the profile while the app holds the photo open.
+class ProfileChangeTest : public RedactionReflinkTest {
+ protected:
+  std::string Policy() const override {
+    std::string lenient = kPolicy;
+    const std::string from = R"(redaction_profiles { name: "strict" })";
+    lenient.replace(lenient.find(from), from.size(),
+                    R"(redaction_profiles { name: "strict" mode: REDACTION_MODE_LOCATION_ONLY exif_gps: false xmp_location: true video_location: true })");
+    return lenient;
+  }
+};
+
+TEST_F(ProfileChangeTest, ANodeBoundToTheOldProfilesCopyIsNeverOpenedAgain) {
+  const std::string real = ReadFile(B("photos/a.jpg"));
+  const std::string path = M("photos/a.jpg");
+  ASSERT_NE(LocationAs(kApp, path).find("GPSLatitude"), std::string::npos)
+      << "the lenient profile should leave EXIF GPS";
+  // The app holds the lenient view open (its node stays bound to that copy).
+  int to_app[2], from_app[2];
+  ASSERT_EQ(pipe(to_app), 0);
+  ASSERT_EQ(pipe(from_app), 0);
+  const pid_t holder = fork();
+  if (holder == 0) {
+    close(to_app[1]);
+    close(from_app[0]);
+    if (!BecomeIdentity(User(kApp))) _exit(10);
+    const int fd = open(path.c_str(), O_RDONLY);
+    char c = 'r';
+    if (fd < 0 || write(from_app[1], &c, 1) != 1 || read(to_app[0], &c, 1) != 1) _exit(11);
+    _exit(0);
+  }
+  close(to_app[0]);
+  close(from_app[1]);
+  char c;
+  ASSERT_EQ(read(from_app[0], &c, 1), 1);
+  const std::string file = dir_.Sub("strict.textproto");
+  WriteFile(file, kPolicy);
+  ASSERT_EQ(system(absl::StrCat(getenv("TEST_SRCDIR"),
+                                "/scopedfs/tools/scopedctl --state_dir=",
+                                mnt_->state_dir(), " policy apply ", file,
+                                " >/dev/null")
+                       .c_str()),
+            0);
+  const std::string seen = AsApp([&] {
+    const int fd = open(path.c_str(), O_RDONLY);
+    const std::string bytes =
+        fd < 0 ? absl::StrCat("open: ", std::strerror(errno)) : PreadAll(fd);
+    close(fd);
+    return bytes;
+  });
+  EXPECT_TRUE(seen == Redacted(real)) << "the old profile's copy was reused";
+  EXPECT_EQ(LocationAs(kApp, path), "");
+  ASSERT_EQ(write(to_app[1], "c", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(holder, &status, 0), holder);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GE(Stat("redacted_view_renewals"), 1u);
 }
 
 }  // namespace
