@@ -98,15 +98,29 @@ bool ReflinkedViews::MakeRoom() {
   const auto full = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return live() + making_ >= static_cast<int64_t>(max_copies_);
   };
-  for (auto it = kept_.begin(); it != kept_.end() && full();) {
-    // Only the table holds it: no open reads it.
-    if (it->second.use_count() == 1) {
-      kept_.erase(it++);
+  for (auto file = kept_.begin(); file != kept_.end() && full();) {
+    Kept& copies = file->second;
+    for (auto it = copies.begin(); it != copies.end() && full();) {
+      // Only the table holds it: no open reads it.
+      if (it->second.use_count() == 1) {
+        copies.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+    if (copies.empty()) {
+      kept_.erase(file++);
     } else {
-      ++it;
+      ++file;
     }
   }
   return !full();
+}
+
+void ReflinkedViews::FileChanged(dev_t dev, ino_t ino) {
+  if (max_copies_ == 0) return;
+  absl::MutexLock lock(&mu_);
+  kept_.erase(FileId{dev, ino});
 }
 
 absl::StatusOr<std::shared_ptr<const ViewCopy>> ReflinkedViews::CopyOf(
@@ -114,15 +128,18 @@ absl::StatusOr<std::shared_ptr<const ViewCopy>> ReflinkedViews::CopyOf(
   if (max_copies_ == 0) return absl::UnavailableError("copies are off");
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoStatus("fstat", errno);
-  const FileKey key{st.st_dev, st.st_ino, ProfileBits(view.profile())};
+  const FileId file{st.st_dev, st.st_ino};
+  const int bits = ProfileBits(view.profile());
   {
     absl::MutexLock lock(&mu_);
     if (cannot_reflink_.contains(st.st_dev)) {
       return absl::UnavailableError("the file system cannot reflink");
     }
-    if (auto it = kept_.find(key); it != kept_.end()) {
-      if (it->second->Matches(st, view.profile())) return it->second;
-      kept_.erase(it);  // An older version: never asked for again.
+    if (auto it = kept_.find(file); it != kept_.end()) {
+      if (auto copy = it->second.find(bits); copy != it->second.end()) {
+        if (copy->second->Matches(st, view.profile())) return copy->second;
+        it->second.erase(copy);  // An older version: never asked for again.
+      }
     }
     if (!MakeRoom()) {
       Stats::Add(stats_->redacted_copies_full);
@@ -134,7 +151,7 @@ absl::StatusOr<std::shared_ptr<const ViewCopy>> ReflinkedViews::CopyOf(
   absl::StatusOr<std::shared_ptr<const ViewCopy>> copy = Make(fd, st, view);
   absl::MutexLock lock(&mu_);
   --making_;
-  if (copy.ok() && (*copy)->IsVersion(st)) kept_[key] = *copy;
+  if (copy.ok() && (*copy)->IsVersion(st)) kept_[file][bits] = *copy;
   return copy;
 }
 

@@ -32,7 +32,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <tuple>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -94,11 +94,18 @@ class ReflinkedViews {
   absl::StatusOr<std::shared_ptr<const ViewCopy>> CopyOf(
       int fd, const RedactedView& view);
 
+  // The file (dev, ino) changed through the mount: its kept copies will
+  // never be asked for again; dropping them now frees the old blocks they
+  // pin (open files keep theirs).
+  void FileChanged(dev_t dev, ino_t ino);
+
   // Copies existing now (held by opens or kept).
   int64_t live() const { return live_->load(std::memory_order_relaxed); }
 
  private:
-  using FileKey = std::tuple<dev_t, ino_t, int>;  // dev, ino, profile bits.
+  using FileId = std::pair<dev_t, ino_t>;
+  // Per file: its latest copy under each profile (by ProfileBits).
+  using Kept = absl::flat_hash_map<int, std::shared_ptr<const ViewCopy>>;
   absl::StatusOr<std::shared_ptr<const ViewCopy>> Make(
       int fd, const struct stat& before, const RedactedView& view);
   // Drops kept copies no open holds while `max_copies_` or more exist;
@@ -114,8 +121,7 @@ class ReflinkedViews {
   // Copies being made now (counted against the bound before they exist).
   int64_t making_ ABSL_GUARDED_BY(mu_) = 0;
   // The latest copy of each file and profile.
-  absl::flat_hash_map<FileKey, std::shared_ptr<const ViewCopy>> kept_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<FileId, Kept> kept_ ABSL_GUARDED_BY(mu_);
   // File systems (st_dev) that answered FICLONE with "not supported".
   absl::flat_hash_set<dev_t> cannot_reflink_ ABSL_GUARDED_BY(mu_);
 };

@@ -54,9 +54,9 @@ void Server::DropCaches(fuse_session* se, const char* why) {
 }
 
 void Server::NoteFileChanged(const Node* node) {
-  if (session_ == nullptr || node->redacted_view || node->type != S_IFREG) {
-    return;
-  }
+  if (node->redacted_view || node->type != S_IFREG) return;
+  copies_.FileChanged(node->dev, node->ino);
+  if (session_ == nullptr) return;
   // Only ids are used: if the kernel forgets a node meanwhile, it answers
   // ENOENT and nothing happens.
   const uint64_t self = nodes_.IdOf(node);

@@ -97,6 +97,8 @@ class Server {
   //     several links, node_table.h), from the invalidator's thread right
   //     after (inode_invalidator.h says why not here), so a mapping through
   //     another name shows what was written through this one.
+  //   - its kept reflinked copies (ReflinkedViews::FileChanged), so they
+  //     stop pinning the old version's blocks.
   void NoteFileChanged(const Node* node);
 
   // After a link through the mount made the file `node` another name: the
