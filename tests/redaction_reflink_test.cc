@@ -157,6 +157,54 @@ std::string AsApp(const std::function<std::string()>& fn) {
   return out;
 }
 
+// A client of the app's that holds `path` open across a change: it opens
+// the file, runs `opened(fd)` and waits; Finish() lets it run
+// `finished(fd)` and returns true if the open worked and that did.
+class HeldOpenAsApp {
+ public:
+  HeldOpenAsApp(const std::string& path, const std::function<void(int)>& opened,
+                const std::function<bool(int)>& finished) {
+    if (pipe(to_child_) != 0 || pipe(from_child_) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(to_child_[1]);
+      close(from_child_[0]);
+      if (!BecomeIdentity(User(kApp))) _exit(10);
+      const int fd = open(path.c_str(), O_RDONLY);
+      if (fd < 0) _exit(11);
+      opened(fd);
+      char c = 'r';
+      if (write(from_child_[1], &c, 1) != 1 || read(to_child_[0], &c, 1) != 1) _exit(12);
+      _exit(finished(fd) ? 0 : 13);
+    }
+    close(to_child_[0]);
+    close(from_child_[1]);
+  }
+  // Whether the child opened the file and now waits.
+  bool Ready() {
+    char c;
+    return pid_ > 0 && read(from_child_[0], &c, 1) == 1;
+  }
+  bool Finish() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    const bool told = write(to_child_[1], "c", 1) == 1;
+    close(to_child_[1]);
+    close(from_child_[0]);
+    const bool reaped = waitpid(pid_, &status, 0) == pid_;
+    pid_ = -1;
+    return told && reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  ~HeldOpenAsApp() {
+    if (pid_ > 0) Finish();
+  }
+
+ private:
+  int to_child_[2] = {-1, -1};
+  int from_child_[2] = {-1, -1};
+  pid_t pid_ = -1;
+};
+
 bool HasNoSecret(const std::string& bytes) {
   for (const char* secret : {kCoordA, kCoordB, kCityA, kCityB}) {
     if (absl::StrContains(bytes, secret)) return false;
@@ -263,32 +311,20 @@ TEST_F(RedactionReflinkTest, AnOpenKeepsItsVersionAndANewOpenSeesTheNext) {
   const std::string path = M("photos/a.jpg");
   // The app holds the photo open and mapped while the owner rewrites it in
   // place through the mount: new pixels, new coordinates, new city.
-  int to_app[2], from_app[2];
-  ASSERT_EQ(pipe(to_app), 0);
-  ASSERT_EQ(pipe(from_app), 0);
-  const pid_t holder = fork();
-  if (holder == 0) {
-    close(to_app[1]);
-    close(from_app[0]);
-    if (!BecomeIdentity(User(kApp))) _exit(10);
-    const int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) _exit(11);
-    const std::string before = PreadAll(fd);
-    const std::string mapped_before = MmapAll(fd);
-    char c = 'r';
-    if (write(from_app[1], &c, 1) != 1 || read(to_app[0], &c, 1) != 1) _exit(12);
-    // After the rewrite: the same version as at open, through both paths.
-    const std::string after = PreadAll(fd);
-    const std::string mapped_after = MmapAll(fd);
-    _exit(before == after && mapped_before == mapped_after && before == mapped_before &&
-                  HasNoSecret(after)
-              ? 0
-              : 13);
-  }
-  close(to_app[0]);
-  close(from_app[1]);
-  char c;
-  ASSERT_EQ(read(from_app[0], &c, 1), 1);
+  std::string before, mapped_before;
+  HeldOpenAsApp holder(
+      path,
+      [&](int fd) {
+        before = PreadAll(fd);
+        mapped_before = MmapAll(fd);
+      },
+      [&](int fd) {
+        // After the rewrite: the same version as at open, by both paths.
+        const std::string after = PreadAll(fd);
+        return after == before && MmapAll(fd) == mapped_before &&
+               before == mapped_before && HasNoSecret(after);
+      });
+  ASSERT_TRUE(holder.Ready());
   const std::string staged = B("v2.jpg");
   MakeLocatedJpeg(staged, kCoordB, kCityB, "-size 1100x800 gradient:green-yellow");
   const std::string v2 = ReadFile(staged);
@@ -311,11 +347,7 @@ TEST_F(RedactionReflinkTest, AnOpenKeepsItsVersionAndANewOpenSeesTheNext) {
                                     << seen.substr(0, 100);
   EXPECT_TRUE(HasNoSecret(seen));
   EXPECT_EQ(LocationAs(kApp, path), "");
-  ASSERT_EQ(write(to_app[1], "c", 1), 1);
-  int status = 0;
-  ASSERT_EQ(waitpid(holder, &status, 0), holder);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the open view changed or failed under its reader (status " << status << ")";
+  EXPECT_TRUE(holder.Finish()) << "the open view changed or failed under its reader";
   EXPECT_NE(v1, v2);
   auto stats = StatsWhen([](auto& s) { return s["redacted_copies_made"] >= 2; });
   EXPECT_GE(stats["redacted_copies_made"], 2u);
@@ -420,23 +452,8 @@ TEST_F(ProfileChangeTest, ANodeBoundToTheOldProfilesCopyIsNeverOpenedAgain) {
   ASSERT_NE(LocationAs(kApp, path).find("GPSLatitude"), std::string::npos)
       << "the lenient profile should leave EXIF GPS";
   // The app holds the lenient view open (its node stays bound to that copy).
-  int to_app[2], from_app[2];
-  ASSERT_EQ(pipe(to_app), 0);
-  ASSERT_EQ(pipe(from_app), 0);
-  const pid_t holder = fork();
-  if (holder == 0) {
-    close(to_app[1]);
-    close(from_app[0]);
-    if (!BecomeIdentity(User(kApp))) _exit(10);
-    const int fd = open(path.c_str(), O_RDONLY);
-    char c = 'r';
-    if (fd < 0 || write(from_app[1], &c, 1) != 1 || read(to_app[0], &c, 1) != 1) _exit(11);
-    _exit(0);
-  }
-  close(to_app[0]);
-  close(from_app[1]);
-  char c;
-  ASSERT_EQ(read(from_app[0], &c, 1), 1);
+  HeldOpenAsApp holder(path, [](int) {}, [](int) { return true; });
+  ASSERT_TRUE(holder.Ready());
   const std::string file = dir_.Sub("strict.textproto");
   WriteFile(file, kPolicy);
   ASSERT_EQ(system(absl::StrCat(getenv("TEST_SRCDIR"),
@@ -454,10 +471,7 @@ TEST_F(ProfileChangeTest, ANodeBoundToTheOldProfilesCopyIsNeverOpenedAgain) {
   });
   EXPECT_TRUE(seen == Redacted(real)) << "the old profile's copy was reused";
   EXPECT_EQ(LocationAs(kApp, path), "");
-  ASSERT_EQ(write(to_app[1], "c", 1), 1);
-  int status = 0;
-  ASSERT_EQ(waitpid(holder, &status, 0), holder);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(holder.Finish());
   EXPECT_GE(Stat("redacted_view_renewals"), 1u);
 }
 
