@@ -29,6 +29,7 @@
 #include <fstream>
 #include <set>
 #include <map>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -376,10 +377,39 @@ TEST_P(EnospcTest, FullBackingFileSystemGivesEnospcAndTheDaemonKeepsServing) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   // ENOSPC is not a client's everyday answer: the daemon says so once.
   const std::string log = mnt.DaemonStderr();
-  EXPECT_NE(log.find("on the backing dir failed: No space left on device"),
+  EXPECT_NE(log.find("in SOURCE failed: No space left on device"),
             std::string::npos)
       << log;
   m->reset();
+}
+
+// A client asking for a file larger than the file system allows gets EFBIG,
+// as natively, and that is the client's business: no warning in the log.
+TEST_P(EnospcTest, ClientMistakesAreAnsweredNotLogged) {
+  SFS_SKIP_UNLESS_MOUNTING_WORKS();
+  auto m = ScopedfsMount::StartCapturingStderr(
+      {absl::StrCat("--passthrough=", GetParam() ? "true" : "false")});
+  ASSERT_TRUE(m.ok()) << m.status();
+  ScopedfsMount& mnt = **m;
+  WriteFile(mnt.B("f"), "data");
+  const off_t huge = std::numeric_limits<off_t>::max();
+  ASSERT_EQ(truncate(mnt.B("f").c_str(), huge), -1);
+  const int native_err = errno;
+  ASSERT_EQ(native_err, EFBIG) << strerror(native_err);
+  EXPECT_EQ(truncate(mnt.M("f").c_str(), huge), -1);
+  EXPECT_EQ(errno, native_err) << strerror(errno);
+  const int fd = open(mnt.M("f").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  EXPECT_EQ(ftruncate(fd, huge), -1);
+  EXPECT_EQ(errno, native_err) << strerror(errno);
+  EXPECT_EQ(pwrite(fd, "x", 1, huge - 1), -1);
+  EXPECT_TRUE(errno == EFBIG || errno == EINVAL) << strerror(errno);
+  close(fd);
+  EXPECT_EQ(ReadFile(mnt.M("f")), "data");
+  mnt.Stop(SIGTERM);
+  const std::string log = mnt.DaemonStderr();
+  EXPECT_EQ(log.find("in SOURCE failed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("File too large"), std::string::npos) << log;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, EnospcTest, ::testing::Bool(),

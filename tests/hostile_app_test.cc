@@ -169,6 +169,62 @@ TEST_P(HostileAppTest, LinkMakesNoOwner) {
   }
 }
 
+// O_TMPFILE (issue 16): making an unnamed file is a create in the
+// directory, and giving it a name is a create of that name, by whoever
+// links it, who then owns it. An app cannot use one to put a file where it
+// may not create one, nor to reach another app's private directory.
+TEST_P(HostileAppTest, TmpfileIsACreateAndItsNameTooOwnedByItsLinker) {
+  // An unnamed file needs create rights in its directory: the notes app
+  // sees the share's root (world-writable here) but may create nothing in it.
+  EXPECT_EQ(RunAs(User(kNotes),
+                  [&] {
+                    const int fd = open(M("").c_str(), O_TMPFILE | O_RDWR, 0644);
+                    if (fd < 0) return errno;
+                    close(fd);
+                    return 0;
+                  }),
+            EACCES);
+  // The social app makes one in its private directory, writes it, and tries
+  // to name it in the notes app's private directory (refused), then in DCIM.
+  int into_notes = -1, into_dcim = -1;
+  ASSERT_EQ(RunAs(User(kSocial),
+                  [&] {
+                    const int fd = open(M(kSocialPrivate).c_str(), O_TMPFILE | O_RDWR, 0644);
+                    if (fd < 0) return errno;
+                    if (write(fd, "draft", 5) != 5) return errno;
+                    const std::string self = absl::StrCat("/proc/self/fd/", fd);
+                    into_notes = linkat(AT_FDCWD, self.c_str(), AT_FDCWD,
+                                        M(absl::StrCat(kNotesPrivate, "/planted.txt")).c_str(),
+                                        AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+                    into_dcim = linkat(AT_FDCWD, self.c_str(), AT_FDCWD,
+                                       M("DCIM/Camera/draft.txt").c_str(), AT_SYMLINK_FOLLOW) == 0
+                                    ? 0
+                                    : errno;
+                    close(fd);
+                    // RunAs reports one number: both outcomes go in it. The
+                    // notes app's directory is hidden from the social app.
+                    const bool refused = into_notes == ENOENT || into_notes == EACCES;
+                    return (refused ? 0 : 100) + (into_dcim == 0 ? 0 : 200);
+                  }),
+            0);
+  EXPECT_NE(access(B(absl::StrCat(kNotesPrivate, "/planted.txt")).c_str(), F_OK), 0);
+  EXPECT_EQ(ReadFile(B("DCIM/Camera/draft.txt")), "draft");
+  // The name is the social app's: it may write and remove it, the gallery
+  // (a media app too) may not write it.
+  EXPECT_EQ(OpenAs(kSocial, "DCIM/Camera/draft.txt", O_WRONLY), 0);
+  EXPECT_EQ(OpenAs(kGallery, "DCIM/Camera/draft.txt", O_WRONLY), EACCES);
+  const int notes_read = OpenAs(kNotes, "DCIM/Camera/draft.txt", O_RDONLY);
+  EXPECT_TRUE(notes_read == EACCES || notes_read == ENOENT) << notes_read;
+  // Audited: the refused unnamed create (as a file of its own name in the
+  // directory), and the create of the name.
+  EXPECT_FALSE(AuditRows(".O_TMPFILE", kNotes, [](const v1::AuditEvent& e) {
+                 return e.operation() == v1::CREATE && e.decision() != v1::ALLOW;
+               }).empty());
+  EXPECT_FALSE(AuditRows("DCIM/Camera/draft.txt", kSocial, [](const v1::AuditEvent& e) {
+                 return e.operation() == v1::CREATE && e.decision() == v1::ALLOW;
+               }).empty());
+}
+
 // Item 2: the social app renames a directory it made, into which the
 // gallery saved a photo, into its private directory (or just elsewhere in
 // DCIM). Refused: it could not move the gallery's file by itself.

@@ -777,6 +777,81 @@ TEST_P(PosixRulesTest, CreateOwnershipModesAndUmask) {
 // ---------------------------------------------------------------------------
 // Set-group-ID directories.
 
+// O_TMPFILE: an unnamed file made as the caller (owner, group from a
+// set-gid directory, umask), written and read, then named with linkat() by
+// the two ways a program has (/proc/self/fd with AT_SYMLINK_FOLLOW, and
+// AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH); O_EXCL makes it
+// unlinkable; the directory's write permission and the access mode rules.
+TEST_P(PosixRulesTest, TmpfileAndLinkat) {
+  const std::string t = Differential([&](S& s) {
+    s.Dir("", 0755);
+    s.Dir("w", 0777);
+    s.Dir("nw", 0755);
+    s.Dir("sg", 02777, 0, 2000);
+    for (const Identity* who : {&kAlice, &kRoot}) {
+      const std::string tag = who == &kRoot ? "R" : "A";
+      s.As(*who, tag, [&](S& c) {
+        for (const char* d : {"w", "sg"}) {
+          const std::string dir = c.P(d);
+          const int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+          c.Note(absl::StrCat("O_TMPFILE in ", d), fd >= 0 ? "ok" : ErrName(errno));
+          if (fd < 0) continue;
+          c.Do("write", [&] { return write(fd, "tmp", 3); });
+          struct stat st = {};
+          if (fstat(fd, &st) != 0) c.Note("fstat", ErrName(errno));
+          c.Note("fstat", absl::StrFormat("%c 0%o %u:%u n%u s%d", TypeChar(st.st_mode),
+                                          st.st_mode & 07777, st.st_uid, st.st_gid,
+                                          static_cast<unsigned>(st.st_nlink),
+                                          static_cast<int>(st.st_size)));
+          const std::string empty_name = absl::StrCat(d, "/", tag, "-empty");
+          c.Do("linkat AT_EMPTY_PATH " + empty_name, [&] {
+            return linkat(fd, "", AT_FDCWD, c.P(empty_name).c_str(), AT_EMPTY_PATH);
+          });
+          const std::string named = absl::StrCat(d, "/", tag, "-named");
+          c.Do("linkat /proc/self/fd " + named, [&] {
+            return linkat(AT_FDCWD, absl::StrCat("/proc/self/fd/", fd).c_str(), AT_FDCWD,
+                          c.P(named).c_str(), AT_SYMLINK_FOLLOW);
+          });
+          c.Do("write after link", [&] { return write(fd, "+", 1); });
+          close(fd);
+          c.Stat(named);
+          c.Note("content " + named, Content(c.P(named)));
+          c.Stat(empty_name);
+        }
+        const int excl = open(c.P("w").c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+        c.Note("O_TMPFILE|O_EXCL", excl >= 0 ? "ok" : ErrName(errno));
+        if (excl >= 0) {
+          c.Do("linkat O_EXCL one", [&] {
+            return linkat(AT_FDCWD, absl::StrCat("/proc/self/fd/", excl).c_str(), AT_FDCWD,
+                          c.P(absl::StrCat("w/", tag, "-excl")).c_str(), AT_SYMLINK_FOLLOW);
+          });
+          close(excl);
+        }
+        c.Stat(absl::StrCat("w/", tag, "-excl"));
+        c.Do("O_TMPFILE in nw", [&] {
+          return OpenClose(c.P("nw"), O_TMPFILE | O_RDWR, 0600);
+        });
+        c.Do("O_TMPFILE read-only", [&] {
+          return OpenClose(c.P("w"), O_TMPFILE | O_RDONLY, 0600);
+        });
+        c.Do("O_TMPFILE on a file", [&] {
+          return OpenClose(c.P(absl::StrCat("w/", tag, "-named")), O_TMPFILE | O_RDWR, 0600);
+        });
+      });
+    }
+    s.Stat("w");
+  });
+  EXPECT_LINE(t, "A: O_TMPFILE in w = ok");
+  EXPECT_LINE(t, "A: fstat = f 0644 1000:1000 n0 s3");
+  EXPECT_LINE(t, "A: fstat = f 0644 1000:2000 n0 s3");
+  EXPECT_LINE(t, "A: linkat /proc/self/fd w/A-named = ok");
+  EXPECT_LINE(t, "A: stat w/A-named = f 0644 1000:1000 n2 s4");
+  EXPECT_LINE(t, "A: content w/A-named = 'tmp+'");
+  EXPECT_LINE(t, "A: linkat O_EXCL one = ENOENT");
+  EXPECT_LINE(t, "A: O_TMPFILE in nw = EACCES");
+  EXPECT_LINE(t, "A: linkat AT_EMPTY_PATH w/A-empty = ok");
+}
+
 TEST_P(PosixRulesTest, SetgidDirectoryInheritance) {
   const std::string t = Differential([](S& s) {
     s.Dir("", 0755);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 
+#include "absl/strings/str_cat.h"
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
 #include "daemon/caller_creds.h"
@@ -29,7 +30,7 @@ namespace {
 void ReplyAttr(fuse_req_t req, const Node* node) {
   struct stat st;
   if (int err = StatNode(node, &st); err != 0) {
-    NoteBackingError("getattr", err);
+    NoteBackingError(absl::StrCat("getattr of a ", KindOf(node->type)), err);
     fuse_reply_err(req, err);
     return;
   }
@@ -146,7 +147,7 @@ void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
                                  : ApplySetattr(node, *attr, valid, fi);
   }
   if (err != 0) {
-    NoteBackingError("setattr", err);
+    NoteBackingError(absl::StrCat("setattr of a ", KindOf(node->type)), err);
     fuse_reply_err(req, err);
     return;
   }

@@ -10,6 +10,7 @@
 #include <optional>
 
 
+#include "absl/strings/str_cat.h"
 #include "daemon/access.h"
 #include "daemon/app_views.h"
 #include "daemon/caller_creds.h"
@@ -91,7 +92,7 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     return;
   }
   if (err != 0) {
-    NoteBackingError("lookup", err);
+    NoteBackingError("lookup of a name", err);
     fuse_reply_err(req, err);
     return;
   }
@@ -137,7 +138,7 @@ void MakeAsCaller(fuse_req_t req, fuse_ino_t parent, const char* name,
     }
     if (make(dir->fd) != 0) {
       const int err = errno;
-      NoteBackingError(op, err);
+      NoteBackingError(absl::StrCat(op, " of a ", KindOf(type)), err);
       fuse_reply_err(req, err);
       return;
     }
@@ -176,21 +177,32 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   Node* node = NodeOf(req, ino);
   Node* dir = NodeOf(req, newparent);
   AccessMediator& access = ServerOf(req).access();
+  // An O_TMPFILE file (Tmpfile) gets its first name: that is its creation,
+  // decided and recorded as one (its maker may not be who links it).
+  struct stat before;
+  const bool unnamed = fstat(node->fd, &before) == 0 && before.st_nlink == 0 &&
+                       S_ISREG(before.st_mode);
   // The source may have been reached without a lookup (linkat of a passed
   // descriptor's /proc/self/fd/N): a caller links only what it can see.
   if (int hidden = access.CheckVisible(CallerOf(req), node); hidden != 0) {
     fuse_reply_err(req, hidden);
     return;
   }
-  if (int denied = access.CheckLink(CallerOf(req), node, dir, newname);
+  if (int denied =
+          unnamed ? access.CheckCreate(CallerOf(req), dir, newname, S_IFREG)
+                  : access.CheckLink(CallerOf(req), node, dir, newname);
       denied != 0) {
     fuse_reply_err(req, denied);
     return;
   }
   if (linkat(node->fd, "", dir->fd, newname, AT_EMPTY_PATH) != 0) {
     const int err = errno;
-    NoteBackingError("link", err);
+    NoteBackingError(absl::StrCat("link of a ", KindOf(node->type)), err);
     fuse_reply_err(req, err);
+    return;
+  }
+  if (unnamed) {
+    ReplyNewEntry(req, dir, newname);
     return;
   }
   struct stat st;
@@ -215,7 +227,7 @@ void RemoveName(fuse_req_t req, fuse_ino_t parent, const char* name,
   const int res = unlinkat(dir->fd, name, is_dir ? AT_REMOVEDIR : 0);
   const int err = res == 0 ? 0 : errno;
   if (err != 0) {
-    NoteBackingError(is_dir ? "rmdir" : "unlink", err);
+    NoteBackingError(is_dir ? "rmdir of a directory" : "unlink of a name", err);
   } else {
     ServerOf(req).access().NoteRemoved(dir, name);
     ServerOf(req).NoteNameChanged(dir, name);
@@ -264,7 +276,7 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   });
   const int err = res == 0 ? 0 : errno;
   if (err != 0) {
-    NoteBackingError("rename", err);
+    NoteBackingError("rename of a name", err);
   } else {
     ServerOf(req).access().NoteRenamed(from, name, to, newname,
                                        (flags & RENAME_EXCHANGE) != 0);

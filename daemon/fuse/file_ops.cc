@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/retry_eintr.h"
+#include "absl/strings/str_cat.h"
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
@@ -231,7 +232,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
                        });
   if (fd < 0) {
     const int err = errno;
-    NoteBackingError("open", err);
+    NoteBackingError("open of a file", err);
     fuse_reply_err(req, err);
     return;
   }
@@ -281,7 +282,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   if (fd < 0) {
     const int err = errno;
-    NoteBackingError("create", err);
+    NoteBackingError("create of a file", err);
     fuse_reply_err(req, err);
     return;
   }
@@ -358,7 +359,7 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
     return fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
   });
   if (n < 0) {
-    NoteBackingError("write", static_cast<int>(-n));
+    NoteBackingError("write to a file", static_cast<int>(-n));
     fuse_reply_err(req, static_cast<int>(-n));
     return;
   }
@@ -459,11 +460,74 @@ void Lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence,
   fuse_reply_lseek(req, res);
 }
 
+// O_TMPFILE: an unnamed file in the directory, made as the caller (so the
+// backing file system gives it the caller's owner, group and umask, as
+// natively). Until linkat() gives it a name (Link: then decided and
+// recorded as a create of that name) the policy sees it as a regular file
+// named kUnnamedFile in the directory: created, looked at and opened by
+// that path. It has no owner record until then.
+constexpr char kUnnamedFile[] = ".O_TMPFILE";
+void Tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode,
+             fuse_file_info* fi) {
+  OpenTimer timer(req);
+  Node* dir = NodeOf(req, parent);
+  AccessMediator& access = ServerOf(req).access();
+  if (int denied = access.CheckCreate(CallerOf(req), dir, kUnnamedFile, S_IFREG,
+                                      AuditMode::kAlways, fi->flags);
+      denied != 0) {
+    fuse_reply_err(req, denied);
+    return;
+  }
+  // O_EXCL stays: it makes the file unlinkable, as the client asked.
+  const int flags = (BackingOpenFlags(fi->flags) & ~O_TMPFILE) |
+                    (fi->flags & O_EXCL) | O_TMPFILE;
+  int fd;
+  {
+    ScopedCallerCreds as_caller(req, /*with_groups=*/true, /*with_umask=*/true);
+    if (as_caller.error() != 0) {
+      fuse_reply_err(req, as_caller.error());
+      return;
+    }
+    fd = openat(dir->fd, ".", flags, mode);
+  }
+  if (fd < 0) {
+    const int err = errno;
+    NoteBackingError("create of an unnamed file", err);
+    fuse_reply_err(req, err);
+    return;
+  }
+  fuse_entry_param e = {};
+  const int path_fd = open(ProcFdPath(fd).c_str(), O_PATH | O_CLOEXEC);
+  if (path_fd < 0 || fstat(path_fd, &e.attr) != 0) {
+    const int err = errno;
+    if (path_fd >= 0) close(path_fd);
+    close(fd);
+    fuse_reply_err(req, err);
+    return;
+  }
+  Node* node = ServerOf(req).nodes().Acquire(path_fd, e.attr, dir, kUnnamedFile);
+  e.ino = ServerOf(req).nodes().IdOf(node);
+  e.attr_timeout = AttrTimeout(req, node, e.attr);
+  e.entry_timeout = 0;  // No name to keep.
+  auto handle = std::make_unique<FileHandle>();
+  handle->fd = fd;
+  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
+    ServerOf(req).nodes().Forget(node, 1);
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    AbandonOpen(req, node, fi);
+    ServerOf(req).nodes().Forget(node, 1);
+  }
+}
+
 }  // namespace
 
 void AddFileOps(fuse_lowlevel_ops& ops) {
   ops.open = Open;
   ops.create = Create;
+  ops.tmpfile = Tmpfile;
   ops.read = Read;
   ops.write_buf = WriteBuf;
   ops.flush = Flush;

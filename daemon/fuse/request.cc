@@ -111,15 +111,25 @@ void ReplyEntry(fuse_req_t req, Node* parent, const char* name) {
   fuse_reply_entry(req, &e);
 }
 
-void NoteBackingError(const char* op, int err) {
+const char* KindOf(mode_t type) {
+  switch (type & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFDIR: return "directory";
+    case S_IFLNK: return "symbolic link";
+    default: return "special file";
+  }
+}
+
+void NoteBackingError(absl::string_view what, int err) {
   switch (err) {
     case ENOENT: case EEXIST: case EACCES: case EPERM: case ENOTEMPTY:
     case ENOTDIR: case EISDIR: case ENAMETOOLONG: case ELOOP: case EXDEV:
     case ENODATA: case ERANGE: case EINVAL: case EBUSY: case EMLINK:
-    case ETXTBSY: case EROFS: case EOPNOTSUPP:
+    case ETXTBSY: case EROFS: case EOPNOTSUPP: case EFBIG: case EOVERFLOW:
+    case E2BIG: case ESPIPE: case ENXIO: case EAGAIN: case ENOTTY:
       return;  // A client's ordinary answer, not the daemon's problem.
     default:
-      SFS_LOG_EVERY_SEC(kWarning, "%s on the backing dir failed: %s", op,
+      SFS_LOG_EVERY_SEC(kWarning, "%s in SOURCE failed: %s", std::string(what),
                         std::strerror(err));
   }
 }

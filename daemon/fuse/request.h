@@ -5,6 +5,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include "absl/strings/string_view.h"
+
 
 #include "daemon/node_table.h"
 #include "daemon/proc_fd_path.h"
@@ -64,8 +66,14 @@ void ReplyNewEntry(fuse_req_t req, Node* parent, const char* name);
 // The same without an owner record (link: the name gets the source's).
 void ReplyEntry(fuse_req_t req, Node* parent, const char* name);
 
-// Logs backing-dir errors that are not a client's ordinary mistake.
-void NoteBackingError(const char* op, int err);
+// "file", "directory", "symbolic link" or "special file", for log lines.
+const char* KindOf(mode_t type);
+
+// Logs an error of SOURCE's file system that is not a client's ordinary
+// answer (those, EFBIG included, are the client's business, as on the
+// native file system; a full SOURCE is still logged). `what` names the
+// operation and its object ("setattr of a file").
+void NoteBackingError(absl::string_view what, int err);
 
 }  // namespace scopedfs
 
