@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -33,6 +34,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -1525,6 +1527,47 @@ TEST_P(PosixRulesTest, TruncatePermissions) {
   EXPECT_LINE(t, "A: ftruncate root0644 (O_RDONLY fd) = EINVAL");
   EXPECT_LINE(t, "root: stat root0666 = f 0666 0:0 n1 s1");
   EXPECT_LINE(t, "root: stat own0644 = f 0644 1000:1000 n1 s10");
+}
+
+// Times after writes through a shared writable mapping: a stat right after
+// msync (with the attributes already cached by an earlier stat), after
+// munmap and after close shows the new mtime and ctime, as natively. With
+// passthrough the daemon never sees those writes (issue 16, item 3).
+TEST_P(PosixRulesTest, MmapWriteTimes) {
+  const std::string t = Differential([&](S& s) {
+    s.Dir("", 0755);
+    s.File("f", 0666, 1000, 1000, std::string(8192, 'a'));
+    s.SetTimes("f", 1000000000);
+    s.As(kAlice, "A", [&](S& c) {
+      const Times before = TimesOf(c.P("f"));  // The kernel may cache these.
+      const int fd = open(c.P("f").c_str(), O_RDWR | O_CLOEXEC);
+      c.Note("open", fd >= 0 ? "ok" : ErrName(errno));
+      if (fd < 0) return;
+      const Times opened = TimesOf(c.P("f"));
+      c.Note("mtime after open", Rel(before.mtime, opened.mtime));
+      void* p = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      c.Note("mmap", p != MAP_FAILED ? "ok" : ErrName(errno));
+      if (p == MAP_FAILED) return;
+      std::memcpy(static_cast<char*>(p) + 4096, "mapped", 6);
+      c.Do("msync", [&] { return msync(p, 8192, MS_SYNC); });
+      const Times synced = TimesOf(c.P("f"));
+      c.Note("mtime after msync", Rel(before.mtime, synced.mtime));
+      c.Note("ctime after msync", Rel(before.ctime, synced.ctime));
+      struct stat st;
+      fstat(fd, &st);
+      c.Note("fstat mtime after msync", Rel(before.mtime, st.st_mtim));
+      c.Do("munmap", [&] { return munmap(p, 8192); });
+      c.Note("mtime after munmap", Rel(before.mtime, TimesOf(c.P("f")).mtime));
+      close(fd);
+      c.Note("mtime after close", Rel(before.mtime, TimesOf(c.P("f")).mtime));
+      c.Note("content", Content(c.P("f")).substr(4097, 6));
+    });
+  });
+  EXPECT_LINE(t, "A: mtime after open = same");
+  EXPECT_LINE(t, "A: mtime after msync = advanced");
+  EXPECT_LINE(t, "A: ctime after msync = advanced");
+  EXPECT_LINE(t, "A: fstat mtime after msync = advanced");
+  EXPECT_LINE(t, "A: content = mapped");
 }
 
 TEST_P(PosixRulesTest, UtimensatRules) {
