@@ -26,6 +26,7 @@
 #include "audit/database.h"
 #include "daemon/command_line.h"
 #include "daemon/log.h"
+#include "daemon/source_tree.h"
 
 namespace scopedfs {
 namespace {
@@ -209,13 +210,23 @@ absl::Status Daemon::StartComponents() {
                                  : NodeReclaimer::DefaultMaxNodes(fd_limit);
   umask(0);  // The kernel already applied the caller's umask.
 
-  const int root_fd = open(source_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const AtimeOptions atime = AtimeFromMountOptions(options_.mount_options);
+  auto tree = OpenSourceTree(source_, atime);
+  if (!tree.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot open source '", source_, "': ", tree.status().message()));
+  }
+  const int root_fd = *tree;
   struct stat root_st;
-  if (root_fd < 0 || fstat(root_fd, &root_st) != 0) {
+  if (fstat(root_fd, &root_st) != 0) {
     const int err = errno;
-    if (root_fd >= 0) close(root_fd);
+    close(root_fd);
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open source '", source_, "': ", strerror(err)));
+  }
+  if (atime.any()) {
+    SFS_LOG(kInfo, "access times: SOURCE's files are read through a private "
+                   "copy of its mount with %s", atime.Describe());
   }
   // The transport before the mount: io_uring is negotiated in INIT.
   auto uring = PrepareTransport(options_.transport);
@@ -225,7 +236,9 @@ absl::Status Daemon::StartComponents() {
   }
   ServerOptions server_options = options_.server;
   server_options.io_uring = *uring;
-  std::vector<std::string> mount_options = options_.mount_options;
+  server_options.stamp_every_access =
+      atime.mode == AtimeOptions::Mode::kStrictatime;
+  std::vector<std::string> mount_options = OptionsForLibfuse(options_.mount_options);
   if (*uring) mount_options.push_back("io_uring");
   server_ = std::make_unique<Server>(root_fd, root_st, server_options,
                                     policy_.get());

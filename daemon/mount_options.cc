@@ -14,10 +14,10 @@ struct KnownOption {
 };
 
 // What libfuse 3.18.3 takes with -o, less those RefusedOption names (and
-// io_uring, which is --transport's). Not
-// atime, diratime, relatime, strictatime or lazytime: its option table has
-// only their "no" forms (and nostrictatime), and it refuses the others as
-// unknown.
+// io_uring, which is --transport's), plus the access-time options it does
+// not take (atime, diratime, relatime, norelatime, strictatime), which the
+// daemon honours itself (daemon/source_tree.h) and keeps from libfuse. Not
+// lazytime: the kernel keeps no times of FUSE files to be lazy about.
 constexpr KnownOption kKnownOptions[] = {
     // lib/fuse_lowlevel.c, fuse_ll_opts.
     {"debug", Kind::kSwitch},
@@ -46,6 +46,12 @@ constexpr KnownOption kKnownOptions[] = {
     {"noatime", Kind::kSwitch},
     {"nodiratime", Kind::kSwitch},
     {"nostrictatime", Kind::kSwitch},
+    // daemon/source_tree.h.
+    {"atime", Kind::kSwitch},
+    {"diratime", Kind::kSwitch},
+    {"relatime", Kind::kSwitch},
+    {"norelatime", Kind::kSwitch},
+    {"strictatime", Kind::kSwitch},
     {"symfollow", Kind::kSwitch},
     {"nosymfollow", Kind::kSwitch},
 };
@@ -101,8 +107,9 @@ absl::Status CheckMountOption(const std::string& option) {
   }
   if (known == nullptr) {
     return absl::InvalidArgumentError(
-        "unknown mount option (libfuse takes fsname=, subtype=, ro, rw, noatime, "
-        "nodiratime, nosuid, nodev, noexec, sync, dirsync, context=, auto_unmount, ...)");
+        "unknown mount option (scopedfsd takes fsname=, subtype=, ro, rw, noatime, "
+        "relatime, strictatime, nodiratime, nosuid, nodev, noexec, sync, dirsync, "
+        "context=, auto_unmount, ...)");
   }
   switch (known->kind) {
     case Kind::kSwitch:

@@ -29,6 +29,10 @@ struct ServerOptions {
   bool io_uring = false;    // Ask the kernel for fuse-over-io-uring in INIT.
   // Reflinked copies for redacted views (daemon/reflinked_views.h); 0: off.
   uint64_t max_reflink_views = 0;
+  // -o strictatime (daemon/source_tree.h): every read and listing stamps
+  // the access time, so none may be answered from the kernel's caches
+  // without reaching SOURCE (passthrough reads always do).
+  bool stamp_every_access = false;
 };
 
 class Server {

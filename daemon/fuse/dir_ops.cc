@@ -75,9 +75,10 @@ void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // the backing dir show once the directory's attributes (mtime) are
   // revalidated, i.e. within the --timeout. Not where the policy could hide
   // an entry from one caller and show it to another: the kernel's listing
-  // cache is shared by all of them.
+  // cache is shared by all of them. Nor under -o strictatime: a listing
+  // must reach SOURCE to stamp the directory's access time.
   Server& server = ServerOf(req);
-  if (server.options().timeout > 0 &&
+  if (server.options().timeout > 0 && !server.options().stamp_every_access &&
       server.access().ListingCacheAllowed(NodeOf(req, ino))) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;

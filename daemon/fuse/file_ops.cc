@@ -156,8 +156,9 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
     // cached (AttrTimeout), so every open (the kernel's permission check)
     // and every read asks for them and drops pages a write through another
     // name made stale; pages already mapped are dropped by
-    // Server::NoteFileChanged.
-    fi->keep_cache = !direct;
+    // Server::NoteFileChanged. Under -o strictatime each open starts with
+    // no cached pages, so its reads reach SOURCE and stamp the access time.
+    fi->keep_cache = !direct && !server.options().stamp_every_access;
     Stats::Add(server.stats().opens_cached);
   }
   fi->fh = server.handles().Adopt(std::move(handle));
