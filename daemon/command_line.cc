@@ -75,15 +75,18 @@ absl::StatusOr<FuseStyleArgs> SplitFuseStyleArgs(int argc, char** argv) {
 
 namespace {
 
-// What a FUSE mount whose daemon died answers: ENOTCONN, or ECONNABORTED
-// when it served over io_uring.
-bool IsDeadFuseErrno(int err) { return err == ENOTCONN || err == ECONNABORTED; }
+// What a FUSE mount whose daemon died answers: ENOTCONN, or, when it served
+// over io_uring, ECONNABORTED (ECANCELED for a request the dying ring had
+// taken).
+bool IsDeadFuseErrno(int err) {
+  return err == ENOTCONN || err == ECONNABORTED || err == ECANCELED;
+}
 
 }  // namespace
 
 MountpointState ProbeMountpoint(const std::string& mountpoint) {
   // statfs always reaches the file system: a FUSE mount whose daemon died
-  // answers ENOTCONN (ECONNABORTED after io_uring). stat alone may be
+  // answers ENOTCONN (ECONNABORTED or ECANCELED after io_uring). stat alone may be
   // answered from attributes the kernel still caches (for up to the dead
   // daemon's attribute timeout).
   struct statfs sf;
