@@ -1,4 +1,5 @@
 #include "daemon/command_line.h"
+#include "daemon/source_tree.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -128,11 +129,16 @@ TEST(CheckMountOption, SaysWhyAnOptionIsRefused) {
     return st.ok() ? std::string("ok") : std::string(st.message());
   };
   EXPECT_THAT(message("bogus_opt=1"),
-              ::testing::StartsWith("unknown mount option (libfuse takes fsname=, "));
-  // libfuse 3.18 refuses these (its table has only the "no" forms).
-  for (const char* option : {"relatime", "strictatime", "atime", "lazytime", "nonempty"}) {
+              ::testing::StartsWith("unknown mount option (scopedfsd takes fsname=, "));
+  for (const char* option : {"lazytime", "nonempty"}) {
     EXPECT_THAT(message(option), ::testing::StartsWith("unknown mount option")) << option;
   }
+  // libfuse 3.18 refuses these (its table has only the "no" forms); the
+  // daemon honours them itself (daemon/source_tree.h).
+  for (const char* option : {"relatime", "strictatime", "atime", "norelatime", "diratime"}) {
+    EXPECT_EQ(message(option), "ok") << option;
+  }
+  EXPECT_EQ(message("relatime=1"), "relatime takes no value");
   EXPECT_EQ(message("ro=1"), "ro takes no value");
   EXPECT_EQ(message("fsname="), "fsname needs a value (fsname=...)");
   EXPECT_EQ(message("subtype"), "subtype needs a value (subtype=...)");
@@ -146,6 +152,27 @@ TEST(CheckMountOption, SaysWhyAnOptionIsRefused) {
               "directory")
         << option;
   }
+}
+
+TEST(AtimeOptions, TheLastOfEachKindWinsAndLibfuseNeverSeesThem) {
+  using Mode = AtimeOptions::Mode;
+  EXPECT_FALSE(AtimeFromMountOptions({"ro", "nosuid"}).any());
+  EXPECT_EQ(AtimeFromMountOptions({"noatime"}).mode, Mode::kNoatime);
+  EXPECT_EQ(AtimeFromMountOptions({"noatime", "strictatime"}).mode, Mode::kStrictatime);
+  EXPECT_EQ(AtimeFromMountOptions({"strictatime", "relatime"}).mode, Mode::kRelatime);
+  // mount(8): atime and nostrictatime are the kernel default (relatime);
+  // norelatime is strictatime.
+  EXPECT_EQ(AtimeFromMountOptions({"atime"}).mode, Mode::kRelatime);
+  EXPECT_EQ(AtimeFromMountOptions({"nostrictatime"}).mode, Mode::kRelatime);
+  EXPECT_EQ(AtimeFromMountOptions({"norelatime"}).mode, Mode::kStrictatime);
+  const AtimeOptions dirs = AtimeFromMountOptions({"nodiratime", "diratime", "nodiratime"});
+  EXPECT_EQ(dirs.mode, Mode::kSource);
+  EXPECT_EQ(dirs.nodiratime, true);
+  EXPECT_EQ(dirs.Describe(), "nodiratime");
+  EXPECT_EQ(AtimeFromMountOptions({"relatime", "diratime"}).Describe(), "relatime,diratime");
+  EXPECT_EQ(OptionsForLibfuse({"ro", "relatime", "noatime", "strictatime", "atime",
+                               "norelatime", "diratime", "nodiratime", "fsname=x"}),
+            (std::vector<std::string>{"ro", "noatime", "nodiratime", "fsname=x"}));
 }
 
 TEST(CheckMountOptions, NamesTheOptionAndWhereItCameFrom) {
