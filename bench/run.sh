@@ -33,7 +33,9 @@
 #   --threads=N      pass --threads=N to scopedfsd and --num-threads N to
 #                    passthrough_hp (default: each daemon's own default)
 #   --workloads=...  subset of: seqread,randread,mmapread,seqwrite,openclose,stat,readdir
-#                    ("none": only the --as-app section)
+#                    (the default: all of these), and metamix (a create/write/
+#                    stat/rename/unlink/mkdir/rmdir/readdir mix, ops/s; only
+#                    when listed) ("none": only the --as-app section)
 #   --as-app[=UID]   add the app section: prepare DCIM/Camera with 10k photos
 #                    (quick: 1k) and run the app workloads as UID (gid = UID;
 #                    default 1010001, com.example.gallery of the embedded
@@ -120,10 +122,12 @@ if [ "$QUICK" = 1 ]; then
   FILE_MB=64; ENTRIES=1000; WRITE_MB=64; PHOTOS=1000
   ROUNDS=${ROUNDS:-1}; PASSES=${PASSES:-2}
   ITERS_OPENCLOSE=5000; ITERS_STAT=20000; ITERS_RANDREAD=20000
+  ITERS_METAMIX=5000; META_FILES=500
 else
   FILE_MB=1024; ENTRIES=10000; WRITE_MB=512; PHOTOS=10000
   ROUNDS=${ROUNDS:-5}
   ITERS_OPENCLOSE=50000; ITERS_STAT=200000; ITERS_RANDREAD=200000
+  ITERS_METAMIX=20000; META_FILES=2000
 fi
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [ -z "$PASSES" ] || [[ "$PASSES" =~ ^[1-9][0-9]*$ ]] || die "--passes must be a positive integer"
@@ -131,7 +135,7 @@ fi
 WL=()
 [ "$WORKLOADS" = none ] || IFS=, read -r -a WL <<<"$WORKLOADS"
 for w in ${WL[@]+"${WL[@]}"}; do
-  case "$w" in seqread|randread|mmapread|seqwrite|openclose|stat|readdir) ;;
+  case "$w" in seqread|randread|mmapread|seqwrite|openclose|stat|readdir|metamix) ;;
     *) die "unknown workload: $w" ;;
   esac
 done
@@ -403,8 +407,10 @@ avail_mb=$(df -Pm "$DATA_DIR" | awk 'NR == 2 { print $4 }')
 log "preparing data in $BACKING (${FILE_MB} MiB file, ${ENTRIES} entries)"
 "$FSBENCH" --dir="$BACKING" --workload=prepare --file_size_mb="$FILE_MB" \
     --entries="$ENTRIES" 9>&- | sed 's/^# /  /' >&2
-# Leftover write targets of an interrupted earlier run.
+# Leftover write targets and metamix scratch directories of an interrupted
+# earlier run.
 rm -f "$BACKING"/seqwrite-*.tmp
+rm -rf "$BACKING"/metamix-[0-9]*
 if [ "$AS_APP" = 1 ]; then
   log "preparing $PHOTOS photos in $BACKING/DCIM/Camera"
   "$FSBENCH" --dir="$BACKING" --workload=prepare_photos --entries="$PHOTOS" 9>&- \
@@ -634,7 +640,8 @@ fi
 # -------------------------------------------------------------------- runs
 RAW="$RUN/results.tsv"
 : >"$RAW"
-common=(--file_size_mb="$FILE_MB" --entries="$ENTRIES" --write_mb="$WRITE_MB")
+common=(--file_size_mb="$FILE_MB" --entries="$ENTRIES" --write_mb="$WRITE_MB"
+        --meta_files="$META_FILES")
 # Timed passes per fsbench run: cheap passes (a warm 1 GiB read() takes ~50 ms)
 # get more of them, which makes their median steadier.
 passes_for() {
@@ -643,6 +650,7 @@ passes_for() {
     seqread) echo 15 ;;
     mmapread) echo 7 ;;
     readdir) echo 30 ;;
+    metamix) echo 3 ;;
     *) echo 5 ;;
   esac
 }
@@ -652,6 +660,7 @@ iters_for() {
     stat) echo "--iters=$ITERS_STAT" ;;
     randread) echo "--iters=$ITERS_RANDREAD" ;;
     readdir) echo "--iters=$(passes_for readdir)" ;;
+    metamix) echo "--iters=$ITERS_METAMIX" ;;
     *) echo "--passes=$(passes_for "$1")" ;;
   esac
 }
@@ -794,6 +803,15 @@ ROWS = [  # metric, label, higher_is_better
     ("stat.p50", "stat p50", False),
     ("stat.mean", "stat mean", False),
     ("readdir.median", "readdir (listing)", False),
+    ("metamix.ops", "metamix ops/s", True),
+    ("metamix.ops_no_rmdir", "metamix ops/s w/o rmdir", True),
+    ("metamix.create.mean", "metamix create+write mean", False),
+    ("metamix.stat.mean", "metamix stat mean", False),
+    ("metamix.rename.mean", "metamix rename mean", False),
+    ("metamix.unlink.mean", "metamix unlink mean", False),
+    ("metamix.mkdir.mean", "metamix mkdir mean", False),
+    ("metamix.rmdir.mean", "metamix rmdir mean", False),
+    ("metamix.readdir.mean", "metamix readdir mean", False),
 ]
 
 
