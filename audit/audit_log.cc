@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
   log->live_bytes_.store(log->db_->LiveBytes(), std::memory_order_relaxed);
   log->file_bytes_.store(log->db_->FileBytes(), std::memory_order_relaxed);
   AuditLog* self = log.get();
-  log->owners_.SetChangeListener([self] { self->WakeWriter(); });
+  log->owners_.SetChangeListener([self] { self->WakeWriterIfIdle(); });
   log->writer_ = std::thread([self] { self->WriterLoop(); });
   return log;
 }
@@ -95,11 +95,20 @@ void AuditLog::WakeWriter() {
   wake_cv_.Signal();
 }
 
+void AuditLog::WakeWriterIfIdle() {
+  // Pairs with the fence in WriterLoop, as in WakeWriter: either the writer
+  // sees the change before it sleeps, or we see it idle.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!idle_.load(std::memory_order_relaxed)) return;
+  WakeWriter();
+}
+
 void AuditLog::ReportError(const std::string& message) {
   if (options_.on_error) options_.on_error(message);
 }
 
-size_t AuditLog::WriteBatch(std::vector<Event>* batch) {
+size_t AuditLog::WriteBatch(std::vector<Event>* batch, size_t* n_changes_out) {
+  *n_changes_out = 0;
   batch->clear();
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   Event e;
@@ -119,6 +128,7 @@ size_t AuditLog::WriteBatch(std::vector<Event>* batch) {
   }
   const size_t n_events = batch->size();
   const size_t n_changes = changes.size();
+  *n_changes_out = n_changes;
   absl::StatusOr<uint64_t> last = db_->Commit(*batch, changes);
   if (last.ok()) {
     consecutive_failures_ = 0;
@@ -187,7 +197,8 @@ void AuditLog::WriterLoop() {
   batch.reserve(std::min<size_t>(std::max<size_t>(options_.max_batch, 1),
                                  size_t{1} << 16));
   for (;;) {
-    const size_t popped = WriteBatch(&batch);
+    size_t changes = 0;
+    const size_t popped = WriteBatch(&batch, &changes);
     MaybeEnforceRetention(absl::Now());
     if (popped >= std::max<size_t>(options_.max_batch, 1)) continue;
 
@@ -207,15 +218,20 @@ void AuditLog::WriterLoop() {
       wake_cv_.WaitWithTimeout(&mu_, kIdleWait);
       continue;
     }
+    // After a batch it lingers (kBatchInterval): events and owner changes
+    // made meanwhile go into the next one. Idle (nothing written), it
+    // sleeps longer, and an owner change wakes it (WakeWriterIfIdle).
+    const bool linger =
+        popped > 0 || changes > 0 || queue_.SizeApprox() > 0;
+    idle_.store(!linger, std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!wake_requested_ && queue_.SizeApprox() < wake_threshold_ &&
-        owners_.pending_changes() == 0) {
-      wake_cv_.WaitWithTimeout(&mu_, popped > 0 || queue_.SizeApprox() > 0
-                                         ? kBatchInterval
-                                         : kIdleWait);
+        (linger || owners_.pending_changes() == 0)) {
+      wake_cv_.WaitWithTimeout(&mu_, linger ? kBatchInterval : kIdleWait);
     }
     sleeping_.store(false, std::memory_order_seq_cst);
+    idle_.store(false, std::memory_order_seq_cst);
     wake_requested_ = false;
   }
   if (owners_.pending_changes() > 0) {

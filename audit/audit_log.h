@@ -8,10 +8,13 @@
 // (CountUnstored).
 //
 // Writer thread: drains up to max_batch events plus every pending owner
-// change into one transaction, then sleeps 5 ms (50 ms when idle) so that
-// batches stay large at any event rate. Producers wake it early only when
-// the queue is a quarter full (or for an owner change, which should be
-// durable promptly), so an event costs a push and no system call. If a commit fails (disk full, I/O error) the events of that
+// change into one transaction, then lingers 5 ms (sleeps 50 ms when idle) so
+// that batches stay large at any event or owner-change rate. Producers wake
+// it early only when the queue is a quarter full, or for an owner change
+// while it sleeps idle (owner changes should be durable promptly: within
+// the linger at most), so an event costs a push and no system call, and a
+// stream of creates, renames and unlinks one transaction per 5 ms rather
+// than one per change. If a commit fails (disk full, I/O error) the events of that
 // batch are dropped and counted (dropped_db_error) and the owner changes are
 // kept and retried. Retention runs in small steps between batches (at most
 // once a second).
@@ -108,12 +111,15 @@ class AuditLog {
            std::unique_ptr<Database> db);
   void WriterLoop();
   // Commits one batch (events popped, every pending owner change); returns
-  // the number of events popped.
-  size_t WriteBatch(std::vector<Event>* batch);
+  // the number of events popped, and the owner changes in `*n_changes`.
+  size_t WriteBatch(std::vector<Event>* batch, size_t* n_changes);
   void MaybeEnforceRetention(absl::Time now);
   void ReportError(const std::string& message);
   // Wakes the writer if it sleeps (any thread).
   void WakeWriter();
+  // Wakes it only if it sleeps idle, not while it lingers after a batch
+  // (it writes the next one within kBatchInterval anyway): for owner changes.
+  void WakeWriterIfIdle();
 
   const std::string path_;
   const AuditLogOptions options_;
@@ -127,6 +133,9 @@ class AuditLog {
   absl::CondVar wake_cv_;    // the writer waits on it
   absl::CondVar commit_cv_;  // WaitForCommit and Flush wait on it
   std::atomic<bool> sleeping_{false};
+  // The writer sleeps idle (kIdleWait): nothing was written in its last
+  // round. See WakeWriterIfIdle.
+  std::atomic<bool> idle_{false};
   // Queue depth from which Submit wakes a sleeping writer.
   size_t wake_threshold_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -11,11 +11,12 @@ the run had them; with bench/run.sh --transport one per daemon and transport,
 named BASE/T such as scopedfs/dev or pthp/uring, the io_uring bar a darker
 shade of the daemon's colour), each the median over rounds with a whisker
 from the fastest to the slowest round:
-  - throughput workloads (seqread, randread, mmapread, seqwrite) relative to
-    native (native = 1.0; higher is better), native's absolute value under
-    the workload's name;
-  - latency workloads (open+close, stat, readdir) in absolute microseconds on
-    a log scale (lower is better);
+  - throughput workloads (seqread, randread, mmapread, seqwrite, metamix
+    ops/s) relative to native (native = 1.0; higher is better), native's
+    absolute value under the workload's name;
+  - latency workloads (open+close, stat, readdir, and metamix's mean
+    create+write, rename and unlink) in absolute microseconds on a log scale
+    (lower is better);
   - with bench/run.sh --as-app (candidates app_*): a third panel, the media
     app's latencies (open+close, stat, statat, readdir of DCIM/Camera) in
     microseconds, log scale, one bar per app column (native, passthrough_hp,
@@ -45,6 +46,7 @@ THROUGHPUT_ROWS = [
     ("mmapread.median", "mmapread", 1.0),
     ("seqwrite.buffered", "seqwrite (no fsync)", 1.0),
     ("seqwrite.fsync", "seqwrite + fsync", 1.0),
+    ("metamix.ops", "metamix ops/s", 1.0),
 ]
 LATENCY_ROWS = [  # values shown in us
     ("openclose.p50", "open+close p50", 1.0),
@@ -53,6 +55,9 @@ LATENCY_ROWS = [  # values shown in us
     ("stat.p50", "stat p50", 1.0),
     ("stat.mean", "stat mean", 1.0),
     ("readdir.median", "readdir (one listing)", 1000.0),  # ms -> us
+    ("metamix.create.mean", "metamix create+write", 1.0),
+    ("metamix.rename.mean", "metamix rename", 1.0),
+    ("metamix.unlink.mean", "metamix unlink", 1.0),
 ]
 APP_ROWS = [  # the --as-app section, values shown in us
     ("openclose.p50", "open+close p50", 1.0),

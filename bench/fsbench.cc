@@ -8,9 +8,10 @@
 //   fsbench --dir=D --workload=prepare [--file_size_mb=1024] [--entries=10000]
 //   fsbench --dir=D --workload=prepare_photos [--entries=10000]
 //   fsbench --dir=D --workload=seqread|randread|mmapread|seqwrite|openclose|
-//                              stat|statat|readdir|all [options]
+//                              stat|statat|readdir|metamix|all [options]
 //           [--as_uid=U [--as_gid=G]] [--photos] [--openclose_path=REL]
 //           [--stat_path=REL] [--statat_path=REL] [--readdir_path=REL]
+//           [--meta_files=2000]
 //
 // "prepare" creates, once, the data the read-side workloads use:
 //   D/big-<file_size_mb>M.bin   pseudo-random content (not sparse)
@@ -29,6 +30,10 @@
 // point openclose / stat / statat / readdir at another file or directory
 // under D; --photos points them all at the camera roll (IMG_00001.jpg and
 // DCIM/Camera).
+//
+// "metamix" (a create/write/stat/rename/unlink/mkdir/rmdir/readdir mix in a
+// scratch directory it makes and removes; see MetaMix below) needs no
+// prepared data.
 
 #include <dirent.h>
 #include <grp.h>
@@ -68,6 +73,7 @@ struct Options {
   uint64_t file_size_mb = 1024;  // Size of the big read file.
   uint64_t write_mb = 512;       // Bytes written per seqwrite pass.
   uint64_t entries = 10000;      // Entries in the readdir directory.
+  uint64_t meta_files = 2000;  // metamix: files in its working set.
   int passes = 5;                // Timed passes (throughput / readdir).
   int64_t iters = 0;             // Per-op iterations (0 = workload default).
   uint64_t seed = 42;            // randread offsets.
@@ -96,9 +102,9 @@ constexpr char kFirstPhoto[] = "DCIM/Camera/IMG_00001.jpg";
                "               [--as_uid=U [--as_gid=G]] [--photos] "
                "[--openclose_path=REL]\n"
                "               [--stat_path=REL] [--statat_path=REL] "
-               "[--readdir_path=REL]\n"
+               "[--readdir_path=REL] [--meta_files=2000]\n"
                "workloads: prepare prepare_photos seqread randread mmapread "
-               "seqwrite openclose stat statat readdir all\n",
+               "seqwrite openclose stat statat readdir metamix all\n",
                msg.c_str());
   std::exit(2);
 }
@@ -640,6 +646,283 @@ void ReadDir(const Options& o) {
   Emit("readdir.best", *std::min_element(ms.begin(), ms.end()), "ms");
 }
 
+// ---------------------------------------------------------------- metamix
+
+// A mixed metadata workload, like a build tree or fsstress: in a fresh
+// scratch directory D/metamix-<pid>/, kMetaBuckets small directories
+// bNN/, each with a subdirectory bNN/sub/, hold up to --meta_files files
+// (default 2000). Each operation, drawn with a fixed seed (--seed), is one of
+//   create   30%  open(O_CREAT|O_EXCL|O_WRONLY) + write 4 KiB + close, in a
+//                 bucket's top directory
+//   stat     25%  stat() of a live file (full path)
+//   rename   15%  a live file to a new name: half in its own directory, half
+//                 into the other directory of its bucket (top <-> sub)
+//   unlink   20%  of a live file
+//   mkdir/rmdir 5%  half mkdir of a new directory in a bucket's top
+//                 directory, half rmdir of a live (empty) one (mkdir when
+//                 there is none, rmdir at kMetaMaxDirs)
+//   readdir   5%  opendir + readdir to the end + closedir of a bucket's top
+//                 directory (~35 entries)
+// The working set stays bounded: at o.meta_files files a create draw
+// becomes an unlink, on an empty set an unlink draw a create (so at the cap
+// creates and unlinks are ~25% each; the counts are printed). The set is
+// filled to the cap before timing (untimed), then a warm-up of iters/10
+// operations, then o.passes timed passes of `iters` operations (default
+// 20000). Every candidate runs the same operations on the same names.
+// Reports the median ops/s over passes, the same leaving out the rmdirs
+// (metamix.ops_no_rmdir: on ext4 mounted -o discard an rmdir waits ~2 ms for
+// a synchronous discard of the directory's block, and would dominate) and,
+// per operation type, the mean latency over all timed passes. The scratch
+// directory is removed at the end.
+constexpr int kMetaBuckets = 32;
+constexpr size_t kMetaMaxDirs = 64;
+
+struct MetaFile {
+  uint32_t bucket;
+  bool in_sub;
+  uint32_t id;
+};
+struct MetaDir {
+  uint32_t bucket;
+  uint32_t id;
+};
+
+enum MetaOp { kCreate, kStat, kRename, kUnlink, kMkdir, kRmdir, kReaddir, kMetaOps };
+constexpr const char* kMetaOpNames[kMetaOps] = {
+    "create", "stat", "rename", "unlink", "mkdir", "rmdir", "readdir"};
+
+class MetaMix {
+ public:
+  MetaMix(const Options& o, std::string root)
+      : root_(std::move(root)), cap_(o.meta_files), rng_(o.seed),
+        content_(kSmallFileSize, 'm') {}
+
+  void Setup() {
+    if (mkdir(root_.c_str(), 0755) != 0) Die("mkdir " + root_);
+    for (int b = 0; b < kMetaBuckets; ++b) {
+      const std::string top = BucketPath(static_cast<uint32_t>(b), false);
+      if (mkdir(top.c_str(), 0755) != 0) Die("mkdir " + top);
+      const std::string sub = BucketPath(static_cast<uint32_t>(b), true);
+      if (mkdir(sub.c_str(), 0755) != 0) Die("mkdir " + sub);
+    }
+    while (files_.size() < cap_) Create();
+  }
+
+  // Runs n operations; adds their latencies to the sums when `timed`.
+  void Run(int64_t n, bool timed) {
+    std::uniform_int_distribution<int> pct(0, 99);
+    for (int64_t i = 0; i < n; ++i) {
+      const int p = pct(rng_);
+      MetaOp op;
+      if (p < 30) {
+        op = kCreate;
+      } else if (p < 55) {
+        op = kStat;
+      } else if (p < 70) {
+        op = kRename;
+      } else if (p < 90) {
+        op = kUnlink;
+      } else if (p < 95) {
+        op = kMkdir;
+      } else {
+        op = kReaddir;
+      }
+      if (op == kCreate && files_.size() >= cap_) op = kUnlink;
+      if ((op == kUnlink || op == kStat || op == kRename) && files_.empty()) {
+        op = kCreate;
+      }
+      if (op == kMkdir && !dirs_.empty() &&
+          (dirs_.size() >= kMetaMaxDirs || Coin())) {
+        op = kRmdir;
+      }
+      const int64_t t0 = NowNs();
+      switch (op) {
+        case kCreate: Create(); break;
+        case kStat: StatOne(); break;
+        case kRename: RenameOne(); break;
+        case kUnlink: UnlinkOne(); break;
+        case kMkdir: MkdirOne(); break;
+        case kRmdir: RmdirOne(); break;
+        case kReaddir: ReaddirOne(); break;
+        case kMetaOps: break;
+      }
+      if (timed) {
+        ns_[op] += NowNs() - t0;
+        ++count_[op];
+      }
+    }
+  }
+
+  // Removes everything (untimed).
+  void Teardown() {
+    for (const MetaFile& f : files_) {
+      if (unlink(FilePath(f).c_str()) != 0) Die("unlink " + FilePath(f));
+    }
+    for (const MetaDir& d : dirs_) {
+      if (rmdir(DirPath(d).c_str()) != 0) Die("rmdir " + DirPath(d));
+    }
+    for (int b = 0; b < kMetaBuckets; ++b) {
+      for (bool sub : {true, false}) {
+        const std::string p = BucketPath(static_cast<uint32_t>(b), sub);
+        if (rmdir(p.c_str()) != 0) Die("rmdir " + p);
+      }
+    }
+    if (rmdir(root_.c_str()) != 0) Die("rmdir " + root_);
+  }
+
+  // Time and count of the timed rmdirs so far.
+  int64_t rmdir_ns() const { return ns_[kRmdir]; }
+  int64_t rmdirs() const { return count_[kRmdir]; }
+
+  void EmitLatencies() const {
+    int64_t total = 0;
+    for (int k = 0; k < kMetaOps; ++k) total += count_[k];
+    std::string mix = "# metamix timed operations:";
+    for (int k = 0; k < kMetaOps; ++k) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), " %s %" PRId64 " (%.1f%%)",
+                    kMetaOpNames[k], count_[k],
+                    total > 0 ? 100.0 * static_cast<double>(count_[k]) /
+                                    static_cast<double>(total)
+                              : 0.0);
+      mix += buf;
+    }
+    std::printf("%s\n", mix.c_str());
+    for (int k = 0; k < kMetaOps; ++k) {
+      if (count_[k] == 0) continue;
+      Emit(std::string("metamix.") + kMetaOpNames[k] + ".mean",
+           static_cast<double>(ns_[k]) / static_cast<double>(count_[k]) / 1000.0,
+           "us");
+    }
+  }
+
+ private:
+  bool Coin() { return std::uniform_int_distribution<int>(0, 1)(rng_) == 1; }
+  size_t Pick(size_t n) {
+    return std::uniform_int_distribution<size_t>(0, n - 1)(rng_);
+  }
+  uint32_t Bucket() {
+    return static_cast<uint32_t>(Pick(kMetaBuckets));
+  }
+  std::string BucketPath(uint32_t b, bool sub) const {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "/b%02u%s", b, sub ? "/sub" : "");
+    return root_ + buf;
+  }
+  std::string FilePath(const MetaFile& f) const {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "/f%07u", f.id);
+    return BucketPath(f.bucket, f.in_sub) + buf;
+  }
+  std::string DirPath(const MetaDir& d) const {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "/d%07u", d.id);
+    return BucketPath(d.bucket, false) + buf;
+  }
+
+  void Create() {
+    const MetaFile f{Bucket(), false, next_id_++};
+    const std::string path = FilePath(f);
+    const int fd =
+        open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) Die("create " + path);
+    WriteAll(fd, content_.data(), content_.size(), path);
+    if (close(fd) != 0) Die("close " + path);
+    files_.push_back(f);
+  }
+  void StatOne() {
+    const std::string path = FilePath(files_[Pick(files_.size())]);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) Die("stat " + path);
+  }
+  void RenameOne() {
+    MetaFile& f = files_[Pick(files_.size())];
+    MetaFile to = f;
+    to.id = next_id_++;
+    if (Coin()) to.in_sub = !f.in_sub;
+    const std::string from_path = FilePath(f);
+    const std::string to_path = FilePath(to);
+    if (rename(from_path.c_str(), to_path.c_str()) != 0) {
+      Die("rename " + from_path + " " + to_path);
+    }
+    f = to;
+  }
+  void UnlinkOne() {
+    const size_t i = Pick(files_.size());
+    const std::string path = FilePath(files_[i]);
+    if (unlink(path.c_str()) != 0) Die("unlink " + path);
+    files_[i] = files_.back();
+    files_.pop_back();
+  }
+  void MkdirOne() {
+    const MetaDir d{Bucket(), next_id_++};
+    const std::string path = DirPath(d);
+    if (mkdir(path.c_str(), 0755) != 0) Die("mkdir " + path);
+    dirs_.push_back(d);
+  }
+  void RmdirOne() {
+    const size_t i = Pick(dirs_.size());
+    const std::string path = DirPath(dirs_[i]);
+    if (rmdir(path.c_str()) != 0) Die("rmdir " + path);
+    dirs_[i] = dirs_.back();
+    dirs_.pop_back();
+  }
+  void ReaddirOne() {
+    const std::string path = BucketPath(Bucket(), false);
+    DIR* d = opendir(path.c_str());
+    if (d == nullptr) Die("opendir " + path);
+    errno = 0;
+    uint64_t n = 0;
+    while (readdir(d) != nullptr) ++n;
+    if (errno != 0) Die("readdir " + path);
+    closedir(d);
+    if (n < 3) {  // ".", ".." and "sub" at least.
+      errno = EIO;
+      Die("readdir " + path + ": too few entries");
+    }
+  }
+
+  const std::string root_;
+  const size_t cap_;
+  std::mt19937_64 rng_;
+  const std::string content_;
+  std::vector<MetaFile> files_;
+  std::vector<MetaDir> dirs_;
+  uint32_t next_id_ = 0;
+  int64_t ns_[kMetaOps] = {};
+  int64_t count_[kMetaOps] = {};
+};
+
+void MetaMixWorkload(const Options& o) {
+  const std::string root = o.dir + "/metamix-" + std::to_string(getpid());
+  MetaMix mix(o, root);
+  mix.Setup();
+  const int64_t ops = o.iters > 0 ? o.iters : 20000;
+  mix.Run(ops / 10, /*timed=*/false);  // warm
+  std::vector<double> rates, rates_no_rmdir;
+  for (int p = 0; p < o.passes; ++p) {
+    const int64_t rmdir_ns0 = mix.rmdir_ns();
+    const int64_t rmdirs0 = mix.rmdirs();
+    const int64_t t0 = NowNs();
+    mix.Run(ops, /*timed=*/true);
+    const double secs = static_cast<double>(NowNs() - t0) * 1e-9;
+    rates.push_back(static_cast<double>(ops) / secs);
+    const double rmdir_secs =
+        static_cast<double>(mix.rmdir_ns() - rmdir_ns0) * 1e-9;
+    rates_no_rmdir.push_back(
+        static_cast<double>(ops - (mix.rmdirs() - rmdirs0)) /
+        (secs - rmdir_secs));
+  }
+  mix.Teardown();
+  Emit("metamix.ops", Median(rates), "ops/s");
+  Emit("metamix.best", *std::max_element(rates.begin(), rates.end()), "ops/s");
+  // The same without the rmdirs (their count and time): where rmdir waits
+  // for the disk (ext4 -o discard discards a directory's block
+  // synchronously, ~2 ms), it would dominate the mix.
+  Emit("metamix.ops_no_rmdir", Median(rates_no_rmdir), "ops/s");
+  mix.EmitLatencies();
+}
+
 bool ParseU64(const std::string& s, uint64_t* out) {
   if (s.empty()) return false;
   char* end = nullptr;
@@ -690,6 +973,9 @@ Options ParseFlags(int argc, char** argv) {
       o.write_mb = u;
     } else if (key == "entries" && ParseU64(val, &u) && u > 0) {
       o.entries = u;
+    } else if (key == "meta_files" && ParseU64(val, &u) && u > 0 &&
+               u < (1ULL << 24)) {
+      o.meta_files = u;
     } else if (key == "passes" && ParseU64(val, &u) && u > 0 && u < 1000000) {
       o.passes = static_cast<int>(u);
     } else if (key == "iters" && ParseU64(val, &u) && u > 0 && u < (1ULL << 40)) {
@@ -756,6 +1042,7 @@ int main(int argc, char** argv) {
       {"seqread", SeqRead},     {"randread", RandRead}, {"mmapread", MmapRead},
       {"seqwrite", SeqWrite},   {"openclose", OpenClose}, {"stat", Stat},
       {"statat", StatAt},       {"readdir", ReadDir},
+      {"metamix", MetaMixWorkload},
   };
   if (o.workload == "prepare") {
     Prepare(o);
@@ -767,7 +1054,8 @@ int main(int argc, char** argv) {
   }
   if (o.workload == "all") {
     for (const char* w : {"seqread", "randread", "mmapread", "seqwrite",
-                          "openclose", "stat", "statat", "readdir"}) {
+                          "openclose", "stat", "statat", "readdir",
+                          "metamix"}) {
       workloads.at(w)(o);
     }
     return 0;

@@ -33,7 +33,9 @@
 #   --threads=N      pass --threads=N to scopedfsd and --num-threads N to
 #                    passthrough_hp (default: each daemon's own default)
 #   --workloads=...  subset of: seqread,randread,mmapread,seqwrite,openclose,stat,readdir
-#                    ("none": only the --as-app section)
+#                    (the default: all of these), and metamix (a create/write/
+#                    stat/rename/unlink/mkdir/rmdir/readdir mix, ops/s; only
+#                    when listed) ("none": only the --as-app section)
 #   --as-app[=UID]   add the app section: prepare DCIM/Camera with 10k photos
 #                    (quick: 1k) and run the app workloads as UID (gid = UID;
 #                    default 1010001, com.example.gallery of the embedded
@@ -120,10 +122,12 @@ if [ "$QUICK" = 1 ]; then
   FILE_MB=64; ENTRIES=1000; WRITE_MB=64; PHOTOS=1000
   ROUNDS=${ROUNDS:-1}; PASSES=${PASSES:-2}
   ITERS_OPENCLOSE=5000; ITERS_STAT=20000; ITERS_RANDREAD=20000
+  ITERS_METAMIX=5000; META_FILES=500
 else
   FILE_MB=1024; ENTRIES=10000; WRITE_MB=512; PHOTOS=10000
   ROUNDS=${ROUNDS:-5}
   ITERS_OPENCLOSE=50000; ITERS_STAT=200000; ITERS_RANDREAD=200000
+  ITERS_METAMIX=20000; META_FILES=2000
 fi
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [ -z "$PASSES" ] || [[ "$PASSES" =~ ^[1-9][0-9]*$ ]] || die "--passes must be a positive integer"
@@ -131,7 +135,7 @@ fi
 WL=()
 [ "$WORKLOADS" = none ] || IFS=, read -r -a WL <<<"$WORKLOADS"
 for w in ${WL[@]+"${WL[@]}"}; do
-  case "$w" in seqread|randread|mmapread|seqwrite|openclose|stat|readdir) ;;
+  case "$w" in seqread|randread|mmapread|seqwrite|openclose|stat|readdir|metamix) ;;
     *) die "unknown workload: $w" ;;
   esac
 done
@@ -396,15 +400,27 @@ if [ "$HAVE_SCOPEDFS" = 1 ] && [ -n "$TRANSPORT_LIST" ] && [ ! -x "$SCOPEDCTL" ]
 fi
 
 # -------------------------------------------------------------------- data
-need_mb=$((WRITE_MB + 64))
-[ -f "$BACKING/big-${FILE_MB}M.bin" ] || need_mb=$((need_mb + FILE_MB))
+# metamix makes its own scratch directory: a run of it alone prepares nothing.
+NEED_DATA=0
+for w in ${WL[@]+"${WL[@]}"}; do [ "$w" = metamix ] || NEED_DATA=1; done
+if [ "$NEED_DATA" = 1 ]; then
+  need_mb=$((WRITE_MB + 64))
+  [ -f "$BACKING/big-${FILE_MB}M.bin" ] || need_mb=$((need_mb + FILE_MB))
+else
+  need_mb=64
+fi
 avail_mb=$(df -Pm "$DATA_DIR" | awk 'NR == 2 { print $4 }')
 [ "$avail_mb" -ge "$need_mb" ] || die "$DATA_DIR: ${avail_mb} MiB free, need ${need_mb} MiB"
-log "preparing data in $BACKING (${FILE_MB} MiB file, ${ENTRIES} entries)"
-"$FSBENCH" --dir="$BACKING" --workload=prepare --file_size_mb="$FILE_MB" \
-    --entries="$ENTRIES" 9>&- | sed 's/^# /  /' >&2
-# Leftover write targets of an interrupted earlier run.
+mkdir -p "$BACKING"
+if [ "$NEED_DATA" = 1 ]; then
+  log "preparing data in $BACKING (${FILE_MB} MiB file, ${ENTRIES} entries)"
+  "$FSBENCH" --dir="$BACKING" --workload=prepare --file_size_mb="$FILE_MB" \
+      --entries="$ENTRIES" 9>&- | sed 's/^# /  /' >&2
+fi
+# Leftover write targets and metamix scratch directories of an interrupted
+# earlier run.
 rm -f "$BACKING"/seqwrite-*.tmp
+rm -rf "$BACKING"/metamix-[0-9]*
 if [ "$AS_APP" = 1 ]; then
   log "preparing $PHOTOS photos in $BACKING/DCIM/Camera"
   "$FSBENCH" --dir="$BACKING" --workload=prepare_photos --entries="$PHOTOS" 9>&- \
@@ -634,7 +650,8 @@ fi
 # -------------------------------------------------------------------- runs
 RAW="$RUN/results.tsv"
 : >"$RAW"
-common=(--file_size_mb="$FILE_MB" --entries="$ENTRIES" --write_mb="$WRITE_MB")
+common=(--file_size_mb="$FILE_MB" --entries="$ENTRIES" --write_mb="$WRITE_MB"
+        --meta_files="$META_FILES")
 # Timed passes per fsbench run: cheap passes (a warm 1 GiB read() takes ~50 ms)
 # get more of them, which makes their median steadier.
 passes_for() {
@@ -643,6 +660,7 @@ passes_for() {
     seqread) echo 15 ;;
     mmapread) echo 7 ;;
     readdir) echo 30 ;;
+    metamix) echo 3 ;;
     *) echo 5 ;;
   esac
 }
@@ -652,6 +670,7 @@ iters_for() {
     stat) echo "--iters=$ITERS_STAT" ;;
     randread) echo "--iters=$ITERS_RANDREAD" ;;
     readdir) echo "--iters=$(passes_for readdir)" ;;
+    metamix) echo "--iters=$ITERS_METAMIX" ;;
     *) echo "--passes=$(passes_for "$1")" ;;
   esac
 }
@@ -670,6 +689,23 @@ if [ "$LOAD" = 1 ]; then
   log "starting $LOAD_N background gcc -O2 -c workers (--load)"
   start_load
   sleep 2  # Let them reach a steady state before the first measurement.
+fi
+# ext4 without a journal (this VM's root file system) skips, for every new
+# inode, the free inodes deleted in the last dirty_expire_centisecs (30 s),
+# reading each one's inode block (fs/ext4/ialloc.c, recently_deleted): while
+# files are being deleted, every create (native or through a daemon) costs
+# ~0.3-1 ms, and how much depends on what ran before. metamix then measures
+# that more than the file systems: say so.
+METAMIX_NOTE=""
+if [[ " ${WL[*]-} " == *" metamix "* ]] &&
+   [ "$(findmnt -no FSTYPE -T "$BACKING" 2>/dev/null)" = ext4 ]; then
+  bdev=$(findmnt -no SOURCE -T "$BACKING" 2>/dev/null)
+  if [ "$(cat "/sys/fs/ext4/${bdev##*/}/journal_task" 2>/dev/null)" = "<none>" ]; then
+    log "WARNING: metamix on $BACKING: ext4 without a journal scans recently deleted" \
+        "inodes on every create (bench/README.md, metamix); for the daemons' own cost" \
+        "use --dir= on tmpfs or a journaled file system"
+    METAMIX_NOTE="metamix: the data is on ext4 without a journal: creates scan recently deleted inodes (bench/README.md)"
+  fi
 fi
 for w in ${WL[@]+"${WL[@]}"}; do
   for ((r = 0; r < ROUNDS; r++)); do
@@ -745,7 +781,8 @@ done
 HEADER="scopedfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%SZ')  git $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo '+dirty')
 kernel $(uname -r), $(nproc) CPUs; mode $([ "$QUICK" = 1 ] && echo quick || echo full): file ${FILE_MB} MiB, dir ${ENTRIES} entries, write ${WRITE_MB} MiB, ${ROUNDS} round(s)${PASSES:+ x $PASSES pass(es)}, ${ELAPSED}s${TRANSPORT_LIST:+; transports $TRANSPORT_LIST}
 load average before $LOAD_START, after $LOAD_END$([ "$LOAD" = 1 ] && echo ": LOADED by $LOAD_N gcc -O2 -c workers in a loop (like a parallel build)" || echo " (the benchmark itself adds ~1-2)")
-data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.18.3)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}"
+data $BACKING; passthrough_hp: $PTHP_BIN (libfuse 3.18.3)${THREADS:+; threads $THREADS}${SCOPEDFSD_FLAGS:+; scopedfsd flags: $SCOPEDFSD_FLAGS}${METAMIX_NOTE:+
+$METAMIX_NOTE}"
 if [ "$AS_APP" = 1 ]; then
   HEADER+="
 app section: uid $APP_UID gid $APP_UID over $PHOTOS photos in DCIM/Camera; policy $([ -n "$POLICY_FILE" ] && echo "$POLICY_FILE" || echo "embedded Android default")${APP_T:+; transport $APP_T}"
@@ -794,6 +831,15 @@ ROWS = [  # metric, label, higher_is_better
     ("stat.p50", "stat p50", False),
     ("stat.mean", "stat mean", False),
     ("readdir.median", "readdir (listing)", False),
+    ("metamix.ops", "metamix ops/s", True),
+    ("metamix.ops_no_rmdir", "metamix ops/s w/o rmdir", True),
+    ("metamix.create.mean", "metamix create+write mean", False),
+    ("metamix.stat.mean", "metamix stat mean", False),
+    ("metamix.rename.mean", "metamix rename mean", False),
+    ("metamix.unlink.mean", "metamix unlink mean", False),
+    ("metamix.mkdir.mean", "metamix mkdir mean", False),
+    ("metamix.rmdir.mean", "metamix rmdir mean", False),
+    ("metamix.readdir.mean", "metamix readdir mean", False),
 ]
 
 

@@ -60,13 +60,6 @@ int LookupAppView(fuse_req_t req, Node* dir, const char* name,
   return 0;
 }
 
-// Whether the backing directory has no `name` at all (not merely hidden).
-bool IsAbsent(const Node* dir, const char* name) {
-  struct stat st;
-  return fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
-         errno == ENOENT;
-}
-
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_entry_param e;
   Node* dir = NodeOf(req, parent);
@@ -80,8 +73,12 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     }
     return;
   }
-  const int err = LookupChild(req, dir, name, &e, /*mediate=*/true);
-  if (err == ENOENT && (dir->in_app_view() || IsAbsent(dir, name))) {
+  // `absent`: the backing directory has no `name` at all (not merely
+  // hidden); LookupChild's own fstatat said so, no second one needed.
+  bool absent = false;
+  const int err = LookupChild(req, dir, name, &e, /*mediate=*/true,
+                              /*audit_refusal=*/true, &absent);
+  if (err == ENOENT && (dir->in_app_view() || absent)) {
     // A negative entry: the kernel caches the miss for the entry timeout
     // (creations through the mount invalidate it at once, in every tree).
     // Not for a name hidden from this caller (it exists): another may see

@@ -1,4 +1,7 @@
 // INIT and DESTROY: what we ask of the kernel.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "daemon/fuse/ops.h"
@@ -7,6 +10,20 @@
 
 namespace scopedfs {
 namespace {
+
+// libfuse's request buffer beyond max_write (FUSE_BUFFER_HEADER_SIZE).
+constexpr size_t kFuseHeaderRoom = 0x1000;
+
+// Whether this process can grow a pipe to hold `bytes`: above
+// /proc/sys/fs/pipe-max-size (1 MiB by default) only with CAP_SYS_RESOURCE.
+bool PipeCanHold(size_t bytes) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+  const int size = fcntl(fds[0], F_SETPIPE_SZ, static_cast<int>(bytes));
+  close(fds[0]);
+  close(fds[1]);
+  return size >= 0 && static_cast<size_t>(size) >= bytes;
+}
 
 void Init(void* userdata, fuse_conn_info* conn) {
   Server& server = *static_cast<Server*>(userdata);
@@ -36,7 +53,23 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // An O_DIRECT open of a redacted view is direct I/O without passthrough;
   // its mmap then uses the view's own page cache (redacted bytes only).
   fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
-  fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
+  // Splice reads (a daemon-served write's data moves from /dev/fuse to the
+  // backing file without a copy) need a pipe as large as libfuse's request
+  // buffer, max_write and a header: 1 MiB + 4 KiB, just above the default
+  // pipe-max-size. Without CAP_SYS_RESOURCE libfuse cannot grow its pipe,
+  // and it tries again for every request read from /dev/fuse (pipe2, a
+  // failing F_SETPIPE_SZ, pipe-max-size opened and read from /proc, three
+  // closes) before it falls back to read(): 7 system calls more per request
+  // on /dev/fuse, and per FORGET over io_uring. So only where they can work;
+  // otherwise requests are read as libfuse's fallback reads them anyway.
+  if (PipeCanHold(conn->max_write + kFuseHeaderRoom)) {
+    fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_READ);
+  } else {
+    fuse_unset_feature_flag(conn, FUSE_CAP_SPLICE_READ);
+    SFS_LOG(kInfo, "no splice reads from /dev/fuse: a pipe cannot hold %u "
+                   "bytes here (pipe-max-size, no CAP_SYS_RESOURCE)",
+            conn->max_write + static_cast<unsigned>(kFuseHeaderRoom));
+  }
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
   fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_MOVE);
   fuse_set_feature_flag(conn, FUSE_CAP_PARALLEL_DIROPS);

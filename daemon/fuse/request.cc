@@ -41,13 +41,16 @@ double AttrTimeout(fuse_req_t req, const Node* node, const struct stat& st) {
 }
 
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e, bool mediate, bool audit_refusal) {
+                fuse_entry_param* e, bool mediate, bool audit_refusal,
+                bool* absent) {
   Server& server = ServerOf(req);
   *e = {};
   e->attr_timeout = server.options().timeout;
   e->entry_timeout = server.options().timeout;
   if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno;
+    const int err = errno;
+    if (absent != nullptr) *absent = err == ENOENT;
+    return err;
   }
   const AccessMediator::LookupVerdict verdict = server.access().CheckLookup(
       CallerOf(req), parent, name, e->attr, mediate,
@@ -71,7 +74,11 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   }
   if (node == nullptr) {
     const int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return errno;
+    if (fd < 0) {
+      const int err = errno;
+      if (absent != nullptr) *absent = err == ENOENT;  // Gone meanwhile.
+      return err;
+    }
     struct stat st;
     if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 ||
         st.st_dev != e->attr.st_dev || st.st_ino != e->attr.st_ino ||

@@ -34,9 +34,12 @@ inline Node* NodeOf(fuse_req_t req, fuse_ino_t ino) {
 // entry timeout is 0 where visibility differs between callers, so every path
 // walk asks again. Returns 0 or an errno.
 // A refusal is audited unless `audit_refusal` is false (readdirplus: a
-// listing only counts what it leaves out).
+// listing only counts what it leaves out). `*absent` (if given) is set when
+// the answer is ENOENT because the backing directory has no `name` (not
+// because the policy hides it).
 int LookupChild(fuse_req_t req, Node* parent, const char* name,
-                fuse_entry_param* e, bool mediate, bool audit_refusal = true);
+                fuse_entry_param* e, bool mediate, bool audit_refusal = true,
+                bool* absent = nullptr);
 
 // Fills `attr` from the node's backing inode. Returns 0 or an errno.
 int StatNode(const Node* node, struct stat* attr);
