@@ -86,20 +86,20 @@ std::string Transcript(const std::string& base, const std::string& view) {
   // The clock the kernel stamps atimes with is coarse: a moment between
   // reads so a second stamp can differ.
   const auto tick = [] { std::this_thread::sleep_for(std::chrono::milliseconds(30)); };
-  const timespec t0 = Atime(view + "/f");
-  ReadAll(view + "/f");
-  const timespec t1 = Atime(view + "/f");
-  absl::StrAppend(&out, "first read: ", Rel(t0, t1), "\n");
-  tick();
-  ReadAll(view + "/f");
-  absl::StrAppend(&out, "second read: ", Rel(t1, Atime(view + "/f")), "\n");
-  const timespec d0 = Atime(view + "/d");
-  List(view + "/d");
-  const timespec d1 = Atime(view + "/d");
-  absl::StrAppend(&out, "first listing: ", Rel(d0, d1), "\n");
-  tick();
-  List(view + "/d");
-  absl::StrAppend(&out, "second listing: ", Rel(d1, Atime(view + "/d")), "\n");
+  // Accesses `what` twice, a moment apart, noting how each moved its atime.
+  const auto twice = [&](const std::string& what, const char* first,
+                         const char* second, void (*access)(const std::string&)) {
+    const timespec a0 = Atime(view + what);
+    access(view + what);
+    const timespec a1 = Atime(view + what);
+    absl::StrAppend(&out, first, ": ", Rel(a0, a1), "\n");
+    tick();
+    access(view + what);
+    absl::StrAppend(&out, second, ": ", Rel(a1, Atime(view + what)), "\n");
+    return a0;
+  };
+  const timespec t0 = twice("/f", "first read", "second read", ReadAll);
+  twice("/d", "first listing", "second listing", List);
   // What the backing file system recorded, read without the mount's help.
   absl::StrAppend(&out, "file's atime on the file system: ",
                   Rel(t0, Atime(base + "/f")), "\n");

@@ -248,6 +248,24 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) AbandonOpen(req, node, fi);
 }
 
+// Replies to CREATE or TMPFILE: the new entry `e` (its node `node`, holding
+// the lookup the reply hands over) and the open of `fd`. Undoes both if the
+// open cannot be served or the kernel does not take the reply.
+void ReplyCreated(fuse_req_t req, Node* node, const fuse_entry_param& e, int fd,
+                  fuse_file_info* fi) {
+  auto handle = std::make_unique<FileHandle>();
+  handle->fd = fd;
+  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
+    ServerOf(req).nodes().Forget(node, 1);
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    AbandonOpen(req, node, fi);
+    ServerOf(req).nodes().Forget(node, 1);
+  }
+}
+
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   OpenTimer timer(req);
@@ -296,18 +314,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     fuse_reply_err(req, err);
     return;
   }
-  Node* node = NodeOf(req, e.ino);
-  auto handle = std::make_unique<FileHandle>();
-  handle->fd = fd;
-  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
-    ServerOf(req).nodes().Forget(node, 1);
-    fuse_reply_err(req, err);
-    return;
-  }
-  if (fuse_reply_create(req, &e, fi) != 0) {
-    AbandonOpen(req, node, fi);
-    ServerOf(req).nodes().Forget(node, 1);
-  }
+  ReplyCreated(req, NodeOf(req, e.ino), e, fd, fi);
 }
 
 // A read of a redacted view: the file's bytes with the ranges of the
@@ -510,17 +517,7 @@ void Tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode,
   e.ino = ServerOf(req).nodes().IdOf(node);
   e.attr_timeout = AttrTimeout(req, node, e.attr);
   e.entry_timeout = 0;  // No name to keep.
-  auto handle = std::make_unique<FileHandle>();
-  handle->fd = fd;
-  if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
-    ServerOf(req).nodes().Forget(node, 1);
-    fuse_reply_err(req, err);
-    return;
-  }
-  if (fuse_reply_create(req, &e, fi) != 0) {
-    AbandonOpen(req, node, fi);
-    ServerOf(req).nodes().Forget(node, 1);
-  }
+  ReplyCreated(req, node, e, fd, fi);
 }
 
 }  // namespace
