@@ -60,8 +60,11 @@
 #include <vector>
 
 #include "base/retry_eintr.h"
+#include "base/unique_fd.h"
 
 namespace {
+
+using scopedfs::UniqueFd;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
@@ -158,21 +161,6 @@ struct AlignedBuf {
   size_t size;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string BigPath(const Options& o) {
   return o.dir + "/big-" + std::to_string(o.file_size_mb) + "M.bin";
@@ -234,7 +222,7 @@ void PrepareBig(const Options& o) {
     return;
   }
   const std::string tmp = path + ".tmp";
-  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) Die("create " + tmp);
   AlignedBuf buf(kMiB);
   for (uint64_t b = 0; b < o.file_size_mb; ++b) {
@@ -278,7 +266,7 @@ void PrepareSmall(const Options& o) {
     return;
   }
   const std::string tmp = path + ".tmp";
-  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) Die("create " + tmp);
   std::string content(kSmallFileSize, 'x');
   WriteAll(fd.get(), content.data(), content.size(), tmp);
@@ -399,7 +387,7 @@ void PreparePhotos(const Options& o) {
       continue;
     }
     const std::string tmp = path + ".tmp";
-    Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) Die("create " + tmp);
     WriteAll(fd.get(), bytes.data(), bytes.size(), tmp);
     if (fchmod(fd.get(), 0644) != 0) Die("fchmod " + tmp);
@@ -421,9 +409,9 @@ void Prepare(const Options& o) {
 
 // ---------------------------------------------------------------- workloads
 
-Fd OpenBig(const Options& o, uint64_t* size) {
+UniqueFd OpenBig(const Options& o, uint64_t* size) {
   const std::string path = BigPath(o);
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) Die("open " + path + " (run --workload=prepare first)");
   struct stat st;
   if (fstat(fd.get(), &st) != 0) Die("fstat " + path);
@@ -445,7 +433,7 @@ void EmitThroughput(const std::string& name, const std::vector<double>& gibs) {
 // cache), then o.passes timed passes.
 void SeqRead(const Options& o) {
   uint64_t size;
-  Fd fd = OpenBig(o, &size);
+  UniqueFd fd = OpenBig(o, &size);
   AlignedBuf buf(kMiB);
   ReadWhole(fd.get(), buf);  // warm
   std::vector<double> gibs;
@@ -465,7 +453,7 @@ void SeqRead(const Options& o) {
 // 4 KiB pread() at uniformly random 4 KiB-aligned offsets (fixed seed).
 void RandRead(const Options& o) {
   uint64_t size;
-  Fd fd = OpenBig(o, &size);
+  UniqueFd fd = OpenBig(o, &size);
   AlignedBuf buf(kMiB);
   ReadWhole(fd.get(), buf);  // warm
   const uint64_t blocks = size / 4096;
@@ -512,7 +500,7 @@ uint64_t SumMapped(int fd, uint64_t size) {
 
 void MmapRead(const Options& o) {
   uint64_t size;
-  Fd fd = OpenBig(o, &size);
+  UniqueFd fd = OpenBig(o, &size);
   const uint64_t warm_sum = SumMapped(fd.get(), size);
   std::vector<double> gibs;
   for (int p = 0; p < o.passes; ++p) {
@@ -606,7 +594,7 @@ void StatAt(const Options& o) {
       slash == std::string::npos ? o.dir : o.dir + "/" + rel.substr(0, slash);
   const std::string name =
       slash == std::string::npos ? rel : rel.substr(slash + 1);
-  Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() < 0) Die("open " + dir);
   const int fd = dfd.get();
   const std::string what = "fstatat " + dir + " " + name;

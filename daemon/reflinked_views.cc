@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/retry_eintr.h"
+#include "base/unique_fd.h"
 #include "daemon/log.h"
 #include "daemon/proc_fd_path.h"
 
@@ -24,21 +25,6 @@ namespace {
 // has no stat of its own.
 constexpr int kCloneAttempts = 3;
 
-// Owns a descriptor until released.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 absl::Status ErrnoStatus(absl::string_view what, int err) {
   return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(err)));
@@ -159,7 +145,7 @@ absl::StatusOr<std::shared_ptr<const ViewCopy>> ReflinkedViews::Make(
     int fd, const struct stat& first, const RedactedView& view) {
   // Unnamed, so nothing can open it by a name, and it vanishes with its
   // last descriptor (also when the daemon dies).
-  Fd rw(openat(dir_fd_, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400));
+  UniqueFd rw(openat(dir_fd_, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400));
   if (rw.get() < 0) return ErrnoStatus("O_TMPFILE", errno);
   struct stat before = first;
   bool held_still = false;
@@ -200,7 +186,7 @@ absl::StatusOr<std::shared_ptr<const ViewCopy>> ReflinkedViews::Make(
   }
   // The backing file is read-only: no client write, and no writable shared
   // mapping, can ever reach it.
-  Fd ro(open(ProcFdPath(rw.get()).c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd ro(open(ProcFdPath(rw.get()).c_str(), O_RDONLY | O_CLOEXEC));
   if (ro.get() < 0) return ErrnoStatus("reopening the copy", errno);
   Stats::Add(stats_->redacted_copies_made);
   // Not kept unless `held_still`: no single version was cloned otherwise.

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "audit/escape.h"
+#include "base/unique_fd.h"
 #include "audit/process_info.h"
 #include "daemon/access.h"
 #include "daemon/admin/requests.h"
@@ -24,33 +25,11 @@
 namespace scopedfs::admin {
 namespace {
 
-// A descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The file an owner request is about: its directory (open), its name in
 // it, and its status if it exists.
 struct Resolved {
-  Fd dir;
+  UniqueFd dir;
   std::string name;
   bool exists = false;
   struct stat st = {};
@@ -61,7 +40,7 @@ absl::StatusOr<Resolved> Resolve(int root_fd, const std::string& path) {
   const std::string shown = audit::Escape(path);
   std::vector<std::string> parts = absl::StrSplit(path, '/');
   Resolved r;
-  r.dir = Fd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+  r.dir = UniqueFd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
   if (r.dir.get() < 0) {
     return absl::InternalError(absl::StrCat("cannot open the backing root: ",
                                             std::strerror(errno)));
@@ -88,7 +67,7 @@ absl::StatusOr<Resolved> Resolve(int root_fd, const std::string& path) {
       return absl::InvalidArgumentError(absl::StrCat(
           "bad path \"", shown, "\": \"", audit::Escape(walked), "\" is not a directory"));
     }
-    Fd next(openat(r.dir.get(), part.c_str(),
+    UniqueFd next(openat(r.dir.get(), part.c_str(),
                    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (next.get() < 0) {
       // Replaced by a symlink or a file since the fstatat.
