@@ -74,6 +74,11 @@ void Server::NoteFileChanged(const Node* node) {
   }
 }
 
+void Server::RenewRedactedView(Node* node) {
+  nodes_.Retire(node);
+  Stats::Add(stats_.redacted_view_renewals);
+}
+
 void Server::NoteNameChanged(const Node* dir, absl::string_view name) {
   if (invalidator_ == nullptr || !nodes_.HasAppViews()) return;
   const uint64_t self = nodes_.IdOf(dir);

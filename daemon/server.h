@@ -105,6 +105,12 @@ class Server {
   //     stop pinning the old version's blocks.
   void NoteFileChanged(const Node* node);
 
+  // The redacted view `node` is bound to a reflinked copy that cannot serve
+  // the file as it is now (another version or profile): no lookup finds it
+  // any more, the name gets a new node (daemon/reflinked_views.h). Counted
+  // as redacted_view_renewals.
+  void RenewRedactedView(Node* node);
+
   // After a link through the mount made the file `node` another name: the
   // kernel drops the attributes it cached of the file's nodes, at once (no
   // page is touched, so nothing to wait for). It refreshes only the node its

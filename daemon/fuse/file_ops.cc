@@ -63,8 +63,7 @@ int OpenViewOverCopy(fuse_req_t req, Node* node, const struct stat& st,
   std::shared_ptr<const ViewCopy> copy = BackingCopyOf(node);
   if (copy != nullptr && !copy->Matches(st, handle->redacted->profile())) {
     // Another version or profile: the node cannot take this one.
-    server.nodes().Retire(node);
-    Stats::Add(server.stats().redacted_view_renewals);
+    server.RenewRedactedView(node);
     return ESTALE;
   }
   if (copy == nullptr) {
@@ -80,10 +79,7 @@ int OpenViewOverCopy(fuse_req_t req, Node* node, const struct stat& st,
     copy = *std::move(made);
   }
   const int err = AcquireCopyBacking(req, node, copy, server.stats(), backing_id);
-  if (err == ESTALE) {
-    server.nodes().Retire(node);
-    Stats::Add(server.stats().redacted_view_renewals);
-  }
+  if (err == ESTALE) server.RenewRedactedView(node);
   if (err == 0) handle->copy = std::move(copy);
   return err;
 }
@@ -199,8 +195,7 @@ bool BoundToOlderCopy(fuse_req_t req, Node* node) {
       !BoundToOtherVersion(node, st)) {
     return false;
   }
-  ServerOf(req).nodes().Retire(node);
-  Stats::Add(ServerOf(req).stats().redacted_view_renewals);
+  ServerOf(req).RenewRedactedView(node);
   return true;
 }
 

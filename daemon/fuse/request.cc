@@ -67,9 +67,8 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
   if (node != nullptr && redacted && BoundToOtherVersion(node, e->attr)) {
     // A view bound to an older copy of the file (daemon/reflinked_views.h)
     // cannot open this version: the name gets a new node.
-    server.nodes().Retire(node);
-    server.nodes().Forget(node, 1);
-    Stats::Add(server.stats().redacted_view_renewals);
+    server.RenewRedactedView(node);
+    server.nodes().Forget(node, 1);  // The lookup AcquireKnown added.
     node = nullptr;
   }
   if (node == nullptr) {
