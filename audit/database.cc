@@ -20,9 +20,10 @@ namespace {
 
 // PRAGMA application_id of every scopedfs audit database ("SFSA").
 constexpr int64_t kApplicationId = 0x53465341;
-// 2: owners.birth_ns. 3: audit.redaction. Older files are upgraded when
+// 2: owners.birth_ns. 3: audit.redaction. 4: audit.shadow_decision and
+// shadow_rule_id (-1 and '': no shadow verdict). Older files are upgraded when
 // opened for writing.
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
 constexpr int kBusyTimeoutMs = 5000;
 // Free pages given back per retention step.
 constexpr int kVacuumPages = 512;
@@ -45,7 +46,9 @@ CREATE TABLE audit(
   rule_id TEXT NOT NULL,
   generation INTEGER NOT NULL,
   latency_ns INTEGER NOT NULL,
-  redaction TEXT NOT NULL DEFAULT '');
+  redaction TEXT NOT NULL DEFAULT '',
+  shadow_decision INTEGER NOT NULL DEFAULT -1,
+  shadow_rule_id TEXT NOT NULL DEFAULT '');
 CREATE INDEX audit_time ON audit(time_ns);
 CREATE TABLE owners(
   path TEXT PRIMARY KEY,
@@ -63,6 +66,9 @@ constexpr const char* kUpgrades[] = {
                  "DEFAULT 0",
     /* 2 -> 3 */ "ALTER TABLE audit ADD COLUMN redaction TEXT NOT NULL "
                  "DEFAULT ''",
+    /* 3 -> 4 */ "ALTER TABLE audit ADD COLUMN shadow_decision INTEGER NOT "
+                 "NULL DEFAULT -1; ALTER TABLE audit ADD COLUMN shadow_rule_id "
+                 "TEXT NOT NULL DEFAULT ''",
 };
 static_assert(sizeof(kUpgrades) / sizeof(kUpgrades[0]) == kSchemaVersion - 1,
               "one upgrade per older schema version");
@@ -350,8 +356,9 @@ absl::Status Database::Initialize(Mode mode) {
     // Read-only users only read events; before version 3 they had no
     // redaction column (Query reads it as empty).
     events_have_redaction_ = *version >= 3;
+    events_have_shadow_ = *version >= 4;
     if (mode == Mode::kReadWrite) {
-      events_have_redaction_ = true;  // Upgrade() adds it.
+      events_have_redaction_ = events_have_shadow_ = true;  // Upgrade() adds them.
       if (absl::Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
       if (absl::Status s = Upgrade(); !s.ok()) return s;
     }
@@ -367,8 +374,9 @@ absl::Status Database::Initialize(Mode mode) {
       {&insert_event_,
        "INSERT INTO audit(time_ns, uid, gid, pid, comm, exe, app, path, "
        "operation, open_flags, decision, error, rule_id, generation, "
-       "latency_ns, redaction) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-       "?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
+       "latency_ns, redaction, shadow_decision, shadow_rule_id) VALUES(?1, "
+       "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+       "?17, ?18)"},
       {&set_owner_, absl::StrCat("INSERT OR REPLACE INTO owners(", kOwnerColumns,
                                  ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")},
       {&remove_owner_, "DELETE FROM owners WHERE path = ?1"},
@@ -567,6 +575,8 @@ absl::StatusOr<uint64_t> Database::Commit(
       BindInt(s, 14, Signed(e.policy_generation));
       BindInt(s, 15, Signed(e.latency_nanos));
       BindText(s, 16, e.redaction);
+      BindInt(s, 17, e.shadow_decision);
+      BindText(s, 18, e.shadow_rule_id);
       if (sqlite3_step(s) != SQLITE_DONE) return Error("storing an event");
       last = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
     }
@@ -592,6 +602,9 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
   std::string sql =
       absl::StrCat("SELECT ", kEventColumns,
                    events_have_redaction_ ? "redaction" : "'' AS redaction",
+                   events_have_shadow_
+                       ? ", shadow_decision, shadow_rule_id"
+                       : ", -1 AS shadow_decision, '' AS shadow_rule_id",
                    " FROM audit WHERE id > ?");
   values.push_back(ClampToSigned(after_id));
   if (before_id != 0) {
@@ -626,6 +639,10 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
   if (filter.decisions_size() > 0) {
     in_list("decision", filter.decisions_size());
     for (int d : filter.decisions()) values.push_back(int64_t{d});
+  }
+  if (filter.shadow_differs()) {
+    absl::StrAppend(&sql, events_have_shadow_ ? " AND shadow_decision >= 0"
+                                              : " AND 0");
   }
   if (filter.since_unix_nanos() != 0) {
     absl::StrAppend(&sql, " AND time_ns >= ?");
@@ -674,6 +691,10 @@ absl::StatusOr<std::vector<v1::AuditEvent>> Database::Query(
         static_cast<uint64_t>(sqlite3_column_int64(raw, 14)));
     e.set_latency_nanos(static_cast<uint64_t>(sqlite3_column_int64(raw, 15)));
     e.set_redaction(ColumnText(raw, 16));
+    if (const int shadow = sqlite3_column_int(raw, 17); shadow >= 0) {
+      e.set_shadow_decision(static_cast<v1::Action>(shadow));
+      e.set_shadow_rule_id(ColumnText(raw, 18));
+    }
   }
   if (rc != SQLITE_DONE) return Error("querying events");
   return out;

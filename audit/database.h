@@ -109,6 +109,8 @@ class Database {
   sqlite3* db_;
   // False for a read-only file of schema version < 3.
   bool events_have_redaction_ = true;
+  // False for a read-only file of schema version < 4.
+  bool events_have_shadow_ = true;
   const std::string path_;
   uint64_t last_id_ = 0;
   // Prepared once (read-write connections).

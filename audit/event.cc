@@ -21,6 +21,10 @@ v1::AuditEvent ToProto(const Event& e, uint64_t id) {
   p.set_policy_generation(e.policy_generation);
   p.set_latency_nanos(e.latency_nanos);
   p.set_redaction(e.redaction);
+  if (e.shadow_decision >= 0) {
+    p.set_shadow_decision(static_cast<v1::Action>(e.shadow_decision));
+    p.set_shadow_rule_id(e.shadow_rule_id);
+  }
   return p;
 }
 

@@ -30,6 +30,9 @@ struct Event {
   // ("profile=location mode=allowlist format=jpeg ranges=3"), or why the
   // view was refused ("refused: ..."); empty otherwise.
   std::string redaction;
+  // A shadow policy's differing verdict (v1::Action; -1: none) and rule.
+  int32_t shadow_decision = -1;
+  std::string shadow_rule_id;
   // Filled by the writer thread (best effort; see ProcessInfoCache).
   std::string comm;
   std::string exe;

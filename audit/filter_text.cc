@@ -253,6 +253,7 @@ bool Matches(const v1::AuditFilter& filter, const v1::AuditEvent& event) {
           filter.decisions().end()) {
     return false;
   }
+  if (filter.shadow_differs() && !event.has_shadow_decision()) return false;
   if (filter.since_unix_nanos() != 0 &&
       event.time_unix_nanos() < filter.since_unix_nanos()) {
     return false;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "audit/escape.h"
 #include "daemon/access_target.h"
 #include "daemon/app_views.h"
 #include "daemon/log.h"
@@ -64,7 +65,23 @@ int64_t RealtimeNanos() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// For rule hit times and shadow expiry: a few milliseconds of resolution
+// for a fraction of the cost, on every decision.
+int64_t CoarseRealtimeNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 }  // namespace
+
+auto AccessMediator::NodeRedecide(const Caller& caller, Node* node,
+                                  v1::Operation op) {
+  return [this, &caller, node, op](const policy::Engine& other) {
+    return Decide(other, caller, nodes_->PathOf(node), op,
+                  node->type == S_IFDIR, Target::Of(node));
+  };
+}
 
 policy::Verdict AccessMediator::Decide(const policy::Engine& engine,
                                        const Caller& caller,
@@ -103,8 +120,28 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
                             v1::Operation op, int open_flags,
                             const policy::Verdict& verdict, int err,
                             uint64_t latency_nanos, AuditMode audit,
+                            std::optional<Redecide> redecide,
                             std::string redaction) {
   stats_->decision_latency.Record(latency_nanos);
+  const int64_t now = CoarseRealtimeNanos();
+  CountHit(engine, verdict, err, now);
+  if (redecide.has_value()) {
+    if (auto shadow_engine = policy_->shadow().engine(now)) {
+      ShadowPolicy& shadow = policy_->shadow();
+      const policy::Verdict other = (*redecide)(*shadow_engine);
+      shadow.Compared();
+      if (ShadowPolicy::Differ(verdict, other)) {
+        Stats::Add(stats_->shadow_differing);
+        std::string path = path_of();
+        shadow.Differed(verdict, other, audit::Escape(path));
+        if (audit_ != nullptr && store_events_) {
+          Audit(engine, caller, std::move(path), op, open_flags, verdict, err,
+                latency_nanos, std::move(redaction), &other);
+        }
+        return;  // Stored with the shadow verdict: the one row it gets.
+      }
+    }
+  }
   const bool trace = LogEnabled(LogLevel::kDebug);
   const bool audited =
       audit == AuditMode::kAlways || audit == AuditMode::kForced ||
@@ -135,10 +172,25 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
   }
 }
 
+void AccessMediator::CountHit(const policy::Engine& engine,
+                              const policy::Verdict& verdict, int err,
+                              int64_t now) {
+  // Bypasses, malformed paths and verdicts no rule made are nobody's hit.
+  if (verdict.rule_index < 0 && !verdict.by_default) return;
+  const auto outcome = policy::RuleHits::OutcomeOf(verdict.action, err);
+  const auto hits = policy_->hits();
+  if (hits->generation() == engine.generation()) {
+    hits->Count(verdict.rule_index, outcome, now);
+  } else if (verdict.rule_id != nullptr) {
+    hits->CountById(*verdict.rule_id, outcome, now);  // Raced with a swap.
+  }
+}
+
 void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
                            std::string path, v1::Operation op, int open_flags,
                            const policy::Verdict& verdict, int err,
-                           uint64_t latency_nanos, std::string redaction) {
+                           uint64_t latency_nanos, std::string redaction,
+                           const policy::Verdict* shadow) {
   audit::Event e;
   e.time_unix_nanos = RealtimeNanos();
   e.uid = caller.uid;
@@ -154,6 +206,10 @@ void AccessMediator::Audit(const policy::Engine& engine, const Caller& caller,
   if (verdict.app != nullptr) e.app = *verdict.app;
   if (verdict.rule_id != nullptr) e.rule_id = *verdict.rule_id;
   e.redaction = std::move(redaction);
+  if (shadow != nullptr) {
+    e.shadow_decision = shadow->action;
+    if (shadow->rule_id != nullptr) e.shadow_rule_id = *shadow->rule_id;
+  }
   audit::ProcessInfoCache::Info info = process_info_.Lookup(caller.pid);
   e.comm = std::move(info.comm);
   e.exe = std::move(info.exe);
@@ -251,7 +307,7 @@ int AccessMediator::CheckNode(const Caller& real_caller, Node* node,
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   const int err = RecordOutcome(verdict.action, op);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
-         err, MonotonicNanos() - start, audit);
+         err, MonotonicNanos() - start, audit, NodeRedecide(caller, node, op));
   return err;
 }
 
@@ -269,6 +325,10 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& real_caller,
   const policy::Verdict verdict = NodeVerdict(caller, node, op, *engine);
   std::string redaction;
   out.err = RecordOutcome(verdict.action, op);
+  out.acting = caller;
+  out.generation = engine->generation();
+  if (verdict.app != nullptr) out.app = *verdict.app;
+  if (verdict.redaction_profile != nullptr) out.profile = *verdict.redaction_profile;
   if (out.err == 0) {
     const bool wants_redacted =
         verdict.action == v1::ALLOW_REDACTED &&  // Spares the WRITE decision.
@@ -289,7 +349,7 @@ AccessMediator::OpenVerdict AccessMediator::CheckOpen(const Caller& real_caller,
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, open_flags,
          verdict, out.err, MonotonicNanos() - start,
          out.err == ESTALE ? AuditMode::kNever : AuditMode::kAlways,
-         std::move(redaction));
+         NodeRedecide(caller, node, op), std::move(redaction));
   return out;
 }
 
@@ -412,7 +472,9 @@ int AccessMediator::CheckTarget(const Caller& caller,
     }
   }
   Finish(engine, caller, [&] { return path; }, op, open_flags, verdict, err,
-         MonotonicNanos() - start, audit);
+         MonotonicNanos() - start, audit, [&](const policy::Engine& other) {
+           return Decide(other, caller, path, op, is_dir, target);
+         });
   return err;
 }
 
@@ -440,7 +502,10 @@ AccessMediator::LookupVerdict AccessMediator::CheckLookup(
         Decide(*engine, caller, path, v1::LOOKUP, is_dir, target);
     out.err = RecordOutcome(verdict.action, v1::LOOKUP);
     Finish(*engine, caller, [&] { return path; }, v1::LOOKUP, 0, verdict,
-           out.err, MonotonicNanos() - start, audit);
+           out.err, MonotonicNanos() - start, audit,
+           [&](const policy::Engine& other) {
+             return Decide(other, caller, path, v1::LOOKUP, is_dir, target);
+           });
     if (out.err != 0) return out;
   }
   // In an app view every caller is the view's uid: the kernel may keep all.
@@ -607,6 +672,48 @@ int AccessMediator::CheckVisible(const Caller& caller, Node* node) {
   return CheckNode(caller, node, v1::LOOKUP, AuditMode::kIfRefused);
 }
 
+bool AccessMediator::AccessStands(const policy::Engine& engine,
+                                  const Caller& caller, Node* node,
+                                  v1::Operation op,
+                                  const std::string* view_profile) {
+  const auto decide = [&](v1::Operation o) {
+    return Decide(engine, caller, nodes_->PathOf(node), o, node->type == S_IFDIR,
+                  Target::Of(node));
+  };
+  const policy::Verdict verdict = decide(op);
+  if (verdict.action == v1::ALLOW) return true;
+  if (verdict.action != v1::ALLOW_REDACTED || op != v1::READ) return false;
+  if (view_profile != nullptr) {
+    // The view shows what its own profile left: only the same one stands.
+    return verdict.redaction_profile != nullptr &&
+           *verdict.redaction_profile == *view_profile;
+  }
+  // The real file, read by a caller redacted for reading: only while it
+  // may write it (the view rule).
+  return decide(v1::WRITE).action == v1::ALLOW;
+}
+
+int AccessMediator::RecheckHandle(const Caller& caller, Node* node,
+                                  v1::Operation op,
+                                  const std::string* view_profile) {
+  const uint64_t start = MonotonicNanos();
+  const auto engine = policy_->engine();
+  if (AccessStands(*engine, caller, node, op, view_profile)) return 0;
+  const policy::Verdict verdict = Decide(*engine, caller, nodes_->PathOf(node),
+                                         op, node->type == S_IFDIR,
+                                         Target::Of(node));
+  Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
+         EACCES, MonotonicNanos() - start, AuditMode::kForced, std::nullopt,
+         "revoked: an open handle");
+  return EACCES;
+}
+
+Caller AccessMediator::ActingCaller(const Caller& real, const Node* node) {
+  Caller acting;
+  if (AdmitToView(*policy_->engine(), real, node, &acting) != 0) return real;
+  return acting;
+}
+
 int AccessMediator::CheckXattrValues(const Caller& real_caller, Node* node,
                                      AuditMode audit) {
   const uint64_t start = MonotonicNanos();
@@ -618,7 +725,8 @@ int AccessMediator::CheckXattrValues(const Caller& real_caller, Node* node,
   const policy::Verdict verdict = NodeVerdict(caller, node, v1::READ, *engine);
   const int err = RecordOutcome(verdict.action, v1::READ);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, v1::READ, 0,
-         verdict, err, MonotonicNanos() - start, audit);
+         verdict, err, MonotonicNanos() - start, audit,
+         NodeRedecide(caller, node, v1::READ));
   if (err != 0) return err;
   // The view rule of lookups and opens: a caller the policy lets write the
   // file reads the real one, and so its attributes.
@@ -657,7 +765,8 @@ int AccessMediator::CheckFollow(const Caller& real_caller, Node* node) {
   verdict.app = engine->AppOf(caller.uid, caller.gid);
   const int err = RecordOutcome(verdict.action, v1::READ);
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, v1::READ, 0,
-         verdict, err, MonotonicNanos() - start, AuditMode::kAlways);
+         verdict, err, MonotonicNanos() - start, AuditMode::kAlways,
+         std::nullopt);
   return err;
 }
 

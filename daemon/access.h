@@ -165,6 +165,12 @@ class AccessMediator {
     // planned on that descriptor.
     int fd = -1;
     std::unique_ptr<RedactedView> view;
+    // Who the policy decided for (an app view's uid) and what it said: what
+    // the handle keeps for revocation (AccessStands).
+    Caller acting;
+    std::string app;
+    std::string profile;  // the redacted view's profile
+    uint64_t generation = 0;  // of the engine that decided
   };
   // An open of `node` (READ or WRITE, `open_flags` for the audit trail),
   // view included. A redacted view is planned here, so the audit row says
@@ -172,6 +178,23 @@ class AccessMediator {
   // (EACCES) whatever its name says.
   OpenVerdict CheckOpen(const Caller& caller, Node* node, v1::Operation op,
                         int open_flags);
+
+  // Whether an open of `node` by `caller` as `op` (READ, WRITE or CREATE;
+  // through the redacted view made with `view_profile`, or the real file
+  // when null) would still be allowed by `engine`: the test a policy or
+  // grant change puts open handles to. Decides without the cache (`engine`
+  // may be one not yet in force) and records nothing.
+  bool AccessStands(const policy::Engine& engine, const Caller& caller,
+                    Node* node, v1::Operation op,
+                    const std::string* view_profile);
+  // The same with the engine in force, for a handle's first daemon-served
+  // read or write after a change: when the access no longer stands, the
+  // refusal is audited (operation `op`, error EACCES) and EACCES returned.
+  int RecheckHandle(const Caller& caller, Node* node, v1::Operation op,
+                    const std::string* view_profile);
+  // The caller the policy decides for when `real` acts on `node` (an app
+  // view's uid inside one; `real` elsewhere or if it may not enter).
+  Caller ActingCaller(const Caller& real, const Node* node);
 
   struct LookupVerdict {
     int err = 0;  // With mediation: ENOENT for HIDE, EACCES for DENY.
@@ -277,6 +300,8 @@ class AccessMediator {
   policy::Verdict Decide(const policy::Engine& engine, const Caller& caller,
                          absl::string_view path, v1::Operation op, bool is_dir,
                          const Target& target);
+  // Finish's `redecide` for a decision about `node` itself.
+  auto NodeRedecide(const Caller& caller, Node* node, v1::Operation op);
   // Plans the redacted view of `node` for an allowed redacted open.
   void PlanView(const policy::Engine& engine, const policy::Verdict& verdict,
                 Node* node, OpenVerdict* out, std::string* described);
@@ -285,16 +310,28 @@ class AccessMediator {
   // `path_of` is called only when a trace line or a stored event needs the
   // path (building a node's path walks its parents).
   // `redaction`: what a redacted open redacted (audit rows only).
+  // Also counts the deciding rule's hit (PolicyStore::hits) and, with a
+  // shadow policy installed, decides the request with it through
+  // `redecide` (the same request, another engine): a verdict that differs
+  // is counted in the shadow report and stored in the audit trail with
+  // the shadow's verdict, whatever `audit` says. Decisions the engine did
+  // not make alone (the no-wider-rights rule of moves, protected symlinks)
+  // pass no `redecide` and are not shadowed.
+  using Redecide = absl::FunctionRef<policy::Verdict(const policy::Engine&)>;
   void Finish(const policy::Engine& engine, const Caller& caller,
               absl::FunctionRef<std::string()> path_of, v1::Operation op,
               int open_flags, const policy::Verdict& verdict, int err,
               uint64_t latency_nanos, AuditMode audit,
-              std::string redaction = {});
-  // Hands a decision to be stored to the audit log.
+              std::optional<Redecide> redecide, std::string redaction = {});
+  // The rule hit of a decision (Finish).
+  void CountHit(const policy::Engine& engine, const policy::Verdict& verdict,
+                int err, int64_t now);
+  // Hands a decision to be stored to the audit log (`shadow`: the shadow
+  // policy's differing verdict, if any).
   void Audit(const policy::Engine& engine, const Caller& caller,
              std::string path, v1::Operation op, int open_flags,
              const policy::Verdict& verdict, int err, uint64_t latency_nanos,
-             std::string redaction);
+             std::string redaction, const policy::Verdict* shadow = nullptr);
   // A name decision on `path` about `target`, counted and audited.
   int CheckTarget(const Caller& caller, const policy::Engine& engine,
                   const std::string& path, v1::Operation op, bool is_dir,

@@ -59,7 +59,11 @@ AccessMediator::Listing::Entry AccessMediator::Listing::Check(
   Entry out;
   out.err = access_->RecordOutcome(verdict.action, v1::LOOKUP);
   access_->Finish(engine, caller_, [&] { return path_; }, v1::LOOKUP, 0,
-                  verdict, out.err, MonotonicNanos() - start, AuditMode::kNever);
+                  verdict, out.err, MonotonicNanos() - start, AuditMode::kNever,
+                  [&](const policy::Engine& other) {
+                    return access_->Decide(other, caller_, path_, v1::LOOKUP,
+                                           is_dir, target);
+                  });
   if (!parent_->in_app_view()) {
     if (target.ino == 0) {  // Not stated above: the type is all we know.
       target.type = is_dir ? S_IFDIR : DTTOIF(d_type);

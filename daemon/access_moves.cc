@@ -216,7 +216,8 @@ int AccessMediator::CheckTreeMove(const policy::Engine& engine,
   if (err == EACCES || err == EXDEV) {
     RecordOutcome(v1::DENY, refused_op);
     Finish(engine, caller, [&] { return refused_path; }, refused_op, 0,
-           refused, err, MonotonicNanos() - start, AuditMode::kForced);
+           refused, err, MonotonicNanos() - start, AuditMode::kForced,
+           std::nullopt);
   }
   return err;
 }
@@ -288,7 +289,7 @@ int AccessMediator::CheckRename(const Caller& real_caller, Node* from,
       RecordOutcome(v1::DENY, v1::RENAME);
       Finish(*engine, caller, [&] { return *m.to; }, v1::RENAME, 0,
              Refusal(wider, Widens(op)), EACCES, MonotonicNanos() - start,
-             AuditMode::kForced);
+             AuditMode::kForced, std::nullopt);
       return EACCES;
     }
     if (dir) {
@@ -336,7 +337,7 @@ int AccessMediator::CheckLink(const Caller& real_caller, Node* node, Node* to,
     RecordOutcome(v1::DENY, v1::CREATE);
     Finish(*engine, caller, [&] { return to_path; }, v1::CREATE, 0,
            Refusal(wider, Widens(op)), EACCES, MonotonicNanos() - start,
-           AuditMode::kForced);
+           AuditMode::kForced, std::nullopt);
     return EACCES;
   }
   return 0;

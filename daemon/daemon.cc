@@ -269,6 +269,10 @@ absl::Status Daemon::StartComponents() {
   server_->set_invalidator(invalidator_.get());
   reclaimer_ = std::make_unique<NodeReclaimer>(
       &server_->nodes(), &server_->stats(), se, static_cast<size_t>(max_nodes));
+  // Grants that expired while the daemon was down are removed (and
+  // audited) before the first client is served; they were never in force.
+  GrantExpirer::RunOnce(server_.get());
+  expirer_ = std::make_unique<GrantExpirer>(server_.get());
 
   if (absl::Status st = state_->WritePid(getpid()); !st.ok()) {
     return absl::Status(st.code(),

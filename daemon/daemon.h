@@ -37,6 +37,7 @@
 #include "daemon/admin/admin_server.h"
 #include "daemon/fuse/session.h"
 #include "daemon/inode_invalidator.h"
+#include "daemon/grant_expirer.h"
 #include "daemon/node_reclaimer.h"
 #include "daemon/policy_store.h"
 #include "daemon/fuse/transport.h"
@@ -113,6 +114,7 @@ class Daemon {
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<InodeInvalidator> invalidator_;
   std::unique_ptr<NodeReclaimer> reclaimer_;
+  std::unique_ptr<GrantExpirer> expirer_;
 };
 
 }  // namespace scopedfs

@@ -7,8 +7,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -16,11 +18,36 @@
 #include "daemon/passthrough.h"
 #include "daemon/redacted_view.h"
 #include "daemon/reflinked_views.h"
+#include "scopedfs/v1/policy.pb.h"
 
 namespace scopedfs {
 
+// Who holds an open and what it was decided as: what `scopedctl handles`
+// lists, and what a policy change is checked against (revocation).
+struct HandleOwner {
+  uint64_t id = 0;   // in opening order (never reused)
+  uint32_t uid = 0;  // the caller the policy decided for (an app view's uid)
+  uint32_t gid = 0;
+  uint32_t pid = 0;  // the process that opened it
+  std::string app;   // the policy's app then; empty if none
+  uint64_t node_id = 0;
+  v1::Operation op = v1::READ;  // READ, WRITE (any writable open) or CREATE
+  std::string view_profile;     // a redacted view's profile
+  int64_t opened_unix_nanos = 0;
+  bool direct_io = false;
+};
+
 struct FileHandle {
   int fd = -1;
+  HandleOwner owner;
+  // The generation whose engine last confirmed the access (revocation is
+  // checked lazily, on the first daemon-served read or write after a
+  // change), and whether a change removed it: every read and write then
+  // answers EACCES.
+  std::atomic<uint64_t> checked_generation{0};
+  std::atomic<bool> revoked{false};
+  // Its I/O reaches the daemon, so a policy change can refuse it.
+  bool revocable() const { return mode == OpenMode::kDaemon; }
   OpenMode mode = OpenMode::kDaemon;  // Which reference the open holds.
   bool writable = false;
   // Set for an open of a redacted view: the daemon's reads go through it,
@@ -58,6 +85,13 @@ class OpenHandles {
     handles_.insert(raw);
     return reinterpret_cast<uintptr_t>(raw);
   }
+  // Calls `fn(const FileHandle&)` for every handle, under the table's lock
+  // (a handle is not released meanwhile; `fn` must not open or release).
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    absl::MutexLock lock(&mu_);
+    for (const FileHandle* h : handles_) fn(*h);
+  }
   // Gives back the handle `fh` (RELEASE, or an open the kernel refused).
   std::unique_ptr<FileHandle> Take(uint64_t fh) {
     FileHandle* raw = &HandleAt(fh);
@@ -67,7 +101,7 @@ class OpenHandles {
   }
 
  private:
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::flat_hash_set<FileHandle*> handles_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,5 +1,14 @@
 #include "daemon/policy_store.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "policy/grants.h"
+#include "policy/validate.h"
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
@@ -67,16 +76,84 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
     StateDir* state, const LoadOptions& options) {
   auto initial = ReadInitial(state->path(), options);
   if (!initial.ok()) return initial.status();
-  std::unique_ptr<PolicyStore> store(new PolicyStore(state));
-  store->engine_ = initial->engine;
-  if (initial->stored) {
-    SFS_LOG(kInfo, "policy generation %d loaded from %s",
-            store->engine_->generation(), initial->origin);
-    return store;
+  v1::GrantList grants;
+  const std::string grants_path = absl::StrCat(state->path(), "/", kGrantsFile);
+  if (access(grants_path.c_str(), F_OK) == 0) {
+    auto text = ReadTextFile(grants_path, "a grants file");
+    if (!text.ok()) return text.status();
+    if (absl::Status st = policy::TextFormatStatus(
+            policy::ParseTextFormat(*text, &grants));
+        !st.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          grants_path, ": ", st.message(), " (fix or remove it)"));
+    }
   }
-  if (auto st = store->Persist(store->engine_->policy()); !st.ok()) return st;
-  SFS_LOG(kInfo, "policy generation 1 from %s", initial->origin);
+  std::unique_ptr<PolicyStore> store(new PolicyStore(state));
+  absl::MutexLock lock(&store->apply_mu_);
+  const uint64_t generation = initial->engine->generation();
+  v1::Policy policy = initial->engine->policy();
+  // A grant whose app the stored policy lost (edited by hand) is left out,
+  // and said so; Apply refuses to get there.
+  auto installed = store->Install(std::move(policy), std::move(grants),
+                                  /*grants_changed=*/false, nullptr,
+                                  /*refuse_unfit_grants=*/false, generation,
+                                  /*persist_policy=*/!initial->stored);
+  if (!installed.ok()) return installed.status();
+  SFS_LOG(kInfo, "policy generation %d %s %s, %d grants", generation,
+          initial->stored ? "loaded from" : "from", initial->origin,
+          store->grants_.grants_size());
   return store;
+}
+
+v1::Policy PolicyStore::policy() const {
+  absl::MutexLock lock(&apply_mu_);
+  return policy_;
+}
+
+v1::GrantList PolicyStore::grants() const {
+  absl::MutexLock lock(&apply_mu_);
+  return grants_;
+}
+
+absl::StatusOr<uint64_t> PolicyStore::Install(
+    v1::Policy policy, v1::GrantList grants, bool grants_changed,
+    const Check& check, bool refuse_unfit_grants, uint64_t generation,
+    bool persist_policy) {
+  const int64_t now = absl::ToUnixNanos(absl::Now());
+  policy.set_generation(generation);
+  policy::EffectivePolicy effective = policy::WithGrants(policy, grants, now);
+  if (!effective.skipped.empty()) {
+    const std::string which = absl::StrJoin(effective.skipped, "; ");
+    if (refuse_unfit_grants) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "grants would no longer fit the policy (revoke them first): ", which));
+    }
+    SFS_LOG(kWarning, "grants left out: they do not fit the policy: %s", which);
+  }
+  auto engine = policy::Engine::Compile(effective.policy, generation,
+                                        effective.grant_rules);
+  if (!engine.ok()) return engine.status();
+  if (check) {
+    if (absl::Status st = check(**engine); !st.ok()) return st;
+  }
+  if (grants_changed) {
+    if (absl::Status st = state_->ReplaceFile(
+            kGrantsFile, policy::MessageToText(grants), /*durable=*/true);
+        !st.ok()) {
+      return st;
+    }
+  }
+  // The policy file carries the generation, so a restart goes on from it.
+  if (persist_policy) {
+    if (absl::Status st = Persist(policy); !st.ok()) return st;
+  }
+  auto hits = policy::RuleHits::For(effective.policy, generation, hits_.get(), now);
+  // Counters first: a decision of the new engine then always finds its own.
+  std::atomic_store(&hits_, std::move(hits));
+  std::atomic_store(&engine_, *std::move(engine));
+  policy_ = std::move(policy);
+  grants_ = std::move(grants);
+  return generation;
 }
 
 absl::Status PolicyStore::Persist(const v1::Policy& policy) {
@@ -85,29 +162,137 @@ absl::Status PolicyStore::Persist(const v1::Policy& policy) {
 }
 
 absl::StatusOr<uint64_t> PolicyStore::Apply(const v1::Policy& policy,
-                                            uint64_t expected_generation) {
-  std::vector<std::function<void()>> callbacks;
+                                            uint64_t expected_generation,
+                                            const Check& check) {
   uint64_t generation;
   {
     absl::MutexLock lock(&apply_mu_);
     const uint64_t running = engine_->generation();
     if (expected_generation != 0 && expected_generation != running) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "the policy changed since generation ", expected_generation,
-          " (now ", running, "): fetch it again and retry"));
+          "the policy or the grants changed since generation ",
+          expected_generation, " (now ", running, "): fetch it again and retry"));
     }
-    generation = running + 1;
-    v1::Policy stamped = policy;
-    stamped.set_generation(generation);
-    auto engine = policy::Engine::Compile(stamped, generation);
-    if (!engine.ok()) return engine.status();
-    if (auto st = Persist(stamped); !st.ok()) return st;
-    std::atomic_store(&engine_, *std::move(engine));
-    callbacks = callbacks_;
+    // The admin's own policy first: its errors name its own rules.
+    if (auto errors = policy::ValidatePolicy(policy); !errors.empty()) {
+      return absl::InvalidArgumentError(policy::FormatPolicyErrors(errors));
+    }
+    auto installed = Install(policy, grants_, /*grants_changed=*/false, check,
+                             /*refuse_unfit_grants=*/true, running + 1,
+                             /*persist_policy=*/true);
+    if (!installed.ok()) return installed.status();
+    generation = *installed;
   }
   SFS_LOG(kInfo, "policy generation %d applied", generation);
-  for (const auto& cb : callbacks) cb();
+  RunCallbacks();
   return generation;
+}
+
+absl::StatusOr<v1::Grant> PolicyStore::AddGrant(v1::Grant grant,
+                                                uint64_t duration_seconds,
+                                                int64_t now_unix_nanos,
+                                                uint64_t* generation) {
+  {
+    absl::MutexLock lock(&apply_mu_);
+    if (absl::Status st = policy::CheckGrant(grant, policy_); !st.ok()) return st;
+    v1::GrantList grants = grants_;
+    const uint64_t number = std::max<uint64_t>(grants.next_id(), 1);
+    grant.set_id(absl::StrCat("g", number));
+    grants.set_next_id(number + 1);
+    grant.set_created_unix_nanos(now_unix_nanos);
+    grant.set_expires_unix_nanos(
+        duration_seconds == 0
+            ? 0
+            : now_unix_nanos + static_cast<int64_t>(duration_seconds) * 1000000000);
+    *grants.add_grants() = grant;
+    auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
+                             nullptr, /*refuse_unfit_grants=*/true,
+                             engine_->generation() + 1, /*persist_policy=*/true);
+    if (!installed.ok()) return installed.status();
+    *generation = *installed;
+  }
+  SFS_LOG(kInfo, "grant %s added: generation %d", grant.id(), *generation);
+  RunCallbacks();
+  return grant;
+}
+
+absl::StatusOr<v1::Grant> PolicyStore::RevokeGrant(const std::string& id,
+                                                   uint64_t* generation,
+                                                   const Check& check) {
+  v1::Grant removed;
+  {
+    absl::MutexLock lock(&apply_mu_);
+    v1::GrantList grants = grants_;
+    auto* list = grants.mutable_grants();
+    auto it = std::find_if(list->begin(), list->end(),
+                           [&](const v1::Grant& g) { return g.id() == id; });
+    if (it == list->end()) {
+      return absl::NotFoundError(absl::StrCat("no grant '", id, "'"));
+    }
+    removed = *it;
+    list->erase(it);
+    auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
+                             check, /*refuse_unfit_grants=*/false,
+                             engine_->generation() + 1, /*persist_policy=*/true);
+    if (!installed.ok()) return installed.status();
+    *generation = *installed;
+  }
+  SFS_LOG(kInfo, "grant %s revoked: generation %d", id, *generation);
+  RunCallbacks();
+  return removed;
+}
+
+std::vector<v1::Grant> PolicyStore::ExpireGrants(int64_t now_unix_nanos,
+                                                 const Check& check) {
+  std::vector<v1::Grant> expired;
+  uint64_t generation = 0;
+  {
+    absl::MutexLock lock(&apply_mu_);
+    v1::GrantList grants = grants_;
+    auto* list = grants.mutable_grants();
+    for (auto it = list->begin(); it != list->end();) {
+      if (it->expires_unix_nanos() != 0 && it->expires_unix_nanos() <= now_unix_nanos) {
+        expired.push_back(*it);
+        it = list->erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (expired.empty()) return expired;
+    auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
+                             check, /*refuse_unfit_grants=*/false,
+                             engine_->generation() + 1, /*persist_policy=*/true);
+    if (!installed.ok()) {
+      // Expired grants are out of force already (WithGrants skips them);
+      // only their removal from the file waits for the next try.
+      SFS_LOG_EVERY_SEC(kWarning, "cannot store the grants after expiry: %s",
+                        installed.status().message());
+      return {};
+    }
+    generation = *installed;
+  }
+  SFS_LOG(kInfo, "%d grants expired: generation %d", expired.size(), generation);
+  RunCallbacks();
+  return expired;
+}
+
+int64_t PolicyStore::NextGrantExpiry() const {
+  absl::MutexLock lock(&apply_mu_);
+  int64_t next = 0;
+  for (const v1::Grant& g : grants_.grants()) {
+    const int64_t e = g.expires_unix_nanos();
+    if (e != 0 && (next == 0 || e < next)) next = e;
+  }
+  return next;
+}
+
+void PolicyStore::RunCallbacks() {
+  std::vector<std::function<void()>> callbacks;
+  {
+    absl::MutexLock lock(&apply_mu_);
+    callbacks = callbacks_;
+  }
+  for (const auto& cb : callbacks) cb();
 }
 
 void PolicyStore::OnChange(std::function<void()> callback) {

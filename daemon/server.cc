@@ -35,6 +35,17 @@ void Server::DropCaches(fuse_session* se, const char* why) {
   }
   fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
   size_t dropped = 0;
+  // Files open through the daemon: their cached pages (and mappings) must
+  // not outlive an access the change removed, so their next read asks the
+  // daemon, which checks it (revocation).
+  std::vector<uint64_t> served;
+  handles_.ForEach([&](const FileHandle& h) {
+    if (h.revocable()) served.push_back(h.owner.node_id);
+  });
+  for (uint64_t id : served) {
+    fuse_lowlevel_notify_inval_inode(se, id, 0, 0);
+    ++dropped;
+  }
   for (const NodeTable::Entry& e : entries) {
     // Directories: cached listings. Redacted views: their page cache holds
     // bytes redacted under the old policy's profile.

@@ -28,7 +28,7 @@ absl::Status Errno(absl::string_view what, absl::string_view path) {
 
 // Files ReplaceFile writes: a crash may leave "NAME.tmp.PID" behind.
 constexpr const char* kReplacedFiles[] = {StateDir::kPidFile, StateDir::kStatsFile,
-                                          StateDir::kPolicyFile};
+                                          StateDir::kPolicyFile, StateDir::kGrantsFile};
 
 // Whether `entry` is a temp file of ReplaceFile ("NAME.tmp.DIGITS").
 bool IsStaleTemp(absl::string_view entry) {
@@ -154,7 +154,7 @@ absl::Status StateDir::SecureFiles() {
   absl::Status status;
   for (const std::string& name :
        {std::string(kLockFile), std::string(kPidFile), std::string(kStatsFile),
-        std::string(kPolicyFile), db, db + "-wal", db + "-shm", db + "-journal"}) {
+        std::string(kPolicyFile), std::string(kGrantsFile), db, db + "-wal", db + "-shm", db + "-journal"}) {
     status = SecureFile(dir_fd, path_, name, kFileMode);
     if (!status.ok()) break;
   }

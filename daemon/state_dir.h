@@ -1,6 +1,6 @@
 // The daemon's state directory (--state_dir): created 0700 if missing (0710
 // with the admin group when --admin_group is given). Holds the applied
-// policy, the audit database, the admin socket, the pid file and the last
+// policy and grants, the audit database, the admin socket, the pid file and the last
 // stats dump. Files are replaced atomically (temp file, fsync, rename, fsync
 // of the directory) so a reader or a crash never sees half a file.
 //
@@ -30,6 +30,8 @@ class StateDir {
   static constexpr char kStatsFile[] = "stats";
   static constexpr char kLockFile[] = "lock";
   static constexpr char kPolicyFile[] = "policy.textproto";
+  // The grants (v1.GrantList, text format), decided before the policy.
+  static constexpr char kGrantsFile[] = "grants.textproto";
   // SQLite adds "-wal" and "-shm" (and, outside WAL mode, "-journal"),
   // created with the database file's mode.
   static constexpr char kAuditDb[] = "audit.db";

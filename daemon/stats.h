@@ -78,6 +78,13 @@ struct Stats {
   Counter decisions_deny{0};
   Counter decisions_hide{0};
   Counter decisions_redacted_denied{0};  // ALLOW_REDACTED, failed closed.
+  // Decisions a shadow policy would have made differently.
+  Counter shadow_differing{0};
+  // Open handles whose access a policy or grant change removed: refused
+  // reads and writes of revocable ones (each handle once), and unrevocable
+  // (passthrough) ones found at a change.
+  Counter handles_revoked{0};
+  Counter handles_unrevocable{0};
   Counter decision_cache_hits{0};
   Counter lookups{0};
   Counter forgets{0};

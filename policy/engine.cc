@@ -39,6 +39,7 @@ struct CompiledRule {
   const v1::Rule* src = nullptr;
   int32_t index = 0;
   std::vector<uint32_t> apps;  // sorted app indices; empty: any caller
+  std::vector<uint32_t> uids;  // sorted; empty: any uid
   std::vector<Pattern> patterns;
   uint32_t class_mask = 0;  // 1 << FileClass; 0: any
   uint32_t op_mask = 0;     // 1 << Operation; 0: any
@@ -54,8 +55,8 @@ struct CompiledRule {
   // No condition on the caller or the class: whether it matches depends on
   // the path and the operation only.
   bool Unconditional() const {
-    return apps.empty() && require.empty() && lacking.empty() && owner == v1::ANY_OWNER &&
-           class_mask == 0;
+    return apps.empty() && uids.empty() && require.empty() && lacking.empty() &&
+           owner == v1::ANY_OWNER && class_mask == 0;
   }
 };
 
@@ -85,6 +86,9 @@ struct Node {
   // For EntryVisibilityMayVary: some pattern filed here uses {user} / {app}.
   bool user_patterns = false;
   bool app_patterns = false;
+  // Some rule filed here has a uids condition (grants): callers are not
+  // enumerated by uid, so an entry on its way may vary.
+  bool uid_rules = false;
 };
 
 template <typename T>
@@ -283,6 +287,8 @@ void Engine::Impl::Build() {
     r.index = i;
     for (const std::string& name : src.apps()) r.apps.push_back(by_name.at(name));
     SortUnique(&r.apps);
+    r.uids.assign(src.uids().begin(), src.uids().end());
+    SortUnique(&r.uids);
     for (const std::string& text : src.paths()) {
       Pattern p;
       std::string error;
@@ -359,6 +365,7 @@ void Engine::Impl::Build() {
           (node.listing_here.empty() || node.listing_here.back() != idx)) {
         node.listing_here.push_back(idx);
       }
+      node.uid_rules |= !r.uids.empty();
       if (pattern != kNoPattern) {
         node.user_patterns |= r.patterns[pattern].uses_user();
         node.app_patterns |= r.patterns[pattern].uses_app();
@@ -374,7 +381,7 @@ void Engine::Impl::Build() {
   }
   for (const CompiledRule& r : rules) {
     if (r.action == v1::ALLOW && (r.op_mask == 0 || (r.op_mask & lookup_bit)) &&
-        r.apps.empty() && r.require.empty() && r.lacking.empty() &&
+        r.apps.empty() && r.uids.empty() && r.require.empty() && r.lacking.empty() &&
         r.owner == v1::ANY_OWNER && r.class_mask == 0 &&
         (r.patterns.empty() ||
          std::any_of(r.patterns.begin(), r.patterns.end(),
@@ -456,6 +463,9 @@ bool Engine::Impl::CallerMatches(const CompiledRule& r, const Eval& ev) const {
                                          static_cast<uint32_t>(ev.app)))) {
     return false;
   }
+  if (!r.uids.empty() && !std::binary_search(r.uids.begin(), r.uids.end(), req.uid)) {
+    return false;
+  }
   if (r.owner == v1::CALLER && !req.caller_is_owner) return false;
   if (r.owner == v1::NOT_CALLER && req.caller_is_owner) return false;
   if (!r.require.empty()) {
@@ -533,13 +543,16 @@ Verdict Engine::Impl::Evaluate(const Eval& ev) const {
     }
     return RuleVerdict(r, ev);
   }
-  return BaseVerdict(ev, default_action);
+  Verdict v = BaseVerdict(ev, default_action);
+  v.by_default = true;
+  return v;
 }
 
 std::string Engine::Impl::Describe(const CompiledRule& r, const Eval& ev) const {
   std::vector<std::string> parts;
   const std::string* app = ev.app >= 0 ? apps[ev.app].name : nullptr;
   if (!r.apps.empty()) parts.push_back(absl::StrCat("caller is app ", *app));
+  if (!r.uids.empty()) parts.push_back(absl::StrCat("caller is uid ", ev.req->uid));
   if (!r.require.empty() || !r.lacking.empty()) {
     std::vector<std::string> perms;
     if (!r.require.empty()) {
@@ -572,8 +585,9 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 absl::StatusOr<std::shared_ptr<const Engine>> Engine::Compile(const v1::Policy& policy,
-                                                              uint64_t generation) {
-  std::vector<PolicyError> errors = ValidatePolicy(policy);
+                                                              uint64_t generation,
+                                                              int grant_rules) {
+  std::vector<PolicyError> errors = ValidatePolicy(policy, grant_rules);
   if (!errors.empty()) return absl::InvalidArgumentError(FormatPolicyErrors(errors));
   auto impl = std::make_unique<Impl>();
   impl->policy = policy;
@@ -673,7 +687,7 @@ bool Engine::VisibilityMayVary(absl::string_view path) const {
     if (r.action != v1::ALLOW) return true;
     // An ALLOW that every caller gets for every LOOKUP in the region shadows
     // everything after it.
-    if (all && r.apps.empty() && r.require.empty() && r.lacking.empty() &&
+    if (all && r.apps.empty() && r.uids.empty() && r.require.empty() && r.lacking.empty() &&
         r.owner == v1::ANY_OWNER && r.class_mask == 0) {
       return false;
     }
@@ -710,6 +724,7 @@ bool Engine::EntryVisibilityMayVary(const EntryQuery& q) const {
   size_t user_from = kNone, app_from = kNone;
   const Node* node = &im.nodes[0];
   for (size_t depth = 0;; ++depth) {
+    if (node->uid_rules) return true;
     if (node->user_patterns && user_from == kNone) user_from = depth;
     if (node->app_patterns && app_from == kNone) app_from = depth;
     for (const auto& entry : node->app_rules) {

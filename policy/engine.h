@@ -13,7 +13,8 @@
 //      no such app) and uid only gives {user}.
 //   4. Rules in order, the first that matches decides; else default_action.
 //      A rule matches when every condition holds: apps (non-empty: only those
-//      identified apps), paths (empty: any; a pattern using {app} only matches
+//      identified apps), uids (non-empty: only callers with those uids),
+//      paths (empty: any; a pattern using {app} only matches
 //      identified callers), classes (the content's class when known and not
 //      OTHER, else by the last component's extension: ClassifyFile),
 //      operations, owner (Request.caller_is_owner), the app holds
@@ -77,6 +78,9 @@ struct Verdict {
   // Whether some rule's class condition was evaluated: only then can the
   // file's content change the verdict (the daemon reads it only then).
   bool class_consulted = false;
+  // The default action decided (no rule matched; not a bypass or a
+  // malformed path).
+  bool by_default = false;
 };
 
 // One directory entry, for Engine::EntryVisibilityMayVary.
@@ -96,8 +100,10 @@ class Engine {
   // Validates and compiles `policy`; the engine's copy of the policy gets
   // `generation`. On failure InvalidArgument listing all validation errors
   // ("field: message" joined by "; ").
+  // The first `grant_rules` rules may have the ids grants get
+  // (policy/grants.h: WithGrants).
   static absl::StatusOr<std::shared_ptr<const Engine>> Compile(
-      const v1::Policy& policy, uint64_t generation);
+      const v1::Policy& policy, uint64_t generation, int grant_rules = 0);
 
   ~Engine();
   Engine(const Engine&) = delete;
@@ -138,7 +144,8 @@ class Engine {
   // or some caller that may look up the parent gets DENY for it.
   // Visibility only: whether callers get different views of a file
   // (ALLOW_REDACTED for READ) is HasRedactionRules' business.
-  // Conservative: true if unsure, for a malformed path or name, and when the
+  // Conservative: true if unsure, for a malformed path or name, when a rule
+  // with a uids condition (a grant) could match there, and when the
   // callers fall into more than 128 classes. Callers are enumerated by class
   // (app, or no app, per permission set; apps that a rule on the way names,
   // or whose name a {app} pattern could find in the path, one by one; the

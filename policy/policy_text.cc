@@ -64,11 +64,13 @@ absl::StatusOr<v1::Policy> ParsePolicyText(absl::string_view text) {
   return policy;
 }
 
-std::string PolicyToText(const v1::Policy& policy) {
+std::string MessageToText(const google::protobuf::Message& message) {
   std::string out;
   google::protobuf::TextFormat::Printer printer;
-  printer.PrintToString(policy, &out);
+  printer.PrintToString(message, &out);
   return out;
 }
+
+std::string PolicyToText(const v1::Policy& policy) { return MessageToText(policy); }
 
 }  // namespace scopedfs::policy

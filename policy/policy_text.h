@@ -32,6 +32,8 @@ absl::StatusOr<v1::Policy> ParsePolicyText(absl::string_view text);
 
 // The policy in text format (ParsePolicyText reads it back).
 std::string PolicyToText(const v1::Policy& policy);
+// Any message in text format (ParseTextFormat reads it back).
+std::string MessageToText(const google::protobuf::Message& message);
 
 }  // namespace scopedfs::policy
 

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "policy/pattern.h"
@@ -40,7 +41,7 @@ std::string Field(absl::string_view base, size_t i) {
 
 class Validator {
  public:
-  explicit Validator(const v1::Policy& p) : p_(p) {}
+  Validator(const v1::Policy& p, int grant_rules) : p_(p), grant_rules_(grant_rules) {}
 
   std::vector<PolicyError> Run() {
     CheckDefault();
@@ -172,6 +173,8 @@ class Validator {
         Error(base + ".id", "must be set");
       } else if (HasControl(r.id())) {
         Error(base + ".id", "control character in rule id");
+      } else if (i >= grant_rules_ && absl::StartsWith(r.id(), "grant:")) {
+        Error(base + ".id", "rule ids starting with 'grant:' are reserved for grants");
       } else if (auto [it, fresh] = ids.emplace(r.id(), i); !fresh) {
         Error(base + ".id",
               absl::StrCat("duplicate rule id '", r.id(), "' (also rules[", it->second, "])"));
@@ -225,6 +228,7 @@ class Validator {
   }
 
   const v1::Policy& p_;
+  const int grant_rules_;
   std::vector<PolicyError> errors_;
   absl::flat_hash_map<std::string, size_t> app_index_;
   absl::flat_hash_map<std::string, size_t> profiles_;
@@ -232,8 +236,8 @@ class Validator {
 
 }  // namespace
 
-std::vector<PolicyError> ValidatePolicy(const v1::Policy& policy) {
-  return Validator(policy).Run();
+std::vector<PolicyError> ValidatePolicy(const v1::Policy& policy, int grant_rules) {
+  return Validator(policy, grant_rules).Run();
 }
 
 std::string FormatPolicyErrors(const std::vector<PolicyError>& errors) {

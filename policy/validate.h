@@ -31,7 +31,9 @@ struct PolicyError {
 //                   with android_uid_scheme and < 100000
 //   apps[i].permissions[j]          non-empty, [A-Za-z0-9._:-]+
 //   redaction_profiles[i].name      non-empty, [A-Za-z0-9._-]+, unique
-//   rules[i].id                     non-empty, unique
+//   rules[i].id                     non-empty, unique; not starting with
+//                                   "grant:" (policy/grants.h) unless i <
+//                                   grant_rules
 //   rules[i].apps[j]                a configured app
 //   rules[i].paths[j]               a valid pattern (see policy/pattern.h)
 //   rules[i].classes/operations[j]  set and known
@@ -42,7 +44,7 @@ struct PolicyError {
 //   rules[i].redaction_profile      required by ALLOW_REDACTED, a configured
 //                                   profile, and only for ALLOW_REDACTED
 // `generation` is not checked (the daemon sets it).
-std::vector<PolicyError> ValidatePolicy(const v1::Policy& policy);
+std::vector<PolicyError> ValidatePolicy(const v1::Policy& policy, int grant_rules = 0);
 
 // "field: message; field: message" (for Status messages).
 std::string FormatPolicyErrors(const std::vector<PolicyError>& errors);

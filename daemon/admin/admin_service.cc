@@ -1,6 +1,9 @@
 #include "daemon/admin/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "daemon/admin/grant_admin.h"
+#include "daemon/admin/handle_admin.h"
+#include "daemon/admin/policy_observe.h"
 #include "daemon/admin/requests.h"
 #include "daemon/log.h"
 #include "policy/policy_text.h"
@@ -41,14 +44,15 @@ grpc::Status AdminService::GetPolicy(grpc::ServerContext* context,
                                      const v1::GetPolicyRequest*,
                                      v1::GetPolicyResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  const auto engine = ctx_.policy->engine();
-  *response->mutable_policy() = engine->policy();
-  response->set_text(policy::PolicyToText(engine->policy()));
+  // The admin's policy: grants are listed by ListGrants.
+  const v1::Policy policy = ctx_.policy->policy();
+  *response->mutable_policy() = policy;
+  response->set_text(policy::PolicyToText(policy));
   if (response->ByteSizeLong() > kAdminMaxMessageBytes) {
     // The text alone (clients read it first); the message keeps the
     // generation.
     response->mutable_policy()->Clear();
-    response->mutable_policy()->set_generation(engine->policy().generation());
+    response->mutable_policy()->set_generation(policy.generation());
   }
   if (const size_t size = response->ByteSizeLong(); size > kAdminMaxMessageBytes) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -73,10 +77,17 @@ grpc::Status AdminService::ApplyPolicy(grpc::ServerContext* context,
   if (auto st = CheckAdmin(context); !st.ok()) return st;
   auto parsed = admin::PolicyOf(*request);
   if (!parsed.ok()) return ToGrpc(parsed.status());
-  auto generation =
-      ctx_.policy->Apply(*parsed, request->expected_generation());
+  admin::LosingHandles losing;
+  auto generation = ctx_.policy->Apply(
+      *parsed, request->expected_generation(),
+      admin::RevocationCheck(ctx_.server, request->refuse_unrevocable(), &losing));
   if (!generation.ok()) return ToGrpc(generation.status());
   response->set_generation(*generation);
+  for (v1::Handle& h : losing.revocable) *response->add_revoked() = std::move(h);
+  for (v1::Handle& h : losing.unrevocable) {
+    Stats::Add(ctx_.server->stats().handles_unrevocable);
+    *response->add_unrevocable() = std::move(h);
+  }
   return grpc::Status::OK;
 }
 
@@ -117,6 +128,9 @@ grpc::Status AdminService::GetStats(grpc::ServerContext* context,
     h->set_sum_seconds(snap.sum_seconds);
   }
   response->set_policy_generation(ctx_.policy->generation());
+  const v1::GetRuleHitsResponse hits = admin::RuleHitsOf(*ctx_.policy);
+  for (const v1::RuleHits& r : hits.rules()) *response->add_rule_hits() = r;
+  *response->add_rule_hits() = hits.default_action();
   return grpc::Status::OK;
 }
 
@@ -231,6 +245,77 @@ grpc::Status AdminService::ClearOwner(grpc::ServerContext* context,
   auto cleared = admin::OwnerAdmin(ctx_.server).Clear(*request, CallerOf(context));
   if (!cleared.ok()) return ToGrpc(cleared.status());
   *response = *std::move(cleared);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::SetShadowPolicy(grpc::ServerContext* context,
+                                           const v1::SetShadowPolicyRequest* request,
+                                           v1::SetShadowPolicyResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto set = admin::SetShadow(*ctx_.policy, *request);
+  if (!set.ok()) return ToGrpc(set.status());
+  *response = *std::move(set);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ClearShadowPolicy(grpc::ServerContext* context,
+                                             const v1::ClearShadowPolicyRequest*,
+                                             v1::ShadowReport* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  *response = ctx_.policy->shadow().Clear(admin::TopPaths(0));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetShadowReport(grpc::ServerContext* context,
+                                           const v1::GetShadowReportRequest* request,
+                                           v1::ShadowReport* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  *response = ctx_.policy->shadow().Report(admin::TopPaths(request->top_paths()));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetRuleHits(grpc::ServerContext* context,
+                                       const v1::GetRuleHitsRequest*,
+                                       v1::GetRuleHitsResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  *response = admin::RuleHitsOf(*ctx_.policy);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::AddGrant(grpc::ServerContext* context,
+                                    const v1::AddGrantRequest* request,
+                                    v1::AddGrantResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto added = admin::AddGrant(ctx_.server, *request, CallerOf(context));
+  if (!added.ok()) return ToGrpc(added.status());
+  *response = *std::move(added);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RevokeGrant(grpc::ServerContext* context,
+                                       const v1::RevokeGrantRequest* request,
+                                       v1::RevokeGrantResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  auto revoked = admin::RevokeGrant(ctx_.server, *request, CallerOf(context));
+  if (!revoked.ok()) return ToGrpc(revoked.status());
+  *response = *std::move(revoked);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListGrants(grpc::ServerContext* context,
+                                      const v1::ListGrantsRequest*,
+                                      v1::ListGrantsResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  const v1::GrantList grants = ctx_.policy->grants();
+  for (const v1::Grant& g : grants.grants()) *response->add_grants() = g;
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListHandles(grpc::ServerContext* context,
+                                       const v1::ListHandlesRequest* request,
+                                       v1::ListHandlesResponse* response) {
+  if (auto st = CheckAdmin(context); !st.ok()) return st;
+  *response = admin::ListHandles(*ctx_.server, *request);
   return grpc::Status::OK;
 }
 

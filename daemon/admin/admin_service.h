@@ -61,6 +61,31 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ClearOwner(grpc::ServerContext* context,
                           const v1::ClearOwnerRequest* request,
                           v1::ClearOwnerResponse* response) override;
+  // Issue 17's admin plane: shadow policy, rule hits, grants, handles.
+  grpc::Status SetShadowPolicy(grpc::ServerContext* context,
+                      const v1::SetShadowPolicyRequest* request,
+                      v1::SetShadowPolicyResponse* response) override;
+  grpc::Status ClearShadowPolicy(grpc::ServerContext* context,
+                      const v1::ClearShadowPolicyRequest* request,
+                      v1::ShadowReport* response) override;
+  grpc::Status GetShadowReport(grpc::ServerContext* context,
+                      const v1::GetShadowReportRequest* request,
+                      v1::ShadowReport* response) override;
+  grpc::Status GetRuleHits(grpc::ServerContext* context,
+                      const v1::GetRuleHitsRequest* request,
+                      v1::GetRuleHitsResponse* response) override;
+  grpc::Status AddGrant(grpc::ServerContext* context,
+                      const v1::AddGrantRequest* request,
+                      v1::AddGrantResponse* response) override;
+  grpc::Status RevokeGrant(grpc::ServerContext* context,
+                      const v1::RevokeGrantRequest* request,
+                      v1::RevokeGrantResponse* response) override;
+  grpc::Status ListGrants(grpc::ServerContext* context,
+                      const v1::ListGrantsRequest* request,
+                      v1::ListGrantsResponse* response) override;
+  grpc::Status ListHandles(grpc::ServerContext* context,
+                      const v1::ListHandlesRequest* request,
+                      v1::ListHandlesResponse* response) override;
 
  private:
   grpc::Status CheckAdmin(grpc::ServerContext* context) const;

@@ -18,18 +18,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "daemon/admin/admin_support.h"
 #include "daemon/server.h"
 #include "scopedfs/v1/admin.pb.h"
 
 namespace scopedfs::admin {
 
 // Who made an owner change, for its audit event.
-struct AdminCaller {
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  uint32_t pid = 0;    // 0: not a local process (the TLS endpoint)
-  std::string where;   // For a remote admin: its address (the event's exe).
-};
 
 class OwnerAdmin {
  public:
@@ -42,10 +37,6 @@ class OwnerAdmin {
       const v1::ClearOwnerRequest& request, const AdminCaller& caller);
 
  private:
-  // Hands the audit event of an owner change to the audit log.
-  void Audit(const AdminCaller& caller, const std::string& path,
-             std::string rule_id);
-
   Server* const server_;
 };
 

@@ -15,6 +15,8 @@
 
 #include "base/retry_eintr.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "daemon/caller_creds.h"
 #include "daemon/fuse/file_handle.h"
 #include "daemon/access.h"
@@ -161,6 +163,51 @@ int SetOpenMode(fuse_req_t req, Node* node, fuse_file_info* fi,
   return 0;
 }
 
+// Fills in who holds `h` and what it was decided as (OpenVerdict, or the
+// create's caller for a new file): what `scopedctl handles` shows and what
+// a policy change is checked against. `generation`: the engine that
+// decided (0: check at the first read or write).
+void SetHandleOwner(fuse_req_t req, Node* node, const fuse_file_info* fi,
+                    const Caller& acting, std::string app, v1::Operation op,
+                    std::string view_profile, uint64_t generation,
+                    FileHandle* h) {
+  static std::atomic<uint64_t> next_id{1};
+  h->owner.id = next_id.fetch_add(1, std::memory_order_relaxed);
+  h->owner.uid = acting.uid;
+  h->owner.gid = acting.gid;
+  h->owner.pid = CallerOf(req).pid;
+  h->owner.app = std::move(app);
+  h->owner.node_id = ServerOf(req).nodes().IdOf(node);
+  h->owner.op = op;
+  h->owner.view_profile = std::move(view_profile);
+  h->owner.opened_unix_nanos = absl::ToUnixNanos(absl::Now());
+  h->owner.direct_io = (fi->flags & O_DIRECT) != 0;
+  h->checked_generation.store(generation, std::memory_order_relaxed);
+}
+
+// Whether the access `h` was opened with still stands (a policy or grant
+// change may have removed it): 0, or EACCES for every daemon-served read
+// and write from the first one after the change on. Checked once per
+// generation; passthrough I/O never gets here (not revocable).
+int StillAllowed(fuse_req_t req, fuse_ino_t ino, FileHandle& h) {
+  if (h.revoked.load(std::memory_order_acquire)) return EACCES;
+  Server& server = ServerOf(req);
+  const uint64_t generation = server.policy().generation();
+  if (h.checked_generation.load(std::memory_order_relaxed) == generation) {
+    return 0;
+  }
+  const Caller caller{h.owner.uid, h.owner.gid, h.owner.pid};
+  if (server.access().RecheckHandle(
+          caller, NodeOf(req, ino), h.owner.op,
+          h.redacted != nullptr || h.copy != nullptr ? &h.owner.view_profile
+                                                     : nullptr) == 0) {
+    h.checked_generation.store(generation, std::memory_order_relaxed);
+    return 0;
+  }
+  if (!h.revoked.exchange(true)) Stats::Add(server.stats().handles_revoked);
+  return EACCES;
+}
+
 // Undoes an open whose reply the kernel did not take.
 void AbandonOpen(fuse_req_t req, Node* node, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> h = ServerOf(req).handles().Take(fi->fh);
@@ -235,6 +282,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
   handle->redacted = std::move(verdict.view);
+  SetHandleOwner(req, node, fi, verdict.acting, std::move(verdict.app),
+                 OpenOperation(fi->flags), std::move(verdict.profile),
+                 verdict.generation, handle.get());
   if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
     fuse_reply_err(req, err);
     return;
@@ -250,6 +300,11 @@ void ReplyCreated(fuse_req_t req, Node* node, const fuse_entry_param& e, int fd,
                   fuse_file_info* fi) {
   auto handle = std::make_unique<FileHandle>();
   handle->fd = fd;
+  const Caller acting = ServerOf(req).access().ActingCaller(CallerOf(req), node);
+  const std::string* app =
+      ServerOf(req).policy().engine()->AppOf(acting.uid, acting.gid);
+  SetHandleOwner(req, node, fi, acting, app != nullptr ? *app : std::string(),
+                 v1::CREATE, {}, /*generation=*/0, handle.get());
   if (int err = SetOpenMode(req, node, fi, std::move(handle)); err != 0) {
     ServerOf(req).nodes().Forget(node, 1);
     fuse_reply_err(req, err);
@@ -328,11 +383,15 @@ void ReadRedacted(fuse_req_t req, const FileHandle& h, size_t size, off_t off) {
   fuse_reply_buf(req, storage.get(), n);
 }
 
-void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           fuse_file_info* fi) {
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.read_requests);
-  const FileHandle& h = HandleOf(fi);
+  FileHandle& h = HandleOf(fi);
+  if (int err = StillAllowed(req, ino, h); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   if (h.redacted != nullptr && h.copy == nullptr) {
     ReadRedacted(req, h, size, off);
     Stats::Add(stats.read_bytes, size);
@@ -353,6 +412,10 @@ void WriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
               fuse_file_info* fi) {
   Stats& stats = ServerOf(req).stats();
   Stats::Add(stats.write_requests);
+  if (int err = StillAllowed(req, ino, HandleOf(fi)); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
@@ -403,6 +466,10 @@ void Fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
 
 void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
                off_t length, fuse_file_info* fi) {
+  if (int err = StillAllowed(req, ino, HandleOf(fi)); err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   const int fd = HandleOf(fi).fd;
   const int res = AsCallerIfSetid(
       req, fd, [&] { return fallocate(fd, mode, offset, length); });
@@ -410,9 +477,15 @@ void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
   fuse_reply_err(req, res == 0 ? 0 : errno);
 }
 
-void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in,
+void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
                    fuse_file_info* fi_in, fuse_ino_t ino_out, off_t off_out,
                    fuse_file_info* fi_out, size_t len, int flags) {
+  for (auto [ino, fi] : {std::pair(ino_in, fi_in), std::pair(ino_out, fi_out)}) {
+    if (int err = StillAllowed(req, ino, HandleOf(fi)); err != 0) {
+      fuse_reply_err(req, err);
+      return;
+    }
+  }
   if (const FileHandle& in_h = HandleOf(fi_in);
       in_h.redacted != nullptr && in_h.copy == nullptr) {
     // A copy in the backing file system would copy the real bytes: copy
