@@ -110,7 +110,13 @@ class FakeAdmin final : public v1::Admin::Service {
                                        "): fetch it again and retry"));
     }
     if (!apply_error.ok()) return apply_error;
+    if (request->refuse_unrevocable() && !apply_handles.unrevocable().empty()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "not applied: 1 open handle the daemon cannot revoke would keep "
+                          "its access:\npid 77 (player) uid 10124 app player path Music/a.mp3");
+    }
     policy_text = request->text();
+    *response = apply_handles;
     response->set_generation(++generation);
     return grpc::Status::OK;
   }
@@ -135,6 +141,106 @@ class FakeAdmin final : public v1::Admin::Service {
                       v1::HealthResponse* response) override {
     if (grpc::Status st = Begin(ctx); !st.ok()) return st;
     *response = health;
+    return grpc::Status::OK;
+  }
+
+  // Issue 17: canned answers, and what the tool sent.
+  v1::ApplyPolicyResponse apply_handles;  // revoked/unrevocable of every apply
+  v1::ShadowReport shadow_report;         // GetShadowReport, ClearShadowPolicy
+  v1::GetRuleHitsResponse rule_hits;
+  v1::AddGrantResponse grant_added;
+  v1::RevokeGrantResponse grant_revoked;
+  v1::ListGrantsResponse grants;
+  v1::ListHandlesResponse handles;
+  std::vector<v1::SetShadowPolicyRequest> shadow_sets;
+  std::vector<v1::GetShadowReportRequest> shadow_gets;
+  int shadow_clears = 0;
+  std::vector<v1::AddGrantRequest> grant_adds;
+  std::vector<v1::RevokeGrantRequest> grant_revokes;
+  std::vector<v1::ListHandlesRequest> handle_lists;
+
+  // The report starts now and ends after the duration, as the daemon's.
+  grpc::Status SetShadowPolicy(grpc::ServerContext* ctx, const v1::SetShadowPolicyRequest* request,
+                               v1::SetShadowPolicyResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    shadow_sets.push_back(*request);
+    if (request->text().find("bogus") != std::string::npos) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "text: line 1: unknown field");
+    }
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    v1::ShadowReport* r = response->mutable_report();
+    r->set_active(true);
+    r->set_since_unix_nanos(now);
+    if (request->duration_seconds() > 0) {
+      r->set_expires_unix_nanos(now + static_cast<int64_t>(request->duration_seconds()) *
+                                          1000000000);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ClearShadowPolicy(grpc::ServerContext* ctx, const v1::ClearShadowPolicyRequest*,
+                                 v1::ShadowReport* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    ++shadow_clears;
+    *response = shadow_report;
+    response->set_active(false);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetShadowReport(grpc::ServerContext* ctx, const v1::GetShadowReportRequest* request,
+                               v1::ShadowReport* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    shadow_gets.push_back(*request);
+    *response = shadow_report;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetRuleHits(grpc::ServerContext* ctx, const v1::GetRuleHitsRequest*,
+                           v1::GetRuleHitsResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    *response = rule_hits;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddGrant(grpc::ServerContext* ctx, const v1::AddGrantRequest* request,
+                        v1::AddGrantResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    grant_adds.push_back(*request);
+    *response = grant_added;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RevokeGrant(grpc::ServerContext* ctx, const v1::RevokeGrantRequest* request,
+                           v1::RevokeGrantResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    grant_revokes.push_back(*request);
+    if (request->id() != grant_revoked.grant().id()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no grant " + request->id());
+    }
+    *response = grant_revoked;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListGrants(grpc::ServerContext* ctx, const v1::ListGrantsRequest*,
+                          v1::ListGrantsResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    *response = grants;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListHandles(grpc::ServerContext* ctx, const v1::ListHandlesRequest* request,
+                           v1::ListHandlesResponse* response) override {
+    if (grpc::Status st = Begin(ctx); !st.ok()) return st;
+    std::lock_guard<std::mutex> lock(mu);
+    handle_lists.push_back(*request);
+    *response = handles;
     return grpc::Status::OK;
   }
 
@@ -388,7 +494,8 @@ TEST_F(ScopedctlTest, ApplyPassesExpectedGeneration) {
   EXPECT_EQ(r.code, 0) << r.err;
   r = Run({"--json", "policy", "apply", file});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "{\"generation\":\"7\"}\n");
+  // (The handles that lost their access: none.)
+  EXPECT_EQ(r.out, "{\"generation\":\"7\",\"revoked\":[],\"unrevocable\":[]}\n");
   ASSERT_EQ(fake_.applies.size(), 3u);
   EXPECT_EQ(fake_.applies[0].expected_generation(), 4u);
   EXPECT_EQ(fake_.applies[0].text(), "default_action: HIDE\n");
@@ -440,6 +547,14 @@ TEST_F(ScopedctlTest, PermissionDeniedIsMappedForEveryCommand) {
            {"policy", "diff", file},
            {"explain", "--app=gallery", "--path=DCIM/a.jpg", "--op=read"},
            {"--json", "status"},
+           {"policy", "shadow", file},
+           {"policy", "shadow", "report"},
+           {"policy", "shadow", "stop"},
+           {"policy", "rules"},
+           {"grant", "gallery", "DCIM"},
+           {"revoke", "g1"},
+           {"grants"},
+           {"handles"},
        }) {
     SCOPED_TRACE(absl::StrJoin(args, " "));
     Result r = Run(args);
@@ -932,8 +1047,9 @@ TEST_F(ScopedctlTest, UsageErrorsExit2WithOneLine) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "no command given"},
       {{"frobnicate"}, "unknown command 'frobnicate'"},
-      {{"policy"}, "policy needs a verb: get, validate, apply or diff"},
-      {{"policy", "put"}, "unknown policy verb 'put': use get, validate, apply or diff"},
+      {{"policy"}, "policy needs a verb: get, validate, apply, diff, shadow or rules"},
+      {{"policy", "put"},
+       "unknown policy verb 'put': use get, validate, apply, diff, shadow or rules"},
       {{"policy", "apply"}, "policy apply needs a FILE"},
       {{"policy", "get", "extra"}, "unexpected argument 'extra' for 'policy get'"},
       {{"policy", "get", "--app=x"}, "--app does not apply to 'policy get'"},
@@ -951,6 +1067,50 @@ TEST_F(ScopedctlTest, UsageErrorsExit2WithOneLine) {
       {{"explain", "--app=a", "--path=x", "--op=chmod"},
        "unknown --op 'chmod': use lookup, read, write, create, delete, rename or setattr"},
       {{"explain", "--app=a", "--path=x", "--op"}, "--op needs a value"},
+      {{"policy", "shadow"}, "policy shadow needs a FILE"},
+      {{"policy", "shadow", "f", "--for=30"},
+       "invalid value '30' for --for: use a duration like 30s, 10m, 1h or 2d"},
+      {{"policy", "shadow", "f", "--for=1w"},
+       "invalid value '1w' for --for: use a duration like 30s, 10m, 1h or 2d"},
+      {{"policy", "shadow", "f", "--for=d"},
+       "invalid value 'd' for --for: use a duration like 30s, 10m, 1h or 2d"},
+      {{"policy", "shadow", "f", "--for="},
+       "invalid value '' for --for: use a duration like 30s, 10m, 1h or 2d"},
+      {{"policy", "shadow", "f", "--for=500ms"},
+       "invalid value '500ms' for --for: at least 1s (leave the flag out for no end)"},
+      {{"policy", "shadow", "f", "--for=-1h"},
+       "invalid value '-1h' for --for: at least 1s (leave the flag out for no end)"},
+      {{"policy", "shadow", "report", "x"}, "unexpected argument 'x' for 'policy shadow report'"},
+      {{"policy", "shadow", "stop", "--top=3"}, "--top does not apply to 'policy shadow stop'"},
+      {{"policy", "shadow", "report", "--top=many"}, "invalid value 'many' for --top"},
+      {{"policy", "rules", "--revoke"}, "--revoke does not apply to 'policy rules'"},
+      {{"status", "--revoke"}, "--revoke does not apply to 'status'"},
+      {{"grant"}, "grant needs an APP and a PATH (or --uid=UID and a PATH)"},
+      {{"grant", "gallery"}, "grant needs an APP and a PATH (or --uid=UID and a PATH)"},
+      {{"grant", "--uid=1001"}, "grant needs a PATH"},
+      {{"grant", "gallery", "DCIM", "--uid=1001"}, "grant takes an APP or --uid, not both"},
+      {{"grant", "gallery", "DCIM", "x"}, "unexpected argument 'x' for 'grant'"},
+      {{"grant", "", "DCIM"}, "grant: APP is empty"},
+      {{"grant", "gallery", ""}, "grant: PATH is empty"},
+      {{"grant", "gallery", "DCIM", "--ops=read,chmod"},
+       "unknown operation 'chmod' in --ops: use read, write, create, delete, rename or setattr"},
+      {{"grant", "gallery", "DCIM", "--ops=read,,write"},
+       "empty operation in --ops: use read, write, create, delete, rename or setattr"},
+      {{"grant", "gallery", "DCIM", "--ops=lookup"},
+       "--ops: lookup is not granted on its own: every grant implies it"},
+      {{"grant", "gallery", "DCIM", "--for=forever"},
+       "invalid value 'forever' for --for: use a duration like 30s, 10m, 1h or 2d"},
+      {{"grant", "gallery", "DCIM", "--profile=gps"}, "--profile needs --redacted"},
+      {{"grant", "gallery", "DCIM", "--redacted", "--profile="}, "--profile is empty"},
+      {{"grant", "gallery", "DCIM", "--op=read"}, "--op does not apply to 'grant'"},
+      {{"revoke"}, "revoke needs an ID"},
+      {{"revoke", "g1", "g2"}, "unexpected argument 'g2' for 'revoke'"},
+      {{"grants", "--app=x"}, "--app does not apply to 'grants'"},
+      {{"handles", "--app="}, "--app is empty"},
+      {{"handles", "--uid=x"}, "invalid value 'x' for --uid"},
+      {{"handles", "DCIM"}, "unexpected argument 'DCIM' for 'handles'"},
+      {{"explain", "--app=a", "--path=x", "--op=read", "--shadow"},
+       "--shadow does not apply to 'explain'"},
   };
   for (const auto& [args, message] : cases) {
     SCOPED_TRACE(absl::StrJoin(args, " "));
@@ -1180,13 +1340,24 @@ TEST_F(ScopedctlTest, EveryCommandHasItsOwnHelp) {
   const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
       {{"policy", "get"}, {}},
       {{"policy", "validate"}, {"FILE"}},
-      {{"policy", "apply"}, {"FILE", "--expect-generation=N"}},
+      {{"policy", "apply"}, {"FILE", "--expect-generation=N", "--revoke", "not revocable"}},
+      {{"policy", "shadow"}, {"FILE", "--for=DURATION", "2d", "./report"}},
+      {{"policy", "shadow", "report"}, {"--top=N", "(default)"}},
+      {{"policy", "shadow", "stop"}, {"final report"}},
+      {{"policy", "rules"}, {"never matched", "(default)", "grant"}},
+      {{"grant"}, {"(APP | --uid=UID) PATH", "--ops=OPS", "--for=DURATION", "--redacted",
+                   "--profile=NAME", "admin:grant-add:ID"}},
+      {{"revoke"}, {"ID", "admin:grant-revoke:ID", "passthrough"}},
+      {{"grants"}, {"never"}},
+      {{"handles"}, {"--app=APP", "--uid=UID", "--path=PATH", "not revocable"}},
       {{"policy", "diff"}, {"FILE"}},
       {{"explain"}, {"--app=APP", "--uid=UID", "--gid=GID", "--path=PATH", "--op=OP",
                      "--owner", "lookup, read, write"}},
-      {{"status"}, {"--prometheus"}},
-      {{"audit", "tail"}, {"-f, --follow", "-n N, --lines=N", "--after=ID", "app=", "decision="}},
-      {{"audit", "query"}, {"--limit=N", "--newest", "since=TIME", "op="}},
+      {{"status"}, {"--prometheus", "scopedfs_rule_hits_total"}},
+      {{"audit", "tail"}, {"-f, --follow", "-n N, --lines=N", "--after=ID", "app=", "decision=",
+                           "--shadow"}},
+      {{"audit", "query"}, {"--limit=N", "--newest", "since=TIME", "op=", "--shadow",
+                            "shadow=VERDICT/RULE"}},
       {{"owner", "get"}, {"PATH", "escaped form", "no symlinks"}},
       {{"owner", "set"}, {"--uid=UID", "--gid=GID", "admin:owner-set:UID"}},
       {{"owner", "clear"}, {"PATH", "admin:owner-clear"}},
@@ -1231,8 +1402,8 @@ TEST_F(ScopedctlTest, EveryCommandHasItsOwnHelp) {
   r = Run({"policy", "put", "--help"});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err,
-            "scopedctl: error: unknown policy verb 'put': use get, validate, apply or diff "
-            "(see scopedctl --help)\n");
+            "scopedctl: error: unknown policy verb 'put': use get, validate, apply, diff, "
+            "shadow or rules (see scopedctl --help)\n");
   EXPECT_EQ(fake_.calls, 0);
 }
 
@@ -1242,7 +1413,8 @@ TEST_F(ScopedctlTest, BashCompletionScript) {
   EXPECT_EQ(r.err, "");
   ASSERT_FALSE(r.out.empty());
   for (const char* text : {"policy", "explain", "status", "stats", "audit", "completion",
-                           "help", "'get validate apply diff'", "'tail query'", "--expect-generation=",
+                           "help", "'get validate apply diff shadow rules'", "'report stop'",
+                           "'tail query'", "--expect-generation=", "--for=", "--ops=",
                            "--prometheus", "--follow", "--limit=", "--newest", "--color=",
                            "app= uid= path= op= decision= since= until=", "allow redacted deny hide",
                            "complete -F _scopedctl scopedctl"}) {
@@ -1285,6 +1457,26 @@ TEST_F(ScopedctlTest, BashCompletionScript) {
             script + "\n");
   EXPECT_EQ(complete("scopedctl help audit q", {"scopedctl", "help", "audit", "q"}), "query\n");
   EXPECT_EQ(complete("scopedctl owner s", {"scopedctl", "owner", "s"}), "set\n");
+  EXPECT_EQ(complete("scopedctl policy sh", {"scopedctl", "policy", "sh"}), "shadow\n");
+  EXPECT_EQ(complete("scopedctl policy shadow re", {"scopedctl", "policy", "shadow", "re"}),
+            "report\n");
+  EXPECT_EQ(complete("scopedctl policy shadow " + dir_ + "/scopedctl.b",
+                     {"scopedctl", "policy", "shadow", dir_ + "/scopedctl.b"}),
+            script + "\n");
+  EXPECT_EQ(complete("scopedctl policy shadow report --t",
+                     {"scopedctl", "policy", "shadow", "report", "--t"}),
+            "--timeout= --top=\n");
+  EXPECT_EQ(complete("scopedctl policy shadow x --f",
+                     {"scopedctl", "policy", "shadow", "x", "--f"}),
+            "--for=\n");
+  EXPECT_EQ(complete("scopedctl help policy shadow s",
+                     {"scopedctl", "help", "policy", "shadow", "s"}),
+            "stop\n");
+  EXPECT_EQ(complete("scopedctl grant x y --re", {"scopedctl", "grant", "x", "y", "--re"}),
+            "--redacted\n");
+  EXPECT_EQ(complete("scopedctl audit query --sh", {"scopedctl", "audit", "query", "--sh"}),
+            "--shadow\n");
+  EXPECT_EQ(complete("scopedctl han", {"scopedctl", "han"}), "handles\n");
   EXPECT_EQ(complete("scopedctl owner set x --g", {"scopedctl", "owner", "set", "x", "--g"}),
             "--gid=\n");
 
@@ -1355,6 +1547,587 @@ TEST_F(ScopedctlTest, ColourOnlyWhenAskedOrOnATerminal) {
   Result tty_json;
   ASSERT_TRUE(RunOnTty(json, Environment({"TERM=xterm"}), &tty_json));
   EXPECT_EQ(tty_json.out.find('\x1b'), std::string::npos) << tty_json.out;
+}
+
+// --- issue 17: shadow policy, rule hits, grants, open handles ---------------
+
+constexpr int64_t kT0 = 1764064800000000000;  // 2025-11-25T10:00:00Z
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+v1::Handle MakeHandle(uint64_t id, uint32_t pid, const std::string& comm, const std::string& app,
+                      const std::string& path, bool revocable) {
+  v1::Handle h;
+  h.set_id(id);
+  h.set_uid(10123);
+  h.set_gid(10123);
+  h.set_pid(pid);
+  h.set_comm(comm);
+  h.set_app(app);
+  h.set_path(path);
+  h.set_opened_unix_nanos(kT0 + static_cast<int64_t>(id) * 1000000000);
+  h.set_served_by(revocable ? "daemon" : "passthrough");
+  h.set_revocable(revocable);
+  return h;
+}
+
+void SetShadowReport(FakeAdmin& fake) {
+  v1::ShadowReport& r = fake.shadow_report;
+  r.set_active(true);
+  r.set_since_unix_nanos(kT0);
+  r.set_decisions(1200);
+  r.set_differing(17);
+  v1::ShadowReport::RulePair* p = r.add_pairs();
+  p->set_enforced_rule_id("dcim-read");
+  p->set_enforced(v1::ALLOW);
+  p->set_shadow(v1::DENY);
+  p->set_count(12);
+  p = r.add_pairs();
+  p->set_enforced(v1::DENY);
+  p->set_shadow_rule_id("new-rule");
+  p->set_shadow(v1::ALLOW);
+  p->set_count(5);
+  v1::ShadowReport::PathCount* c = r.add_top_paths();
+  c->set_path("DCIM/a.jpg");
+  c->set_count(4);
+  c = r.add_top_paths();
+  c->set_path("Download/x.pdf");
+  c->set_count(1);
+  r.set_paths_dropped(12);
+  r.set_text("default_action: DENY\n");
+}
+
+constexpr char kShadowReportTables[] =
+    "\n"
+    "ENFORCED RULE      SHADOW RULE  VERDICTS       COUNT\n"
+    "dcim-read      ->  (default)    allow -> deny     12\n"
+    "(default)      ->  new-rule     deny -> allow      5\n"
+    "\n"
+    "DIFFERING  PATH\n"
+    "        4  DCIM/a.jpg\n"
+    "        1  Download/x.pdf\n"
+    "12 more differing decisions on paths not counted\n";
+
+TEST_F(ScopedctlTest, PolicyShadowInstallsWithADuration) {
+  const std::string file = WriteFile("candidate.textproto", "default_action: HIDE\n");
+  Result r = Run({"policy", "shadow", file, "--for=1h"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  ASSERT_EQ(fake_.shadow_sets.size(), 1u);
+  EXPECT_EQ(fake_.shadow_sets[0].text(), "default_action: HIDE\n");
+  EXPECT_EQ(fake_.shadow_sets[0].duration_seconds(), 3600u);
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "shadow policy " + file + " installed (enforcement unchanged)");
+  EXPECT_THAT(lines[1], ::testing::MatchesRegex("since    20[0-9-]+T[0-9:]+Z"));
+  EXPECT_THAT(lines[2], ::testing::MatchesRegex(
+                            "expires  20[0-9-]+T[0-9:]+Z \\(in (1h 0m 0s|59m 5[0-9]s)\\)"));
+
+  // Durations: days too, rounded up to whole seconds; none: until stopped.
+  for (const auto& [flag, seconds] : std::vector<std::pair<std::string, uint64_t>>{
+           {"--for=2d", 172800}, {"--for=1d12h", 129600}, {"--for=90m", 5400},
+           {"--for=1.5s", 2}, {"--for=30s", 30}}) {
+    SCOPED_TRACE(flag);
+    r = Run({"policy", "shadow", file, flag});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(fake_.shadow_sets.back().duration_seconds(), seconds);
+  }
+  r = Run({"policy", "shadow", "-"}, file);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake_.shadow_sets.back().duration_seconds(), 0u);
+  EXPECT_EQ(fake_.shadow_sets.back().text(), "default_action: HIDE\n");
+  EXPECT_THAT(r.out, StartsWith("shadow policy <stdin> installed"));
+  EXPECT_THAT(r.out, HasSubstr("expires  never (until scopedctl policy shadow stop)\n"));
+
+  // A policy the daemon refuses: one line, exit 1.
+  const std::string bad = WriteFile("bad.textproto", "bogus: 1\n");
+  r = Run({"policy", "shadow", bad});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  ExpectOneError(r, "shadow policy " + bad + " not installed: text: line 1: unknown field");
+  // A file named like a verb is a file with ./.
+  WriteFile("report", "default_action: ALLOW\n");
+  const size_t sets = fake_.shadow_sets.size();
+  char cwd[4096];
+  ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(chdir(dir_.c_str()), 0);  // scopedctl runs in it.
+  r = Run({"policy", "shadow", "./report"});
+  ASSERT_EQ(chdir(cwd), 0);
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.shadow_sets.size(), sets + 1);
+  EXPECT_EQ(fake_.shadow_sets.back().text(), "default_action: ALLOW\n");
+}
+
+TEST_F(ScopedctlTest, PolicyShadowReportAndStop) {
+  SetShadowReport(fake_);
+  Result r = Run({"policy", "shadow", "report"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string("active     yes\n"
+                               "since      2025-11-25T10:00:00Z\n"
+                               "expires    never (until scopedctl policy shadow stop)\n"
+                               "compared   1200 decisions\n"
+                               "differing  17 (1.42%)\n") +
+                       kShadowReportTables);
+  ASSERT_EQ(fake_.shadow_gets.size(), 1u);
+  EXPECT_EQ(fake_.shadow_gets[0].top_paths(), 10u);
+  r = Run({"policy", "shadow", "report", "--top=3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake_.shadow_gets.back().top_paths(), 3u);
+
+  // With an end: when, and how long from now.
+  fake_.shadow_report.set_expires_unix_nanos(NowNanos() + 600 * 1000000000LL);
+  r = Run({"policy", "shadow", "report"});
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                         "expires    20[0-9T:-]+Z \\(in (10m 0s|9m 5[0-9]s)\\)"));
+
+  r = Run({"policy", "shadow", "report", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+  EXPECT_THAT(r.out, StartsWith("{\"active\":true,\"since_unix_nanos\":\"1764064800000000000\""));
+  EXPECT_THAT(r.out, HasSubstr("{\"enforced_rule_id\":\"\",\"enforced\":\"DENY\","
+                               "\"shadow_rule_id\":\"new-rule\",\"shadow\":\"ALLOW\","
+                               "\"count\":\"5\"}"));
+
+  // stop: the final report (no longer active).
+  fake_.shadow_report.set_expires_unix_nanos(kT0 + 3600 * 1000000000LL);
+  r = Run({"policy", "shadow", "stop"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake_.shadow_clears, 1);
+  EXPECT_EQ(r.out, std::string("shadow policy removed; its final report:\n"
+                               "\n"
+                               "active     no\n"
+                               "since      2025-11-25T10:00:00Z\n"
+                               "expires    2025-11-25T11:00:00Z\n"
+                               "compared   1200 decisions\n"
+                               "differing  17 (1.42%)\n") +
+                       kShadowReportTables);
+
+  // Nothing installed, or nothing different.
+  fake_.shadow_report = v1::ShadowReport();
+  r = Run({"policy", "shadow", "report"});
+  EXPECT_EQ(r.out,
+            "active     no (no shadow policy installed)\n"
+            "since      -\n"
+            "expires    -\n"
+            "compared   0 decisions\n"
+            "differing  0\n");
+  fake_.shadow_report.set_active(true);
+  fake_.shadow_report.set_since_unix_nanos(kT0);
+  fake_.shadow_report.set_decisions(40);
+  r = Run({"policy", "shadow", "report"});
+  EXPECT_THAT(r.out, HasSubstr("differing  0 (0.00%)\n\nno differing decisions\n"));
+}
+
+TEST_F(ScopedctlTest, PolicyRules) {
+  v1::GetRuleHitsResponse& hits = fake_.rule_hits;
+  hits.set_generation(7);
+  v1::RuleHits* h = hits.add_rules();
+  h->set_rule_id("g1");
+  h->set_rule_index(0);
+  h->set_action(v1::ALLOW);
+  h->set_allowed(3);
+  h->set_last_hit_unix_nanos(kT0 + 61000000000);
+  h->set_since_unix_nanos(kT0);
+  h->set_grant(true);
+  h = hits.add_rules();
+  h->set_rule_id("dcim-read");
+  h->set_rule_index(1);
+  h->set_action(v1::ALLOW_REDACTED);
+  h->set_allowed(120);
+  h->set_redacted(7);
+  h->set_denied(2);
+  h->set_last_hit_unix_nanos(kT0 + 62000000000);
+  h->set_since_unix_nanos(kT0);
+  h = hits.add_rules();
+  h->set_rule_id("old-rule");
+  h->set_rule_index(2);
+  h->set_action(v1::HIDE);
+  h->set_since_unix_nanos(kT0);
+  v1::RuleHits* d = hits.mutable_default_action();
+  d->set_rule_index(-1);
+  d->set_action(v1::DENY);
+  d->set_denied(4);
+  d->set_hidden(1);
+  d->set_last_hit_unix_nanos(kT0 + 63000000000);
+  d->set_since_unix_nanos(kT0);
+  Result r = Run({"policy", "rules"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "generation 7\n"
+            "RULE       ACTION          ALLOWED  REDACTED  DENIED  HIDDEN  LAST HIT"
+            "              NOTE\n"
+            "g1         allow                 3         0       0       0  2025-11-25T10:01:01Z"
+            "  grant\n"
+            "dcim-read  allow_redacted      120         7       2       0  2025-11-25T10:01:02Z\n"
+            "old-rule   hide                  0         0       0       0  never                 "
+            "never matched since 2025-11-25T10:00:00Z\n"
+            "(default)  deny                  0         0       4       1  2025-11-25T10:01:03Z\n");
+  r = Run({"policy", "rules", "--color=always"});
+  EXPECT_THAT(r.out, HasSubstr("\x1b[33mnever matched since 2025-11-25T10:00:00Z\x1b[0m"));
+  EXPECT_THAT(r.out, HasSubstr("\x1b[31mhide\x1b[0m"));
+  r = Run({"policy", "rules", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+  EXPECT_THAT(r.out, StartsWith("{\"generation\":\"7\",\"rules\":[{\"rule_id\":\"g1\","));
+  EXPECT_THAT(r.out, HasSubstr("\"default_action\":{\"rule_id\":\"\",\"rule_index\":-1,"));
+}
+
+TEST_F(ScopedctlTest, GrantSendsWhoPathOpsAndDuration) {
+  v1::Grant* g = fake_.grant_added.mutable_grant();
+  g->set_id("g3");
+  g->set_app("gallery");
+  g->set_path("DCIM/Camera");
+  g->set_directory(true);
+  g->add_operations(v1::READ);
+  g->add_operations(v1::WRITE);
+  g->set_created_unix_nanos(kT0);
+  g->set_expires_unix_nanos(NowNanos() + 3600 * 1000000000LL);
+  fake_.grant_added.set_generation(7);
+  Result r = Run({"grant", "gallery", "/mnt/shared/DCIM/Camera", "--ops=READ,write,read",
+                  "--for=1h"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.grant_adds.size(), 1u);
+  const v1::AddGrantRequest& q = fake_.grant_adds[0];
+  EXPECT_EQ(q.grant().who_case(), v1::Grant::kApp);
+  EXPECT_EQ(q.grant().app(), "gallery");
+  EXPECT_EQ(q.grant().path(), "DCIM/Camera");  // Made relative to the mount root.
+  EXPECT_THAT(q.grant().operations(), ElementsAre(v1::READ, v1::WRITE));
+  EXPECT_FALSE(q.grant().redacted());
+  EXPECT_EQ(q.duration_seconds(), 3600u);
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 7u) << r.out;
+  EXPECT_EQ(lines[0], "grant       g3");
+  EXPECT_EQ(lines[1], "who         app gallery");
+  EXPECT_EQ(lines[2], "path        DCIM/Camera (directory and everything below)");
+  EXPECT_EQ(lines[3], "operations  read,write");
+  EXPECT_EQ(lines[4], "redacted    no");
+  EXPECT_THAT(lines[5], ::testing::MatchesRegex(
+                            "expires     20[0-9T:-]+Z \\(in (1h 0m 0s|59m 5[0-9]s)\\)"));
+  EXPECT_EQ(lines[6], "generation  7");
+
+  // For a uid; redacted with a profile; no --ops: read; no --for: forever.
+  g->clear_app();
+  g->set_uid(1001);
+  g->set_path("Pictures/a b.jpg");
+  g->set_directory(false);
+  g->clear_operations();
+  g->set_redacted(true);
+  g->set_redaction_profile("gps-only");
+  g->set_expires_unix_nanos(0);
+  r = Run({"grant", "--uid=1001", "Pictures/a b.jpg", "--redacted", "--profile=gps-only"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const v1::AddGrantRequest& u = fake_.grant_adds.back();
+  EXPECT_EQ(u.grant().who_case(), v1::Grant::kUid);
+  EXPECT_EQ(u.grant().uid(), 1001u);
+  EXPECT_EQ(u.grant().path(), "Pictures/a b.jpg");
+  EXPECT_THAT(u.grant().operations(), ElementsAre(v1::READ));
+  EXPECT_TRUE(u.grant().redacted());
+  EXPECT_EQ(u.grant().redaction_profile(), "gps-only");
+  EXPECT_EQ(u.duration_seconds(), 0u);
+  EXPECT_EQ(r.out,
+            "grant       g3\n"
+            "who         uid 1001\n"
+            "path        Pictures/a b.jpg (file)\n"
+            "operations  read\n"
+            "redacted    yes (profile gps-only)\n"
+            "expires     never\n"
+            "generation  7\n");
+  r = Run({"grant", "--uid=0", "x", "--ops=create,delete,rename,setattr", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake_.grant_adds.back().grant().uid(), 0u);  // uid 0 is a uid.
+  EXPECT_EQ(fake_.grant_adds.back().grant().who_case(), v1::Grant::kUid);
+  EXPECT_THAT(fake_.grant_adds.back().grant().operations(),
+              ElementsAre(v1::CREATE, v1::DELETE, v1::RENAME, v1::SETATTR));
+  EXPECT_THAT(r.out, StartsWith("{\"grant\":{\"id\":\"g3\","));
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+  // The daemon's refusal, on one line.
+  fake_.forced = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no app named galery");
+  r = Run({"grant", "galery", "DCIM"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "no app named galery");
+}
+
+TEST_F(ScopedctlTest, RevokeListsTheHandlesItHit) {
+  v1::Grant* g = fake_.grant_revoked.mutable_grant();
+  g->set_id("g3");
+  g->set_app("gallery");
+  g->set_path("DCIM/Camera");
+  g->set_directory(true);
+  fake_.grant_revoked.set_generation(8);
+  *fake_.grant_revoked.add_revoked() = MakeHandle(12, 4242, "gallery", "gallery",
+                                                  "DCIM/Camera/a.jpg", true);
+  *fake_.grant_revoked.add_unrevocable() = MakeHandle(13, 4243, "gallery", "gallery",
+                                                      "DCIM/Camera/b.mp4", false);
+  Result r = Run({"revoke", "g3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.grant_revokes.size(), 1u);
+  EXPECT_EQ(fake_.grant_revokes[0].id(), "g3");
+  EXPECT_EQ(r.out,
+            "revoked grant g3 (app gallery, DCIM/Camera/, read)\n"
+            "generation 8\n"
+            "revoked 1 open handle\n"
+            "revoked: pid 4242 (gallery) uid 10123 app gallery path DCIM/Camera/a.jpg\n"
+            "kept open (passthrough, not revocable): pid 4243 (gallery) uid 10123 app gallery "
+            "path DCIM/Camera/b.mp4\n");
+  fake_.grant_revoked.clear_revoked();
+  fake_.grant_revoked.clear_unrevocable();
+  r = Run({"revoke", "g3"});
+  EXPECT_EQ(r.out,
+            "revoked grant g3 (app gallery, DCIM/Camera/, read)\n"
+            "generation 8\n"
+            "revoked 0 open handles\n");
+  r = Run({"revoke", "g9"});
+  EXPECT_EQ(r.code, 1);
+  ExpectOneError(r, "no grant g9");
+}
+
+TEST_F(ScopedctlTest, GrantsTable) {
+  const int64_t now = NowNanos();
+  v1::Grant* g = fake_.grants.add_grants();
+  g->set_id("g1");
+  g->set_app("gallery");
+  g->set_path("DCIM");
+  g->set_directory(true);
+  // 2h 0m 30s, or a second less by the time scopedctl looks: as wide.
+  g->set_expires_unix_nanos(now + 7230 * 1000000000LL);
+  g = fake_.grants.add_grants();
+  g->set_id("g2");
+  g->set_uid(1001);
+  g->set_path("Download/x.pdf");
+  g->add_operations(v1::READ);
+  g->add_operations(v1::WRITE);
+  g->set_redacted(true);
+  g->set_created_by_uid(1000);
+  g = fake_.grants.add_grants();
+  g->set_id("g4");
+  g->set_app("camera");
+  g->set_path("");
+  g->set_directory(true);
+  g->set_expires_unix_nanos(now - 1000000000);
+  Result r = Run({"grants"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0],
+            "ID  WHO          PATH            OPS         REDACTED                EXPIRES"
+            "       CREATED BY");
+  EXPECT_THAT(lines[1], ::testing::MatchesRegex(
+                            "g1  app gallery  DCIM/           read        no                      "
+                            "in 2h 0m (30|29)s  uid 0"));
+  EXPECT_EQ(lines[2],
+            "g2  uid 1001     Download/x.pdf  read,write  yes (strict allowlist)  never"
+            "         uid 1000");
+  EXPECT_THAT(lines[3], ::testing::StartsWith("g4  app camera   /               read        no"));
+  EXPECT_THAT(lines[3], HasSubstr("expired"));
+  r = Run({"grants", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"grants\":[{\"id\":\"g1\","));
+}
+
+TEST_F(ScopedctlTest, HandlesTableAndFilters) {
+  *fake_.handles.add_handles() = MakeHandle(1, 4242, "gallery", "gallery", "DCIM/a.jpg", true);
+  v1::Handle h = MakeHandle(2, 777, "", "", "Download/new x.pdf", false);
+  h.set_write(true);
+  h.set_redacted(false);
+  *fake_.handles.add_handles() = h;
+  h = MakeHandle(3, 4242, "gallery", "gallery", "DCIM/b.jpg", true);
+  h.set_served_by("daemon-cached");
+  h.set_redacted(true);
+  h.set_revoked(true);
+  h.set_direct_io(true);
+  *fake_.handles.add_handles() = h;
+  Result r = Run({"handles"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "ID   PID  COMM       UID  APP      MODE   SERVED BY                   REDACTED  "
+            "REVOCABLE      REVOKED  SINCE                 PATH\n"
+            " 1  4242  gallery  10123  gallery  read   daemon                      no        "
+            "yes            no       2025-11-25T10:00:01Z  DCIM/a.jpg\n"
+            " 2   777  -        10123  -        write  passthrough                 no        "
+            "not revocable  no       2025-11-25T10:00:02Z  Download/new x.pdf\n"
+            " 3  4242  gallery  10123  gallery  read   daemon-cached (direct I/O)  yes       "
+            "yes            yes      2025-11-25T10:00:03Z  DCIM/b.jpg\n");
+  ASSERT_EQ(fake_.handle_lists.size(), 1u);
+  EXPECT_EQ(fake_.handle_lists[0].app(), "");
+  EXPECT_FALSE(fake_.handle_lists[0].has_uid());
+  EXPECT_EQ(fake_.handle_lists[0].path_prefix(), "");
+
+  r = Run({"handles", "--app=gallery", "--uid=0", "--path=/mnt/shared/DCIM"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const v1::ListHandlesRequest& q = fake_.handle_lists.back();
+  EXPECT_EQ(q.app(), "gallery");
+  ASSERT_TRUE(q.has_uid());
+  EXPECT_EQ(q.uid(), 0u);
+  EXPECT_EQ(q.path_prefix(), "DCIM");
+  r = Run({"handles", "--json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 1u);
+  EXPECT_THAT(r.out, StartsWith("{\"handles\":[{\"id\":\"1\",\"uid\":10123,"));
+  r = Run({"handles", "--color=always"});
+  EXPECT_THAT(r.out, HasSubstr("\x1b[33mnot revocable\x1b[0m"));
+}
+
+TEST_F(ScopedctlTest, ApplyReportsRevokedAndUnrevocableHandles) {
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  *fake_.apply_handles.add_revoked() = MakeHandle(1, 4242, "gallery", "gallery", "DCIM/a.jpg",
+                                                  true);
+  *fake_.apply_handles.add_revoked() = MakeHandle(2, 4242, "gallery", "gallery", "DCIM/b.jpg",
+                                                  true);
+  *fake_.apply_handles.add_unrevocable() = MakeHandle(3, 77, "player", "player", "Music/a.mp3",
+                                                      false);
+  Result r = Run({"policy", "apply", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "applied: generation 5\n"
+            "revoked 2 open handles\n"
+            "kept open (passthrough, not revocable): pid 77 (player) uid 10123 app player "
+            "path Music/a.mp3\n");
+  EXPECT_FALSE(fake_.applies.back().refuse_unrevocable());
+  // --revoke: the daemon refuses; its message (listing the handles) on one line.
+  r = Run({"policy", "apply", file, "--revoke"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(fake_.applies.back().refuse_unrevocable());
+  ExpectOneError(r, "policy " + file +
+                        " not applied: not applied: 1 open handle the daemon cannot revoke "
+                        "would keep its access:; pid 77 (player) uid 10124 app player path "
+                        "Music/a.mp3");
+  EXPECT_EQ(fake_.generation, 5u);
+  // Only revoked ones: no "kept open" line.
+  fake_.apply_handles.clear_unrevocable();
+  r = Run({"policy", "apply", file, "--revoke"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "applied: generation 6\nrevoked 2 open handles\n");
+  r = Run({"policy", "apply", file, "--json"});
+  EXPECT_THAT(r.out, StartsWith("{\"generation\":\"7\",\"revoked\":[{\"id\":\"1\","));
+}
+
+TEST_F(ScopedctlTest, AuditShadowFilterAndVerdicts) {
+  v1::AuditEvent differs = Event(1, "DCIM/a.jpg", v1::ALLOW);
+  differs.set_shadow_decision(v1::DENY);
+  differs.set_shadow_rule_id("new-rule");
+  v1::AuditEvent by_default = Event(2, "DCIM/b.jpg", v1::DENY);
+  by_default.set_shadow_decision(v1::ALLOW);
+  fake_.audit_events = {differs, by_default, Event(3, "DCIM/c.jpg", v1::ALLOW)};
+  fake_.audit_page = 10;
+  Result r = Run({"audit", "query", "--shadow", "app=gallery"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(fake_.queries.size(), 1u);
+  EXPECT_TRUE(fake_.queries[0].filter().shadow_differs());
+  EXPECT_EQ(fake_.queries[0].filter().apps(0), "gallery");
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[1], ::testing::EndsWith("  DCIM/a.jpg shadow=deny/new-rule"));
+  EXPECT_THAT(lines[2], ::testing::EndsWith("  DCIM/b.jpg shadow=allow/(default)"));
+  EXPECT_THAT(lines[3], ::testing::EndsWith("  DCIM/c.jpg"));
+  r = Run({"audit", "query"});
+  EXPECT_FALSE(fake_.queries.back().filter().shadow_differs());
+
+  r = Run({"audit", "tail", "--shadow", "-n", "3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fake_.queries.back().filter().shadow_differs());
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[1], ::testing::EndsWith(" DCIM/a.jpg shadow=deny/new-rule"));
+  r = Run({"audit", "tail", "--shadow", "--after=0"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fake_.streams.back().filter().shadow_differs());
+  r = Run({"audit", "query", "--json"});
+  EXPECT_THAT(r.out, HasSubstr("\"shadow_decision\":\"DENY\""));
+  EXPECT_THAT(r.out, HasSubstr("\"shadow_rule_id\":\"new-rule\""));
+}
+
+TEST_F(ScopedctlTest, StatusPrometheusRuleHits) {
+  fake_.stats.clear_counters();
+  v1::RuleHits* h = fake_.stats.add_rule_hits();
+  h->set_rule_id("dcim-read");
+  h->set_rule_index(0);
+  h->set_allowed(120);
+  h->set_redacted(7);
+  h->set_last_hit_unix_nanos(1764064800250000000);
+  h = fake_.stats.add_rule_hits();
+  h->set_rule_id("we\"ird\\id\n");
+  h->set_rule_index(1);
+  h = fake_.stats.add_rule_hits();
+  h->set_rule_index(-1);
+  h->set_denied(4);
+  h->set_hidden(1);
+  h->set_last_hit_unix_nanos(kT0);
+  Result r = Run({"status", "--prometheus"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("# HELP scopedfs_rule_hits_total Decisions per rule of the running policy "
+                "(grants included; rule=\"(default)\": the default action) by what the caller "
+                "got.\n"
+                "# TYPE scopedfs_rule_hits_total counter\n"
+                "scopedfs_rule_hits_total{rule=\"(default)\",outcome=\"allowed\"} 0\n"
+                "scopedfs_rule_hits_total{rule=\"(default)\",outcome=\"denied\"} 4\n"
+                "scopedfs_rule_hits_total{rule=\"(default)\",outcome=\"hidden\"} 1\n"
+                "scopedfs_rule_hits_total{rule=\"(default)\",outcome=\"redacted\"} 0\n"
+                "scopedfs_rule_hits_total{rule=\"dcim-read\",outcome=\"allowed\"} 120\n"
+                "scopedfs_rule_hits_total{rule=\"dcim-read\",outcome=\"denied\"} 0\n"
+                "scopedfs_rule_hits_total{rule=\"dcim-read\",outcome=\"hidden\"} 0\n"
+                "scopedfs_rule_hits_total{rule=\"dcim-read\",outcome=\"redacted\"} 7\n"
+                "scopedfs_rule_hits_total{rule=\"we\\\"ird\\\\id\\\\x0a\",outcome=\"allowed\"} "
+                "0\n"));
+  EXPECT_THAT(r.out, HasSubstr("# TYPE scopedfs_rule_last_hit_timestamp_seconds gauge\n"
+                               "scopedfs_rule_last_hit_timestamp_seconds{rule=\"(default)\"} "
+                               "1764064800\n"
+                               "scopedfs_rule_last_hit_timestamp_seconds{rule=\"dcim-read\"} "
+                               "1764064800.25\n"));
+  // HELP and TYPE once per family; the rule never hit has no timestamp.
+  for (const char* line : {"# TYPE scopedfs_rule_hits_total ", "# HELP scopedfs_rule_hits_total ",
+                           "# TYPE scopedfs_rule_last_hit_timestamp_seconds ",
+                           "# HELP scopedfs_rule_last_hit_timestamp_seconds "}) {
+    const size_t first = r.out.find(line);
+    EXPECT_NE(first, std::string::npos) << line;
+    EXPECT_EQ(r.out.find(line, first + 1), std::string::npos) << line;
+  }
+  EXPECT_THAT(r.out, Not(HasSubstr("last_hit_timestamp_seconds{rule=\"we")));
+  for (const std::string& line : Lines(r.out)) {
+    if (line[0] == '#') continue;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ' '), 1) << line;
+  }
+  // No rule hits (an older daemon): no families at all.
+  fake_.stats.clear_rule_hits();
+  r = Run({"status", "--prometheus"});
+  EXPECT_THAT(r.out, Not(HasSubstr("rule_")));
+}
+
+// Defense in depth, as for the audit trail: hostile strings in handles,
+// grants, rule ids and shadow reports never reach the terminal.
+TEST_F(ScopedctlTest, Issue17OutputIsTerminalSafe) {
+  const std::string hostile = "x\n\x1b[2J\xc2\x9b\xe2\x80\xae\x7f";
+  *fake_.handles.add_handles() = MakeHandle(1, 1, hostile, hostile, hostile, false);
+  v1::Grant* g = fake_.grants.add_grants();
+  g->set_id(hostile);
+  g->set_app(hostile);
+  g->set_path(hostile);
+  g->set_redaction_profile(hostile);
+  g->set_redacted(true);
+  v1::RuleHits* h = fake_.rule_hits.add_rules();
+  h->set_rule_id(hostile);
+  SetShadowReport(fake_);
+  fake_.shadow_report.mutable_pairs(0)->set_enforced_rule_id(hostile);
+  fake_.shadow_report.mutable_top_paths(0)->set_path(hostile);
+  *fake_.apply_handles.add_unrevocable() = MakeHandle(2, 2, hostile, hostile, hostile, false);
+  const std::string file = WriteFile("p.textproto", "default_action: HIDE\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"handles"}, {"handles", "--json"}, {"grants"},
+        {"grants", "--json"}, {"policy", "rules"}, {"policy", "rules", "--json"},
+        {"policy", "shadow", "report"}, {"policy", "shadow", "report", "--json"},
+        {"policy", "apply", file}, {"policy", "apply", file, "--json"}}) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    Result r = Run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(TerminalUnsafe(r.out), "");
+    EXPECT_THAT(r.out, HasSubstr("x"));
+  }
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ std::string PaintedOutcome(const OutputOptions& out, const v1::AuditEvent& e) {
 v1::AuditEvent Displayable(const v1::AuditEvent& e) {
   v1::AuditEvent d = e;
   for (std::string* s : {d.mutable_comm(), d.mutable_exe(), d.mutable_app(), d.mutable_path(),
-                         d.mutable_rule_id(), d.mutable_redaction()}) {
+                         d.mutable_rule_id(), d.mutable_redaction(),
+                         d.mutable_shadow_rule_id()}) {
     *s = Safe(*s);
   }
   return d;
@@ -67,10 +68,21 @@ std::string AuditHeader() {
 }
 
 namespace {
-// The path, and for an open of a redacted view what was redacted.
-std::string PathWithRedaction(const v1::AuditEvent& e) {
-  if (e.redaction().empty()) return e.path();
-  return absl::StrCat(e.path(), " [", e.redaction(), "]");
+// The path; for an open of a redacted view what was redacted; and where a
+// shadow policy decided otherwise, its verdict and rule ("(default)": its
+// default action or a bypass). At the end of the line, so that events
+// without them keep their columns.
+std::string PathWithDetails(const v1::AuditEvent& e, bool color) {
+  std::string s = e.path();
+  if (!e.redaction().empty()) absl::StrAppend(&s, " [", e.redaction(), "]");
+  if (e.has_shadow_decision()) {
+    absl::StrAppend(
+        &s, " shadow=",
+        PaintAction(OutputOptions{false, color}, Lower(v1::Action_Name(e.shadow_decision())),
+                    e.shadow_decision()),
+        "/", e.shadow_rule_id().empty() ? "(default)" : e.shadow_rule_id());
+  }
+  return s;
 }
 }  // namespace
 
@@ -82,7 +94,7 @@ std::string FormatAuditEvent(const v1::AuditEvent& e, bool color) {
                          e.uid(), WhoOf(e), e.app().empty() ? "-" : e.app(),
                          Lower(v1::Operation_Name(e.operation())),
                          PaintedOutcome(OutputOptions{false, color}, e), pad,
-                         e.rule_id().empty() ? "-" : e.rule_id(), PathWithRedaction(e));
+                         e.rule_id().empty() ? "-" : e.rule_id(), PathWithDetails(e, color));
 }
 
 int AuditTail(AdminClient& client, const OutputOptions& out, const AuditTailArgs& args) {
@@ -156,7 +168,7 @@ int AuditQuery(AdminClient& client, const OutputOptions& out, const AuditQueryAr
         table.AddRow({absl::StrCat(e.id()), TimeOf(e), absl::StrCat(e.uid()), WhoOf(e),
                       e.app().empty() ? "-" : e.app(), Lower(v1::Operation_Name(e.operation())),
                       PaintedOutcome(out, e), e.rule_id().empty() ? "-" : e.rule_id(),
-                      PathWithRedaction(e)});
+                      PathWithDetails(e, out.color)});
       }
       ++printed;
     }

@@ -132,6 +132,58 @@ grpc::Status AdminClient::ClearOwner(const v1::ClearOwnerRequest& request,
               "ClearOwner");
 }
 
+grpc::Status AdminClient::SetShadowPolicy(const v1::SetShadowPolicyRequest& request,
+                                          v1::SetShadowPolicyResponse* response) {
+  if (grpc::Status st = CheckRequestSize(request, "the shadow policy"); !st.ok()) return st;
+  return Call(
+      [&](grpc::ClientContext* c) { return stub_->SetShadowPolicy(c, request, response); },
+      "SetShadowPolicy");
+}
+
+grpc::Status AdminClient::ClearShadowPolicy(v1::ShadowReport* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->ClearShadowPolicy(c, v1::ClearShadowPolicyRequest(), response);
+  }, "ClearShadowPolicy");
+}
+
+grpc::Status AdminClient::GetShadowReport(const v1::GetShadowReportRequest& request,
+                                          v1::ShadowReport* response) {
+  return Call(
+      [&](grpc::ClientContext* c) { return stub_->GetShadowReport(c, request, response); },
+      "GetShadowReport");
+}
+
+grpc::Status AdminClient::GetRuleHits(v1::GetRuleHitsResponse* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->GetRuleHits(c, v1::GetRuleHitsRequest(), response);
+  }, "GetRuleHits");
+}
+
+grpc::Status AdminClient::AddGrant(const v1::AddGrantRequest& request,
+                                   v1::AddGrantResponse* response) {
+  if (grpc::Status st = CheckRequestSize(request, "the grant"); !st.ok()) return st;
+  return Call([&](grpc::ClientContext* c) { return stub_->AddGrant(c, request, response); },
+              "AddGrant");
+}
+
+grpc::Status AdminClient::RevokeGrant(const v1::RevokeGrantRequest& request,
+                                      v1::RevokeGrantResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->RevokeGrant(c, request, response); },
+              "RevokeGrant");
+}
+
+grpc::Status AdminClient::ListGrants(v1::ListGrantsResponse* response) {
+  return Call([&](grpc::ClientContext* c) {
+    return stub_->ListGrants(c, v1::ListGrantsRequest(), response);
+  }, "ListGrants");
+}
+
+grpc::Status AdminClient::ListHandles(const v1::ListHandlesRequest& request,
+                                      v1::ListHandlesResponse* response) {
+  return Call([&](grpc::ClientContext* c) { return stub_->ListHandles(c, request, response); },
+              "ListHandles");
+}
+
 grpc::Status AdminClient::StreamAudit(
     const v1::StreamAuditRequest& request,
     const std::function<bool(const v1::AuditEvent&)>& on_event) {

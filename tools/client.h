@@ -35,6 +35,18 @@ class AdminClient {
   grpc::Status SetOwner(const v1::SetOwnerRequest& request, v1::SetOwnerResponse* response);
   grpc::Status ClearOwner(const v1::ClearOwnerRequest& request,
                           v1::ClearOwnerResponse* response);
+  grpc::Status SetShadowPolicy(const v1::SetShadowPolicyRequest& request,
+                               v1::SetShadowPolicyResponse* response);
+  grpc::Status ClearShadowPolicy(v1::ShadowReport* response);
+  grpc::Status GetShadowReport(const v1::GetShadowReportRequest& request,
+                               v1::ShadowReport* response);
+  grpc::Status GetRuleHits(v1::GetRuleHitsResponse* response);
+  grpc::Status AddGrant(const v1::AddGrantRequest& request, v1::AddGrantResponse* response);
+  grpc::Status RevokeGrant(const v1::RevokeGrantRequest& request,
+                           v1::RevokeGrantResponse* response);
+  grpc::Status ListGrants(v1::ListGrantsResponse* response);
+  grpc::Status ListHandles(const v1::ListHandlesRequest& request,
+                           v1::ListHandlesResponse* response);
   // Calls `on_event` for each streamed event until it returns false, the
   // daemon ends the stream, or an event does not parse (DATA_LOSS). Only
   // connecting is bounded by the timeout: a stream may run for as long as

@@ -6,11 +6,14 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "audit/escape.h"
 #include "policy/policy_text.h"
+#include "tools/handle_commands.h"
 #include "tools/output.h"
 #include "tools/prometheus.h"
 #include "tools/policy_text.h"
@@ -83,6 +86,46 @@ std::string PaintYesNo(const OutputOptions& out, bool b) {
   return Paint(out.color, YesNo(b), b ? Color::kGreen : Color::kRed);
 }
 
+std::string ActionWord(const OutputOptions& out, v1::Action action) {
+  std::string word = absl::AsciiStrToLower(v1::Action_Name(action));
+  if (word.empty()) word = absl::StrCat("action ", static_cast<int>(action));
+  return PaintAction(out, word, action);
+}
+
+absl::StatusOr<uint64_t> ParseDurationSeconds(absl::string_view text, absl::string_view flag) {
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid value '", text, "' for ", flag, ": ", why));
+  };
+  constexpr absl::string_view kUse = "use a duration like 30s, 10m, 1h or 2d";
+  constexpr absl::string_view kDigits = "0123456789";
+  // absl::ParseDuration has no days: "2d" and "1d12h" are split here.
+  absl::Duration d;
+  absl::string_view rest = text;
+  if (const size_t day = rest.find('d'); day != absl::string_view::npos) {
+    const absl::string_view count = rest.substr(0, day);
+    uint32_t days = 0;
+    if (count.empty() || count.find_first_not_of(kDigits) != absl::string_view::npos ||
+        !absl::SimpleAtoi(count, &days)) {
+      return invalid(kUse);
+    }
+    d = absl::Hours(24) * days;
+    rest.remove_prefix(day + 1);
+  }
+  if (!rest.empty() || text.empty()) {
+    absl::Duration more;
+    // A number without a unit is refused: "30" could mean seconds or
+    // minutes (absl takes a bare "0", which is refused below).
+    const bool bare =
+        rest != "0" && rest.find_first_not_of(".0123456789") == absl::string_view::npos;
+    if (bare || !absl::ParseDuration(rest, &more)) return invalid(kUse);
+    d += more;
+  }
+  if (d == absl::InfiniteDuration()) return invalid(kUse);
+  if (d < absl::Seconds(1)) return invalid("at least 1s (leave the flag out for no end)");
+  return static_cast<uint64_t>(absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1))));
+}
+
 v1::Operation ParseOperation(const std::string& name) {
   v1::Operation op;
   const std::string upper = absl::AsciiStrToUpper(name);
@@ -150,26 +193,33 @@ int PolicyValidate(AdminClient& client, const OutputOptions& out, const std::str
 }
 
 int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string& file,
-                uint64_t expected_generation) {
+                uint64_t expected_generation, bool refuse_unrevocable) {
   absl::StatusOr<std::string> text = ReadPolicyFile(file);
   if (!text.ok()) return Fail(text.status().message());
   v1::ApplyPolicyRequest request;
   request.set_text(*std::move(text));
   request.set_expected_generation(expected_generation);
+  request.set_refuse_unrevocable(refuse_unrevocable);
   v1::ApplyPolicyResponse response;
   grpc::Status st = client.ApplyPolicy(request, &response);
   const std::string name = DisplayName(file);
   switch (st.error_code()) {
     case grpc::StatusCode::OK:
       break;
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      // The daemon's compare-and-set on the generation failed.
-      return Fail(absl::StrCat(
-          "policy ", name, " not applied: ",
-          st.error_message().empty()
-              ? absl::StrCat("the running policy is no longer generation ",
-                             expected_generation, ": fetch it again and retry")
-              : st.error_message()));
+    case grpc::StatusCode::FAILED_PRECONDITION: {
+      // The daemon's compare-and-set on the generation failed, or (with
+      // --revoke) open handles it cannot revoke would keep their access:
+      // its message says which (and lists the handles).
+      std::string why = st.error_message();
+      if (why.empty() && expected_generation != 0) {
+        why = absl::StrCat("the running policy is no longer generation ", expected_generation,
+                           ": fetch it again and retry");
+      } else if (why.empty()) {
+        why = "open handles the daemon cannot revoke would keep an access it removes "
+              "(see scopedctl handles)";
+      }
+      return Fail(absl::StrCat("policy ", name, " not applied: ", why));
+    }
     case grpc::StatusCode::INVALID_ARGUMENT:
       return Fail(absl::StrCat(
           "policy ", name, " not applied: ",
@@ -183,11 +233,21 @@ int PolicyApply(AdminClient& client, const OutputOptions& out, const std::string
     default:
       return Fail(client.Describe(st, "ApplyPolicy"));
   }
+  for (auto* handles : {response.mutable_revoked(), response.mutable_unrevocable()}) {
+    for (v1::Handle& h : *handles) MakeDisplayable(&h);
+  }
   if (out.json) {
     Print(ToJson(response) + "\n");
-  } else {
-    Print(absl::StrCat("applied: generation ", response.generation(), "\n"));
+    return kExitOk;
   }
+  std::string report = absl::StrCat("applied: generation ", response.generation(), "\n");
+  // Only when a handle lost its access: otherwise the output is what it
+  // always was (scripts, and daemons that do not revoke).
+  if (response.revoked_size() > 0 || response.unrevocable_size() > 0) {
+    absl::StrAppend(&report, HandleChangesText(out, response.revoked(), response.unrevocable(),
+                                               /*list_revoked=*/false));
+  }
+  Print(report);
   return kExitOk;
 }
 
@@ -268,6 +328,13 @@ bool MountRelative(AdminClient& client, std::string* path) {
     }
     *path = std::string(rest);
   }
+  return true;
+}
+
+bool WirePath(AdminClient& client, const std::string& path, std::string* wire) {
+  std::string relative = path;
+  if (!MountRelative(client, &relative)) return false;
+  *wire = audit::EscapeControls(relative);
   return true;
 }
 

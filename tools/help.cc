@@ -59,17 +59,31 @@ FILE "-" is standard input.)",
        "scopedctl policy validate - < policy.textproto",
        "scopedctl policy validate policy.textproto --json"}});
   c->push_back(CommandDoc{
-      "policy apply", "FILE [--expect-generation=N]", "apply a policy file",
+      "policy apply", "FILE [--expect-generation=N] [--revoke]", "apply a policy file",
       R"(Applies FILE. With N, only if generation N is still the running one
 (otherwise nothing changes and scopedctl exits 1). Prints the new
-generation. FILE "-" is standard input.)",
+generation. FILE "-" is standard input.
+
+Files open through the mount that lose their access under the new policy
+are revoked (their next read or write fails with EACCES): scopedctl
+prints "revoked N open handles". Files the kernel serves itself
+(passthrough) cannot be revoked and stay open: each is listed as "kept
+open (passthrough, not revocable): pid P (COMM) uid U app A path P".
+--revoke: apply only if no such file would keep an access the policy
+removes (otherwise nothing changes, scopedctl exits 1 and the error lists
+them; see scopedctl handles).)",
       {{"expect-generation", "", "N",
-        "apply only if generation N is running (0, the default: any)", ValueKind::kText, {}}},
+        "apply only if generation N is running (0, the default: any)", ValueKind::kText, {}},
+       {"revoke", "", "",
+        "refuse to apply while an open file that cannot be revoked would keep an access the "
+        "policy removes",
+        ValueKind::kNone, {}}},
       ValueKind::kFile,
       {},
       {"scopedctl policy get > policy.textproto     # note N in \"# generation N\"",
        "scopedctl policy apply policy.textproto --expect-generation=N",
-       "scopedctl policy apply policy.textproto     # whatever generation runs"}});
+       "scopedctl policy apply policy.textproto     # whatever generation runs",
+       "scopedctl policy apply policy.textproto --revoke"}});
   c->push_back(CommandDoc{
       "policy diff", "FILE", "diff the running policy against a file",
       R"(Unified diff from the running policy to FILE, both normalized (comments,
@@ -81,6 +95,58 @@ differ (like diff(1)).)",
       {"scopedctl policy diff policy.textproto",
        "scopedctl policy diff policy.textproto && echo unchanged",
        "scopedctl policy diff policy.textproto --color=always | less -R"}});
+  c->push_back(CommandDoc{
+      "policy shadow", "FILE [--for=DURATION]", "try a policy beside the running one",
+      R"(Installs FILE as the shadow policy: every decision is also made by it,
+while the running policy alone is enforced. Where the two differ it is
+counted (scopedctl policy shadow report) and stored in the audit trail
+with the shadow verdict (scopedctl audit query --shadow). Replaces an
+installed shadow policy and starts a new report. Prints since and until
+when it is installed. --for: removed on its own after DURATION (30s, 10m,
+1h, 2d, 1h30m; at least 1s); without it, until scopedctl policy shadow
+stop. FILE "-" is standard input (a file named report or stop: write
+./report or ./stop).)",
+      {{"for", "", "DURATION", "remove it after this long (30s, 10m, 1h, 2d)",
+        ValueKind::kText, {}}},
+      ValueKind::kFile,
+      {},
+      {"scopedctl policy shadow candidate.textproto --for=1h",
+       "scopedctl policy shadow candidate.textproto    # until policy shadow stop",
+       "scopedctl policy shadow report"}});
+  c->push_back(CommandDoc{
+      "policy shadow report", "[--top=N]", "what the shadow policy would decide differently",
+      R"txt(The shadow policy's report so far: whether one is installed, since and
+until when, how many decisions both made and how many differ; then the
+differing decisions by rule pair (enforced rule -> shadow rule, both
+verdicts, count; "(default)" is a default action), most frequent first;
+then the N paths (default 10) with the most differing decisions.)txt",
+      {{"top", "", "N", "the N paths with the most differing decisions (default 10)",
+        ValueKind::kText, {}}},
+      ValueKind::kNone,
+      {},
+      {"scopedctl policy shadow report",
+       "scopedctl policy shadow report --top=50",
+       "scopedctl policy shadow report --json"}});
+  c->push_back(CommandDoc{
+      "policy shadow stop", "", "remove the shadow policy",
+      R"(Removes the shadow policy and prints its final report (as policy shadow
+report does). Its differing decisions stay in the audit trail.)",
+      {},
+      ValueKind::kNone,
+      {},
+      {"scopedctl policy shadow stop", "scopedctl policy shadow stop --json"}});
+  c->push_back(CommandDoc{
+      "policy rules", "", "decisions per rule, and rules that never match",
+      R"txt(One row per rule of the running policy, grants first (NOTE: grant) and
+the default action last ("(default)"): its action, the decisions it made
+by what the caller got (allowed, redacted, denied, hidden), when it last
+matched ("never"), and "never matched since TIME" for a rule that made
+no decision since it was applied: a rule written wrong, or one to
+remove. Counts start again when a rule's body changes.)txt",
+      {},
+      ValueKind::kNone,
+      {},
+      {"scopedctl policy rules", "scopedctl policy rules --json"}});
   c->push_back(CommandDoc{
       "explain", "(--app=APP | --uid=UID [--gid=GID]) --path=PATH --op=OP [--owner]",
       "how the running policy decides one request",
@@ -105,7 +171,9 @@ lookup, read, write, create, delete, rename, setattr.)",
 generation, uptime, its counters (decisions by operation and outcome,
 audit queue, drops, database size, ...) and latency histograms. With
 --prometheus: all of it in the Prometheus text format (for
-node_exporter's textfile collector).)",
+node_exporter's textfile collector), with the decisions per rule
+(scopedfs_rule_hits_total{rule,outcome}) and when each rule last
+matched (scopedfs_rule_last_hit_timestamp_seconds{rule}).)",
       {{"prometheus", "", "", "the Prometheus text format", ValueKind::kNone, {}}},
       ValueKind::kNone,
       {},
@@ -113,15 +181,19 @@ node_exporter's textfile collector).)",
        "scopedctl status --json",
        "scopedctl status --prometheus > /var/lib/node_exporter/scopedfs.prom"}});
   c->push_back(CommandDoc{
-      "audit tail", "[-f] [-n N] [--after=ID] [FILTER...]", "the latest audit events",
+      "audit tail", "[-f] [-n N] [--after=ID] [--shadow] [FILTER...]", "the latest audit events",
       R"(The last N (default 10) audit events, oldest first; with -f, then every
 new one as it is stored, until interrupted. --after=ID: every stored
 event after ID, then new ones (resume where a previous tail stopped).
 Decisions are coloured on a terminal (allow green, deny and hide red,
-redacted yellow).)",
+redacted yellow). An event a shadow policy (scopedctl policy shadow)
+decided differently ends with "shadow=VERDICT/RULE"; --shadow: only
+those.)",
       {{"follow", "f", "", "keep printing new events", ValueKind::kNone, {}},
        {"lines", "n", "N", "stored events shown first (default 10)", ValueKind::kText, {}},
-       {"after", "", "ID", "every event after this id, then new ones", ValueKind::kText, {}}},
+       {"after", "", "ID", "every event after this id, then new ones", ValueKind::kText, {}},
+       {"shadow", "", "", "only decisions the shadow policy would have made differently",
+        ValueKind::kNone, {}}},
       ValueKind::kFilter,
       {},
       {"scopedctl audit tail -f app=gallery decision=deny,hide",
@@ -129,16 +201,22 @@ redacted yellow).)",
        "scopedctl audit tail -n 50 uid=10123 op=open",
        "scopedctl audit tail --after=4711 --json      # resume after event 4711"}});
   c->push_back(CommandDoc{
-      "audit query", "[--limit=N] [--newest] [FILTER...]", "search the stored audit events",
-      R"(Stored audit events, oldest first (--newest: newest first), at most N
-(default 100; 0: all).)",
+      "audit query", "[--limit=N] [--newest] [--shadow] [FILTER...]",
+      "search the stored audit events",
+      R"txt(Stored audit events, oldest first (--newest: newest first), at most N
+(default 100; 0: all). --shadow: only decisions a shadow policy
+(scopedctl policy shadow) would have made differently; each ends with
+"shadow=VERDICT/RULE" ("(default)": its default action).)txt",
       {{"limit", "", "N", "at most N events (default 100; 0: all)", ValueKind::kText, {}},
-       {"newest", "", "", "newest first", ValueKind::kNone, {}}},
+       {"newest", "", "", "newest first", ValueKind::kNone, {}},
+       {"shadow", "", "", "only decisions the shadow policy would have made differently",
+        ValueKind::kNone, {}}},
       ValueKind::kFilter,
       {},
       {"scopedctl audit query since=1h path=DCIM op=open --json",
        "scopedctl audit query decision=deny,hide since=1d --newest --limit=20",
-       "scopedctl audit query app=gallery since=2026-11-25T10:00:00Z until=30m --limit=0"}});
+       "scopedctl audit query app=gallery since=2026-11-25T10:00:00Z until=30m --limit=0",
+       "scopedctl audit query --shadow since=1h"}});
   c->push_back(CommandDoc{
       "owner get", "PATH", "who owns a file (the owner store)",
       R"(The owner store's record of the file at PATH: the uid and app that own
@@ -178,6 +256,74 @@ your uid, op setattr and rule admin:owner-clear. PATH as for owner get.)",
       {},
       {"scopedctl owner clear DCIM/Camera/a.jpg",
        "scopedctl owner clear Download/x.pdf --json"}});
+  c->push_back(CommandDoc{
+      "grant",
+      "(APP | --uid=UID) PATH [--ops=OPS] [--for=DURATION] [--redacted [--profile=NAME]]",
+      "give one app or uid access to one file or directory",
+      R"(Adds a grant: APP (an app of the policy), or with --uid=UID instead of
+APP every caller with that uid, may do OPS on PATH, whatever the policy's
+rules say (grants are decided first). A directory's grant covers
+everything below it; the directories on the way to PATH become visible
+to the grantee, nothing else in them. PATH is relative to the mount root
+(a full path under the mountpoint works too). OPS: a comma list of read,
+write, create, delete, rename, setattr (default read; lookup is
+implied). --redacted: reads get the redacted view (with --profile=NAME,
+that redaction profile; else the strict allowlist). --for: the grant
+expires after DURATION (30s, 10m, 1h, 2d); without it, when revoked.
+Prints the grant (its ID is for scopedctl revoke) and the new
+generation. Audited (op setattr, rule admin:grant-add:ID).)",
+      {{"uid", "", "UID", "grant to this uid instead of an APP", ValueKind::kText, {}},
+       {"ops", "", "OPS",
+        "comma list of read, write, create, delete, rename, setattr (default read)",
+        ValueKind::kText, {}},
+       {"for", "", "DURATION", "the grant expires after this long (30s, 10m, 1h, 2d)",
+        ValueKind::kText, {}},
+       {"redacted", "", "", "reads get the redacted view (location metadata removed)",
+        ValueKind::kNone, {}},
+       {"profile", "", "NAME", "with --redacted: the redaction profile (default: strict)",
+        ValueKind::kText, {}}},
+      ValueKind::kText,
+      {},
+      {"scopedctl grant gallery DCIM/Camera --for=1h",
+       "scopedctl grant camera Download/report.pdf --ops=read,write --for=30m",
+       "scopedctl grant --uid=1010001 /mnt/shared/Pictures --redacted --profile=gps-only",
+       "scopedctl grants                              # the ID to revoke"}});
+  c->push_back(CommandDoc{
+      "revoke", "ID", "remove a grant",
+      R"(Removes grant ID (see scopedctl grants). Prints it, the new generation
+and the open files that lost their access: revoked ones (their next read
+or write fails with EACCES) and ones the kernel serves (passthrough),
+which stay open. Audited (op setattr, rule admin:grant-revoke:ID).)",
+      {},
+      ValueKind::kText,
+      {},
+      {"scopedctl revoke g3", "scopedctl revoke g3 --json"}});
+  c->push_back(CommandDoc{
+      "grants", "", "the grants in force",
+      R"(One row per grant: ID, who (app or uid), path (a directory with a
+trailing /), operations, whether reads are redacted, when it expires
+("never": when revoked) and the uid that added it.)",
+      {},
+      ValueKind::kNone,
+      {},
+      {"scopedctl grants", "scopedctl grants --json"}});
+  c->push_back(CommandDoc{
+      "handles", "[--app=APP] [--uid=UID] [--path=PATH]", "the files open through the mount",
+      R"(One row per file open through the mount: handle id, pid and process
+name, uid, app, mode (read or write), how its I/O is served (passthrough:
+by the kernel; daemon or daemon-cached: by scopedfsd), whether it reads a
+redacted view, whether a policy change can revoke it ("not revocable":
+served by the kernel), whether it was revoked, when it was opened, and
+its path. --path: that path and everything below it, relative to the
+mount root (a full path under the mountpoint works too).)",
+      {{"app", "", "APP", "only this app's", ValueKind::kText, {}},
+       {"uid", "", "UID", "only this uid's", ValueKind::kText, {}},
+       {"path", "", "PATH", "only files at or below PATH", ValueKind::kText, {}}},
+      ValueKind::kNone,
+      {},
+      {"scopedctl handles",
+       "scopedctl handles --app=gallery --path=DCIM",
+       "scopedctl handles --uid=10123 --json"}});
   c->push_back(CommandDoc{"stats", "", "the counters only",
                           "The daemon's counters only (the command of old scopedctl versions).",
                           {},
@@ -335,7 +481,21 @@ bool IsCommandGroup(const std::string& word) {
 std::vector<std::string> GroupVerbs(const std::string& group) {
   std::vector<std::string> verbs;
   for (const CommandDoc& c : Commands()) {
-    if (absl::StartsWith(c.name, group + " ")) verbs.push_back(c.name.substr(group.size() + 1));
+    if (!absl::StartsWith(c.name, group + " ")) continue;
+    // "policy shadow report" is a verb of "policy shadow", not of "policy".
+    std::string verb = c.name.substr(group.size() + 1);
+    verb = verb.substr(0, verb.find(' '));
+    if (std::find(verbs.begin(), verbs.end(), verb) == verbs.end()) verbs.push_back(verb);
+  }
+  return verbs;
+}
+
+std::vector<std::string> SubVerbs(const std::string& command) {
+  std::vector<std::string> verbs;
+  for (const CommandDoc& c : Commands()) {
+    if (!absl::StartsWith(c.name, command + " ")) continue;
+    const std::string verb = c.name.substr(command.size() + 1);
+    if (verb.find(' ') == std::string::npos) verbs.push_back(verb);
   }
   return verbs;
 }
@@ -604,6 +764,16 @@ _scopedctl() {
   }
   absl::StrAppend(&s, "    ", absl::StrJoin(groups, "|"),
                   ") ((${#pos[@]} >= 2)) && command+=\" ${pos[1]}\"; nargs=$((${#pos[@]} - 2)) ;;\n");
+  // Verbs of a verb: "policy shadow report".
+  std::vector<std::string> third;
+  for (const CommandDoc& c : Commands()) {
+    if (std::count(c.name.begin(), c.name.end(), ' ') == 2) third.push_back("\"" + c.name + "\"");
+  }
+  if (!third.empty()) {
+    absl::StrAppend(&s, "  esac\n  case \"$command ${pos[2]-}\" in\n    ",
+                    absl::StrJoin(third, "|"),
+                    ") command+=\" ${pos[2]}\"; nargs=$((nargs - 1)) ;;\n");
+  }
   s += R"(  esac
 
   local flags=""
@@ -637,6 +807,16 @@ _scopedctl() {
     absl::StrAppend(&s, "  elif [[ ${pos[0]} == ", g, " && ${#pos[@]} == 1 ]]; then\n",
                     "    mapfile -t COMPREPLY < <(compgen -W ", Words(GroupVerbs(g)),
                     " -- \"$cur\")\n");
+  }
+  for (const CommandDoc& c : Commands()) {
+    const std::vector<std::string> verbs = SubVerbs(c.name);
+    if (verbs.empty() || std::count(c.name.begin(), c.name.end(), ' ') != 1) continue;
+    const bool files = c.args == ValueKind::kFile;
+    absl::StrAppend(&s, "  elif [[ ${#pos[@]} == 2 && \"${pos[0]} ${pos[1]}\" == \"", c.name,
+                    "\" ]]; then\n");
+    if (files) absl::StrAppend(&s, "    ((helping)) || compopt -o filenames 2>/dev/null\n");
+    absl::StrAppend(&s, "    mapfile -t COMPREPLY < <(compgen -W ", Words(verbs), " -- \"$cur\"",
+                    files ? "; ((helping)) || compgen -f -- \"$cur\"" : "", ")\n");
   }
   s += R"(  elif ((helping)); then
     :

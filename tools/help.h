@@ -57,8 +57,12 @@ const CommandDoc* FindCommand(const std::string& name);
 // is a group of commands ("policy", "audit").
 std::vector<std::string> CommandWords();
 bool IsCommandGroup(const std::string& word);
-// The second words of a group's commands: "get", "validate", ...
+// The second words of a group's commands: "get", "validate", ..., "shadow"
+// (once, though "policy shadow report" and "policy shadow stop" exist too).
 std::vector<std::string> GroupVerbs(const std::string& group);
+// The words that make longer commands of a command: "report" and "stop" for
+// "policy shadow"; none for most.
+std::vector<std::string> SubVerbs(const std::string& command);
 // "a, b or c".
 std::string JoinOr(const std::vector<std::string>& words);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "audit/escape.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -109,6 +110,17 @@ std::string FormatDuration(uint64_t seconds) {
   if (h > 0) return absl::StrCat(h, "h ", m, "m ", s, "s");
   if (m > 0) return absl::StrCat(m, "m ", s, "s");
   return absl::StrCat(s, "s");
+}
+
+std::string FormatUnixNanos(int64_t unix_nanos) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixNanos(unix_nanos),
+                          absl::UTCTimeZone());
+}
+
+std::string FormatExpiresIn(int64_t unix_nanos, int64_t now_unix_nanos) {
+  if (unix_nanos <= now_unix_nanos) return "expired";
+  const uint64_t left = static_cast<uint64_t>(unix_nanos) - static_cast<uint64_t>(now_unix_nanos);
+  return "in " + FormatDuration((left + 999999999) / 1000000000);
 }
 
 std::string Paint(bool on, absl::string_view text, Color color) {

@@ -64,6 +64,15 @@ std::string JsonQuote(absl::string_view s);
 // "3d 4h 5m 6s", "5m 0s", "42s".
 std::string FormatDuration(uint64_t seconds);
 
+// Nanoseconds since the epoch as RFC 3339 UTC to the second:
+// "2026-12-07T19:08:06Z".
+std::string FormatUnixNanos(int64_t unix_nanos);
+
+// How long until `unix_nanos`, for things that expire: "in 59m 3s" (whole
+// seconds, rounded up so that it never says "in 0s" for what is still
+// there), or "expired" if it is not after `now_unix_nanos`.
+std::string FormatExpiresIn(int64_t unix_nanos, int64_t now_unix_nanos);
+
 inline const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 // Colour (ANSI SGR sequences) for people at a terminal.

@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "audit/escape.h"
 #include "tools/output.h"
 
 namespace scopedfs::tools {
@@ -29,16 +28,6 @@ void AddRecord(Table* table, const v1::OwnerRecord& o) {
                                                                   : " (born " +
                                                                         TimeOf(o.birth_unix_nanos()) +
                                                                         ")")});
-}
-
-// PATH as the daemon takes it: relative to the mount root (a full path
-// under the mountpoint is made so; the daemon refuses other absolute
-// paths), control characters and bytes that are not UTF-8 escaped.
-bool WirePath(AdminClient& client, const std::string& path, std::string* wire) {
-  std::string relative = path;
-  if (!MountRelative(client, &relative)) return false;
-  *wire = audit::EscapeControls(relative);
-  return true;
 }
 
 }  // namespace

@@ -13,8 +13,12 @@
 namespace scopedfs::tools {
 
 // Metric names are "scopedfs_" + the counter's name (+ "_total" for
-// counters); a name's {label="value"} part stays as it is. Families sorted,
-// one "# TYPE" line each.
+// counters); a name's {label="value"} part stays as it is. Per-rule
+// decisions (stats.rule_hits) are
+//   scopedfs_rule_hits_total{rule="ID",outcome="allowed|redacted|denied|hidden"}
+//   scopedfs_rule_last_hit_timestamp_seconds{rule="ID"}  (rules hit at least once)
+// with rule="(default)" for the default action. Families sorted, one
+// "# TYPE" line each (and "# HELP" where scopedctl knows what it means).
 std::string RenderPrometheus(const v1::HealthResponse& health, const v1::GetStatsResponse& stats);
 
 }  // namespace scopedfs::tools

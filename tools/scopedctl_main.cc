@@ -29,9 +29,13 @@
 #include "tools/audit_commands.h"
 #include "tools/client.h"
 #include "tools/commands.h"
+#include "tools/grant_commands.h"
+#include "tools/handle_commands.h"
 #include "tools/help.h"
 #include "tools/output.h"
 #include "tools/owner_commands.h"
+#include "tools/rule_commands.h"
+#include "tools/shadow_commands.h"
 
 ABSL_FLAG(std::string, state_dir, "/var/lib/scopedfs",
           "State directory of the daemon (scopedfsd --state_dir); its socket is "
@@ -41,10 +45,13 @@ ABSL_FLAG(bool, json, false, "Print JSON instead of tables.");
 ABSL_FLAG(double, timeout, 5, "Seconds to wait for the daemon.");
 ABSL_FLAG(uint64_t, expect_generation, 0,
           "policy apply: apply only if this generation is running (0: any).");
-ABSL_FLAG(std::string, app, "", "explain: the caller is this app.");
-ABSL_FLAG(uint32_t, uid, 0, "explain: the caller's uid; owner set: the new owner.");
+ABSL_FLAG(std::string, app, "", "explain: the caller is this app; handles: this app's.");
+ABSL_FLAG(uint32_t, uid, 0,
+          "explain: the caller's uid; owner set: the new owner; grant: the grantee; "
+          "handles: this uid's.");
 ABSL_FLAG(uint32_t, gid, 0, "explain: the caller's gid; owner set: the owner's app's gid.");
-ABSL_FLAG(std::string, path, "", "explain: the path, relative to the mount root.");
+ABSL_FLAG(std::string, path, "",
+          "explain: the path, relative to the mount root; handles: at or below it.");
 ABSL_FLAG(std::string, op, "", "explain: lookup|read|write|create|delete|rename|setattr.");
 ABSL_FLAG(bool, owner, false, "explain: the caller's app created the file.");
 ABSL_FLAG(bool, follow, false, "audit tail: keep printing new events (also -f).");
@@ -53,6 +60,14 @@ ABSL_FLAG(uint64_t, after, 0, "audit tail: resume after this event id.");
 ABSL_FLAG(uint32_t, limit, 100, "audit query: at most this many events (0: all).");
 ABSL_FLAG(bool, newest, false, "audit query: newest first.");
 ABSL_FLAG(bool, prometheus, false, "status: Prometheus text format.");
+ABSL_FLAG(bool, revoke, false,
+          "policy apply: refuse while an unrevocable handle would keep its access.");
+ABSL_FLAG(std::string, for, "", "policy shadow, grant: how long (30s, 10m, 1h, 2d).");
+ABSL_FLAG(uint32_t, top, 10, "policy shadow report: paths shown.");
+ABSL_FLAG(std::string, ops, "read", "grant: read,write,create,delete,rename,setattr.");
+ABSL_FLAG(bool, redacted, false, "grant: reads get the redacted view.");
+ABSL_FLAG(std::string, profile, "", "grant: the redaction profile (with --redacted).");
+ABSL_FLAG(bool, shadow, false, "audit tail/query: only decisions the shadow policy differs on.");
 ABSL_FLAG(std::string, color, "auto",
           "Colour: auto (on a terminal, unless NO_COLOR is set), always, never.");
 
@@ -71,6 +86,16 @@ std::set<std::string> CommandFlags(const std::string& command) {
 // A flag of the table must also be an ABSL_FLAG above.
 bool IsFlagName(const std::string& name) {
   return IsKnownFlagName(name) && absl::FindCommandLineFlag(name) != nullptr;
+}
+
+// What a command's one argument is called: the first word of its synopsis
+// ("FILE", "PATH", "ID").
+std::string ArgumentName(const CommandDoc& doc) {
+  const std::string word = doc.synopsis.substr(0, doc.synopsis.find(' '));
+  if (!word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos) {
+    return word;
+  }
+  return doc.args == ValueKind::kFile ? "FILE" : "PATH";
 }
 
 // Single-letter flags: -f, -n.
@@ -150,7 +175,10 @@ int Help(const CommandLine& cl) {
       return kExitOk;
     }
     if (const CommandDoc* c = FindCommand(topic[0] + " " + topic[1])) {
-      Print(CommandHelp(*c));
+      // "policy shadow report": the longer command if there is one.
+      const CommandDoc* longer =
+          topic.size() > 2 ? FindCommand(c->name + " " + topic[2]) : nullptr;
+      Print(CommandHelp(longer != nullptr ? *longer : *c));
       return kExitOk;
     }
     return UsageError(absl::StrCat("unknown ", topic[0], " verb '", topic[1], "': use ",
@@ -182,6 +210,12 @@ int Run(int argc, char** argv) {
     }
     command += " " + w[1];
     first_arg = 2;
+    // A verb of the verb ("policy shadow report"); any other word is the
+    // argument ("policy shadow FILE": a file named report is ./report).
+    if (w.size() > 2 && FindCommand(command + " " + w[2]) != nullptr) {
+      command += " " + w[2];
+      first_arg = 3;
+    }
   }
   const CommandDoc* doc = FindCommand(command);
   if (doc == nullptr || command == "help") {
@@ -205,11 +239,22 @@ int Run(int argc, char** argv) {
       break;
     case ValueKind::kNone:
       break;
-    default:  // One FILE (or PATH).
+    default:  // One FILE, PATH or ID.
       nargs = 1;
-      if (w.size() <= first_arg) {
-        return UsageError(absl::StrCat(command, " needs a ",
-                                       doc->args == ValueKind::kFile ? "FILE" : "PATH"));
+      if (command == "grant") {
+        // APP PATH, or --uid=UID PATH.
+        const bool uid = cl.set.count("uid") > 0;
+        const size_t given = w.size() - first_arg;
+        if (uid && given >= 2) return UsageError("grant takes an APP or --uid, not both");
+        if (given < (uid ? 1u : 2u)) {
+          return UsageError(uid ? "grant needs a PATH"
+                                : "grant needs an APP and a PATH (or --uid=UID and a PATH)");
+        }
+        if (!uid) nargs = 2;
+      } else if (w.size() <= first_arg) {
+        const std::string arg = ArgumentName(*doc);
+        const bool vowel = std::string("AEIOU").find(arg[0]) != std::string::npos;
+        return UsageError(absl::StrCat(command, " needs ", vowel ? "an " : "a ", arg));
       }
   }
   if (w.size() > first_arg + nargs) {
@@ -289,6 +334,47 @@ int Run(int argc, char** argv) {
         std::vector<std::string>(w.begin() + first_arg, w.end()), absl::Now());
     if (!parsed.ok()) return UsageError(parsed.status().message());
     filter = *std::move(parsed);
+    filter.set_shadow_differs(absl::GetFlag(FLAGS_shadow));
+  }
+
+  // --for: policy shadow, grant (0: no end).
+  uint64_t duration_seconds = 0;
+  if (cl.set.count("for")) {
+    absl::StatusOr<uint64_t> seconds = ParseDurationSeconds(absl::GetFlag(FLAGS_for));
+    if (!seconds.ok()) return UsageError(seconds.status().message());
+    duration_seconds = *seconds;
+  }
+
+  GrantArgs grant;
+  if (command == "grant") {
+    if (cl.set.count("uid")) {
+      grant.uid = absl::GetFlag(FLAGS_uid);
+      grant.path = w[first_arg];
+    } else {
+      grant.app = w[first_arg];
+      if (grant.app->empty()) return UsageError("grant: APP is empty");
+      grant.path = w[first_arg + 1];
+    }
+    if (grant.path.empty()) return UsageError("grant: PATH is empty");
+    absl::StatusOr<std::vector<v1::Operation>> ops =
+        ParseGrantOperations(absl::GetFlag(FLAGS_ops));
+    if (!ops.ok()) return UsageError(ops.status().message());
+    grant.operations = *std::move(ops);
+    grant.duration_seconds = duration_seconds;
+    grant.redacted = absl::GetFlag(FLAGS_redacted);
+    if (cl.set.count("profile")) {
+      if (!grant.redacted) return UsageError("--profile needs --redacted");
+      grant.profile = absl::GetFlag(FLAGS_profile);
+      if (grant.profile.empty()) return UsageError("--profile is empty");
+    }
+  }
+
+  HandlesArgs handles;
+  if (command == "handles") {
+    handles.app = absl::GetFlag(FLAGS_app);
+    if (cl.set.count("app") && handles.app.empty()) return UsageError("--app is empty");
+    if (cl.set.count("uid")) handles.uid = absl::GetFlag(FLAGS_uid);
+    handles.path = absl::GetFlag(FLAGS_path);
   }
 
   AdminClient client(socket, absl::Seconds(timeout));
@@ -298,9 +384,20 @@ int Run(int argc, char** argv) {
   if (command == "policy get") return PolicyGet(client, out);
   if (command == "policy validate") return PolicyValidate(client, out, w[2]);
   if (command == "policy apply") {
-    return PolicyApply(client, out, w[2], absl::GetFlag(FLAGS_expect_generation));
+    return PolicyApply(client, out, w[2], absl::GetFlag(FLAGS_expect_generation),
+                       absl::GetFlag(FLAGS_revoke));
   }
   if (command == "policy diff") return PolicyDiff(client, out, w[2]);
+  if (command == "policy shadow") return PolicyShadowSet(client, out, w[2], duration_seconds);
+  if (command == "policy shadow report") {
+    return PolicyShadowReport(client, out, absl::GetFlag(FLAGS_top));
+  }
+  if (command == "policy shadow stop") return PolicyShadowStop(client, out);
+  if (command == "policy rules") return PolicyRules(client, out);
+  if (command == "grant") return GrantAdd(client, out, grant);
+  if (command == "revoke") return GrantRevoke(client, out, w[first_arg]);
+  if (command == "grants") return GrantsList(client, out);
+  if (command == "handles") return Handles(client, out, handles);
   if (command == "explain") return Explain(client, out, explain);
   if (command == "status") return Status(client, out, absl::GetFlag(FLAGS_prometheus));
   if (command == "audit tail") {
