@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/event.h"
+#include "audit/filter_text.h"
 #include "audit/owners.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -108,7 +109,7 @@ TEST_F(DatabaseTest, FreshFileSettings) {
   auto db = OpenRw();
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(RawPragma("auto_vacuum"), 2);  // INCREMENTAL
-  EXPECT_EQ(RawPragma("user_version"), 3);
+  EXPECT_EQ(RawPragma("user_version"), 4);
   EXPECT_NE(RawPragma("application_id"), 0);
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
@@ -584,7 +585,42 @@ TEST_F(DatabaseTest, SchemaOneIsUpgradedKeepingItsRows) {
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 8u);  // ids go on after the old rows
   db.reset();
-  EXPECT_EQ(RawPragma("user_version"), 3);
+  EXPECT_EQ(RawPragma("user_version"), 4);
+}
+
+// A shadow policy's verdict is stored with the event it differed on, read
+// back as set (and unset: no verdict, not ALLOW), and selects events.
+TEST_F(DatabaseTest, ShadowVerdictRoundTripsAndFilters) {
+  auto db = OpenRw();
+  ASSERT_NE(db, nullptr);
+  Event plain = MakeEvent(1);
+  Event differed = MakeEvent(2);
+  differed.shadow_decision = v1::DENY;
+  differed.shadow_rule_id = "new-rule";
+  Event to_allow = MakeEvent(3);
+  to_allow.decision = v1::DENY;
+  to_allow.shadow_decision = v1::ALLOW;  // 0 on the wire: must still be set
+  ASSERT_TRUE(db->Commit({plain, differed, to_allow}, {}).ok());
+  auto all = db->Query(v1::AuditFilter(), 0, 0, false, 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_FALSE((*all)[0].has_shadow_decision());
+  EXPECT_EQ((*all)[0].shadow_rule_id(), "");
+  ASSERT_TRUE((*all)[1].has_shadow_decision());
+  EXPECT_EQ((*all)[1].shadow_decision(), v1::DENY);
+  EXPECT_EQ((*all)[1].shadow_rule_id(), "new-rule");
+  ASSERT_TRUE((*all)[2].has_shadow_decision());
+  EXPECT_EQ((*all)[2].shadow_decision(), v1::ALLOW);
+  v1::AuditFilter shadow;
+  shadow.set_shadow_differs(true);
+  auto only = db->Query(shadow, 0, 0, false, 100);
+  ASSERT_TRUE(only.ok()) << only.status();
+  ASSERT_EQ(only->size(), 2u);
+  EXPECT_EQ((*only)[0].id(), (*all)[1].id());
+  EXPECT_EQ((*only)[1].id(), (*all)[2].id());
+  // The live stream's filter agrees with the query's.
+  EXPECT_FALSE(Matches(shadow, (*all)[0]));
+  EXPECT_TRUE(Matches(shadow, (*all)[1]));
 }
 
 TEST_F(DatabaseTest, ReadOnlyMissingFile) {
