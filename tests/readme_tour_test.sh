@@ -13,15 +13,20 @@ for tool in sudo exiftool convert useradd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (./setup.sh installs it)"
 done
 T=/tmp/scopedfs-tour
-if grep -q " $T/mnt " /proc/self/mountinfo; then
-  fail "$T/mnt is mounted (a tour left running?): umount it first"
-fi
-rm -rf "$T"
+A=/tmp/scopedfs-admin  # the second block's
+for d in "$T" "$A"; do
+  if grep -q " $d/mnt " /proc/self/mountinfo; then
+    fail "$d/mnt is mounted (a tour left running?): umount it first"
+  fi
+  rm -rf "$d"
+done
 work=$(mktemp -d /tmp/sfs-tour-test.XXXXXX)
 cleanup() {
-  grep -q " $T/mnt " /proc/self/mountinfo && umount -l "$T/mnt"
-  pkill -f -- "--state_dir=$T/state" 2>/dev/null
-  rm -rf "$work" "$T"
+  for d in "$T" "$A"; do
+    grep -q " $d/mnt " /proc/self/mountinfo && umount -l "$d/mnt"
+    pkill -f -- "--state_dir=$d/state" 2>/dev/null
+  done
+  rm -rf "$work" "$T" "$A"
 }
 trap cleanup EXIT
 # The checkout layout the tour expects: .bazel/bin/{daemon,tools}.
@@ -68,4 +73,32 @@ if pid=$(pgrep -f -- "--state_dir=$T/state"); then
   fail "the daemon still runs 30 s after umount"
 fi
 echo "daemon ended $((i / 10)).$((i % 10)) s after umount returned"
+
+# The second block: shadow policy, rule hits, a grant, handles, revocation.
+sed -n '/<!-- admin-tour:begin -->/,/<!-- admin-tour:end -->/p' "$R/README.md" |
+  sed '1,2d;$d' | sed '$d' >"$work/admin.sh"
+[ "$(grep -c . "$work/admin.sh")" -gt 20 ] || fail "admin tour block not found"
+(cd "$work" && bash -e "$work/admin.sh") >"$work/admin.out" 2>&1
+status=$?
+cat "$work/admin.out"
+[ "$status" = 0 ] || fail "the admin tour failed (exit $status); output above"
+a=$(cat "$work/admin.out")
+expect() { grep -Eq -- "$1" <<<"$a" || fail "admin tour: $2"; }
+expect "cannot access .*/DCIM/Camera': Permission denied" \
+  "the shadow changed enforcement: the notes app listed DCIM/Camera"
+expect "\(default\) +-> +media-lookup +deny -> allow +[1-9]" \
+  "the shadow report lacks the (default) -> media-lookup pair"
+expect "com.example.notes +lookup +deny +- +DCIM shadow=allow/media-lookup" \
+  "no audit row with the shadow verdict"
+expect "^media-read +allow +0 +0 +0 +0 +never +never matched" \
+  "policy rules does not flag an unused rule"
+expect "^\(default\) +deny +0 +0 +[1-9]" "policy rules: the default action's denials"
+expect "^Image Size +: 64x64" "the granted photo could not be read"
+grep -q "GPS Position" <<<"$a" && fail "admin tour: the redacted grant showed the location"
+expect "party.jpg: Permission denied" "the grant opened a photo it does not name"
+expect "^rule +grant:g1 " "explain does not name the grant"
+expect "com.example.notes +read +daemon-cached +yes +yes +no .*DCIM/Camera/beach.jpg" \
+  "handles does not list the held photo as revocable"
+expect "^revoked 1 open handle" "revoke did not find the held handle"
+expect "^cat: -: Permission denied" "the held handle kept reading after the revoke"
 echo PASS
