@@ -15,7 +15,7 @@
 # Usage: bench/run.sh [--quick] [--dir=DIR] [--rounds=N] [--passes=N]
 #                     [--nopassthrough] [--threads=N] [--workloads=a,b,...]
 #                     [--as-app[=UID]] [--app-workloads=a,b,...]
-#                     [--transport=dev,uring] [--load[=N]]
+#                     [--transport=dev,uring] [--load[=N]] [--shadow[=FILE]]
 #                     [--no-build] [--scopedfsd=PATH] [--scopedfsd_flags="..."]
 #   --quick          smoke run: 64 MiB file, 1k entries, 64 MiB writes, 1 round
 #   --dir=DIR        data directory (default $SCOPEDFS_BENCH_DIR or
@@ -46,6 +46,13 @@
 #                    n/a when this scopedfsd has none). Makes the data dir,
 #                    the backing dir and the run dir world-searchable
 #   --app-workloads=...  subset of: openclose,stat,statat,readdir (default all)
+#   --shadow[=FILE]  with --as-app: one more column, "shadow": a second
+#                    scopedfsd with the same policy as "shared" and a shadow
+#                    policy installed (FILE; default: the enforced policy
+#                    itself, so every decision is decided twice and none
+#                    differs), and the goals shadow <= 1.1x shared for
+#                    open+close and stat p50. The shadow's report (decisions
+#                    compared) is printed after the run
 #   --transport=LIST comma list of dev,uring: every scopedfs column and the
 #                    passthrough_hp column run once per transport, side by
 #                    side in the same rounds, named scopedfs/dev,
@@ -80,6 +87,8 @@ POLICY_FILE=""
 THREADS=""
 WORKLOADS="seqread,randread,mmapread,seqwrite,openclose,stat,readdir"
 AS_APP=0
+SHADOW=0
+SHADOW_FILE=""
 APP_UID=1010001
 APP_WORKLOADS="openclose,stat,statat,readdir"
 DO_BUILD=1
@@ -107,6 +116,8 @@ for arg in "$@"; do
     --as-app) AS_APP=1 ;;
     --as-app=*) AS_APP=1; APP_UID=${arg#*=} ;;
     --app-workloads=*) APP_WORKLOADS=${arg#*=} ;;
+    --shadow) SHADOW=1 ;;
+    --shadow=*) SHADOW=1; SHADOW_FILE=$(realpath "${arg#*=}") ;;
     --no-build) DO_BUILD=0 ;;
     --scopedfsd=*) SCOPEDFSD_OVERRIDE=${arg#*=} ;;
     --scopedfsd_flags=*) SCOPEDFSD_FLAGS=${arg#*=} ;;
@@ -640,6 +651,26 @@ if [ "$AS_APP" = 1 ]; then
         VIEW_NOTE="n/a (no .apps view in this scopedfsd)"
         log "the app view column is $VIEW_NOTE"
       fi
+      # The same daemon again, with a shadow policy: what deciding every
+      # request twice costs.
+      if [ "$SHADOW" = 1 ]; then
+        sargs=("${args[@]}")
+        sargs[1]=--state_dir="$RUN/state-scopedfs_shadow"
+        mkdir -p "$RUN/state-scopedfs_shadow"
+        if mount_fs scopedfs_shadow "${SCOPEDFSD[@]}" "${sargs[@]}" \
+            "$BACKING" "$RUN/mnt-scopedfs_shadow"; then
+          ctl=("$SCOPEDCTL" --state_dir="$RUN/state-scopedfs_shadow")
+          sfile=$SHADOW_FILE
+          if [ -z "$sfile" ]; then
+            sfile="$RUN/shadow.textproto"
+            "${ctl[@]}" policy get >"$sfile" || die "cannot read the shadow mount's policy"
+          fi
+          "${ctl[@]}" policy shadow "$sfile" >&2 || die "cannot install the shadow policy"
+          APP_CANDS+=(app_shadow); DIR_OF[app_shadow]="$RUN/mnt-scopedfs_shadow"
+        else
+          log "WARNING: the shadow column did not mount"
+        fi
+      fi
     else
       log "WARNING: skipping the Android default policy columns (shared, view)"
       VIEW_NOTE="n/a (scopedfsd with the default policy did not mount)"
@@ -1059,6 +1090,7 @@ APP_COLS = [  # cand, column title
     ("app_allow_all", "allow-all"),
     ("app_shared", "shared"),
     ("app_view", "view"),
+    ("app_shadow", "shadow"),
 ]
 APP_ROWS = [  # metric, label (all: lower is better)
     ("openclose.p50", "open+close p50"),
@@ -1075,6 +1107,7 @@ APP_RATIOS = [  # title, numerator, denominator
     ("view/allow-all", "app_view", "app_allow_all"),
     ("shared/native", "app_shared", "app_native"),
     ("shared/allow-all", "app_shared", "app_allow_all"),
+    ("shadow/shared", "app_shadow", "app_shared"),
 ]
 
 
@@ -1121,12 +1154,19 @@ APP_GOALS = [  # description, candidate, reference, metric, limit
     ("shared mount: listing <= 3x native", "app_shared", "app_native", "readdir.median", 3.0),
     ("shared mount: open+close p50 <= 1.1x allow-all's", "app_shared", "app_allow_all",
      "openclose.p50", 1.1),
+    ("shadow policy: open+close p50 <= 1.1x without", "app_shadow", "app_shared",
+     "openclose.p50", 1.1),
+    ("shadow policy: stat p50 <= 1.1x without", "app_shadow", "app_shared", "stat.p50", 1.1),
+    ("shadow policy: statat p50 <= 1.1x without", "app_shadow", "app_shared",
+     "statat.p50", 1.1),
 ]
 NAMES = dict(APP_COLS)
 print()
 print(f"Done-when goals, media app uid {app_uid} under the Android default policy "
       "(medians; per-round ratios pair the back-to-back runs):")
 for desc, a, b, m, limit in APP_GOALS:
+    if a == "app_shadow" and a not in app_cands:
+        continue  # no --shadow
     va, vb = get(a, m), get(b, m)
     r = None if va is None or vb is None or vb == 0 else va / vb
     why = ""
@@ -1146,6 +1186,14 @@ for desc, a, b, m, limit in APP_GOALS:
          None if r is None else r <= limit + 1e-9, sum(x <= limit + 1e-9 for x in pr), len(pr),
          detail)
 PY
+if [ -n "${DIR_OF[app_shadow]:-}" ]; then
+  {
+    echo
+    echo "The shadow column's report (every decision it made was decided twice):"
+    "$SCOPEDCTL" --state_dir="$RUN/state-scopedfs_shadow" policy shadow report --top=3 |
+      sed 's/^/  /'
+  } >>"$OUT_DIR/latest.txt"
+fi
 echo
 cat "$OUT_DIR/latest.txt"
 echo
