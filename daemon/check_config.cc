@@ -10,10 +10,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "audit/database.h"
 #include "daemon/command_line.h"
 #include "daemon/policy_store.h"
 #include "daemon/state_dir.h"
+#include "policy/grants.h"
 
 namespace scopedfs {
 namespace {
@@ -74,6 +77,22 @@ int CheckConfig(const DaemonOptions& options) {
     notes.push_back(absl::StrCat("policy ", initial->origin, ": ",
                                  policy.rules_size(), " rules, ",
                                  policy.apps_size(), " apps"));
+    // The grants it would start with: each must still fit the policy.
+    if (auto grants = PolicyStore::ReadGrants(options.state_dir); !grants.ok()) {
+      problems.push_back(absl::StrCat("grants: ", grants.status().message()));
+    } else if (grants->grants_size() > 0) {
+      const int64_t now = absl::ToUnixNanos(absl::Now());
+      const policy::EffectivePolicy effective = policy::WithGrants(policy, *grants, now);
+      for (const std::string& unfit : effective.skipped) {
+        problems.push_back(absl::StrCat("grant ", unfit, " (revoke it, or fix the policy)"));
+      }
+      int expired = 0;
+      for (const v1::Grant& g : grants->grants()) {
+        expired += g.expires_unix_nanos() != 0 && g.expires_unix_nanos() <= now;
+      }
+      notes.push_back(absl::StrCat(grants->grants_size(), " grants (", expired,
+                                   " expired: removed at start)"));
+    }
   }
   std::string audit_note;
   if (auto st = CheckAuditDb(options.state_dir, &audit_note); !st.ok()) {

@@ -72,29 +72,35 @@ absl::StatusOr<PolicyStore::Initial> PolicyStore::ReadInitial(
   return Initial{*std::move(engine), origin, false};
 }
 
+absl::StatusOr<v1::GrantList> PolicyStore::ReadGrants(
+    const std::string& state_path) {
+  v1::GrantList grants;
+  const std::string path = absl::StrCat(state_path, "/", kGrantsFile);
+  if (access(path.c_str(), F_OK) != 0) return grants;  // none yet
+  auto text = ReadTextFile(path, "a grants file");
+  if (!text.ok()) return text.status();
+  if (absl::Status st =
+          policy::TextFormatStatus(policy::ParseTextFormat(*text, &grants));
+      !st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": ", st.message(), " (fix or remove it)"));
+  }
+  return grants;
+}
+
 absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
     StateDir* state, const LoadOptions& options) {
   auto initial = ReadInitial(state->path(), options);
   if (!initial.ok()) return initial.status();
-  v1::GrantList grants;
-  const std::string grants_path = absl::StrCat(state->path(), "/", kGrantsFile);
-  if (access(grants_path.c_str(), F_OK) == 0) {
-    auto text = ReadTextFile(grants_path, "a grants file");
-    if (!text.ok()) return text.status();
-    if (absl::Status st = policy::TextFormatStatus(
-            policy::ParseTextFormat(*text, &grants));
-        !st.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          grants_path, ": ", st.message(), " (fix or remove it)"));
-    }
-  }
+  absl::StatusOr<v1::GrantList> grants = ReadGrants(state->path());
+  if (!grants.ok()) return grants.status();
   std::unique_ptr<PolicyStore> store(new PolicyStore(state));
   absl::MutexLock lock(&store->apply_mu_);
   const uint64_t generation = initial->engine->generation();
   v1::Policy policy = initial->engine->policy();
   // A grant whose app the stored policy lost (edited by hand) is left out,
   // and said so; Apply refuses to get there.
-  auto installed = store->Install(std::move(policy), std::move(grants),
+  auto installed = store->Install(std::move(policy), *std::move(grants),
                                   /*grants_changed=*/false, nullptr,
                                   /*refuse_unfit_grants=*/false, generation,
                                   /*persist_policy=*/!initial->stored);

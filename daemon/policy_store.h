@@ -62,6 +62,9 @@ class PolicyStore {
   };
   static absl::StatusOr<Initial> ReadInitial(const std::string& state_path,
                                              const LoadOptions& options);
+  // The grants stored in the state dir at `state_path` (none if there is
+  // no file); FAILED_PRECONDITION naming the file if it does not parse.
+  static absl::StatusOr<v1::GrantList> ReadGrants(const std::string& state_path);
 
   // The engine in force: the policy with the grants' rules first.
   std::shared_ptr<const policy::Engine> engine() const {
