@@ -33,16 +33,26 @@ trap cleanup EXIT
 mkdir -p "$work/.bazel/bin/daemon" "$work/.bazel/bin/tools"
 ln -s "$R/daemon/scopedfsd" "$work/.bazel/bin/daemon/scopedfsd"
 ln -s "$R/tools/scopedctl" "$work/.bazel/bin/tools/scopedctl"
-sed -n '/<!-- tour:begin -->/,/<!-- tour:end -->/p' "$R/README.md" |
-  sed '1,2d;$d' | sed '$d' >"$work/tour.sh"
+# The README block between <!-- NAME:begin --> and <!-- NAME:end --> (the
+# ```sh fence dropped), as $work/NAME.sh, with at least MIN_LINES lines.
+extract_block() {
+  sed -n "/<!-- $1:begin -->/,/<!-- $1:end -->/p" "$R/README.md" |
+    sed '1,2d;$d' | sed '$d' >"$work/$1.sh"
+  [ "$(grep -c . "$work/$1.sh")" -gt "$2" ] || fail "README block $1 not found"
+}
+# Runs $work/NAME.sh from the fake checkout, shows its output and keeps it
+# in $work/NAME.out; a failing line fails the test.
+run_block() {
+  (cd "$work" && bash -e "$work/$1.sh") >"$work/$1.out" 2>&1
+  local status=$?
+  cat "$work/$1.out"
+  [ "$status" = 0 ] || fail "README block $1 failed (exit $status); output above"
+}
+extract_block tour 15
 grep -q '^bazel build ' "$work/tour.sh" || fail "no build line in the tour"
 sed -i 's/^bazel build /: bazel build /' "$work/tour.sh"
-[ "$(grep -c . "$work/tour.sh")" -gt 15 ] || fail "tour block not found"
-(cd "$work" && bash -e "$work/tour.sh") >"$work/out" 2>&1
-status=$?
-cat "$work/out"
-[ "$status" = 0 ] || fail "the tour failed (exit $status); output above"
-out=$(cat "$work/out")
+run_block tour
+out=$(cat "$work/tour.out")
 # Step 3: real position for the gallery, zeros for the social app.
 n=$(grep -c "GPS Position *: 48 deg 51' 30.24\" N, 2 deg 17' 40.20\" E" <<<"$out")
 [ "$n" = 2 ] || fail "expected the real position twice (gallery; social after step 5), got $n"
@@ -69,20 +79,15 @@ if pid=$(pgrep -f -- "--state_dir=$T/state"); then
   for p in $pid; do
     for t in /proc/$p/task/*; do echo "thread ${t##*/}: $(cat "$t/comm") in $(cat "$t/wchan")"; done
   done
-  tail -n +"$(($(wc -l <<<"$out") + 1))" "$work/out"
+  tail -n +"$(($(wc -l <<<"$out") + 1))" "$work/tour.out"
   fail "the daemon still runs 30 s after umount"
 fi
 echo "daemon ended $((i / 10)).$((i % 10)) s after umount returned"
 
 # The second block: shadow policy, rule hits, a grant, handles, revocation.
-sed -n '/<!-- admin-tour:begin -->/,/<!-- admin-tour:end -->/p' "$R/README.md" |
-  sed '1,2d;$d' | sed '$d' >"$work/admin.sh"
-[ "$(grep -c . "$work/admin.sh")" -gt 20 ] || fail "admin tour block not found"
-(cd "$work" && bash -e "$work/admin.sh") >"$work/admin.out" 2>&1
-status=$?
-cat "$work/admin.out"
-[ "$status" = 0 ] || fail "the admin tour failed (exit $status); output above"
-a=$(cat "$work/admin.out")
+extract_block admin-tour 20
+run_block admin-tour
+a=$(cat "$work/admin-tour.out")
 expect() { grep -Eq -- "$1" <<<"$a" || fail "admin tour: $2"; }
 expect "cannot access .*/DCIM/Camera': Permission denied" \
   "the shadow changed enforcement: the notes app listed DCIM/Camera"
