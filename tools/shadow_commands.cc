@@ -59,7 +59,7 @@ std::string RenderShadowReport(const OutputOptions& out, const v1::ShadowReport&
                                            : PaintYesNo(out, r.active())});
   header.AddRow({"since", r.since_unix_nanos() == 0 ? "-" : FormatUnixNanos(r.since_unix_nanos())});
   header.AddRow({"expires", never_installed ? "-" : ExpiresOf(r, now)});
-  header.AddRow({"compared", absl::StrCat(r.decisions(), " decisions")});
+  header.AddRow({"compared", absl::StrCat(r.decisions(), r.decisions() == 1 ? " decision" : " decisions")});
   std::string differing = absl::StrCat(r.differing());
   if (r.decisions() > 0) {
     const double share =
