@@ -404,6 +404,13 @@ class Generator {
         r->add_operations(v1::WRITE);
       }
       if (Chance(0.25)) r->set_owner(Chance(0.5) ? v1::CALLER : v1::NOT_CALLER);
+      // A uids condition, as grants for a uid make (always with paths): an
+      // app's uid, an Android uid of some user, or a uid that is no app's.
+      // (Answered "varies" wherever one could match: rare, as grants are.)
+      if (npaths > 0 && Chance(0.06)) {
+        const uint32_t picks[] = {10000, 1100000 + 40000, 1030000, 55555};
+        r->add_uids(picks[Int(0, 3)] + (Chance(0.5) ? 0 : static_cast<uint32_t>(Int(0, 4))));
+      }
       for (const auto& perm : kPerms) {
         if (Chance(0.12)) {
           r->add_require_permissions(perm);
@@ -475,6 +482,12 @@ std::vector<Caller> CallerPool(const v1::Policy& p, const std::vector<uint32_t>&
     }
   }
   for (int i = 0; i < 3; ++i) pool.insert({static_cast<uint32_t>(gen->Int(1, 5000000)), kNoGid});
+  // Every uid a rule names, with every gid (its app may come from either).
+  for (const auto& r : p.rules()) {
+    for (uint32_t uid : r.uids()) {
+      for (uint32_t gid : gids) pool.insert({uid, gid});
+    }
+  }
   for (uint32_t o : owners) {
     for (uint32_t gid : gids) pool.insert({o, gid});
   }
