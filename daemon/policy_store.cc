@@ -72,6 +72,31 @@ absl::StatusOr<PolicyStore::Initial> PolicyStore::ReadInitial(
   return Initial{*std::move(engine), origin, false};
 }
 
+absl::StatusOr<int64_t> ExpiryAfter(int64_t now_unix_nanos,
+                                    uint64_t duration_seconds) {
+  if (duration_seconds == 0) return 0;
+  if (duration_seconds > kMaxDurationSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a duration of ", duration_seconds, " s is longer than ",
+        kMaxDurationSeconds / 86400, " days: give none for no end"));
+  }
+  return now_unix_nanos + static_cast<int64_t>(duration_seconds) * 1000000000;
+}
+
+absl::Status PolicyStore::SetShadow(const v1::Policy& source,
+                                    uint64_t duration_seconds,
+                                    int64_t now_unix_nanos) {
+  if (auto errors = policy::ValidatePolicy(source); !errors.empty()) {
+    return absl::InvalidArgumentError(policy::FormatPolicyErrors(errors));
+  }
+  auto expires = ExpiryAfter(now_unix_nanos, duration_seconds);
+  if (!expires.ok()) return expires.status();
+  // Under the lock: no grant change slips between its grants and its
+  // install (Install regrants it after every one).
+  absl::MutexLock lock(&apply_mu_);
+  return shadow_.Install(source, grants_, now_unix_nanos, *expires);
+}
+
 absl::StatusOr<v1::GrantList> PolicyStore::ReadGrants(
     const std::string& state_path) {
   v1::GrantList grants;
@@ -157,6 +182,7 @@ absl::StatusOr<uint64_t> PolicyStore::Install(
   // Counters first: a decision of the new engine then always finds its own.
   std::atomic_store(&hits_, std::move(hits));
   std::atomic_store(&engine_, *std::move(engine));
+  if (grants_changed) shadow_.Regrant(grants, now);
   policy_ = std::move(policy);
   grants_ = std::move(grants);
   return generation;
@@ -206,10 +232,9 @@ absl::StatusOr<v1::Grant> PolicyStore::AddGrant(v1::Grant grant,
     grant.set_id(absl::StrCat("g", number));
     grants.set_next_id(number + 1);
     grant.set_created_unix_nanos(now_unix_nanos);
-    grant.set_expires_unix_nanos(
-        duration_seconds == 0
-            ? 0
-            : now_unix_nanos + static_cast<int64_t>(duration_seconds) * 1000000000);
+    auto expires = ExpiryAfter(now_unix_nanos, duration_seconds);
+    if (!expires.ok()) return expires.status();
+    grant.set_expires_unix_nanos(*expires);
     *grants.add_grants() = grant;
     auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
                              nullptr, /*refuse_unfit_grants=*/true,

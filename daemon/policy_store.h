@@ -30,6 +30,13 @@
 
 namespace scopedfs {
 
+// The longest time a grant or a shadow policy may be given (ten years):
+// longer is no limit, and would overflow the clock.
+inline constexpr uint64_t kMaxDurationSeconds = uint64_t{3650} * 86400;
+// `now` + `duration_seconds` (0: no end, 0); INVALID_ARGUMENT above the
+// bound.
+absl::StatusOr<int64_t> ExpiryAfter(int64_t now_unix_nanos, uint64_t duration_seconds);
+
 class PolicyStore {
  public:
   static constexpr const char* kPolicyFile = StateDir::kPolicyFile;
@@ -80,6 +87,12 @@ class PolicyStore {
     return std::atomic_load(&hits_);
   }
   ShadowPolicy& shadow() { return shadow_; }
+  // Installs `source` as the shadow policy (ShadowPolicy::Install, with the
+  // grants in force and again after every grant change) for
+  // `duration_seconds` (0: until cleared). INVALID_ARGUMENT lists its
+  // errors, or says the duration is too long.
+  absl::Status SetShadow(const v1::Policy& source, uint64_t duration_seconds,
+                         int64_t now_unix_nanos);
 
   // Run before a new engine replaces the one in force, with both; an error
   // refuses the change (nothing is applied or stored).

@@ -3,14 +3,33 @@
 #include <algorithm>
 #include <vector>
 
+#include "daemon/log.h"
+#include "policy/grants.h"
+#include "policy/policy_text.h"
+
 namespace scopedfs {
 
-void ShadowPolicy::Install(std::shared_ptr<const policy::Engine> engine,
-                           std::string text, int64_t now_unix_nanos,
-                           int64_t expires_unix_nanos) {
+namespace {
+
+absl::StatusOr<std::shared_ptr<const policy::Engine>> CompileWithGrants(
+    const v1::Policy& source, const v1::GrantList& grants, int64_t now) {
+  policy::EffectivePolicy effective = policy::WithGrants(source, grants, now);
+  return policy::Engine::Compile(effective.policy, /*generation=*/0,
+                                 effective.grant_rules);
+}
+
+}  // namespace
+
+absl::Status ShadowPolicy::Install(const v1::Policy& source,
+                                   const v1::GrantList& grants,
+                                   int64_t now_unix_nanos,
+                                   int64_t expires_unix_nanos) {
+  auto engine = CompileWithGrants(source, grants, now_unix_nanos);
+  if (!engine.ok()) return engine.status();
   absl::MutexLock lock(&mu_);
-  std::atomic_store(&engine_, std::move(engine));
-  text_ = std::move(text);
+  std::atomic_store(&engine_, *std::move(engine));
+  source_ = source;
+  text_ = policy::PolicyToText(source);
   since_ = now_unix_nanos;
   differing_ = 0;
   paths_dropped_ = 0;
@@ -19,6 +38,21 @@ void ShadowPolicy::Install(std::shared_ptr<const policy::Engine> engine,
   compared_.store(0, std::memory_order_relaxed);
   expires_.store(expires_unix_nanos, std::memory_order_relaxed);
   active_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void ShadowPolicy::Regrant(const v1::GrantList& grants, int64_t now_unix_nanos) {
+  absl::MutexLock lock(&mu_);
+  if (!active_.load(std::memory_order_relaxed)) return;
+  auto engine = CompileWithGrants(source_, grants, now_unix_nanos);
+  if (!engine.ok()) {
+    // Grants that do not fit it are left out (WithGrants), so this is no
+    // expected failure; the shadow then goes on with the grants it had.
+    SFS_LOG(kWarning, "the shadow policy keeps its old grants: %s",
+            engine.status().message());
+    return;
+  }
+  std::atomic_store(&engine_, *std::move(engine));
 }
 
 v1::ShadowReport ShadowPolicy::Clear(size_t top_paths) {

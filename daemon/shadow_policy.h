@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "policy/engine.h"
 #include "scopedfs/v1/admin.pb.h"
@@ -30,10 +31,14 @@ class ShadowPolicy {
   // Distinct paths a report counts; the rest are only totalled.
   static constexpr size_t kMaxPaths = 10000;
 
-  // Installs `engine` (compiled from `text`) from `now` until `expires`
-  // (0: until cleared), replacing any installed one and its report.
-  void Install(std::shared_ptr<const policy::Engine> engine, std::string text,
-               int64_t now_unix_nanos, int64_t expires_unix_nanos);
+  // Installs `source` (valid: ValidatePolicy), decided with `grants` (as
+  // an apply would be), from `now` until `expires` (0: until cleared),
+  // replacing any installed one and its report.
+  absl::Status Install(const v1::Policy& source, const v1::GrantList& grants,
+                       int64_t now_unix_nanos, int64_t expires_unix_nanos);
+  // After the grants changed: the installed shadow is decided with the new
+  // ones (a grant is no difference between the two policies).
+  void Regrant(const v1::GrantList& grants, int64_t now_unix_nanos);
   // Removes it; returns its final report.
   v1::ShadowReport Clear(size_t top_paths);
 
@@ -69,6 +74,7 @@ class ShadowPolicy {
   std::atomic<uint64_t> compared_{0};
 
   mutable absl::Mutex mu_;
+  v1::Policy source_ ABSL_GUARDED_BY(mu_);
   std::string text_ ABSL_GUARDED_BY(mu_);
   int64_t since_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t differing_ ABSL_GUARDED_BY(mu_) = 0;

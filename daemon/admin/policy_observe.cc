@@ -52,24 +52,13 @@ absl::StatusOr<v1::SetShadowPolicyResponse> SetShadow(
     PolicyStore& store, const v1::SetShadowPolicyRequest& request) {
   auto parsed = PolicyOf(request);
   if (!parsed.ok()) return parsed.status();
-  // Shadowed as the admin would apply it: with the grants in force.
-  policy::EffectivePolicy effective =
-      policy::WithGrants(*parsed, store.grants(), absl::ToUnixNanos(absl::Now()));
-  if (auto errors = policy::ValidatePolicy(*parsed); !errors.empty()) {
-    return absl::InvalidArgumentError(policy::FormatPolicyErrors(errors));
+  if (absl::Status st = store.SetShadow(*parsed, request.duration_seconds(),
+                                        absl::ToUnixNanos(absl::Now()));
+      !st.ok()) {
+    return st;
   }
-  auto engine = policy::Engine::Compile(effective.policy, /*generation=*/0,
-                                        effective.grant_rules);
-  if (!engine.ok()) return engine.status();
-  const int64_t now = absl::ToUnixNanos(absl::Now());
-  const int64_t expires =
-      request.duration_seconds() == 0
-          ? 0
-          : now + static_cast<int64_t>(request.duration_seconds()) * 1000000000;
-  store.shadow().Install(*std::move(engine), policy::PolicyToText(*parsed), now,
-                         expires);
   SFS_LOG(kInfo, "shadow policy installed (%d rules)%s", parsed->rules_size(),
-          expires == 0 ? "" : ", for a limited time");
+          request.duration_seconds() == 0 ? "" : ", for a limited time");
   v1::SetShadowPolicyResponse response;
   *response.mutable_report() = store.shadow().Report(0);
   return response;
