@@ -125,7 +125,8 @@ void AccessMediator::Finish(const policy::Engine& engine, const Caller& caller,
   stats_->decision_latency.Record(latency_nanos);
   const int64_t now = CoarseRealtimeNanos();
   CountHit(engine, verdict, err, now);
-  if (redecide.has_value()) {
+  // ESTALE: the kernel retries the open after a lookup; that one counts.
+  if (redecide.has_value() && err != ESTALE) {
     if (auto shadow_engine = policy_->shadow().engine(now)) {
       ShadowPolicy& shadow = policy_->shadow();
       const policy::Verdict other = (*redecide)(*shadow_engine);
