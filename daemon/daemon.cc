@@ -1,5 +1,8 @@
 #include "daemon/daemon.h"
 
+#include "daemon/admin/snapshots.h"
+#include "metrics/prometheus_text.h"
+
 #include "daemon/fuse/transport.h"
 
 #include <errno.h>
@@ -273,6 +276,17 @@ absl::Status Daemon::StartComponents() {
   // audited) before the first client is served; they were never in force.
   GrantExpirer::RunOnce(server_.get());
   expirer_ = std::make_unique<GrantExpirer>(server_.get());
+  if (!options_.metrics_textfile.empty()) {
+    auto metrics = MetricsTextfile::Start(
+        options_.metrics_textfile, options_.metrics_interval,
+        [ctx = admin_context](bool up) {
+          v1::HealthResponse health = admin::HealthOf(ctx);
+          health.set_serving(up);
+          return metrics::RenderPrometheus(health, admin::StatsOf(ctx));
+        });
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = *std::move(metrics);
+  }
 
   if (absl::Status st = state_->WritePid(getpid()); !st.ok()) {
     return absl::Status(st.code(),

@@ -33,11 +33,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "audit/audit_log.h"
 #include "daemon/admin/admin_server.h"
 #include "daemon/fuse/session.h"
 #include "daemon/inode_invalidator.h"
 #include "daemon/grant_expirer.h"
+#include "daemon/metrics_textfile.h"
 #include "daemon/node_reclaimer.h"
 #include "daemon/policy_store.h"
 #include "daemon/fuse/transport.h"
@@ -66,6 +68,8 @@ struct DaemonOptions {
   bool move_bad_audit_db_aside = false;
   PolicyStore::LoadOptions policy;
   AdminServerOptions admin;  // socket_path: Start puts it in the state dir.
+  std::string metrics_textfile;  // Empty: none (daemon/metrics_textfile.h).
+  absl::Duration metrics_interval = absl::Seconds(5);
 };
 
 class Daemon {
@@ -115,6 +119,7 @@ class Daemon {
   std::unique_ptr<InodeInvalidator> invalidator_;
   std::unique_ptr<NodeReclaimer> reclaimer_;
   std::unique_ptr<GrantExpirer> expirer_;
+  std::unique_ptr<MetricsTextfile> metrics_;  // First to go: it reads the rest.
 };
 
 }  // namespace scopedfs

@@ -41,6 +41,14 @@ ABSL_FLAG(bool, move_bad_audit_db_aside, false,
           "(and its -wal, -shm) to audit.db.bad-UNIXTIME and start with an "
           "empty audit trail and owner store (files lose their owners: "
           "nobody owns them until an admin says so); command line only");
+ABSL_FLAG(std::string, metrics_textfile, "",
+          "Keep the daemon's metrics (Prometheus text format, as `scopedctl "
+          "status --prometheus` prints them) in this file, rewritten "
+          "atomically every --metrics_interval, for node_exporter's textfile "
+          "collector (Debian: /var/lib/prometheus/node-exporter/scopedfs.prom). "
+          "Empty: no file.");
+ABSL_FLAG(absl::Duration, metrics_interval, absl::Seconds(5),
+          "How often --metrics_textfile is rewritten (at least 1s).");
 ABSL_FLAG(bool, foreground, false,
           "Stay in the foreground (also -f). Without it the daemon detaches "
           "once the mount is live.");
@@ -170,6 +178,15 @@ absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(
   }
   o.audit.max_bytes = absl::GetFlag(FLAGS_audit_max_mb) << 20;
   o.move_bad_audit_db_aside = absl::GetFlag(FLAGS_move_bad_audit_db_aside);
+  o.metrics_textfile = absl::GetFlag(FLAGS_metrics_textfile);
+  o.metrics_interval = absl::GetFlag(FLAGS_metrics_interval);
+  if (!o.metrics_textfile.empty() && o.metrics_textfile[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics_textfile: '", o.metrics_textfile, "' is not an absolute path"));
+  }
+  if (o.metrics_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--metrics_interval must be at least 1s");
+  }
   o.policy.seed_file = absl::GetFlag(FLAGS_policy);
   o.policy.fallback_to_default = absl::GetFlag(FLAGS_fallback_to_default_policy);
   auto admin = AdminOptionsFromFlags();

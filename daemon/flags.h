@@ -37,6 +37,8 @@ ABSL_DECLARE_FLAG(uint64_t, max_nodes);
 ABSL_DECLARE_FLAG(bool, reflink_views);
 ABSL_DECLARE_FLAG(uint64_t, max_reflink_views);
 ABSL_DECLARE_FLAG(double, timeout);
+ABSL_DECLARE_FLAG(std::string, metrics_textfile);
+ABSL_DECLARE_FLAG(absl::Duration, metrics_interval);
 
 namespace scopedfs {
 

@@ -15,7 +15,7 @@
 #include "policy/policy_text.h"
 #include "tools/handle_commands.h"
 #include "tools/output.h"
-#include "tools/prometheus.h"
+#include "metrics/prometheus_text.h"
 #include "tools/policy_text.h"
 #include "tools/text_diff.h"
 
@@ -385,7 +385,7 @@ int Status(AdminClient& client, const OutputOptions& out, bool prometheus) {
     return Fail(client.Describe(st, "GetStats"));
   }
   if (prometheus) {
-    Print(RenderPrometheus(health, stats));
+    Print(metrics::RenderPrometheus(health, stats));
     return kExitOk;
   }
   if (out.json) {

@@ -5,6 +5,7 @@
 #include "daemon/admin/handle_admin.h"
 #include "daemon/admin/policy_observe.h"
 #include "daemon/admin/requests.h"
+#include "daemon/admin/snapshots.h"
 #include "daemon/log.h"
 #include "policy/policy_text.h"
 #include "proto/admin_limits.h"
@@ -107,30 +108,7 @@ grpc::Status AdminService::GetStats(grpc::ServerContext* context,
                                     const v1::GetStatsRequest*,
                                     v1::GetStatsResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  auto* counters = response->mutable_counters();
-  ctx_.server->ForEachCounter(
-      [&](const std::string& name, uint64_t value, bool gauge) {
-        (*counters)[name] = value;
-        if (gauge) response->add_gauges(name);
-      });
-  const Stats& stats = ctx_.server->stats();
-  const std::pair<const char*, const LatencyHistogram*> histograms[] = {
-      {"decision_latency", &stats.decision_latency},
-      {"open_latency", &stats.open_latency},
-  };
-  for (const auto& [name, histogram] : histograms) {
-    const LatencyHistogram::Snapshot snap = histogram->Read();
-    v1::Histogram* h = response->add_histograms();
-    h->set_name(name);
-    for (double b : snap.bounds_seconds) h->add_bounds_seconds(b);
-    for (uint64_t c : snap.counts) h->add_counts(c);
-    h->set_count(snap.count);
-    h->set_sum_seconds(snap.sum_seconds);
-  }
-  response->set_policy_generation(ctx_.policy->generation());
-  const v1::GetRuleHitsResponse hits = admin::RuleHitsOf(*ctx_.policy);
-  for (const v1::RuleHits& r : hits.rules()) *response->add_rule_hits() = r;
-  *response->add_rule_hits() = hits.default_action();
+  *response = admin::StatsOf(ctx_);
   return grpc::Status::OK;
 }
 
@@ -138,14 +116,7 @@ grpc::Status AdminService::Health(grpc::ServerContext* context,
                                   const v1::HealthRequest*,
                                   v1::HealthResponse* response) {
   if (auto st = CheckAdmin(context); !st.ok()) return st;
-  response->set_serving(true);
-  response->set_source(ctx_.source);
-  response->set_mountpoint(ctx_.mountpoint);
-  response->set_passthrough(ctx_.server->passthrough_active());
-  response->set_policy_generation(ctx_.policy->generation());
-  response->set_uptime_seconds(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::steady_clock::now() - ctx_.started)
-                                   .count());
+  *response = admin::HealthOf(ctx_);
   return grpc::Status::OK;
 }
 

@@ -1,4 +1,4 @@
-#include "tools/prometheus.h"
+#include "metrics/prometheus_text.h"
 
 #include <algorithm>
 #include <map>
@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "tools/output.h"
+#include "audit/escape.h"
 
-namespace scopedfs::tools {
+namespace scopedfs::metrics {
 namespace {
 
 struct Family {
@@ -23,11 +23,11 @@ struct Family {
 std::string Number(double v) { return absl::StrFormat("%.9g", v); }
 
 // A label value as the text format wants it: rule ids come from the policy
-// file, so anything may be in them (Safe() first: valid UTF-8, no control
-// characters; then '\' and '"' escaped).
+// file, so anything may be in them (made valid UTF-8 without control
+// characters first, as scopedctl prints them; then '\' and '"' escaped).
 std::string LabelValue(absl::string_view raw) {
   std::string out;
-  for (char c : Safe(raw)) {
+  for (char c : audit::EscapeControls(raw)) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += "\\n";
@@ -135,4 +135,4 @@ std::string RenderPrometheus(const v1::HealthResponse& health, const v1::GetStat
   return out;
 }
 
-}  // namespace scopedfs::tools
+}  // namespace scopedfs::metrics
