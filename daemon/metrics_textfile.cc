@@ -56,9 +56,10 @@ absl::StatusOr<std::unique_ptr<MetricsTextfile>> MetricsTextfile::Start(
   if (absl::Status st = WriteAtomically(path, render(true)); !st.ok()) return st;
   std::unique_ptr<MetricsTextfile> m(
       new MetricsTextfile(std::move(path), interval, std::move(render)));
+  m->reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   m->thread_ = std::thread([self = m.get()] {
     while (!self->stop_.WaitForNotificationWithTimeout(self->interval_)) {
-      if (absl::Status st = WriteAtomically(self->path_, self->render_(true)); !st.ok()) {
+      if (absl::Status st = self->Write(true); !st.ok()) {
         SFS_LOG_EVERY_SEC(kWarning, "%s", st.message());
       }
     }
@@ -68,12 +69,19 @@ absl::StatusOr<std::unique_ptr<MetricsTextfile>> MetricsTextfile::Start(
   return m;
 }
 
+absl::Status MetricsTextfile::Write(bool up) {
+  // Freed before rendering too: counting open descriptors opens one.
+  if (reserve_fd_ >= 0) close(reserve_fd_);
+  absl::Status st = WriteAtomically(path_, render_(up));
+  reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return st;
+}
+
 MetricsTextfile::~MetricsTextfile() {
   stop_.Notify();
   thread_.join();
-  if (absl::Status st = WriteAtomically(path_, render_(false)); !st.ok()) {
-    SFS_LOG(kWarning, "%s", st.message());
-  }
+  if (absl::Status st = Write(false); !st.ok()) SFS_LOG(kWarning, "%s", st.message());
+  if (reserve_fd_ >= 0) close(reserve_fd_);
 }
 
 }  // namespace scopedfs

@@ -11,6 +11,12 @@
 // a last time with scopedfs_up 0; a daemon killed outright leaves its last
 // file, whose age node_exporter exports (node_textfile_mtime_seconds): alert
 // on that (README, "Metrics and alerts").
+//
+// Out of descriptors (EMFILE) is when the file matters most, and writing it
+// takes one: the writer keeps one in reserve (an open /dev/null), frees it
+// just before making the temp file and takes it back after. A request
+// thread may grab the freed slot first; the write then fails and is
+// retried at the next interval (the file's age tells).
 #ifndef SCOPEDFS_DAEMON_METRICS_TEXTFILE_H_
 #define SCOPEDFS_DAEMON_METRICS_TEXTFILE_H_
 
@@ -43,6 +49,8 @@ class MetricsTextfile {
 
   // Replaces `path` with `text` atomically (see the top).
   static absl::Status WriteAtomically(const std::string& path, const std::string& text);
+  // WriteAtomically with the reserved descriptor freed meanwhile.
+  absl::Status Write(bool up);
 
  private:
   MetricsTextfile(std::string path, absl::Duration interval, Render render)
@@ -51,6 +59,7 @@ class MetricsTextfile {
   const std::string path_;
   const absl::Duration interval_;
   const Render render_;
+  int reserve_fd_ = -1;  // Freed for each write (see the top).
   absl::Notification stop_;
   std::thread thread_;
 };

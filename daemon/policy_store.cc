@@ -161,7 +161,7 @@ absl::StatusOr<uint64_t> PolicyStore::Install(
     }
     SFS_LOG(kWarning, "grants left out: they do not fit the policy: %s", which);
   }
-  auto engine = policy::Engine::Compile(effective.policy, generation,
+  auto engine = policy::Engine::Compile(effective.policy(), generation,
                                         effective.grant_rules);
   if (!engine.ok()) return engine.status();
   if (check) {
@@ -178,7 +178,7 @@ absl::StatusOr<uint64_t> PolicyStore::Install(
   if (persist_policy) {
     if (absl::Status st = Persist(policy); !st.ok()) return st;
   }
-  auto hits = policy::RuleHits::For(effective.policy, generation, hits_.get(), now);
+  auto hits = policy::RuleHits::For(effective.policy(), generation, hits_.get(), now);
   // Counters first: a decision of the new engine then always finds its own.
   std::atomic_store(&hits_, std::move(hits));
   std::atomic_store(&engine_, *std::move(engine));
@@ -205,9 +205,13 @@ absl::StatusOr<uint64_t> PolicyStore::Apply(const v1::Policy& policy,
           "the policy or the grants changed since generation ",
           expected_generation, " (now ", running, "): fetch it again and retry"));
     }
-    // The admin's own policy first: its errors name its own rules.
-    if (auto errors = policy::ValidatePolicy(policy); !errors.empty()) {
-      return absl::InvalidArgumentError(policy::FormatPolicyErrors(errors));
+    // With grants in front, the compile's errors would name shifted rule
+    // indices: the admin's own policy first, then (without grants the
+    // compile validates it as given: no second pass over a large policy).
+    if (grants_.grants_size() > 0) {
+      if (auto errors = policy::ValidatePolicy(policy); !errors.empty()) {
+        return absl::InvalidArgumentError(policy::FormatPolicyErrors(errors));
+      }
     }
     auto installed = Install(policy, grants_, /*grants_changed=*/false, check,
                              /*refuse_unfit_grants=*/true, running + 1,

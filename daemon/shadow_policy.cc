@@ -14,7 +14,7 @@ namespace {
 absl::StatusOr<std::shared_ptr<const policy::Engine>> CompileWithGrants(
     const v1::Policy& source, const v1::GrantList& grants, int64_t now) {
   policy::EffectivePolicy effective = policy::WithGrants(source, grants, now);
-  return policy::Engine::Compile(effective.policy, /*generation=*/0,
+  return policy::Engine::Compile(effective.policy(), /*generation=*/0,
                                  effective.grant_rules);
 }
 

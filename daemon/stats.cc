@@ -1,6 +1,7 @@
 #include "daemon/stats.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -127,6 +128,14 @@ void Stats::ForEach(
   const FdCounts fds = CountOpenFds();
   fn("open_fds", fds.all, true);
   fn("open_pipe_fds", fds.pipes, true);
+  // The soft limit the daemon runs with (it raises it to the hard limit at
+  // start): open_fds / fd_limit near 1 means EMFILE is near.
+  struct rlimit rl;
+  fn("fd_limit",
+     getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 0,
+     true);
+  fn("descriptor_exhaustion_errors",
+     descriptor_exhaustion_.load(std::memory_order_relaxed), false);
 }
 
 

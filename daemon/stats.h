@@ -85,6 +85,14 @@ struct Stats {
   // (passthrough) ones found at a change.
   Counter handles_revoked{0};
   Counter handles_unrevocable{0};
+
+  // EMFILE or ENFILE from the backing file system, process-wide (the
+  // errors are noted where no Stats is at hand): counted as
+  // descriptor_exhaustion_errors.
+  static void CountDescriptorExhaustion() {
+    descriptor_exhaustion_.fetch_add(1, std::memory_order_relaxed);
+  }
+  static inline std::atomic<uint64_t> descriptor_exhaustion_{0};
   Counter decision_cache_hits{0};
   Counter lookups{0};
   Counter forgets{0};

@@ -163,9 +163,10 @@ EffectivePolicy WithGrants(const v1::Policy& policy, const v1::GrantList& grants
     }
   }
   out.grant_rules = static_cast<int>(rules.size());
-  out.policy = policy;
+  out.given = &policy;
   if (rules.empty()) return out;
-  auto* all = out.policy.mutable_rules();
+  out.merged = policy;
+  auto* all = out.merged.mutable_rules();
   all->Clear();
   for (v1::Rule& r : rules) *all->Add() = std::move(r);
   for (const v1::Rule& r : policy.rules()) *all->Add() = r;
@@ -173,7 +174,7 @@ EffectivePolicy WithGrants(const v1::Policy& policy, const v1::GrantList& grants
       std::none_of(policy.redaction_profiles().begin(),
                    policy.redaction_profiles().end(),
                    [](const v1::RedactionProfile& p) { return p.name() == kGrantProfile; })) {
-    v1::RedactionProfile* p = out.policy.add_redaction_profiles();
+    v1::RedactionProfile* p = out.merged.add_redaction_profiles();
     p->set_name(std::string(kGrantProfile));
     p->set_mode(v1::REDACTION_MODE_ALLOWLIST);
   }

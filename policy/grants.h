@@ -42,17 +42,25 @@ std::string LiteralPattern(absl::string_view path);
 absl::Status CheckGrant(const v1::Grant& g, const v1::Policy& policy);
 
 struct EffectivePolicy {
-  v1::Policy policy;
+  // The policy to compile: the one given when no grant is in force (not
+  // copied: a policy of 100,000 rules is megabytes), else the merge.
+  const v1::Policy& policy() const { return grant_rules > 0 ? merged : *given; }
   int grant_rules = 0;  // the leading rules made from grants
   // Grants that no longer fit the policy (CheckGrant), left out: "g3: ...".
   std::vector<std::string> skipped;
+
+  const v1::Policy* given = nullptr;
+  v1::Policy merged;
 };
 
 // `policy` with the rules of every grant in `grants` that has not expired
 // at `now_unix_nanos` in front, in grant order (and kGrantProfile among the
-// profiles when a redacted grant needs it).
+// profiles when a redacted grant needs it). `policy` must outlive the
+// result.
 EffectivePolicy WithGrants(const v1::Policy& policy, const v1::GrantList& grants,
                            int64_t now_unix_nanos);
+EffectivePolicy WithGrants(const v1::Policy&& policy, const v1::GrantList& grants,
+                           int64_t now_unix_nanos) = delete;
 
 // Whether a rule id is one WithGrants made.
 inline bool IsGrantRule(absl::string_view rule_id) {

@@ -5,13 +5,17 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -103,6 +107,43 @@ TEST(MetricsTextfileTest, KeptCurrentReplacedAtomicallyAndDownAtStop) {
   EXPECT_EQ(Sample(text, "scopedfs_up"), 0) << text;
   EXPECT_EQ(Names(node.path()), (std::set<std::string>{"scopedfs.prom", "victim"}));
   EXPECT_EQ(Slurp(victim), "precious\n");
+}
+
+// A daemon out of descriptors says so in a counter an alert can watch
+// (README, "Metrics and alerts"), with the limit beside it.
+TEST(MetricsTextfileTest, DescriptorExhaustionIsCounted) {
+  SFS_SKIP_UNLESS_MOUNTING_WORKS();
+  TempDir node;
+  const std::string prom = node.Sub("scopedfs.prom");
+  auto m = ScopedfsMount::Start({"--metrics_textfile=" + prom, "--metrics_interval=1s"});
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto& mnt = *m;
+  // The daemon's limit lowered to 128 descriptors from outside (lowering
+  // another process's limit needs no privilege beyond being its uid).
+  const struct rlimit low = {128, 128};
+  ASSERT_EQ(prlimit(mnt->pid(), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
+  usleep(1500 * 1000);  // one rewrite
+  EXPECT_EQ(Sample(Slurp(prom), "scopedfs_fd_limit"), 128) << Slurp(prom);
+  std::vector<int> held;
+  int failed = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string name = mnt->M("f" + std::to_string(i));
+    const int fd = open(name.c_str(), O_CREAT | O_RDWR, 0644);
+    if (fd >= 0) {
+      held.push_back(fd);
+    } else {
+      EXPECT_TRUE(errno == EMFILE || errno == ENFILE) << std::strerror(errno);
+      ++failed;
+    }
+  }
+  EXPECT_GT(failed, 0) << "the daemon never ran out of descriptors";
+  double counted = 0;
+  for (int i = 0; i < 40 && counted <= 0; ++i) {
+    usleep(100 * 1000);
+    counted = Sample(Slurp(prom), "scopedfs_descriptor_exhaustion_errors_total");
+  }
+  EXPECT_GE(counted, 1);
+  for (int fd : held) close(fd);
 }
 
 TEST(MetricsTextfileTest, BadPathsRefuseToStart) {

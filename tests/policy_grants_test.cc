@@ -45,7 +45,7 @@ v1::Grant AppGrant(const std::string& path, bool dir = false) {
 std::shared_ptr<const Engine> Compile(const v1::Policy& policy, const v1::GrantList& grants,
                                       int64_t now = 100) {
   EffectivePolicy e = WithGrants(policy, grants, now);
-  auto engine = Engine::Compile(e.policy, 7, e.grant_rules);
+  auto engine = Engine::Compile(e.policy(), 7, e.grant_rules);
   EXPECT_TRUE(engine.ok()) << engine.status();
   return engine.ok() ? *engine : nullptr;
 }
@@ -159,8 +159,9 @@ TEST(GrantsTest, RedactedGrantReadsTheViewWithItsProfile) {
   g.set_path("DCIM/b.jpg");
   g.set_redaction_profile("gps");
   *grants.add_grants() = g;
-  EffectivePolicy e = WithGrants(Base(), grants, 100);
-  auto engine = Engine::Compile(e.policy, 7, e.grant_rules);
+  const v1::Policy base = Base();
+  EffectivePolicy e = WithGrants(base, grants, 100);
+  auto engine = Engine::Compile(e.policy(), 7, e.grant_rules);
   ASSERT_TRUE(engine.ok()) << engine.status();
   Verdict a = Decide(**engine, 1001, "DCIM/a.jpg");
   EXPECT_EQ(a.action, v1::ALLOW_REDACTED);
@@ -172,7 +173,7 @@ TEST(GrantsTest, RedactedGrantReadsTheViewWithItsProfile) {
   EXPECT_EQ(Decide(**engine, 1001, "DCIM/a.jpg", v1::WRITE).action, v1::HIDE);
   // The strict profile the grant needs was added, as an allowlist.
   int found = 0;
-  for (const auto& p : e.policy.redaction_profiles()) {
+  for (const auto& p : e.policy().redaction_profiles()) {
     if (p.name() == kGrantProfile) {
       ++found;
       EXPECT_EQ(p.mode(), v1::REDACTION_MODE_ALLOWLIST);
@@ -190,15 +191,16 @@ TEST(GrantsTest, ExpiredAndUnfitGrantsAreNotInForce) {
   unknown.set_id("g2");
   unknown.set_app("gone");
   *grants.add_grants() = unknown;
-  EffectivePolicy e = WithGrants(Base(), grants, /*now=*/100);
+  const v1::Policy base = Base();
+  EffectivePolicy e = WithGrants(base, grants, /*now=*/100);
   EXPECT_EQ(e.grant_rules, 0);
   ASSERT_EQ(e.skipped.size(), 1u);
   EXPECT_EQ(e.skipped[0], "g2: the policy has no app 'gone'");
-  auto engine = Engine::Compile(e.policy, 7, e.grant_rules);
+  auto engine = Engine::Compile(e.policy(), 7, e.grant_rules);
   ASSERT_TRUE(engine.ok());
   EXPECT_EQ(Decide(**engine, 1001, "DCIM/a.jpg").action, v1::HIDE);
   // One nanosecond earlier the first was still in force.
-  EXPECT_EQ(WithGrants(Base(), grants, 99).grant_rules, 2);
+  EXPECT_EQ(WithGrants(base, grants, 99).grant_rules, 2);
 }
 
 TEST(GrantsTest, CheckGrantRefusesWhatAGrantCannotBe) {

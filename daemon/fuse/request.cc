@@ -76,6 +76,7 @@ int LookupChild(fuse_req_t req, Node* parent, const char* name,
     if (fd < 0) {
       const int err = errno;
       if (absent != nullptr) *absent = err == ENOENT;  // Gone meanwhile.
+      NoteBackingError("lookup of a name", err);
       return err;
     }
     struct stat st;
@@ -127,6 +128,9 @@ const char* KindOf(mode_t type) {
 }
 
 void NoteBackingError(absl::string_view what, int err) {
+  // Out of descriptors: the one failure an admin must hear of before the
+  // clients do (README, "Metrics and alerts").
+  if (err == EMFILE || err == ENFILE) Stats::CountDescriptorExhaustion();
   switch (err) {
     case ENOENT: case EEXIST: case EACCES: case EPERM: case ENOTEMPTY:
     case ENOTDIR: case EISDIR: case ENAMETOOLONG: case ELOOP: case EXDEV:
