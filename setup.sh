@@ -19,7 +19,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       fio psmisc attr openssl libsystemd-dev sudo bubblewrap xfsprogs
       imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox
       clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
-      liburing-dev libnuma-dev)
+      liburing-dev libnuma-dev
+      scdoc groff-base)  # packaging/man/build.sh and its test
 
 missing=()
 for p in "${PKGS[@]}"; do

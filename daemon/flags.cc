@@ -1,12 +1,23 @@
 #include "daemon/flags.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/roff.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "daemon/state_dir.h"
 
 ABSL_FLAG(std::string, config, "",
           "Configuration file (protobuf text format, "
@@ -37,10 +48,10 @@ ABSL_FLAG(uint64_t, audit_max_mb, 1024,
           "The oldest audit events are deleted while the database holds "
           "more than this many MiB (0: no size limit).");
 ABSL_FLAG(bool, move_bad_audit_db_aside, false,
-          "if audit.db is damaged or not a scopedfs audit database, rename it "
+          "If audit.db is damaged or not a scopedfs audit database, rename it "
           "(and its -wal, -shm) to audit.db.bad-UNIXTIME and start with an "
           "empty audit trail and owner store (files lose their owners: "
-          "nobody owns them until an admin says so); command line only");
+          "nobody owns them until an admin says so). Command line only.");
 ABSL_FLAG(std::string, metrics_textfile, "",
           "Keep the daemon's metrics (Prometheus text format, as `scopedctl "
           "status --prometheus` prints them) in this file, rewritten "
@@ -140,7 +151,241 @@ absl::StatusOr<AdminServerOptions> AdminOptionsFromFlags() {
   return admin;
 }
 
+// --- scopedfsd's documentation: --help's usage text and the man page ----
+
+constexpr char kSummary[] = "mounts SOURCE at MOUNTPOINT and mediates every access to it";
+
+constexpr const char* kSynopses[] = {
+    "scopedfsd [flags] [-o opt[,opt...]] [-f] [-d] SOURCE MOUNTPOINT",
+    "scopedfsd --config=FILE [flags] [SOURCE MOUNTPOINT]",
+};
+
+// The options that are no absl flags (SplitFuseStyleArgs takes them out).
+struct OptionDoc {
+  const char* usage;  // "-o opt": the option, then its value.
+  const char* help;
+};
+constexpr OptionDoc kFuseStyleOptions[] = {
+    {"-o opt", "mount options for libfuse (fsname=, subtype=, ro, noatime, ...); allow_other "
+               "and default_permissions are always on"},
+    {"-f", "same as --foreground"},
+    {"-d", "same as --debug"},
+};
+
+// main.cc's exit codes.
+struct ExitStatusDoc {
+  int code;
+  const char* meaning;
+};
+constexpr ExitStatusDoc kExitStatuses[] = {
+    {0, "serving (in the background), or unmounted cleanly (in the foreground); with "
+        "--check_config: the configuration is usable"},
+    {1, "serving failed"},
+    {2, "could not start: bad arguments, configuration or state (one line \"scopedfsd: "
+        "error: ...\" on stderr, nothing mounted)"},
+};
+
+// `text` in lines of at most 78 columns, the first starting at `column`,
+// the others indented by `indent`.
+std::string Fill(absl::string_view text, size_t column, size_t indent) {
+  std::string out;
+  bool line_empty = true;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line_empty && column + 1 + word.size() > 78) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+      line_empty = true;
+    }
+    if (!line_empty) {
+      out += ' ';
+      ++column;
+    }
+    absl::StrAppend(&out, word);
+    column += word.size();
+    line_empty = false;
+  }
+  return out;
+}
+
+std::string Bold(absl::string_view text) { return RoffBold(text); }
+std::string Italic(absl::string_view text) { return RoffItalic(text); }
+
+// A synopsis: the program and options bold, placeholders (SOURCE, opt) in
+// italics.
+std::string RoffSynopsis(absl::string_view text) {
+  const auto is_word = [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && is_word(text[j])) ++j;
+    if (j == i) {
+      out += Roff(text.substr(i++, 1));
+      continue;
+    }
+    const absl::string_view word = text.substr(i, j - i);
+    if (word[0] == '-' || word == "scopedfsd") {
+      out += Bold(word);
+    } else if (word == "flags" || word == "opt" || absl::AsciiStrToUpper(word) == word) {
+      out += Italic(word);
+    } else {
+      out += Roff(word);
+    }
+    i = j;
+  }
+  return out;
+}
+
+// The flags --help lists (those of kFlagsFile), by name.
+std::vector<const absl::CommandLineFlag*> ListedFlags() {
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!flag->IsRetired() && absl::StrContains(flag->Filename(), kFlagsFile)) {
+      flags.push_back(flag);
+    }
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  return flags;
+}
+
+// The placeholder of a flag's value in the man page ("" for a boolean).
+std::string FlagValueName(const absl::CommandLineFlag& flag) {
+  static const auto* const kNamed = new std::map<std::string, std::string>{
+      {"admin_group", "GROUP"},   {"admin_tcp", "HOST:PORT"},     {"admin_tls_cert", "FILE"},
+      {"admin_tls_key", "FILE"},  {"admin_tls_client_ca", "FILE"}, {"admin_uids", "UID,..."},
+      {"config", "FILE"},         {"log_format", "FORMAT"},        {"policy", "FILE"},
+      {"state_dir", "DIR"},       {"timeout", "SECONDS"},          {"transport", "MODE"},
+      {"metrics_textfile", "FILE"},
+  };
+  if (flag.IsOfType<bool>()) return "";
+  if (auto it = kNamed->find(std::string(flag.Name())); it != kNamed->end()) return it->second;
+  if (flag.IsOfType<absl::Duration>()) return "DURATION";
+  if (flag.IsOfType<std::string>()) return "VALUE";
+  return "N";
+}
+
+constexpr char kManDescription[] =
+    R"(scopedfsd mediates how applications reach shared storage on Linux, the
+way Android's MediaProvider does on phones. It mounts a FUSE file system
+over the directory SOURCE at MOUNTPOINT, and decides every lookup, open and
+name change of every caller by the policy (scopedfs-policy(5)) and who the
+caller is: allowed, allowed through a view of a photo or video with its
+location metadata zeroed (redacted), denied (EACCES) or hidden (ENOENT).
+What is allowed runs at native speed through kernel FUSE passthrough. Every
+decision is audited in a queryable SQLite store, files created through the
+mount belong to the app that created them, and admins read, validate, apply
+and explain the policy with scopedctl(8) while the daemon serves.
+
+Without --foreground, scopedfsd returns only once the daemon fully serves:
+the mount is live, the admin socket listening, audit.db open and the pid
+file written; under systemd (--foreground, Type=notify) READY=1 comes at
+that point. SIGINT, SIGTERM and SIGHUP unmount and exit 0, and so does an
+unmount (fusermount3 -u MOUNTPOINT); SIGUSR1 writes the counters to
+STATE_DIR/stats. The mount is always allow_other and default_permissions.)";
+
 }  // namespace
+
+std::string UsageMessage() {
+  std::string out = absl::StrCat(kSummary, ".\n");
+  const char* lead = "usage: ";
+  for (const char* synopsis : kSynopses) {
+    absl::StrAppend(&out, lead, synopsis, "\n");
+    lead = "       ";
+  }
+  // "  -o opt   mount options ...": the help at column 11.
+  for (const OptionDoc& o : kFuseStyleOptions) {
+    std::string usage = absl::StrCat("  ", o.usage, " ");
+    usage.resize(std::max<size_t>(usage.size(), 11), ' ');
+    absl::StrAppend(&out, usage, Fill(o.help, usage.size(), 11), "\n");
+  }
+  std::vector<std::string> codes;
+  for (const ExitStatusDoc& e : kExitStatuses) {
+    codes.push_back(absl::StrCat(e.code, " ", e.meaning));
+  }
+  absl::StrAppend(&out, Fill(absl::StrCat("exit status: ", absl::StrJoin(codes, "; ")), 0, 2));
+  return out;
+}
+
+std::string ManPage() {
+  std::string out = absl::StrCat(
+      ".\\\" scopedfsd(8), generated by `scopedfsd --help_man` from the usage text\n"
+      ".\\\" and flags --help shows (daemon/flags.cc): regenerate it rather than edit it.\n"
+      ".TH SCOPEDFSD 8 \"\" scopedfs\n"
+      // No hyphenation, ragged right: flags and paths stay whole.
+      ".nh\n.ad l\n"
+      ".SH NAME\nscopedfsd \\- ", Roff(kSummary), "\n.SH SYNOPSIS\n");
+  for (const char* synopsis : kSynopses) absl::StrAppend(&out, RoffSynopsis(synopsis), "\n.br\n");
+  absl::StrAppend(&out, ".SH DESCRIPTION\n");
+  for (absl::string_view paragraph : absl::StrSplit(kManDescription, "\n\n")) {
+    absl::StrAppend(&out, ".PP\n", Roff(paragraph), "\n");
+  }
+  absl::StrAppend(&out, ".SH OPTIONS\n");
+  for (const OptionDoc& o : kFuseStyleOptions) {
+    absl::StrAppend(&out, ".TP\n", RoffSynopsis(o.usage), "\n", Roff(o.help), ".\n");
+  }
+  absl::StrAppend(&out, ".PP\n",
+                  Roff("Flags may also be given in the --config file, by name; the command "
+                       "line overrides it. Boolean flags take --flag, --flag=true|false and "
+                       "--noflag; multi-word flags take '-' or '_' (--state_dir, "
+                       "--state-dir)."),
+                  "\n");
+  for (const absl::CommandLineFlag* flag : ListedFlags()) {
+    const std::string value = FlagValueName(*flag);
+    const std::string default_value = flag->DefaultValue();
+    absl::StrAppend(&out, ".TP\n", Bold(absl::StrCat("--", flag->Name())),
+                    value.empty() ? "" : "=", value.empty() ? "" : Italic(value), "\n",
+                    Roff(flag->Help()), "\n");
+    if (!default_value.empty()) {
+      absl::StrAppend(&out, "Default: ", Roff(default_value), ".\n");
+    }
+  }
+  // A tagged paragraph: an exit code, a variable, a file.
+  const auto item = [&out](absl::string_view tag, absl::string_view text) {
+    absl::StrAppend(&out, ".TP\n", Bold(tag), "\n", Roff(text), "\n");
+  };
+  absl::StrAppend(&out, ".SH \"EXIT STATUS\"\n");
+  for (const ExitStatusDoc& e : kExitStatuses) item(absl::StrCat(e.code), e.meaning);
+  absl::StrAppend(&out, ".SH ENVIRONMENT\n");
+  item("NOTIFY_SOCKET", "Set by systemd (Type=notify): READY=1 once serving, STOPPING=1 "
+                        "before the unmount, and watchdog pings (WATCHDOG_USEC) while the "
+                        "mount answers.");
+  item("JOURNAL_STREAM", "Set by systemd: with --log_format=auto, log lines are structured "
+                         "journal entries when stderr is this stream.");
+  absl::StrAppend(&out, ".SH FILES\n");
+  // The state dir's files by their names in state_dir.h, under the default
+  // --state_dir.
+  const std::string state = absl::FindCommandLineFlag("state_dir")->DefaultValue();
+  item("/etc/scopedfs/scopedfs.textproto",
+       "The configuration the scopedfsd.service unit starts the daemon with (--config): "
+       "SOURCE, MOUNTPOINT, mount options and flags by name, in protobuf text format. "
+       "scopedfsd@NAME.service reads /etc/scopedfs/NAME.textproto, with the state dir " +
+           state + "/NAME.");
+  item(state, "The state directory (--state_dir), created 0700 (0710 with --admin_group) "
+              "and locked: one daemon per state dir. Every file in it is 0600.");
+  item(absl::StrCat(state, "/", StateDir::kPolicyFile),
+       "The policy in force (scopedfs-policy(5)): on the first start --policy or the "
+       "embedded Android-style default, then what scopedctl policy apply sets.");
+  item(absl::StrCat(state, "/", StateDir::kGrantsFile),
+       "The grants in force (scopedctl grant), decided before the policy's rules.");
+  item(absl::StrCat(state, "/", StateDir::kAuditDb),
+       "The audit trail and the owner store (SQLite, with -wal and -shm beside it).");
+  item(absl::StrCat(state, "/", StateDir::kAdminSocket),
+       "The admin API's socket, for scopedctl(8), which root and the --admin_uids may use "
+       "(0600; 0660 with --admin_group).");
+  item(absl::StrCat(state, "/", StateDir::kPidFile), "The daemon's pid.");
+  item(absl::StrCat(state, "/", StateDir::kStatsFile), "The counters, written on SIGUSR1.");
+  absl::StrAppend(
+      &out, ".SH EXAMPLES\n.PP\n.RS 4\n.nf\n",
+      Roff("scopedfsd /srv/shared /mnt/shared && scopedctl status\n"
+           "scopedfsd -f -o noatime --policy=my.textproto /srv/shared /mnt/shared\n"
+           "scopedfsd --config=/etc/scopedfs/scopedfs.textproto --check_config\n"
+           "fusermount3 -u /mnt/shared            # unmounts; the daemon exits 0\n"),
+      ".fi\n.RE\n",
+      ".SH \"SEE ALSO\"\n.BR scopedctl (8),\n.BR scopedfs\\-policy (5),\n.BR fusermount3 (1),\n"
+      ".BR mount.fuse3 (8)\n");
+  return out;
+}
 
 absl::StatusOr<DaemonOptions> DaemonOptionsFromFlags(
     const std::string& source, const std::string& mountpoint,

@@ -45,6 +45,16 @@ namespace scopedfs {
 // The file whose flags --help lists.
 inline constexpr char kFlagsFile[] = "daemon/flags.cc";
 
+// --help's text before the flags: what scopedfsd does, its usage, the
+// FUSE-style options (-o, -f, -d: command_line.h) and the exit status.
+std::string UsageMessage();
+
+// `scopedfsd --help_man`: scopedfsd(8) in roff (man(7) macros), for
+// packaging/man/build.sh. Made from what --help shows (the tables behind
+// UsageMessage and the flags of kFlagsFile, with their defaults), so the
+// two cannot drift apart.
+std::string ManPage();
+
 // The Daemon's options from the flags, for SOURCE and MOUNTPOINT as given
 // (not yet validated) and the -o options: InvalidArgument naming the flag
 // for a value out of range (--threads, --timeout, --audit_*, --admin_*).

@@ -26,6 +26,12 @@
 #include "daemon/mount_options.h"
 #include "daemon/log.h"
 
+// Here, not in flags.cc: --help lists that file's flags, and this one is
+// for packagers (packaging/man/build.sh), not for running the daemon.
+ABSL_FLAG(bool, help_man, false,
+          "Print the man page scopedfsd(8), in roff, made from --help's text and flags, "
+          "and exit.");
+
 namespace scopedfs {
 namespace {
 
@@ -38,14 +44,7 @@ int Run(int argc, char** argv) {
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
-      "mounts SOURCE at MOUNTPOINT and mediates every access to it.\n"
-      "usage: scopedfsd [flags] [-o opt[,opt...]] [-f] [-d] SOURCE "
-      "MOUNTPOINT\n"
-      "  -o opt   mount options for libfuse (fsname=, subtype=, ro, noatime, "
-      "...);\n"
-      "           allow_other and default_permissions are always on\n"
-      "  -f       same as --foreground;  -d  same as --debug");
+  absl::SetProgramUsageMessage(UsageMessage());
 
   auto split = SplitFuseStyleArgs(argc, argv);
   if (!split.ok()) Die(kExitUsage, std::string(split.status().message()));
@@ -62,6 +61,10 @@ int Run(int argc, char** argv) {
   }
   std::vector<char*> positional =
       absl::ParseCommandLine(split->rest.size(), split->rest.data());
+  if (absl::GetFlag(FLAGS_help_man)) {
+    std::fputs(ManPage().c_str(), stdout);
+    return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+  }
   std::string source_arg, mountpoint_arg;
   if (const std::string config_file = absl::GetFlag(FLAGS_config);
       !config_file.empty()) {

@@ -5,11 +5,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/roff.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "scopedfs/v1/policy.pb.h"
+#include "tools/output.h"
 
 namespace scopedfs::tools {
 namespace {
@@ -24,6 +26,27 @@ std::vector<std::string> OperationNames() {
   }
   return names;
 }
+
+// What scopedctl is: the overview's first line and the man page's NAME.
+constexpr char kPurpose[] = "administers a running scopedfsd through its admin socket";
+constexpr char kDefaultStateDir[] = "/var/lib/scopedfs";
+constexpr char kWhoMayUse[] = "Only root and the daemon's admin uids may use the socket.";
+constexpr char kDashesNote[] =
+    "Multi-word flags take '-' or '_' (--expect-generation, --expect_generation).";
+constexpr char kStdinNote[] = "FILE \"-\" is standard input.";
+
+// scopedctl's exit codes (tools/output.h), for the overview and the man page.
+struct ExitStatusDoc {
+  int code;
+  const char* meaning;
+};
+constexpr ExitStatusDoc kExitStatuses[] = {
+    {kExitOk, "success"},
+    {kExitFailure,
+     "failure (one line \"scopedctl: error: ...\" on stderr), an invalid policy (validate) or "
+     "a difference (diff)"},
+    {kExitUsage, "a command line mistake"},
+};
 
 // The FILTER section of the audit commands (audit/filter_text.h).
 constexpr char kFilterHelp[] =
@@ -343,14 +366,18 @@ source it from ~/.bashrc.)",
       {"scopedctl completion bash > /usr/share/bash-completion/completions/scopedctl",
        "source <(scopedctl completion bash)           # this shell only"},
       false});
-  c->push_back(CommandDoc{"help", "[COMMAND]", "the overview, or one command's help",
-                          "Without COMMAND the overview (scopedctl --help); with one, the "
-                          "same as\nscopedctl COMMAND --help.",
-                          {},
-                          ValueKind::kNone,
-                          {},
-                          {"scopedctl help", "scopedctl help audit query", "scopedctl help policy"},
-                          false});
+  c->push_back(CommandDoc{
+      "help", "[COMMAND]", "the overview, or one command's help",
+      R"(Without COMMAND the overview (scopedctl --help); with one, the same as
+scopedctl COMMAND --help. For packagers: --man prints all of it as the
+man page scopedctl(8), in roff.)",
+      {{"man", "", "", "the man page scopedctl(8) in roff (for packagers)", ValueKind::kNone,
+        {}}},
+      ValueKind::kNone,
+      {},
+      {"scopedctl help", "scopedctl help audit query", "scopedctl help policy",
+       "scopedctl help --man | man -l -                # read it as a man page"},
+      false});
   return c;
 }
 
@@ -396,19 +423,24 @@ std::string Fill(absl::string_view text, size_t first, size_t indent, size_t wid
   return out;
 }
 
+// A flag's help, with its choices if the help does not name them.
+std::string FlagHelp(const FlagDoc& f) {
+  std::string help = f.help;
+  if (f.kind == ValueKind::kChoice && !f.choices.empty() &&
+      !absl::StrContains(help, f.choices[0])) {
+    absl::StrAppend(&help, " (", absl::StrJoin(f.choices, ", "), ")");
+  }
+  return help;
+}
+
 std::string FlagTable(const std::vector<FlagDoc>& flags) {
   size_t width = 0;
   for (const FlagDoc& f : flags) width = std::max(width, FlagUsage(f).size());
   std::string out;
   for (const FlagDoc& f : flags) {
-    std::string help = f.help;
-    if (f.kind == ValueKind::kChoice && !f.choices.empty() &&
-        !absl::StrContains(help, f.choices[0])) {
-      absl::StrAppend(&help, " (", absl::StrJoin(f.choices, ", "), ")");
-    }
     const std::string usage = FlagUsage(f);
     absl::StrAppend(&out, "  ", usage, std::string(width - usage.size() + 2, ' '),
-                    Fill(help, width + 4, width + 4), "\n");
+                    Fill(FlagHelp(f), width + 4, width + 4), "\n");
   }
   return out;
 }
@@ -439,6 +471,43 @@ std::vector<std::string> FlagWords(const std::vector<FlagDoc>& flags) {
   std::vector<std::string> words;
   for (const FlagDoc& f : flags) words.push_back("--" + f.name + (f.value.empty() ? "" : "="));
   return words;
+}
+
+// The command after which the overview and the man page explain FILTER.
+const CommandDoc* LastFilterCommand() {
+  const CommandDoc* last = nullptr;
+  for (const CommandDoc& c : Commands()) {
+    if (c.args == ValueKind::kFilter) last = &c;
+  }
+  return last;
+}
+
+// The overview's flags: the global ones and --help.
+std::vector<FlagDoc> OverviewFlags() {
+  std::vector<FlagDoc> flags = GlobalFlags();
+  flags.push_back({"help", "", "",
+                   "this text; after a command (scopedctl COMMAND --help): that command's usage, "
+                   "flags and examples",
+                   ValueKind::kNone, {}});
+  return flags;
+}
+
+// The overview's examples: one per command that talks to the daemon, none
+// twice, and one with --state_dir.
+std::vector<std::string> OverviewExamples() {
+  std::vector<std::string> examples;
+  std::set<std::string> shown;
+  for (const CommandDoc& c : Commands()) {
+    if (!c.needs_daemon) continue;
+    for (const std::string& e : c.examples) {
+      if (shown.insert(e).second) {
+        examples.push_back(e);
+        break;
+      }
+    }
+  }
+  examples.push_back("scopedctl --state_dir=/tmp/demo/state status --json");
+  return examples;
 }
 
 }  // namespace
@@ -503,7 +572,8 @@ std::vector<std::string> SubVerbs(const std::string& command) {
 const std::vector<FlagDoc>& GlobalFlags() {
   static const auto* flags = new std::vector<FlagDoc>{
       {"state_dir", "", "DIR",
-       "the daemon's state directory (default /var/lib/scopedfs); the socket is DIR/admin.sock",
+       absl::StrCat("the daemon's state directory (default ", kDefaultStateDir,
+                    "); the socket is DIR/admin.sock"),
        ValueKind::kDir, {}},
       {"socket", "", "PATH", "the admin socket itself (overrides --state_dir)", ValueKind::kFile,
        {}},
@@ -572,44 +642,29 @@ std::string LongFlagName(const std::string& name) {
 }
 
 std::string OverviewHelp() {
-  std::string out =
-      "scopedctl: administers a running scopedfsd through its admin socket.\n\n"
+  std::string out = absl::StrCat(
+      "scopedctl: ", kPurpose, ".\n\n",
       "Usage: scopedctl [FLAGS] COMMAND [ARGS]      (flags may come anywhere)\n"
       "       scopedctl COMMAND --help              (one command: its flags and examples)\n\n"
-      "Commands:\n";
-  const CommandDoc* last_filter = nullptr;
-  for (const CommandDoc& c : Commands()) {
-    if (c.args == ValueKind::kFilter) last_filter = &c;
-  }
+      "Commands:\n");
+  const CommandDoc* last_filter = LastFilterCommand();
   for (const CommandDoc& c : Commands()) {
     absl::StrAppend(&out, "  ", Usage(c), "\n", Indent(c.description, 6));
     if (&c == last_filter) absl::StrAppend(&out, Indent(kFilterHelp, 6));
   }
-  std::vector<FlagDoc> flags = GlobalFlags();
-  flags.push_back({"help", "", "", "this text; after a command (scopedctl COMMAND --help): that "
-                   "command's usage, flags and examples", ValueKind::kNone, {}});
-  absl::StrAppend(&out, "\nFlags:\n", FlagTable(flags),
-                  "  Multi-word flags take '-' or '_' (--expect-generation, "
-                  "--expect_generation).\n"
-                  "  FILE \"-\" is standard input.\n"
-                  "\nExamples:\n");
-  std::set<std::string> shown;  // One example per command, none twice.
-  for (const CommandDoc& c : Commands()) {
-    if (!c.needs_daemon) continue;
-    for (const std::string& e : c.examples) {
-      if (shown.insert(e).second) {
-        absl::StrAppend(&out, "  ", e, "\n");
-        break;
-      }
-    }
+  absl::StrAppend(&out, "\nFlags:\n", FlagTable(OverviewFlags()), "  ", kDashesNote, "\n  ",
+                  kStdinNote, "\n\nExamples:\n");
+  for (const std::string& e : OverviewExamples()) absl::StrAppend(&out, "  ", e, "\n");
+  std::vector<std::string> codes;
+  for (const ExitStatusDoc& e : kExitStatuses) {
+    codes.push_back(absl::StrCat(e.code, " ", e.meaning));
   }
   absl::StrAppend(
-      &out, "  scopedctl --state_dir=/tmp/demo/state status --json\n",
+      &out,
       "\nMore: scopedctl COMMAND --help (e.g. scopedctl audit tail --help); bash\n"
-      "completion: scopedctl completion bash (see scopedctl completion --help).\n",
-      "\nExit status: 0 success; 1 failure (one line \"scopedctl: error: ...\" on\n"
-      "stderr), an invalid policy (validate) or a difference (diff); 2 a command\n"
-      "line mistake. Only root and the daemon's admin uids may use the socket.\n");
+      "completion: scopedctl completion bash (see scopedctl completion --help).\n\n",
+      Fill(absl::StrCat("Exit status: ", absl::StrJoin(codes, "; "), ". ", kWhoMayUse), 0, 0, 74),
+      "\n");
   return out;
 }
 
@@ -859,6 +914,136 @@ _scopedctl() {
 complete -F _scopedctl scopedctl
 )";
   return s;
+}
+
+namespace {
+
+// scopedctl(8) is the command table in man(7) macros, the subset groff,
+// mandoc and man-db all read.
+
+std::string Bold(absl::string_view text) { return RoffBold(text); }
+std::string Italic(absl::string_view text) { return RoffItalic(text); }
+
+// A synopsis or a flag's value with its ALL-CAPS placeholders (FILE, N,
+// UID) in italics.
+std::string RoffUsage(absl::string_view text) {
+  const auto is_word = [](char c) { return absl::ascii_isalnum(c) || c == '_'; };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && is_word(text[j])) ++j;
+    if (j == i) {
+      out += Roff(text.substr(i++, 1));
+      continue;
+    }
+    const absl::string_view word = text.substr(i, j - i);
+    const bool placeholder =
+        absl::ascii_isupper(word[0]) &&
+        std::none_of(word.begin(), word.end(), [](char c) { return absl::ascii_islower(c); });
+    out += placeholder ? Italic(word) : Roff(word);
+    i = j;
+  }
+  return out;
+}
+
+// Paragraphs separated by blank lines, as roff paragraphs. Leading blanks
+// go: in filled text a line starting with one breaks the line.
+std::string RoffParagraphs(absl::string_view text) {
+  std::vector<std::string> paragraphs;
+  for (absl::string_view p : absl::StrSplit(text, "\n\n", absl::SkipWhitespace())) {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(p, '\n', absl::SkipWhitespace())) {
+      lines.push_back(Roff(absl::StripAsciiWhitespace(line)));
+    }
+    paragraphs.push_back(absl::StrCat(".PP\n", absl::StrJoin(lines, "\n"), "\n"));
+  }
+  return absl::StrJoin(paragraphs, "");
+}
+
+std::string RoffFlags(const std::vector<FlagDoc>& flags) {
+  std::string out;
+  for (const FlagDoc& f : flags) {
+    out += ".TP\n";
+    if (!f.short_name.empty()) {
+      absl::StrAppend(&out, Bold("-" + f.short_name), f.value.empty() ? "" : " ",
+                      RoffUsage(f.value), ", ");
+    }
+    absl::StrAppend(&out, Bold("--" + f.name), f.value.empty() ? "" : "=", RoffUsage(f.value),
+                    "\n", Roff(FlagHelp(f)), "\n");
+  }
+  return out;
+}
+
+// Lines kept as they are (command lines, aligned text), indented.
+std::string RoffVerbatim(absl::string_view text) {
+  return absl::StrCat(".PP\n.RS 4\n.nf\n", Roff(absl::StripSuffix(text, "\n")), "\n.fi\n.RE\n");
+}
+
+constexpr char kManDescription[] =
+    R"(scopedctl administers a running scopedfsd(8) through the Admin gRPC
+service on its admin socket, STATE_DIR/admin.sock: it reads, checks, compares,
+tries (as a shadow policy) and applies the policy (scopedfs-policy(5)) while
+the daemon serves, explains how the policy decides a request, gives and
+revokes grants, lists the files open through the mount, reads the audit
+trail and the owner store, and shows the daemon's health and counters.)";
+
+}  // namespace
+
+std::string ManPage() {
+  std::string out = absl::StrCat(
+      ".\\\" scopedctl(8), generated by `scopedctl help --man` from scopedctl's\n"
+      ".\\\" command table (tools/help.cc): regenerate it rather than edit it.\n"
+      ".TH SCOPEDCTL 8 \"\" scopedfs\n"
+      // No hyphenation, ragged right: commands, flags and paths stay whole.
+      ".nh\n.ad l\n"
+      ".SH NAME\nscopedctl \\- ", Roff(kPurpose), "\n",
+      ".SH SYNOPSIS\n", Bold("scopedctl"), " [", Italic("FLAGS"), "] ", Italic("COMMAND"), " [",
+      Italic("ARGS"), "]\n.br\n", Bold("scopedctl"), " ", Italic("COMMAND"), " ", Bold("--help"),
+      "\n.SH DESCRIPTION\n", RoffParagraphs(absl::StrCat(kManDescription, " ", kWhoMayUse)),
+      RoffParagraphs(absl::StrCat(
+          "Flags may come anywhere on the command line. ", kDashesNote, " ", kStdinNote,
+          " With --json a command prints one JSON object instead of a table. ",
+          "scopedctl COMMAND --help prints one command's usage, flags and examples.")),
+      ".SH OPTIONS\nThese apply to every command that talks to the daemon.\n",
+      RoffFlags(OverviewFlags()), ".SH COMMANDS\n");
+  const CommandDoc* last_filter = LastFilterCommand();
+  for (const CommandDoc& c : Commands()) {
+    absl::StrAppend(&out, ".SS ", Roff(c.name), "\n", Bold("scopedctl " + c.name),
+                    c.synopsis.empty() ? "" : " ", RoffUsage(c.synopsis), "\n",
+                    RoffParagraphs(c.description));
+    if (&c == last_filter) absl::StrAppend(&out, RoffVerbatim(kFilterHelp));
+    absl::StrAppend(&out, RoffFlags(c.flags));
+    if (!c.examples.empty()) {
+      absl::StrAppend(&out, ".PP\nExamples:\n", RoffVerbatim(absl::StrJoin(c.examples, "\n")));
+    }
+  }
+  // A tagged paragraph: an exit code, a variable, a file.
+  const auto item = [&out](absl::string_view tag, absl::string_view text) {
+    absl::StrAppend(&out, ".TP\n", Bold(tag), "\n", Roff(text), "\n");
+  };
+  absl::StrAppend(&out, ".SH \"EXIT STATUS\"\n");
+  for (const ExitStatusDoc& e : kExitStatuses) item(absl::StrCat(e.code), e.meaning);
+  absl::StrAppend(&out, ".SH ENVIRONMENT\n");
+  item("NO_COLOR", "Set and not empty: no colour with --color=auto.");
+  item("TERM", "dumb: no colour with --color=auto.");
+  item("GRPC_VERBOSITY",
+       "Set: gRPC's own log lines on stderr too, for debugging (otherwise scopedctl prints "
+       "its one error line only).");
+  absl::StrAppend(&out, ".SH FILES\n");
+  const std::string state = kDefaultStateDir;
+  item(state + "/admin.sock", "The daemon's admin socket (with --state_dir=DIR: DIR/admin.sock).");
+  item(state + "/policy.textproto",
+       "The running policy, as the daemon stores it (policy apply; policy get prints it).");
+  item(state + "/grants.textproto", "The grants in force (grant, revoke, grants).");
+  item(state + "/audit.db",
+       "The audit trail and the owner store (audit tail, audit query, owner).");
+  item("/usr/share/bash-completion/completions/scopedctl",
+       "The bash completion script (scopedctl completion bash).");
+  absl::StrAppend(&out, ".SH EXAMPLES\n", RoffVerbatim(absl::StrJoin(OverviewExamples(), "\n")),
+                  ".SH \"SEE ALSO\"\n.BR scopedfsd (8),\n.BR scopedfs\\-policy (5),\n"
+                  ".BR fusermount3 (1),\n.BR mount.fuse3 (8)\n");
+  return out;
 }
 
 }  // namespace scopedfs::tools

@@ -1,7 +1,8 @@
 // scopedctl's command table: the one description of every command, its flags
 // and examples. `scopedctl --help` (the overview), `scopedctl COMMAND --help`
-// (one command), the flags each command accepts and the bash completion
-// script (`scopedctl completion bash`) are all generated from it.
+// (one command), the flags each command accepts, the bash completion script
+// (`scopedctl completion bash`) and the man page (`scopedctl help --man`)
+// are all generated from it.
 #ifndef SCOPEDFS_TOOLS_HELP_H_
 #define SCOPEDFS_TOOLS_HELP_H_
 
@@ -86,6 +87,10 @@ std::string GroupHelp(const std::string& group);
 
 // `scopedctl completion bash`.
 std::string BashCompletionScript();
+
+// `scopedctl help --man`: scopedctl(8) in roff (man(7) macros), for
+// packaging/man/build.sh.
+std::string ManPage();
 
 }  // namespace scopedfs::tools
 

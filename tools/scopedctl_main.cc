@@ -68,6 +68,7 @@ ABSL_FLAG(std::string, ops, "read", "grant: read,write,create,delete,rename,seta
 ABSL_FLAG(bool, redacted, false, "grant: reads get the redacted view.");
 ABSL_FLAG(std::string, profile, "", "grant: the redaction profile (with --redacted).");
 ABSL_FLAG(bool, shadow, false, "audit tail/query: only decisions the shadow policy differs on.");
+ABSL_FLAG(bool, man, false, "help: the man page scopedctl(8), in roff.");
 ABSL_FLAG(std::string, color, "auto",
           "Colour: auto (on a terminal, unless NO_COLOR is set), always, never.");
 
@@ -165,6 +166,11 @@ int Parse(int argc, char** argv, CommandLine* cl) {
 int Help(const CommandLine& cl) {
   std::vector<std::string> topic = cl.words;
   if (!topic.empty() && topic[0] == "help") topic.erase(topic.begin());
+  if (absl::GetFlag(FLAGS_man)) {
+    if (!topic.empty()) return UsageError("help --man takes no COMMAND: the page has them all");
+    Print(ManPage());
+    return kExitOk;
+  }
   if (topic.empty()) {
     Print(OverviewHelp());
     return kExitOk;
