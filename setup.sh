@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (idempotent) machine setup for scopedfs on Debian 12 (bookworm).
 #   - Debian packages: toolchain, Bazel (bazel-bootstrap), gRPC/protobuf, Abseil,
-#     GoogleTest, SQLite, benchmark tools.
+#     GoogleTest, SQLite, benchmark tools; debhelper, lintian, patchelf and
+#     man-db for the Debian package (packaging/build-deb.sh, deb_test.sh).
 #   - libfuse 3.18.3 from Debian unstable's *source* package (bookworm ships 3.14,
 #     which has no passthrough API; 3.18 adds the fuse-over-io-uring transport),
 #     built with meson into third_party/libfuse/prefix, examples included
@@ -20,7 +21,8 @@ PKGS=(build-essential pkg-config git ca-certificates dpkg-dev
       imagemagick libimage-exiftool-perl ffmpeg gnuplot-nox
       clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14
       liburing-dev libnuma-dev
-      scdoc groff-base)  # packaging/man/build.sh and its test
+      scdoc groff-base  # packaging/man/build.sh and its test
+      debhelper lintian patchelf man-db)  # packaging/build-deb.sh, deb_test.sh
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -5,9 +5,12 @@
 #                                        over fuse-over-io-uring where the kernel
 #                                        has it; then the mount tests again over
 #                                        /dev/fuse (SCOPEDFS_TEST_TRANSPORT=dev)
-#   2. bazel test --config=asan //...    the same under ASan+UBSan, with the
+#   2. packaging/deb_test.sh             the Debian package from step 1's binaries:
+#                                        built, linted, installed with apt-get,
+#                                        checked (a real mount), removed, purged
+#   3. bazel test --config=asan //...    the same under ASan+UBSan, with the
 #                                        long-running tests shortened
-#   3. fuzz/run.sh --seconds=N           each libFuzzer target briefly (clang)
+#   4. fuzz/run.sh --seconds=N           each libFuzzer target briefly (clang)
 # Mount tests need root (CAP_SYS_ADMIN) and /dev/fuse; elsewhere they report
 # SKIPPED loudly instead of passing.
 #   ./test.sh [--quick]  (--quick: step 1 only)   extra args go to step 1's bazel
@@ -24,15 +27,19 @@ if [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
   echo "*** test.sh: SKIPPED the io_uring transport: this kernel has no fuse-over-io-uring ***"
   URING=dev
 fi
-step "1/3 bazel test //... (transport $URING)"
+step "1/4 bazel test //... (transport $URING)"
 # io_uring serves requests faster than the audit writer stores 100k opens
 # in a row: the audit test's queue is made large enough to drop none.
 bazel test //... --test_env=SCOPEDFS_TEST_TRANSPORT=$URING \
   --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 "$@"
-step "1/3 the mount tests again over /dev/fuse"
+step "1/4 the mount tests again over /dev/fuse"
 bazel test --test_env=SCOPEDFS_TEST_TRANSPORT=dev --test_tag_filters=local "$@" -- //...
 [ "$QUICK" = 1 ] && exit 0
-step "2/3 bazel test --config=asan //..."
+step "2/4 packaging/deb_test.sh (the .deb: build, lintian, install, remove, purge)"
+# Needs root and apt; leaves the machine as it was. Uses the binaries of
+# step 1 (.bazel/bin), so no new bazel build.
+packaging/deb_test.sh
+step "3/4 bazel test --config=asan //..."
 # The image and video parser tests (and the exiftool differential test)
 # drive ImageMagick/exiftool/ffmpeg and mostly time those; the parsers run
 # under ASan+UBSan in the fuzzers below.
@@ -44,6 +51,6 @@ bazel test --config=asan \
   -- //... -//tests:redact_image_test -//tests:redact_isobmff_test \
   -//tests:redact_still_test -//tests:redact_container_test -//tests:redact_oracle_test \
   -//tests:redact_jpeg_location_test
-step "3/3 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-30}"
+step "4/4 fuzz/run.sh --seconds=${SCOPEDFS_FUZZ_SECONDS:-30}"
 fuzz/run.sh --seconds="${SCOPEDFS_FUZZ_SECONDS:-30}" --jobs=2
 step "all passed"
