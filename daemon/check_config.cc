@@ -1,8 +1,10 @@
 #include "daemon/check_config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -92,6 +94,21 @@ int CheckConfig(const DaemonOptions& options) {
       }
       notes.push_back(absl::StrCat(grants->grants_size(), " grants (", expired,
                                    " expired: removed at start)"));
+    }
+  }
+  // The metrics file's directory must be there (the collector's package
+  // makes it); the daemon refuses to start otherwise.
+  if (!options.metrics_textfile.empty()) {
+    const std::string& file = options.metrics_textfile;
+    const std::string dir = file.substr(0, std::max<size_t>(file.rfind('/'), 1));
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        access(dir.c_str(), W_OK) != 0) {
+      problems.push_back(absl::StrCat("metrics_textfile: ", dir,
+                                      " is not a writable directory (is "
+                                      "prometheus-node-exporter installed?)"));
+    } else {
+      notes.push_back(absl::StrCat("metrics to ", file));
     }
   }
   std::string audit_note;
