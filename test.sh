@@ -28,10 +28,7 @@ if [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
   URING=dev
 fi
 step "1/4 bazel test //... (transport $URING)"
-# io_uring serves requests faster than the audit writer stores 100k opens
-# in a row: the audit test's queue is made large enough to drop none.
-bazel test //... --test_env=SCOPEDFS_TEST_TRANSPORT=$URING \
-  --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 "$@"
+bazel test //... --test_env=SCOPEDFS_TEST_TRANSPORT=$URING "$@"
 step "1/4 the mount tests again over /dev/fuse"
 bazel test --test_env=SCOPEDFS_TEST_TRANSPORT=dev --test_tag_filters=local "$@" -- //...
 [ "$QUICK" = 1 ] && exit 0
@@ -47,7 +44,7 @@ bazel test --config=asan \
   --test_env=SCOPEDFS_STRESS_SECONDS=5 --test_env=SCOPEDFS_RANDOM_STEPS=400 \
   --test_env=SCOPEDFS_FAULT_OPENS=20000 --test_env=SCOPEDFS_FAULT_STREAMS=200 \
   --test_env=SCOPEDFS_FAULT_HELD=1000 --test_env=SCOPEDFS_FAULT_DISTINCT=30000 \
-  --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=262144 \
+  --test_env=SCOPEDFS_AUDIT_QUEUE_SIZE=1048576 \
   -- //... -//tests:redact_image_test -//tests:redact_isobmff_test \
   -//tests:redact_still_test -//tests:redact_container_test -//tests:redact_oracle_test \
   -//tests:redact_jpeg_location_test

@@ -73,7 +73,7 @@ AuditLog::~AuditLog() {
 
 bool AuditLog::Submit(Event&& event) {
   submitted_.fetch_add(1, std::memory_order_relaxed);
-  if (!queue_.TryPush(std::move(event))) {
+  if (!queue_.TryPush(std::make_unique<Event>(std::move(event)))) {
     dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -111,9 +111,9 @@ size_t AuditLog::WriteBatch(std::vector<Event>* batch, size_t* n_changes_out) {
   *n_changes_out = 0;
   batch->clear();
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
-  Event e;
+  std::unique_ptr<Event> e;
   while (batch->size() < max_batch && queue_.TryPop(&e)) {
-    batch->push_back(std::move(e));
+    batch->push_back(std::move(*e));
   }
   std::vector<OwnerChange> changes = owners_.TakeChanges();
   if (batch->empty() && changes.empty()) return 0;

@@ -39,7 +39,7 @@ ABSL_FLAG(bool, audit, true,
           "Store an audit event for every mediated decision in "
           "STATE_DIR/audit.db. With false, decisions are only counted (the "
           "owner store is kept either way).");
-ABSL_FLAG(int, audit_queue_size, 65536,
+ABSL_FLAG(int, audit_queue_size, 262144,
           "Audit events that may wait for the writer thread; when it is "
           "full, events are dropped and counted (a FUSE reply never waits).");
 ABSL_FLAG(absl::Duration, audit_max_age, absl::Hours(24 * 30),
