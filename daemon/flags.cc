@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/fill.h"
 #include "base/roff.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -185,28 +186,6 @@ constexpr ExitStatusDoc kExitStatuses[] = {
         "error: ...\" on stderr, nothing mounted)"},
 };
 
-// `text` in lines of at most 78 columns, the first starting at `column`,
-// the others indented by `indent`.
-std::string Fill(absl::string_view text, size_t column, size_t indent) {
-  std::string out;
-  bool line_empty = true;
-  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
-    if (!line_empty && column + 1 + word.size() > 78) {
-      absl::StrAppend(&out, "\n", std::string(indent, ' '));
-      column = indent;
-      line_empty = true;
-    }
-    if (!line_empty) {
-      out += ' ';
-      ++column;
-    }
-    absl::StrAppend(&out, word);
-    column += word.size();
-    line_empty = false;
-  }
-  return out;
-}
-
 std::string Bold(absl::string_view text) { return RoffBold(text); }
 std::string Italic(absl::string_view text) { return RoffItalic(text); }
 
@@ -297,13 +276,13 @@ std::string UsageMessage() {
   for (const OptionDoc& o : kFuseStyleOptions) {
     std::string usage = absl::StrCat("  ", o.usage, " ");
     usage.resize(std::max<size_t>(usage.size(), 11), ' ');
-    absl::StrAppend(&out, usage, Fill(o.help, usage.size(), 11), "\n");
+    absl::StrAppend(&out, usage, FillWords(absl::string_view(o.help), usage.size(), 11), "\n");
   }
   std::vector<std::string> codes;
   for (const ExitStatusDoc& e : kExitStatuses) {
     codes.push_back(absl::StrCat(e.code, " ", e.meaning));
   }
-  absl::StrAppend(&out, Fill(absl::StrCat("exit status: ", absl::StrJoin(codes, "; ")), 0, 2));
+  absl::StrAppend(&out, FillWords(absl::StrCat("exit status: ", absl::StrJoin(codes, "; ")), 0, 2));
   return out;
 }
 

@@ -69,16 +69,7 @@ constexpr char kPolicyCameraLosesDcim[] = R"pb(
   default_action: ALLOW
 )pb";
 
-std::set<std::string> List(const std::string& dir) {
-  std::set<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* de = readdir(d)) {
-    if (de->d_name[0] != '.') names.insert(de->d_name);
-  }
-  closedir(d);
-  return names;
-}
+std::set<std::string> List(const std::string& dir) { return ListNames(dir); }
 
 int64_t NowNanos() {
   timespec ts;

@@ -1,5 +1,7 @@
 #include "tests/file_util.h"
 
+#include <dirent.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,20 @@ void WriteFile(const std::string& path, const std::string& data) {
 std::string TestTmpDir() {
   const char* d = std::getenv("TEST_TMPDIR");
   return d != nullptr ? d : "/tmp";
+}
+
+std::set<std::string> ListNames(const std::string& dir, bool dot_files) {
+  std::set<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* de = readdir(d)) {
+    const std::string name = de->d_name;
+    if (name == "." || name == "..") continue;
+    if (!dot_files && name[0] == '.') continue;
+    names.insert(name);
+  }
+  closedir(d);
+  return names;
 }
 
 }  // namespace scopedfs::testing

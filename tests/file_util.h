@@ -2,6 +2,7 @@
 #ifndef SCOPEDFS_TESTS_FILE_UTIL_H_
 #define SCOPEDFS_TESTS_FILE_UTIL_H_
 
+#include <set>
 #include <string>
 
 namespace scopedfs::testing {
@@ -12,6 +13,9 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 // The test's scratch directory: $TEST_TMPDIR, else /tmp.
 std::string TestTmpDir();
+// The names in a directory (empty if it cannot be read), without "." and
+// ".."; without every name starting with '.' unless `dot_files`.
+std::set<std::string> ListNames(const std::string& dir, bool dot_files = false);
 
 }  // namespace scopedfs::testing
 

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/file_util.h"
 #include "tests/mount_fixture.h"
 #include "tests/mount_test_base.h"
 
@@ -34,17 +35,7 @@ std::string Slurp(const std::string& path) {
   return s.str();
 }
 
-std::set<std::string> Names(const std::string& dir) {
-  std::set<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string n = e->d_name;
-      if (n != "." && n != "..") names.insert(n);
-    }
-    closedir(d);
-  }
-  return names;
-}
+std::set<std::string> Names(const std::string& dir) { return ListNames(dir, true); }
 
 // The value of the sample line that starts with `name ` (-1: none).
 double Sample(const std::string& text, const std::string& name) {

@@ -25,16 +25,7 @@
 namespace scopedfs::testing {
 namespace {
 
-std::set<std::string> List(const std::string& dir) {
-  std::set<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (dirent* de = readdir(d)) {
-    if (de->d_name[0] != '.') names.insert(de->d_name);
-  }
-  closedir(d);
-  return names;
-}
+std::set<std::string> List(const std::string& dir) { return ListNames(dir); }
 
 // Apps: uid 1000 is "alice", uid 1001 "bob"; root bypasses the rules.
 constexpr char kBasePolicy[] = R"pb(

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/fill.h"
 #include "base/roff.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -400,29 +401,6 @@ std::string FlagUsage(const FlagDoc& f) {
   return s;
 }
 
-// `text` filled into lines of at most `width` columns, the first starting
-// at column `first`, the others indented by `indent`.
-std::string Fill(absl::string_view text, size_t first, size_t indent, size_t width = 78) {
-  std::string out;
-  size_t column = first;
-  bool line_empty = true;
-  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
-    if (!line_empty && column + 1 + word.size() > width) {
-      absl::StrAppend(&out, "\n", std::string(indent, ' '));
-      column = indent;
-      line_empty = true;
-    }
-    if (!line_empty) {
-      out += ' ';
-      ++column;
-    }
-    absl::StrAppend(&out, word);
-    column += word.size();
-    line_empty = false;
-  }
-  return out;
-}
-
 // A flag's help, with its choices if the help does not name them.
 std::string FlagHelp(const FlagDoc& f) {
   std::string help = f.help;
@@ -440,7 +418,7 @@ std::string FlagTable(const std::vector<FlagDoc>& flags) {
   for (const FlagDoc& f : flags) {
     const std::string usage = FlagUsage(f);
     absl::StrAppend(&out, "  ", usage, std::string(width - usage.size() + 2, ' '),
-                    Fill(FlagHelp(f), width + 4, width + 4), "\n");
+                    FillWords(FlagHelp(f), width + 4, width + 4), "\n");
   }
   return out;
 }
@@ -663,7 +641,7 @@ std::string OverviewHelp() {
       &out,
       "\nMore: scopedctl COMMAND --help (e.g. scopedctl audit tail --help); bash\n"
       "completion: scopedctl completion bash (see scopedctl completion --help).\n\n",
-      Fill(absl::StrCat("Exit status: ", absl::StrJoin(codes, "; "), ". ", kWhoMayUse), 0, 0, 74),
+      FillWords(absl::StrCat("Exit status: ", absl::StrJoin(codes, "; "), ". ", kWhoMayUse), 0, 0, 74),
       "\n");
   return out;
 }
