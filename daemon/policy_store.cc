@@ -149,7 +149,7 @@ v1::GrantList PolicyStore::grants() const {
 absl::StatusOr<uint64_t> PolicyStore::Install(
     v1::Policy policy, v1::GrantList grants, bool grants_changed,
     const Check& check, bool refuse_unfit_grants, uint64_t generation,
-    bool persist_policy) {
+    bool persist_policy, bool persist_best_effort) {
   const int64_t now = absl::ToUnixNanos(absl::Now());
   policy.set_generation(generation);
   policy::EffectivePolicy effective = policy::WithGrants(policy, grants, now);
@@ -167,16 +167,16 @@ absl::StatusOr<uint64_t> PolicyStore::Install(
   if (check) {
     if (absl::Status st = check(**engine); !st.ok()) return st;
   }
+  absl::Status stored = absl::OkStatus();
   if (grants_changed) {
-    if (absl::Status st = state_->ReplaceFile(
-            kGrantsFile, policy::MessageToText(grants), /*durable=*/true);
-        !st.ok()) {
-      return st;
-    }
+    stored = state_->ReplaceFile(kGrantsFile, policy::MessageToText(grants),
+                                 /*durable=*/true);
   }
   // The policy file carries the generation, so a restart goes on from it.
-  if (persist_policy) {
-    if (absl::Status st = Persist(policy); !st.ok()) return st;
+  if (stored.ok() && persist_policy) stored = Persist(policy);
+  if (!stored.ok()) {
+    if (!persist_best_effort) return stored;
+    SFS_LOG_EVERY_SEC(kWarning, "in force, but not stored yet: %s", stored.message());
   }
   auto hits = policy::RuleHits::For(effective.policy(), generation, hits_.get(), now);
   // Counters first: a decision of the new engine then always finds its own.
@@ -294,13 +294,15 @@ std::vector<v1::Grant> PolicyStore::ExpireGrants(int64_t now_unix_nanos,
       }
     }
     if (expired.empty()) return expired;
+    // Taken out of force even when the files cannot be written now (a full
+    // disk): stored grants that expired are never in force at a start
+    // either, so the stale file gives nothing back.
     auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
                              check, /*refuse_unfit_grants=*/false,
-                             engine_->generation() + 1, /*persist_policy=*/true);
+                             engine_->generation() + 1, /*persist_policy=*/true,
+                             /*persist_best_effort=*/true);
     if (!installed.ok()) {
-      // Expired grants are out of force already (WithGrants skips them);
-      // only their removal from the file waits for the next try.
-      SFS_LOG_EVERY_SEC(kWarning, "cannot store the grants after expiry: %s",
+      SFS_LOG_EVERY_SEC(kWarning, "cannot end expired grants: %s",
                         installed.status().message());
       return {};
     }

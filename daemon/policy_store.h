@@ -132,11 +132,13 @@ class PolicyStore {
   // Compiles `policy` with `grants` as `generation`, runs `check`, stores
   // what changed (`grants_changed`, `persist_policy`) and swaps the engine
   // and its hit counters in. Grants that no longer fit the policy refuse
-  // the change with `refuse_unfit_grants`, else they are left out.
+  // the change with `refuse_unfit_grants`, else they are left out. A store
+  // that fails refuses the change, unless `persist_best_effort` (expiry:
+  // taking access away must not wait for the disk).
   absl::StatusOr<uint64_t> Install(v1::Policy policy, v1::GrantList grants,
                                    bool grants_changed, const Check& check,
                                    bool refuse_unfit_grants, uint64_t generation,
-                                   bool persist_policy)
+                                   bool persist_policy, bool persist_best_effort = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   absl::Status Persist(const v1::Policy& policy);
   void RunCallbacks();
