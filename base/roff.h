@@ -44,6 +44,33 @@ std::string RoffBold(const Text& text) { return "\\fB" + Roff(text) + "\\fR"; }
 template <typename Text>
 std::string RoffItalic(const Text& text) { return "\\fI" + Roff(text) + "\\fR"; }
 
+// `text` as roff, word by word: a word is a run of chars `is_word` takes,
+// set in the font `style(word)` returns ('B' bold, 'I' italic, else
+// roman); everything between words is escaped as it is. What the
+// synopses and flag values of both man pages need (placeholders in
+// italics, options in bold).
+template <typename Text, typename IsWord, typename Style>
+std::string RoffByWord(const Text& text, IsWord is_word, Style style) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && is_word(text[j])) ++j;
+    if (j == i) {
+      out += Roff(text.substr(i++, 1));
+      continue;
+    }
+    const auto word = text.substr(i, j - i);
+    switch (style(word)) {
+      case 'B': out += RoffBold(word); break;
+      case 'I': out += RoffItalic(word); break;
+      default: out += Roff(word);
+    }
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace scopedfs
 
 #endif  // SCOPEDFS_BASE_ROFF_H_

@@ -676,12 +676,14 @@ int AccessMediator::CheckVisible(const Caller& caller, Node* node) {
 bool AccessMediator::AccessStands(const policy::Engine& engine,
                                   const Caller& caller, Node* node,
                                   v1::Operation op,
-                                  const std::string* view_profile) {
+                                  const std::string* view_profile,
+                                  policy::Verdict* verdict_out) {
   const auto decide = [&](v1::Operation o) {
     return Decide(engine, caller, nodes_->PathOf(node), o, node->type == S_IFDIR,
                   Target::Of(node));
   };
   const policy::Verdict verdict = decide(op);
+  if (verdict_out != nullptr) *verdict_out = verdict;
   if (verdict.action == v1::ALLOW) return true;
   if (verdict.action != v1::ALLOW_REDACTED || op != v1::READ) return false;
   if (view_profile != nullptr) {
@@ -699,10 +701,8 @@ int AccessMediator::RecheckHandle(const Caller& caller, Node* node,
                                   const std::string* view_profile) {
   const uint64_t start = MonotonicNanos();
   const auto engine = policy_->engine();
-  if (AccessStands(*engine, caller, node, op, view_profile)) return 0;
-  const policy::Verdict verdict = Decide(*engine, caller, nodes_->PathOf(node),
-                                         op, node->type == S_IFDIR,
-                                         Target::Of(node));
+  policy::Verdict verdict;
+  if (AccessStands(*engine, caller, node, op, view_profile, &verdict)) return 0;
   Finish(*engine, caller, [&] { return nodes_->PathOf(node); }, op, 0, verdict,
          EACCES, MonotonicNanos() - start, AuditMode::kForced, std::nullopt,
          "revoked: an open handle");

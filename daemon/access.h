@@ -183,10 +183,12 @@ class AccessMediator {
   // through the redacted view made with `view_profile`, or the real file
   // when null) would still be allowed by `engine`: the test a policy or
   // grant change puts open handles to. Decides without the cache (`engine`
-  // may be one not yet in force) and records nothing.
+  // may be one not yet in force) and records nothing. `*verdict` (if
+  // given): the engine's verdict for `op`.
   bool AccessStands(const policy::Engine& engine, const Caller& caller,
                     Node* node, v1::Operation op,
-                    const std::string* view_profile);
+                    const std::string* view_profile,
+                    policy::Verdict* verdict = nullptr);
   // The same with the engine in force, for a handle's first daemon-served
   // read or write after a change: when the access no longer stands, the
   // refusal is audited (operation `op`, error EACCES) and EACCES returned.

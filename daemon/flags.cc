@@ -192,27 +192,13 @@ std::string Italic(absl::string_view text) { return RoffItalic(text); }
 // A synopsis: the program and options bold, placeholders (SOURCE, opt) in
 // italics.
 std::string RoffSynopsis(absl::string_view text) {
-  const auto is_word = [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; };
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && is_word(text[j])) ++j;
-    if (j == i) {
-      out += Roff(text.substr(i++, 1));
-      continue;
-    }
-    const absl::string_view word = text.substr(i, j - i);
-    if (word[0] == '-' || word == "scopedfsd") {
-      out += Bold(word);
-    } else if (word == "flags" || word == "opt" || absl::AsciiStrToUpper(word) == word) {
-      out += Italic(word);
-    } else {
-      out += Roff(word);
-    }
-    i = j;
-  }
-  return out;
+  return RoffByWord(
+      text, [](char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; },
+      [](absl::string_view word) {
+        if (word[0] == '-' || word == "scopedfsd") return 'B';
+        if (word == "flags" || word == "opt" || absl::AsciiStrToUpper(word) == word) return 'I';
+        return 'R';
+      });
 }
 
 // The flags --help lists (those of kFlagsFile), by name.

@@ -46,13 +46,6 @@ absl::Status MetricsTextfile::WriteAtomically(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<MetricsTextfile>> MetricsTextfile::Start(
     std::string path, absl::Duration interval, Render render) {
-  if (path.empty() || path[0] != '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--metrics_textfile: '", path, "' is not an absolute path"));
-  }
-  if (interval < absl::Seconds(1)) {
-    return absl::InvalidArgumentError("--metrics_interval must be at least 1s");
-  }
   if (absl::Status st = WriteAtomically(path, render(true)); !st.ok()) return st;
   std::unique_ptr<MetricsTextfile> m(
       new MetricsTextfile(std::move(path), interval, std::move(render)));

@@ -39,7 +39,8 @@ class MetricsTextfile {
 
   // Writes PATH once (an error here is returned: a bad path fails the
   // start), then every `interval` from a thread of its own; later errors
-  // are logged (once a second at most) and retried.
+  // are logged (once a second at most) and retried. `path` is absolute and
+  // `interval` at least a second (DaemonOptionsFromFlags checks both).
   static absl::StatusOr<std::unique_ptr<MetricsTextfile>> Start(
       std::string path, absl::Duration interval, Render render);
   // Stops the thread and writes the last file (scopedfs_up 0).

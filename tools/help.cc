@@ -905,24 +905,14 @@ std::string Italic(absl::string_view text) { return RoffItalic(text); }
 // A synopsis or a flag's value with its ALL-CAPS placeholders (FILE, N,
 // UID) in italics.
 std::string RoffUsage(absl::string_view text) {
-  const auto is_word = [](char c) { return absl::ascii_isalnum(c) || c == '_'; };
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && is_word(text[j])) ++j;
-    if (j == i) {
-      out += Roff(text.substr(i++, 1));
-      continue;
-    }
-    const absl::string_view word = text.substr(i, j - i);
-    const bool placeholder =
-        absl::ascii_isupper(word[0]) &&
-        std::none_of(word.begin(), word.end(), [](char c) { return absl::ascii_islower(c); });
-    out += placeholder ? Italic(word) : Roff(word);
-    i = j;
-  }
-  return out;
+  return RoffByWord(
+      text, [](char c) { return absl::ascii_isalnum(c) || c == '_'; },
+      [](absl::string_view word) {
+        const bool placeholder =
+            absl::ascii_isupper(word[0]) &&
+            std::none_of(word.begin(), word.end(), [](char c) { return absl::ascii_islower(c); });
+        return placeholder ? 'I' : 'R';
+      });
 }
 
 // Paragraphs separated by blank lines, as roff paragraphs. Leading blanks

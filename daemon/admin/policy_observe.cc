@@ -5,8 +5,6 @@
 #include "daemon/admin/requests.h"
 #include "daemon/log.h"
 #include "policy/grants.h"
-#include "policy/policy_text.h"
-#include "policy/validate.h"
 
 namespace scopedfs::admin {
 namespace {
