@@ -121,7 +121,8 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Load(
   if (!grants.ok()) return grants.status();
   std::unique_ptr<PolicyStore> store(new PolicyStore(state));
   absl::MutexLock lock(&store->apply_mu_);
-  const uint64_t generation = initial->engine->generation();
+  const uint64_t generation =
+      std::max(initial->engine->generation(), grants->generation());
   v1::Policy policy = initial->engine->policy();
   // A grant whose app the stored policy lost (edited by hand) is left out,
   // and said so; Apply refuses to get there.
@@ -167,12 +168,15 @@ absl::StatusOr<uint64_t> PolicyStore::Install(
   if (check) {
     if (absl::Status st = check(**engine); !st.ok()) return st;
   }
+  // Each file carries the generation of its last change, so a restart
+  // goes on from the larger: a grant change does not rewrite the policy
+  // (megabytes for a large one).
   absl::Status stored = absl::OkStatus();
   if (grants_changed) {
+    grants.set_generation(generation);
     stored = state_->ReplaceFile(kGrantsFile, policy::MessageToText(grants),
                                  /*durable=*/true);
   }
-  // The policy file carries the generation, so a restart goes on from it.
   if (stored.ok() && persist_policy) stored = Persist(policy);
   if (!stored.ok()) {
     if (!persist_best_effort) return stored;
@@ -242,7 +246,7 @@ absl::StatusOr<v1::Grant> PolicyStore::AddGrant(v1::Grant grant,
     *grants.add_grants() = grant;
     auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
                              nullptr, /*refuse_unfit_grants=*/true,
-                             engine_->generation() + 1, /*persist_policy=*/true);
+                             engine_->generation() + 1, /*persist_policy=*/false);
     if (!installed.ok()) return installed.status();
     *generation = *installed;
   }
@@ -268,7 +272,7 @@ absl::StatusOr<v1::Grant> PolicyStore::RevokeGrant(const std::string& id,
     list->erase(it);
     auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
                              check, /*refuse_unfit_grants=*/false,
-                             engine_->generation() + 1, /*persist_policy=*/true);
+                             engine_->generation() + 1, /*persist_policy=*/false);
     if (!installed.ok()) return installed.status();
     *generation = *installed;
   }
@@ -299,7 +303,7 @@ std::vector<v1::Grant> PolicyStore::ExpireGrants(int64_t now_unix_nanos,
     // either, so the stale file gives nothing back.
     auto installed = Install(policy_, std::move(grants), /*grants_changed=*/true,
                              check, /*refuse_unfit_grants=*/false,
-                             engine_->generation() + 1, /*persist_policy=*/true,
+                             engine_->generation() + 1, /*persist_policy=*/false,
                              /*persist_best_effort=*/true);
     if (!installed.ok()) {
       SFS_LOG_EVERY_SEC(kWarning, "cannot end expired grants: %s",
